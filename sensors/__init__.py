@@ -1,0 +1,1 @@
+"""Simulated sensors: they turn truth into measurements; they know sensors, not transport."""

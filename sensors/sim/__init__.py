@@ -1,0 +1,1 @@
+"""Sensor simulation: radar and space-based infrared models, sensor catalog, measurement generation."""

@@ -1,0 +1,133 @@
+"""One frozen ``Settings``, read once at start from the environment and the command line (STYLE.md item 10).
+
+No other module reads ``os.environ``. Every field can be set by an environment variable ``TRIWARN_<FIELD>``
+(upper case), which is what docker-compose.yml uses; a command-line flag given explicitly wins over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- transport ---------------------------------------------------------------------------------------
+    #: MQTT broker, ``mqtt://HOST:PORT`` (optionally ``mqtt://USER:PASSWORD@HOST:PORT``).
+    broker_url: str = "mqtt://127.0.0.1:1883"
+    #: Address the fusion service's gRPC server listens on.
+    grpc_listen: str = "127.0.0.1:50051"
+    #: Address a subscriber connects to.
+    grpc_target: str = "127.0.0.1:50051"
+    #: Port of the fusion service's Prometheus metrics endpoint on ``metrics_host``; 0 disables it.
+    metrics_port: int = 9108
+    metrics_host: str = "127.0.0.1"
+
+    # --- national node -----------------------------------------------------------------------------------
+    #: The node's nation: us, jp or kr.
+    nation: str = "us"
+    #: The node's id; empty means ``<nation>-c2``.
+    node_id: str = ""
+    #: Seconds between two track batches of a node. (assumption: not a published figure)
+    update_period_s: float = 1.0
+    #: Scenario file or catalog name that nodes observe.
+    scenario: str = "demo"
+    #: Wall-clock start of the scenario, ns since the Unix epoch; 0 = aligned to a multiple of the
+    #: scenario's repeat period (so nodes in separate containers agree without talking to each other).
+    scenario_t0_ns: int = 0
+    #: Replay the scenario again and again (compose) instead of once.
+    scenario_loop: bool = False
+    #: Random seed of the simulation.
+    seed: int = 1
+
+    # --- fusion service: input validation ----------------------------------------------------------------
+    #: Largest MQTT payload accepted, bytes.
+    max_payload_bytes: int = 4 * 1024 * 1024
+    #: Largest number of tracks in one batch.
+    max_tracks_per_batch: int = 20_000
+    #: A track time more than this far ahead of the service's clock is rejected, seconds.
+    max_future_s: float = 5.0
+    #: A track time more than this far behind the service's clock is rejected as stale, seconds.
+    max_age_s: float = 60.0
+    #: Largest plausible distance from the Earth's centre, metres (beyond geostationary is nonsense here).
+    max_radius_m: float = 5.0e7
+    #: Largest plausible speed, m/s.
+    max_speed_m_s: float = 1.5e4
+
+    # --- fusion service: picture and distribution --------------------------------------------------------
+    #: SQLite file (path) or PostgreSQL URL (postgresql://...) of the durable warning log.
+    warning_log: str = "triwarn-warnings.sqlite"
+    #: Releasability policy file (TOML); empty = release everything to everyone.
+    policy_file: str = ""
+    #: The view a subscriber gets when it names none.
+    default_view: str = "us"
+    #: Updates retained per view for resumption.
+    retention_updates: int = 100_000
+    #: Queue length per subscriber before it is told it fell behind.
+    subscriber_queue: int = 1_000
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``TRIWARN_*`` variables from ``env`` (the process environment if None), then
+        ``overrides`` whose value is not None (command-line flags)."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = source.get(f"TRIWARN_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, f.type, raw)
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if name not in {f.name for f in fields(cls)}:
+                raise SettingsError(f"unknown setting {name!r}")
+            values[name] = value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def effective_node_id(self) -> str:
+        return self.node_id or f"{self.nation}-c2"
+
+    def validate(self) -> None:
+        from triwarn.core.trajectory.tracks import NATIONS
+
+        if self.nation not in NATIONS:
+            raise SettingsError(f"nation must be one of {', '.join(NATIONS)}, not {self.nation!r}")
+        if self.default_view not in NATIONS:
+            raise SettingsError(
+                f"default_view must be one of {', '.join(NATIONS)}, not {self.default_view!r}"
+            )
+        if not self.broker_url.startswith(("mqtt://", "mqtts://")):
+            raise SettingsError(f"broker_url must look like mqtt://HOST:PORT, not {self.broker_url!r}")
+        if self.update_period_s <= 0:
+            raise SettingsError("update_period_s must be positive")
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise SettingsError(f"TRIWARN_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
