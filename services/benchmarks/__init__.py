@@ -1,0 +1,1 @@
+"""Benchmarks behind `triwarn bench`; the scripts in benches/ call them too."""

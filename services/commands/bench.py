@@ -1,0 +1,46 @@
+"""``triwarn bench``: benchmarks that print numbers (and write them to a results file).
+
+Each benchmark is a module ``triwarn.services.benchmarks.<name>`` with ``add_arguments(parser)`` and
+``run(args) -> int``; the scripts in benches/ call the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+#: benchmark name -> one-line help
+BENCHMARKS: dict[str, str] = {
+    "fusion": "per-cycle fusion latency for N objects seen by three nations (and Stone Soup for comparison)",
+    "e2e": "nodes -> Mosquitto -> fusion -> gRPC -> subscribers: publish-to-receive latency and loss",
+}
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("bench", help="measure speed: fusion latency, end-to-end latency")
+    inner = parser.add_subparsers(dest="benchmark", metavar="<benchmark>", required=True)
+    for name, help_text in BENCHMARKS.items():
+        p = inner.add_parser(name, help=help_text, description=help_text)
+        module = f"triwarn.services.benchmarks.{name}"
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError:
+            p.set_defaults(func=_missing(module))
+            continue
+        p.set_defaults(func=_runner(module))
+
+
+def _runner(module: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        return int(importlib.import_module(module).run(args))
+
+    return run
+
+
+def _missing(module: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        print(f"this benchmark is not installed ({module} is missing)")
+        return 2
+
+    return run
