@@ -1,0 +1,207 @@
+"""Find or start an MQTT broker: the user's, a private Mosquitto, or the embedded Python broker.
+
+Order (``start_broker``):
+
+1. a broker URL given by the user (nothing is started);
+2. ``mosquitto`` from PATH, with a generated config on a free loopback port (``set_tcp_nodelay true``,
+   no persistence), in a child process;
+3. the embedded broker (amqtt, pure Python) in a child process: the no-install default. It speaks MQTT 3.1.1
+   with QoS 0/1, retained messages and last wills, which is all triwarn's nodes use.
+
+Every child broker is stopped by ``BrokerHandle.stop()`` (also on interpreter exit) and dies with its parent
+(it is started in the parent's process group and watches its stdin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be started or reached; the message says what to do."""
+
+
+@dataclass
+class BrokerHandle:
+    url: str  # mqtt://HOST:PORT
+    kind: str  # "external", "mosquitto" or "embedded"
+    process: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port or 1883
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout_s)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> BrokerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise BrokerError(f"the broker exited with code {process.returncode} before it listened on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise BrokerError(f"nothing listens on {host}:{port} after {timeout_s:.0f} s")
+
+
+def mosquitto_config(port: int, host: str = "127.0.0.1") -> str:
+    return "\n".join(
+        [
+            f"listener {port} {host}",
+            "allow_anonymous true",
+            "persistence false",
+            "set_tcp_nodelay true",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "max_queued_messages 10000",
+            "",
+        ]
+    )
+
+
+def start_broker(
+    url: str | None = None,
+    prefer: str = "auto",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout_s: float = 10.0,
+) -> BrokerHandle:
+    """Return a running broker. ``prefer``: "auto", "mosquitto" or "embedded"; ``port`` 0 picks a free one."""
+    if url:
+        parsed = urlparse(url)
+        if parsed.scheme not in {"mqtt", "mqtts"} or not parsed.hostname:
+            raise BrokerError(f"--broker must look like mqtt://HOST:PORT, not {url!r}")
+        try:
+            wait_for_port(parsed.hostname, parsed.port or 1883, timeout_s=min(timeout_s, 3.0))
+        except BrokerError:
+            raise BrokerError(
+                f"no MQTT broker answers at {url}: start one (`triwarn broker`) or leave --broker out "
+                "to let triwarn start its own"
+            ) from None
+        return BrokerHandle(url=url, kind="external")
+    if prefer not in {"auto", "mosquitto", "embedded"}:
+        raise BrokerError(f"unknown broker kind {prefer!r}: use auto, mosquitto or embedded")
+    port = port or free_port(host)
+    exe = shutil.which("mosquitto")
+    if prefer == "mosquitto" and exe is None:
+        raise BrokerError("mosquitto is not installed: `apt-get install mosquitto`, or use the embedded broker")
+    if exe is not None and prefer in {"auto", "mosquitto"}:
+        workdir = Path(tempfile.mkdtemp(prefix="triwarn-mosquitto-"))
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(mosquitto_config(port, host))
+        proc = subprocess.Popen(
+            [exe, "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        handle = BrokerHandle(url=f"mqtt://{host}:{port}", kind="mosquitto", process=proc, workdir=workdir)
+    else:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "triwarn.services.broker", "--host", host, "--port", str(port)],
+            stdin=subprocess.PIPE,  # the child exits when this pipe closes (parent died)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        handle = BrokerHandle(url=f"mqtt://{host}:{port}", kind="embedded", process=proc)
+    atexit.register(handle.stop)
+    try:
+        wait_for_port(host, port, timeout_s, proc)
+    except BrokerError as exc:
+        err = b""
+        if proc.poll() is not None and proc.stderr is not None:
+            err = proc.stderr.read()[-2000:]
+        handle.stop()
+        raise BrokerError(f"{handle.kind} broker failed: {exc}\n{err.decode(errors='replace')}") from None
+    return handle
+
+
+async def run_embedded(host: str, port: int, stop: asyncio.Event) -> None:
+    """Run the amqtt broker until ``stop`` is set."""
+    import logging
+
+    from amqtt.broker import Broker
+
+    for name in ("amqtt", "transitions"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    broker = Broker(config)
+    await broker.start()
+    try:
+        await stop.wait()
+    finally:
+        await broker.shutdown()
+
+
+def _embedded_main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="triwarn's embedded MQTT broker (amqtt)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1883)
+    args = parser.parse_args(argv)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if not sys.stdin.isatty():
+            # exit when the parent goes away (its end of our stdin pipe closes)
+            loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1) else None)
+        await run_embedded(args.host, args.port, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_embedded_main(sys.argv[1:]))

@@ -1,0 +1,58 @@
+"""``triwarn broker``: run an MQTT broker in the foreground (Mosquitto if installed, else embedded)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "broker",
+        help="run an MQTT broker for the nodes and the fusion service",
+        description="Run an MQTT broker in the foreground: Mosquitto from PATH with a generated config, or "
+        "the embedded Python broker (amqtt) where Mosquitto is not installed. Ctrl-C stops it.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=1883, help="port to listen on (default 1883)")
+    p.add_argument(
+        "--kind",
+        choices=["auto", "mosquitto", "embedded"],
+        default="auto",
+        help="which broker (default auto)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from triwarn.services.broker import mosquitto_config
+
+    exe = shutil.which("mosquitto")
+    if args.kind == "mosquitto" and exe is None:
+        print("mosquitto is not installed: `apt-get install mosquitto`, or run `triwarn broker --kind embedded`")
+        return 2
+    kind = "mosquitto" if exe is not None and args.kind != "embedded" else "embedded"
+    print(f"MQTT broker ({kind}) on mqtt://{args.host}:{args.port}; Ctrl-C stops it", flush=True)
+    if kind == "mosquitto":
+        assert exe is not None
+        conf = Path(tempfile.mkdtemp(prefix="triwarn-mosquitto-")) / "mosquitto.conf"
+        conf.write_text(mosquitto_config(args.port, args.host))
+        os.execv(exe, [exe, "-c", str(conf)])  # replaces this process: signals reach mosquitto directly
+    import asyncio
+    import signal
+
+    from triwarn.services.broker import run_embedded
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_embedded(args.host, args.port, stop)
+
+    asyncio.run(main())
+    return 0

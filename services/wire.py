@@ -1,0 +1,335 @@
+"""The wire adapter: MQTT topics, and protobuf <-> domain conversion with validation (STYLE.md item 9).
+
+The one place where ``triwarn.v1`` messages meet domain types. Everything that arrives from the network goes
+through :func:`decode_batch` or :func:`decode_status`, which either return a validated domain object or raise
+:class:`RejectedInput` with a short machine-readable ``reason`` (the metrics label) and a message a human can
+act on.
+
+MQTT topics (all QoS 1):
+
+======================================  =========================================================================
+``triwarn/v1/{nation}/tracks``          one ``LocalTrackBatch`` per node update cycle (not retained)
+``triwarn/v1/{nation}/status``          ``NodeStatus`` BIRTH on connect; DEATH as the node's last will (retained)
+======================================  =========================================================================
+
+``{nation}`` is ``us``, ``jp`` or ``kr``. A batch is accepted or rejected whole: it is the unit a node numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from triwarn.core.trajectory.tracks import NATIONS, LocalTrackBatch, Phase, Status
+from triwarn.v1 import tracks_pb2
+
+TOPIC_PREFIX = "triwarn/v1"
+TRACKS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/tracks"
+STATUS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/status"
+
+NATION_TO_PB: dict[str, int] = {
+    "us": tracks_pb2.NATION_US,
+    "jp": tracks_pb2.NATION_JP,
+    "kr": tracks_pb2.NATION_KR,
+}
+PB_TO_NATION: dict[int, str] = {v: k for k, v in NATION_TO_PB.items()}
+
+#: Indices of the 21 upper-triangle elements of a 6x6 covariance, row by row (the wire order).
+_IU = np.triu_indices(6)
+_MAX_ID_LEN = 64
+_MAX_SENSORS_PER_TRACK = 64
+
+
+def tracks_topic(nation: str) -> str:
+    return f"{TOPIC_PREFIX}/{nation}/tracks"
+
+
+def status_topic(nation: str) -> str:
+    return f"{TOPIC_PREFIX}/{nation}/status"
+
+
+def topic_nation(topic: str) -> str:
+    """The ``{nation}`` part of a triwarn topic ('' if the topic is not triwarn's)."""
+    parts = topic.split("/")
+    if len(parts) != 4 or f"{parts[0]}/{parts[1]}" != TOPIC_PREFIX:
+        return ""
+    return parts[2]
+
+
+class RejectedInput(ValueError):
+    """Input refused at the edge. ``reason`` is a short label for metrics; str(self) says what is wrong."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the fusion service accepts (from Settings)."""
+
+    max_payload_bytes: int = 4 * 1024 * 1024
+    max_tracks_per_batch: int = 20_000
+    max_future_s: float = 5.0
+    max_age_s: float = 60.0
+    max_radius_m: float = 5.0e7
+    max_speed_m_s: float = 1.5e4
+
+
+@dataclass(frozen=True)
+class NodeStatusEvent:
+    nation: str
+    node_id: str
+    birth: bool
+    bd_seq: int
+    time_ns: int
+    sensor_ids: tuple[str, ...]
+    update_period_s: float
+
+
+# ------------------------------------------------------------------------------------------------ encode
+
+
+def covariance_upper(P: np.ndarray) -> np.ndarray:
+    """(..., 6, 6) -> (..., 21) upper triangle, row by row."""
+    return np.ascontiguousarray(P[..., _IU[0], _IU[1]])
+
+
+def covariance_full(upper: np.ndarray) -> np.ndarray:
+    """(..., 21) upper triangle -> (..., 6, 6) symmetric matrix."""
+    P = np.zeros((*upper.shape[:-1], 6, 6))
+    P[..., _IU[0], _IU[1]] = upper
+    P[..., _IU[1], _IU[0]] = upper
+    return P
+
+
+def fill_state(msg: tracks_pb2.CartesianState, x: np.ndarray, P: np.ndarray) -> None:
+    msg.x_m, msg.y_m, msg.z_m, msg.vx_m_s, msg.vy_m_s, msg.vz_m_s = (float(v) for v in x)
+    msg.covariance_upper[:] = covariance_upper(P).tolist()
+
+
+def encode_batch(batch: LocalTrackBatch) -> bytes:
+    """Serialize a domain batch to the bytes a node publishes."""
+    msg = tracks_pb2.LocalTrackBatch(
+        nation=NATION_TO_PB[batch.nation],
+        node_id=batch.node_id,
+        batch_seq=batch.batch_seq,
+        bd_seq=batch.bd_seq,
+        sent_time_ns=batch.sent_time_ns,
+    )
+    upper = covariance_upper(batch.P)
+    for i in range(len(batch)):
+        t = msg.tracks.add(
+            local_track_number=int(batch.track_numbers[i]),
+            time_ns=int(batch.time_ns[i]),
+            phase=int(batch.phase[i]),
+            quality=float(batch.quality[i]),
+            status=int(batch.status[i]),
+            ballistic_coefficient_kg_m2=float(batch.beta_kg_m2[i]),
+        )
+        s = t.state
+        s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s = batch.x[i].tolist()
+        s.covariance_upper[:] = upper[i].tolist()
+        if batch.sensor_ids:
+            t.sensor_ids[:] = list(batch.sensor_ids[i])
+    return msg.SerializeToString()
+
+
+def encode_status(event: NodeStatusEvent) -> bytes:
+    kind = tracks_pb2.NodeStatus.KIND_BIRTH if event.birth else tracks_pb2.NodeStatus.KIND_DEATH
+    return tracks_pb2.NodeStatus(
+        nation=NATION_TO_PB[event.nation],
+        node_id=event.node_id,
+        kind=kind,
+        bd_seq=event.bd_seq,
+        time_ns=event.time_ns,
+        sensor_ids=list(event.sensor_ids),
+        update_period_s=event.update_period_s,
+    ).SerializeToString()
+
+
+# ------------------------------------------------------------------------------------------------ decode
+
+
+def _check_id(value: str, what: str) -> None:
+    if not value or len(value) > _MAX_ID_LEN or not value.isprintable():
+        raise RejectedInput("bad_id", f"{what} must be 1-{_MAX_ID_LEN} printable characters, got {value[:80]!r}")
+
+
+def _nation_of(pb_nation: int, topic_nation_code: str) -> str:
+    if topic_nation_code not in NATIONS:
+        raise RejectedInput("unknown_nation", f"topic nation {topic_nation_code!r} is not one of {', '.join(NATIONS)}")
+    nation = PB_TO_NATION.get(pb_nation)
+    if nation is None:
+        raise RejectedInput("unknown_nation", f"message nation {pb_nation} is not one of {', '.join(NATIONS)}")
+    if nation != topic_nation_code:
+        raise RejectedInput(
+            "nation_mismatch",
+            f"message says nation {nation!r} but was published on the {topic_nation_code!r} topic",
+        )
+    return nation
+
+
+def decode_batch(payload: bytes, topic_nation_code: str, now_ns: int, limits: Limits) -> LocalTrackBatch:
+    """Parse and validate one ``LocalTrackBatch``; raise :class:`RejectedInput` on anything wrong."""
+    if len(payload) > limits.max_payload_bytes:
+        raise RejectedInput(
+            "oversized", f"payload of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}"
+        )
+    msg = tracks_pb2.LocalTrackBatch()
+    try:
+        msg.ParseFromString(payload)
+    except (DecodeError, RuntimeWarning, ValueError) as exc:
+        raise RejectedInput("malformed", f"not a triwarn.v1.LocalTrackBatch ({exc})") from None
+    nation = _nation_of(msg.nation, topic_nation_code)
+    _check_id(msg.node_id, "node_id")
+    n = len(msg.tracks)
+    if n > limits.max_tracks_per_batch:
+        raise RejectedInput("too_many_tracks", f"{n} tracks exceed the limit of {limits.max_tracks_per_batch}")
+    _check_time(msg.sent_time_ns, now_ns, limits, "sent_time_ns")
+
+    numbers = np.empty(n, np.int64)
+    times = np.empty(n, np.int64)
+    x = np.empty((n, 6))
+    upper = np.empty((n, 21))
+    phase = np.empty(n, np.int64)
+    status = np.empty(n, np.int64)
+    quality = np.empty(n)
+    beta = np.empty(n)
+    sensors: list[tuple[str, ...]] = []
+    seen: set[int] = set()
+    for i, t in enumerate(msg.tracks):
+        if t.local_track_number in seen:
+            raise RejectedInput("duplicate_track", f"local track {t.local_track_number} appears twice")
+        seen.add(t.local_track_number)
+        numbers[i] = t.local_track_number
+        times[i] = t.time_ns
+        s = t.state
+        x[i] = (s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s)
+        if len(s.covariance_upper) != 21:
+            raise RejectedInput(
+                "bad_covariance",
+                f"track {t.local_track_number}: covariance_upper has {len(s.covariance_upper)} values, not 21",
+            )
+        upper[i] = s.covariance_upper
+        if t.phase not in Phase._value2member_map_ or t.status not in Status._value2member_map_:
+            raise RejectedInput("out_of_range", f"track {t.local_track_number}: unknown phase or status value")
+        phase[i] = t.phase
+        status[i] = t.status if t.status else Status.CONFIRMED
+        quality[i] = t.quality
+        beta[i] = t.ballistic_coefficient_kg_m2
+        if len(t.sensor_ids) > _MAX_SENSORS_PER_TRACK:
+            raise RejectedInput("out_of_range", f"track {t.local_track_number}: too many sensor ids")
+        for sid in t.sensor_ids:
+            _check_id(sid, "sensor id")
+        sensors.append(tuple(t.sensor_ids))
+
+    if n:
+        _check_values(numbers, times, x, upper, quality, beta, now_ns, limits)
+    P = covariance_full(upper)
+    if n:
+        _check_covariance(numbers, P)
+    return LocalTrackBatch(
+        nation=nation,
+        node_id=msg.node_id,
+        batch_seq=msg.batch_seq,
+        bd_seq=msg.bd_seq,
+        sent_time_ns=msg.sent_time_ns,
+        track_numbers=numbers,
+        time_ns=times,
+        x=x,
+        P=P,
+        phase=phase,
+        status=status,
+        quality=quality,
+        beta_kg_m2=beta,
+        sensor_ids=tuple(sensors),
+    )
+
+
+def _check_time(time_ns: int, now_ns: int, limits: Limits, what: str) -> None:
+    dt_s = (time_ns - now_ns) * 1e-9
+    if dt_s > limits.max_future_s:
+        raise RejectedInput(
+            "future_time",
+            f"{what} is {dt_s:.1f} s in the future (limit {limits.max_future_s:g} s): check the clock",
+        )
+    if -dt_s > limits.max_age_s:
+        raise RejectedInput("stale_time", f"{what} is {-dt_s:.1f} s old (limit {limits.max_age_s:g} s)")
+
+
+def _check_values(
+    numbers: np.ndarray,
+    times: np.ndarray,
+    x: np.ndarray,
+    upper: np.ndarray,
+    quality: np.ndarray,
+    beta: np.ndarray,
+    now_ns: int,
+    limits: Limits,
+) -> None:
+    finite = np.isfinite(x).all(axis=1) & np.isfinite(upper).all(axis=1) & np.isfinite(quality) & np.isfinite(beta)
+    if not finite.all():
+        bad = int(numbers[np.argmin(finite)])
+        raise RejectedInput("not_finite", f"track {bad}: state, covariance, quality or beta is NaN or infinite")
+    i_new, i_old = int(np.argmax(times)), int(np.argmin(times))
+    _check_time(int(times[i_new]), now_ns, limits, f"track {int(numbers[i_new])} time_ns")
+    _check_time(int(times[i_old]), now_ns, limits, f"track {int(numbers[i_old])} time_ns")
+    radius = np.sqrt((x[:, :3] ** 2).sum(axis=1))
+    speed = np.sqrt((x[:, 3:] ** 2).sum(axis=1))
+    for name, values, limit in (
+        ("position", radius, limits.max_radius_m),
+        ("speed", speed, limits.max_speed_m_s),
+    ):
+        over = values > limit
+        if over.any():
+            i = int(np.argmax(over))
+            raise RejectedInput(
+                "out_of_range",
+                f"track {int(numbers[i])}: {name} {values[i]:.4g} exceeds the limit {limit:.4g}",
+            )
+    if ((quality < 0) | (quality > 1)).any() or (beta < 0).any():
+        i = int(np.argmax((quality < 0) | (quality > 1) | (beta < 0)))
+        raise RejectedInput("out_of_range", f"track {int(numbers[i])}: quality not in [0, 1] or negative beta")
+
+
+def _check_covariance(numbers: np.ndarray, P: np.ndarray) -> None:
+    try:
+        np.linalg.cholesky(P)
+    except np.linalg.LinAlgError:
+        for i in range(P.shape[0]):
+            try:
+                np.linalg.cholesky(P[i])
+            except np.linalg.LinAlgError:
+                raise RejectedInput(
+                    "bad_covariance", f"track {int(numbers[i])}: covariance is not positive definite"
+                ) from None
+
+
+def decode_status(payload: bytes, topic_nation_code: str, limits: Limits) -> NodeStatusEvent:
+    """Parse and validate one ``NodeStatus``."""
+    if len(payload) > limits.max_payload_bytes:
+        raise RejectedInput("oversized", f"payload of {len(payload)} bytes exceeds {limits.max_payload_bytes}")
+    msg = tracks_pb2.NodeStatus()
+    try:
+        msg.ParseFromString(payload)
+    except (DecodeError, RuntimeWarning, ValueError) as exc:
+        raise RejectedInput("malformed", f"not a triwarn.v1.NodeStatus ({exc})") from None
+    nation = _nation_of(msg.nation, topic_nation_code)
+    _check_id(msg.node_id, "node_id")
+    if msg.kind not in (tracks_pb2.NodeStatus.KIND_BIRTH, tracks_pb2.NodeStatus.KIND_DEATH):
+        raise RejectedInput("out_of_range", "NodeStatus.kind must be BIRTH or DEATH")
+    if not math.isfinite(msg.update_period_s) or msg.update_period_s < 0:
+        raise RejectedInput("out_of_range", "update_period_s must be a non-negative number")
+    return NodeStatusEvent(
+        nation=nation,
+        node_id=msg.node_id,
+        birth=msg.kind == tracks_pb2.NodeStatus.KIND_BIRTH,
+        bd_seq=msg.bd_seq,
+        time_ns=msg.time_ns,
+        sensor_ids=tuple(msg.sensor_ids),
+        update_period_s=msg.update_period_s,
+    )
