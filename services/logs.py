@@ -31,7 +31,5 @@ class LogOnce:
             return False
         if len(self._seen) < self._max_keys:
             self._seen.add(key)
-        self._logger.warning(
-            "rejected input from %s (%s): %s [further ones only counted]", source, reason, detail
-        )
+        self._logger.warning("rejected input from %s (%s): %s [further ones only counted]", source, reason, detail)
         return True

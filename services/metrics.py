@@ -55,16 +55,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS_S,
             registry=r,
         )
-        self.system_tracks = Gauge(
-            "triwarn_system_tracks", "Live system tracks, per view", ["view"], registry=r
-        )
+        self.system_tracks = Gauge("triwarn_system_tracks", "Live system tracks, per view", ["view"], registry=r)
         # --- distribution ---
         self.updates_published = Counter(
             "triwarn_picture_updates", "Picture updates appended to the log, per view", ["view"], registry=r
         )
-        self.subscribers = Gauge(
-            "triwarn_subscribers", "Connected subscribers, per view", ["view"], registry=r
-        )
+        self.subscribers = Gauge("triwarn_subscribers", "Connected subscribers, per view", ["view"], registry=r)
         self.subscriber_queue_depth = Gauge(
             "triwarn_subscriber_queue_depth_max", "Deepest subscriber queue, per view", ["view"], registry=r
         )

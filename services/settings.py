@@ -46,6 +46,9 @@ class Settings:
     scenario_loop: bool = False
     #: Random seed of the simulation.
     seed: int = 1
+    #: How many times faster than real time the scenario runs (1 = real time). Every process of one stack
+    #: needs the same value and the same scenario_t0_ns (the demo sets both).
+    clock_speed: float = 1.0
 
     # --- fusion service: input validation ----------------------------------------------------------------
     #: Largest MQTT payload accepted, bytes.
@@ -106,11 +109,11 @@ class Settings:
         if self.nation not in NATIONS:
             raise SettingsError(f"nation must be one of {', '.join(NATIONS)}, not {self.nation!r}")
         if self.default_view not in NATIONS:
-            raise SettingsError(
-                f"default_view must be one of {', '.join(NATIONS)}, not {self.default_view!r}"
-            )
+            raise SettingsError(f"default_view must be one of {', '.join(NATIONS)}, not {self.default_view!r}")
         if not self.broker_url.startswith(("mqtt://", "mqtts://")):
             raise SettingsError(f"broker_url must look like mqtt://HOST:PORT, not {self.broker_url!r}")
+        if self.clock_speed <= 0:
+            raise SettingsError("clock_speed must be positive")
         if self.update_period_s <= 0:
             raise SettingsError("update_period_s must be positive")
 

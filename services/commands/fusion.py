@@ -1,0 +1,42 @@
+"""``triwarn fusion``: the fusion service (MQTT in, gRPC WarningService out)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from triwarn.services.commands._common import add_broker, settings_from
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "fusion",
+        help="run the fusion service: nations' tracks -> shared picture -> gRPC subscribers",
+        description="Subscribe to every nation's track batches, fuse them into one warning picture per "
+        "recipient, log every update durably and stream it over gRPC (WarningService).",
+    )
+    add_broker(p)
+    p.add_argument("--listen", dest="grpc_listen", help="gRPC listen address (default 127.0.0.1:50051)")
+    p.add_argument("--metrics-port", dest="metrics_port", type=int, help="Prometheus port (default 9108; 0 = off)")
+    p.add_argument("--warning-log", dest="warning_log", help="SQLite file or postgresql:// URL of the warning log")
+    p.add_argument("--policy", dest="policy_file", help="releasability policy file (default: release all)")
+    p.add_argument("--speed", dest="clock_speed", type=float, help="clock speed; must match the nodes' --speed")
+    p.add_argument("--t0-ns", dest="scenario_t0_ns", type=int, help="clock start; must match the nodes' --t0-ns")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from triwarn.services import fusion
+
+    settings = settings_from(
+        args,
+        "broker_url",
+        "grpc_listen",
+        "metrics_port",
+        "warning_log",
+        "policy_file",
+        "clock_speed",
+        "scenario_t0_ns",
+    )
+    return asyncio.run(fusion.run(settings))

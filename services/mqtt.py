@@ -1,0 +1,45 @@
+"""MQTT client construction shared by the node and the fusion service (aiomqtt on paho, MQTT 3.1.1).
+
+TCP_NODELAY is set on every client: with Nagle's algorithm on, loopback p99 latency spikes to 12-50 ms.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlparse
+
+import aiomqtt
+
+
+def client(broker_url: str, identifier: str, will: aiomqtt.Will | None = None, keepalive_s: int = 10) -> aiomqtt.Client:
+    """An aiomqtt client for ``mqtt://[USER:PASSWORD@]HOST:PORT`` (not yet connected)."""
+    url = urlparse(broker_url)
+    return aiomqtt.Client(
+        url.hostname or "127.0.0.1",
+        url.port or 1883,
+        username=url.username,
+        password=url.password,
+        identifier=identifier,
+        will=will,
+        clean_session=True,
+        keepalive=keepalive_s,
+        timeout=10,
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    )
+
+
+class Backoff:
+    """Reconnect delays: 0.5 s doubling to ``max_s``; reset after a successful connection."""
+
+    def __init__(self, first_s: float = 0.5, max_s: float = 10.0) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self._next = first_s
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self._next * 2, self.max_s)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.first_s

@@ -1,0 +1,183 @@
+"""A national node: one nation's sensors and command-and-control tracker, publishing local tracks over MQTT.
+
+Life of a node (``run``):
+
+1. load the scenario and build the nation's simulation (``triwarn.sensors.sim.nation.NationSim``);
+2. connect to the broker with a DEATH certificate as last will, publish BIRTH (retained, QoS 1); both carry
+   the same ``bd_seq`` (Sparkplug-style), a fresh one per connection;
+3. every ``update_period_s`` of scenario time, step the simulation and publish one ``LocalTrackBatch`` on
+   ``triwarn/v1/{nation}/tracks`` (QoS 1) with ``batch_seq`` 0, 1, 2... within the birth;
+4. on a lost connection, reconnect with back-off (0.5 s doubling to 10 s); the simulation keeps its state, so
+   local track numbers continue and are never reused;
+5. at the end of the scenario (or on SIGTERM / Ctrl-C), publish DEATH and disconnect cleanly. With
+   ``scenario_loop`` the scenario starts again, with track numbers continuing above the previous ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import aiomqtt
+import numpy as np
+
+from triwarn.core.trajectory.tracks import LocalTrackBatch
+from triwarn.services import mqtt, wire
+from triwarn.services.clock import Clock
+from triwarn.services.lifecycle import stop_on_signals
+from triwarn.services.settings import Settings
+
+log = logging.getLogger("triwarn.node")
+
+#: Seconds between the last impact and a looping scenario's next start.
+LOOP_GAP_S = 10.0
+
+
+@dataclass
+class _Cycle:
+    """One pass through the scenario."""
+
+    t0_ns: int
+    sim: object
+    number_base: int
+    next_tick: int = 0
+
+
+class Node:
+    """Scenario clock, simulation and track numbering of one nation; transport-free (``run`` adds MQTT)."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        from triwarn.core.trajectory.scenario import load_scenario
+
+        self.settings = settings
+        self.clock = clock
+        self.nation = settings.nation
+        self.node_id = settings.effective_node_id
+        self.scenario = load_scenario(settings.scenario)
+        self.period_s = settings.update_period_s
+        self.loop_period_ns = int(math.ceil(self.scenario.duration_s + LOOP_GAP_S) * 1e9)
+        self._max_number = 0
+        self.cycle = self._new_cycle(self._first_t0_ns())
+        self.sensor_ids: tuple[str, ...] = tuple(self.cycle.sim.sensor_ids)  # type: ignore[attr-defined]
+
+    def _first_t0_ns(self) -> int:
+        if self.settings.scenario_t0_ns:
+            return self.settings.scenario_t0_ns
+        now = self.clock.now_ns()
+        if self.settings.scenario_loop:
+            # aligned to the loop period, so nodes in separate containers agree without talking
+            return now - now % self.loop_period_ns
+        return now
+
+    def _new_cycle(self, t0_ns: int) -> _Cycle:
+        from triwarn.sensors.sim.nation import NationSim
+
+        sim = NationSim(self.nation, self.scenario, seed=self.settings.seed)
+        return _Cycle(t0_ns=t0_ns, sim=sim, number_base=self._max_number)
+
+    def finished(self) -> bool:
+        """True once a non-looping scenario has ended (past its duration plus two periods)."""
+        end_ns = self.cycle.t0_ns + int((self.scenario.duration_s + 2 * self.period_s) * 1e9)
+        return not self.settings.scenario_loop and self.clock.now_ns() > end_ns
+
+    def next_tick_ns(self) -> int:
+        return self.cycle.t0_ns + int(self.cycle.next_tick * self.period_s * 1e9)
+
+    def due_steps(self) -> list[float]:
+        """Scenario times (s) of every tick that is due now, oldest first; starts the next loop when due."""
+        now = self.clock.now_ns()
+        if self.settings.scenario_loop and now >= self.cycle.t0_ns + self.loop_period_ns:
+            self.cycle = self._new_cycle(now - now % self.loop_period_ns)
+        due = []
+        while self.next_tick_ns() <= now:
+            t_s = self.cycle.next_tick * self.period_s
+            self.cycle.next_tick += 1
+            if t_s <= self.scenario.duration_s + 2 * self.period_s:
+                due.append(t_s)
+        return due
+
+    def step(self, t_s: float, batch_seq: int, bd_seq: int) -> LocalTrackBatch:
+        """Advance the simulation to scenario time ``t_s``; the nation's tracks as a batch."""
+        tracks = self.cycle.sim.step(t_s)  # type: ignore[attr-defined]
+        numbers = np.asarray(tracks.track_numbers, np.int64) + self.cycle.number_base
+        if numbers.size:
+            self._max_number = max(self._max_number, int(numbers.max()))
+        time_ns = self.cycle.t0_ns + np.round(np.asarray(tracks.t_s) * 1e9).astype(np.int64)
+        return LocalTrackBatch(
+            nation=self.nation,
+            node_id=self.node_id,
+            batch_seq=batch_seq,
+            bd_seq=bd_seq,
+            sent_time_ns=self.clock.now_ns(),
+            track_numbers=numbers,
+            time_ns=time_ns,
+            x=np.asarray(tracks.x, np.float64),
+            P=np.asarray(tracks.P, np.float64),
+            phase=np.asarray(tracks.phase, np.int64),
+            status=np.asarray(tracks.status, np.int64),
+            quality=np.asarray(tracks.quality, np.float64),
+            beta_kg_m2=np.asarray(tracks.beta_kg_m2, np.float64),
+            sensor_ids=tuple(tracks.sensor_ids),
+        )
+
+    def status(self, birth: bool, bd_seq: int) -> bytes:
+        return wire.encode_status(
+            wire.NodeStatusEvent(
+                nation=self.nation,
+                node_id=self.node_id,
+                birth=birth,
+                bd_seq=bd_seq,
+                time_ns=self.clock.now_ns(),
+                sensor_ids=self.sensor_ids,
+                update_period_s=self.period_s,
+            )
+        )
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """Run one national node until the scenario ends (or forever with ``scenario_loop``) or ``stop`` is set."""
+    stop = stop or stop_on_signals()
+    clock = Clock(t0_ns=settings.scenario_t0_ns, speed=settings.clock_speed)
+    log.info("node %s: preparing sensors and tracker (the first run compiles numba kernels)", settings.nation)
+    node = await asyncio.to_thread(Node, settings, clock)
+    log.info(
+        "node %s (%s): %d sensors, scenario %r, %.0f s, publishing to %s",
+        node.nation,
+        node.node_id,
+        len(node.sensor_ids),
+        node.scenario.name,
+        node.scenario.duration_s,
+        settings.broker_url,
+    )
+    backoff = mqtt.Backoff()
+    batch_topic = wire.tracks_topic(node.nation)
+    status_topic = wire.status_topic(node.nation)
+    while not stop.is_set() and not node.finished():
+        bd_seq = time.time_ns() // 1_000_000  # increases across reconnects and restarts
+        will = aiomqtt.Will(status_topic, node.status(False, bd_seq), qos=1, retain=True)
+        try:
+            async with mqtt.client(settings.broker_url, f"{node.node_id}-{bd_seq}", will=will) as client:
+                await client.publish(status_topic, node.status(True, bd_seq), qos=1, retain=True)
+                log.info("node %s: connected, birth bd_seq=%d", node.nation, bd_seq)
+                backoff.reset()
+                batch_seq = 0
+                while not stop.is_set() and not node.finished():
+                    for t_s in node.due_steps():
+                        batch = await asyncio.to_thread(node.step, t_s, batch_seq, bd_seq)
+                        await client.publish(batch_topic, wire.encode_batch(batch), qos=1)
+                        batch_seq += 1
+                    delay = min(max(clock.wall_delay_s(node.next_tick_ns()), 0.0), 1.0)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+                await client.publish(status_topic, node.status(False, bd_seq), qos=1, retain=True)
+                log.info("node %s: clean shutdown after %d batches, death bd_seq=%d", node.nation, batch_seq, bd_seq)
+        except aiomqtt.MqttError as exc:
+            delay = backoff.next()
+            log.warning("node %s: broker connection lost (%s); reconnecting in %.1f s", node.nation, exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+    return 0
