@@ -158,12 +158,18 @@ def _assessment_for(settings: Settings) -> tuple[object | None, object | None]:
     return Assessor(), WarningBook()
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None, views: Sequence[str] = NATIONS) -> int:
-    """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default)."""
+async def run(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    views: Sequence[str] = NATIONS,
+    metrics: Metrics | None = None,
+) -> int:
+    """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default). ``metrics``: pass one to
+    read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry."""
     from triwarn.services.distribution import PictureHub, start_server
 
     stop = stop or stop_on_signals()
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
     clock = Clock(t0_ns=settings.scenario_t0_ns, speed=settings.clock_speed)
     service = FusionService(settings, clock, metrics)
@@ -174,7 +180,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, views: Sequ
     t = time.perf_counter()
     await asyncio.to_thread(service.warm_up)
     log.info("fusion: kernels ready in %.1f s", time.perf_counter() - t)
-    server.set_serving()
+    await server.set_serving()
     backoff = mqtt.Backoff()
     try:
         while not stop.is_set():

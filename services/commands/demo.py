@@ -1,0 +1,200 @@
+"""``triwarn demo``: the whole stack on this machine, on a built-in launch scenario.
+
+Same topology as docker-compose.yml, same entry points, as child processes:
+
+    broker (--broker URL | mosquitto from PATH | embedded amqtt)
+    triwarn fusion                       gRPC WarningService on a free port
+    triwarn node --nation us|jp|kr       sensors + tracker -> MQTT
+    triwarn subscribe                    prints the live shared picture
+
+The scenario runs ``--speed`` times faster than real time (every process gets the same clock start and
+speed). The demo ends by itself when the scenario ends (or after ``--duration`` seconds) and exits 0; Ctrl-C
+stops everything cleanly. Children die with the demo even if it is killed (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+NATIONS = ("us", "jp", "kr")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run everything locally on a built-in launch scenario (start here)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--duration", type=float, help="stop after this many seconds (default: when the scenario ends)")
+    p.add_argument("--scenario", default="demo", help="scenario file or catalog name (default: demo)")
+    p.add_argument("--speed", type=float, default=5.0, help="times faster than real time (default 5)")
+    p.add_argument("--broker", help="use this MQTT broker (mqtt://HOST:PORT) instead of starting one")
+    p.add_argument("--json", action="store_true", help="print the picture as one JSON object per update")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
+    p.add_argument("--workdir", help="where logs and the warning log go (default: a new temporary folder)")
+    p.set_defaults(func=run)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "triwarn.services.cli", *args]
+    return subprocess.Popen(
+        cmd,
+        stdout=log_file if log_file is not None else None,
+        stderr=subprocess.STDOUT if log_file is not None else None,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+
+
+def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the fusion service exited with code {proc.returncode}")
+            with contextlib.suppress(grpc.RpcError):
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            time.sleep(0.1)
+    raise RuntimeError(f"the fusion service did not become ready within {timeout_s:.0f} s")
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]], timeout_s: float = 10.0) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for p in procs:
+        try:
+            p.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
+def warm_up(scenario: str, seed: int) -> float:
+    """Compile (first run) or load (cached) every numba kernel the nodes and the fusion service use, here
+    once, so that the child processes start in about a second. Returns the seconds it took."""
+    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.sensors.sim.nation import NationSim
+    from triwarn.services.clock import Clock
+    from triwarn.services.fusion import FusionService
+    from triwarn.services.metrics import Metrics
+    from triwarn.services.settings import Settings
+
+    t = time.perf_counter()
+    sc = load_scenario(scenario)
+    sc.truth()
+    for nation in NATIONS:
+        sim = NationSim(nation, sc, seed=seed)
+        for t_s in (0.0, 1.0, 2.0):
+            sim.step(t_s)
+    FusionService(Settings.load(env={}), Clock(), Metrics()).warm_up()
+    return time.perf_counter() - t
+
+
+def run(args: argparse.Namespace) -> int:
+    from triwarn.core.trajectory.scenario import ScenarioError, load_scenario
+    from triwarn.services.broker import BrokerError, free_port, start_broker
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"triwarn demo: {exc}")
+        return 2
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="triwarn-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"triwarn demo: scenario {scenario.name!r}: {scenario.description}")
+    print(f"  {scenario.duration_s:.0f} s of flight, shown {args.speed:g}x faster; logs in {workdir}")
+    print("  compiling numba kernels (first run only, up to a few minutes; cached afterwards)...", flush=True)
+    print(f"  kernels ready in {warm_up(args.scenario, args.seed):.1f} s", flush=True)
+
+    try:
+        broker = start_broker(args.broker)
+    except BrokerError as exc:
+        print(f"triwarn demo: {exc}")
+        return 2
+    print(f"  MQTT broker: {broker.url} ({broker.kind})", flush=True)
+    grpc_port = free_port()
+    target = f"127.0.0.1:{grpc_port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    log_file = (workdir / "services.log").open("ab")
+    interrupted = False
+    try:
+        # every process's clock starts at t0 and runs --speed times faster than the wall clock
+        t0_ns = time.time_ns() + int(5e9)
+        fusion = _spawn(
+            [
+                "fusion",
+                "--broker", broker.url,
+                "--listen", target,
+                "--metrics-port", "0",
+                "--warning-log", str(workdir / "warnings.sqlite"),
+                "--speed", f"{args.speed:g}",
+                "--t0-ns", str(t0_ns),
+            ],
+            log_file,
+        )  # fmt: skip
+        procs.append(fusion)
+        _wait_serving(target, fusion, timeout_s=300)
+        print(f"  fusion service: gRPC {target} (from another shell: triwarn subscribe --target {target})")
+        nodes = []
+        for nation in NATIONS:
+            node_args = ["node", "--nation", nation, "--broker", broker.url, "--scenario", args.scenario]
+            node_args += ["--seed", str(args.seed), "--speed", f"{args.speed:g}", "--t0-ns", str(t0_ns)]
+            nodes.append(_spawn(node_args, log_file))
+        procs.extend(nodes)
+        print("  nodes: us, jp, kr publishing on triwarn/v1/<nation>/tracks", flush=True)
+        sub_args = ["subscribe", "--target", target, "--view", "us"]
+        if args.json:
+            sub_args.append("--json")
+        subscriber = _spawn(sub_args)
+        procs.append(subscriber)
+
+        wall_s = scenario.duration_s / args.speed + 3.0
+        if args.duration is not None:
+            wall_s = min(wall_s, args.duration)
+        deadline = time.monotonic() + wall_s
+        while time.monotonic() < deadline:
+            if all(n.poll() is not None for n in nodes):
+                break
+            if fusion.poll() is not None:
+                print(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
+                return 1
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the last updates reach the subscriber
+    except KeyboardInterrupt:
+        interrupted = True
+    except RuntimeError as exc:
+        print(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
+        return 1
+    finally:
+        _stop_all(list(reversed(procs)))
+        broker.stop()
+        log_file.close()
+    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, 130) and not interrupted]
+    if failed:
+        print(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
+        return 1
+    print(f"triwarn demo: done. Logs and the warning log are in {workdir}")
+    return 0
