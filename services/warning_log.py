@@ -1,0 +1,218 @@
+"""The durable warning log: every picture update is appended here before any subscriber sees it.
+
+One table holds the serialized ``PictureUpdate`` DELTAs of every view, keyed by (view, seq); a second holds
+one checkpoint per view (a serialized SNAPSHOT and the seq it includes), so that a restarted fusion service
+rebuilds each view's picture from the checkpoint plus the deltas after it, continues the sequence, and
+serves resumes from before the restart.
+
+Backends, chosen by ``Settings.warning_log``:
+
+- a file path: SQLite (standard library), WAL journal, ``synchronous=NORMAL``: a committed update survives a
+  crash of the fusion process (which is what a restart is); a power failure may lose the updates of the last
+  moments before the next WAL checkpoint. Pass ``synchronous="FULL"`` to fsync every commit.
+- ``postgresql://...``: PostgreSQL through psycopg 3 (its commit is durable when it returns).
+
+Threading and batching: the backend's connection lives in ONE worker thread (a single-thread executor); the
+event loop never waits on SQL or fsync, it awaits a future. Callers hand over rows in batches
+(:meth:`WarningLog.append_many`): the hub gathers every update published while the previous commit was in
+flight into the next transaction (group commit), so a burst costs one commit, not one per update, and a
+quiet stream still commits each update at once (no timer adds latency).
+
+Retention: :meth:`WarningLog.checkpoint` stores a view's snapshot and deletes its deltas older than the
+last ``keep_last``. Deltas after the newest checkpoint are never deleted, so restore never has a hole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol
+
+#: One log row: (view, seq, time_ns, serialized PictureUpdate).
+Row = tuple[str, int, int, bytes]
+
+
+class _Backend(Protocol):
+    """Blocking storage; every method runs in the log's worker thread."""
+
+    def append_many(self, rows: Sequence[Row]) -> None: ...
+    def read_after(self, view: str, after_seq: int, limit: int) -> list[tuple[int, bytes]]: ...
+    def bounds(self, view: str) -> tuple[int, int]: ...
+    def load_checkpoint(self, view: str) -> tuple[int, bytes] | None: ...
+    def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA_SQLITE = (
+    """CREATE TABLE IF NOT EXISTS picture_updates (
+        view TEXT NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, payload BLOB NOT NULL,
+        PRIMARY KEY (view, seq)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS picture_checkpoints (
+        view TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB NOT NULL)""",
+)
+_SCHEMA_POSTGRES = (
+    """CREATE TABLE IF NOT EXISTS picture_updates (
+        view TEXT NOT NULL, seq BIGINT NOT NULL, time_ns BIGINT NOT NULL, payload BYTEA NOT NULL,
+        PRIMARY KEY (view, seq))""",
+    """CREATE TABLE IF NOT EXISTS picture_checkpoints (
+        view TEXT PRIMARY KEY, seq BIGINT NOT NULL, payload BYTEA NOT NULL)""",
+)
+
+
+class _SqlBackend:
+    """The SQL both backends share; ``p`` is the driver's placeholder (``?`` or ``%s``)."""
+
+    def __init__(self, conn: Any, p: str) -> None:
+        self._conn = conn
+        self._p = p
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._p)
+
+    def _transaction(self) -> Any:
+        """A context manager around one transaction that commits on success."""
+        return self._conn  # sqlite3: `with conn:` commits (or rolls back)
+
+    def append_many(self, rows: Sequence[Row]) -> None:
+        with self._transaction():
+            cur = self._conn.cursor()
+            cur.executemany(
+                self._sql("INSERT INTO picture_updates (view, seq, time_ns, payload) VALUES (?, ?, ?, ?)"),
+                rows,
+            )
+
+    def read_after(self, view: str, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        cur = self._conn.cursor()
+        cur.execute(
+            self._sql("SELECT seq, payload FROM picture_updates WHERE view = ? AND seq > ? ORDER BY seq LIMIT ?"),
+            (view, after_seq, limit),
+        )
+        return [(int(seq), bytes(payload)) for seq, payload in cur.fetchall()]
+
+    def bounds(self, view: str) -> tuple[int, int]:
+        cur = self._conn.cursor()
+        cur.execute(self._sql("SELECT MIN(seq), MAX(seq) FROM picture_updates WHERE view = ?"), (view,))
+        lo, hi = cur.fetchone()
+        return (int(lo or 0), int(hi or 0))
+
+    def load_checkpoint(self, view: str) -> tuple[int, bytes] | None:
+        cur = self._conn.cursor()
+        cur.execute(self._sql("SELECT seq, payload FROM picture_checkpoints WHERE view = ?"), (view,))
+        row = cur.fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int:
+        with self._transaction():
+            cur = self._conn.cursor()
+            cur.execute(self._sql("DELETE FROM picture_checkpoints WHERE view = ?"), (view,))
+            cur.execute(
+                self._sql("INSERT INTO picture_checkpoints (view, seq, payload) VALUES (?, ?, ?)"),
+                (view, seq, payload),
+            )
+            cur.execute(
+                self._sql("DELETE FROM picture_updates WHERE view = ? AND seq <= ?"),
+                (view, seq - keep_last),
+            )
+            return int(cur.rowcount or 0)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _SqliteBackend(_SqlBackend):
+    def __init__(self, path: str, synchronous: str) -> None:
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # DEFERRED: the driver opens a transaction before the first write; `with conn:` commits it.
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level="DEFERRED")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        for statement in _SCHEMA_SQLITE:
+            conn.execute(statement)
+        conn.commit()
+        super().__init__(conn, "?")
+
+
+class _PostgresBackend(_SqlBackend):
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise RuntimeError("a postgresql:// warning log needs psycopg 3: pip install 'psycopg[binary]'") from exc
+        # autocommit: reads hold no transaction open; writes use explicit transactions
+        conn = psycopg.connect(url, autocommit=True)
+        with conn.transaction():
+            for statement in _SCHEMA_POSTGRES:
+                conn.execute(statement)
+        super().__init__(conn, "%s")
+
+    def _transaction(self) -> Any:
+        return self._conn.transaction()
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+class WarningLog:
+    """Asynchronous front of the durable log. Open with :meth:`open`; every method is safe to await from the
+    event loop (the work runs in the log's own thread, in call order)."""
+
+    def __init__(self, backend: _Backend, executor: ThreadPoolExecutor, location: str) -> None:
+        self._backend = backend
+        self._executor = executor
+        self.location = location
+
+    @classmethod
+    async def open(cls, location: str, *, synchronous: str = "NORMAL") -> WarningLog:
+        """Open (creating if needed) the log at ``location``: a SQLite file path or a ``postgresql://`` URL."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triwarn-warning-log")
+        loop = asyncio.get_running_loop()
+        try:
+            backend: _Backend
+            if is_postgres_url(location):
+                backend = await loop.run_in_executor(executor, _PostgresBackend, location)
+            else:
+                backend = await loop.run_in_executor(executor, _SqliteBackend, location, synchronous)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(backend, executor, location)
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def append_many(self, rows: Sequence[Row]) -> None:
+        """Append rows in one transaction; returns once they are committed."""
+        if rows:
+            await self._run(self._backend.append_many, list(rows))
+
+    async def read_after(self, view: str, after_seq: int, limit: int = 1000) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` rows of ``view`` with seq > ``after_seq``, in seq order, as (seq, payload)."""
+        return await self._run(self._backend.read_after, view, after_seq, limit)
+
+    async def bounds(self, view: str) -> tuple[int, int]:
+        """(first, last) seq of the deltas retained for ``view``; (0, 0) when there are none."""
+        return await self._run(self._backend.bounds, view)
+
+    async def load_checkpoint(self, view: str) -> tuple[int, bytes] | None:
+        """The newest checkpoint of ``view`` as (seq, serialized SNAPSHOT), or None."""
+        return await self._run(self._backend.load_checkpoint, view)
+
+    async def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int:
+        """Store ``view``'s snapshot at ``seq`` and delete its deltas with seq <= ``seq - keep_last``.
+        Returns how many deltas were deleted."""
+        if keep_last < 1:
+            raise ValueError("keep_last must be at least 1")
+        return await self._run(self._backend.checkpoint, view, seq, payload, keep_last)
+
+    async def close(self) -> None:
+        try:
+            await self._run(self._backend.close)
+        finally:
+            self._executor.shutdown(wait=True)
