@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiomqtt
 import numpy as np
@@ -170,6 +171,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                         batch = await asyncio.to_thread(node.step, t_s, batch_seq, bd_seq)
                         await client.publish(batch_topic, wire.encode_batch(batch), qos=1)
                         batch_seq += 1
+                        if settings.heartbeat_file:
+                            Path(settings.heartbeat_file).touch()
                     delay = min(max(clock.wall_delay_s(node.next_tick_ns()), 0.0), 1.0)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -44,6 +44,8 @@ class Settings:
     scenario_t0_ns: int = 0
     #: Replay the scenario again and again (compose) instead of once.
     scenario_loop: bool = False
+    #: A file the node touches after every published batch (for health checks); empty = none.
+    heartbeat_file: str = ""
     #: Random seed of the simulation.
     seed: int = 1
     #: How many times faster than real time the scenario runs (1 = real time). Every process of one stack
