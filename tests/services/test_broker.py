@@ -1,0 +1,60 @@
+"""The broker launcher: a private Mosquitto and the embedded broker both carry QoS 1 messages, retained
+status and last wills; a broker URL that does not answer gives an error that says what to do."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from triwarn.services import mqtt
+from triwarn.services.broker import BrokerError, free_port, start_broker
+
+KINDS = ["embedded"] + (["mosquitto"] if shutil.which("mosquitto") else [])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_qos1_retained_status_and_last_will_through_each_broker(kind: str) -> None:
+    with start_broker(prefer=kind) as broker:
+        assert broker.kind == kind
+        # a client that dies without disconnecting: its will (retained) must be delivered
+        script = textwrap.dedent(
+            f"""
+            import asyncio, os, aiomqtt
+            from triwarn.services import mqtt
+            async def main():
+                will = aiomqtt.Will("triwarn/v1/jp/status", b"death", qos=1, retain=True)
+                async with mqtt.client("{broker.url}", "dying-node", will=will, keepalive_s=1) as c:
+                    await c.publish("triwarn/v1/jp/status", b"birth", qos=1, retain=True)
+                    os._exit(0)  # no DISCONNECT packet: the broker must publish the will
+            asyncio.run(main())
+            """
+        )
+        subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
+
+        async def receive() -> list[bytes]:
+            got: list[bytes] = []
+            async with mqtt.client(broker.url, "observer") as c:
+                await c.subscribe("triwarn/v1/+/status", qos=1)
+                await c.subscribe("triwarn/v1/+/tracks", qos=1)
+                await c.publish("triwarn/v1/us/tracks", b"batch", qos=1)
+                async for message in c.messages:
+                    got.append(bytes(message.payload))  # type: ignore[arg-type]
+                    if b"batch" in got and b"death" in got:
+                        return got
+            return got
+
+        got = asyncio.run(asyncio.wait_for(receive(), timeout=20))
+        assert b"death" in got, "the last will (retained) was not delivered"
+        assert b"batch" in got
+
+
+def test_a_broker_url_that_does_not_answer_says_what_to_do() -> None:
+    with pytest.raises(BrokerError, match="start one"):
+        start_broker(f"mqtt://127.0.0.1:{free_port()}", timeout_s=0.5)
+    with pytest.raises(BrokerError, match="mqtt://HOST:PORT"):
+        start_broker("http://example")

@@ -1,0 +1,125 @@
+"""The wire adapter: round trips of real protobuf bytes, and each kind of bad input named precisely."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triwarn.core.trajectory.tracks import LocalTrackBatch
+from triwarn.services import synthetic, wire
+from triwarn.v1 import tracks_pb2
+
+LIMITS = wire.Limits()
+
+
+def _batch(n: int = 4, seed: int = 0, now_ns: int | None = None) -> LocalTrackBatch:
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return synthetic.nation_batch("jp", synthetic.truth_states(n, seed), now_ns, batch_seq=5, bd_seq=9, seed=seed)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 40), seed=st.integers(0, 2**31 - 1))
+def test_a_batch_survives_encode_and_decode_unchanged(n: int, seed: int) -> None:
+    now = time.time_ns()
+    batch = _batch(n, seed, now)
+    back = wire.decode_batch(wire.encode_batch(batch), "jp", now, LIMITS)
+    assert (back.nation, back.node_id, back.batch_seq, back.bd_seq) == ("jp", "jp-c2", 5, 9)
+    np.testing.assert_array_equal(back.track_numbers, batch.track_numbers)
+    np.testing.assert_array_equal(back.time_ns, batch.time_ns)
+    np.testing.assert_array_equal(back.x, batch.x)  # doubles travel exactly
+    np.testing.assert_array_equal(back.P, batch.P)
+    assert back.sensor_ids == batch.sensor_ids
+
+
+def test_covariance_upper_triangle_is_row_major_and_symmetric() -> None:
+    A = np.arange(36.0).reshape(6, 6)
+    P = A + A.T
+    upper = wire.covariance_upper(P)
+    assert upper.shape == (21,)
+    assert upper[:6].tolist() == P[0].tolist()  # first row whole
+    assert upper[6:11].tolist() == P[1, 1:].tolist()  # then row 1 from the diagonal
+    np.testing.assert_array_equal(wire.covariance_full(upper), P)
+
+
+def _mutated(**changes: object) -> bytes:
+    msg = tracks_pb2.LocalTrackBatch.FromString(wire.encode_batch(_batch()))
+    for key, value in changes.items():
+        if key == "cov":
+            del msg.tracks[1].state.covariance_upper[:]
+            msg.tracks[1].state.covariance_upper.extend(value)  # type: ignore[arg-type]
+        elif key == "dup":
+            msg.tracks[1].local_track_number = msg.tracks[0].local_track_number
+        elif key in {"quality", "time_ns"}:
+            setattr(msg.tracks[1], key, value)
+        elif key in {"node_id"}:
+            setattr(msg, key, value)
+        else:
+            setattr(msg.tracks[1].state, key, value)
+    return msg.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("payload", "nation", "reason", "words"),
+    [
+        (b"\x0a\xff\xff", "jp", "malformed", "not a triwarn.v1.LocalTrackBatch"),
+        (b"", "xx", "unknown_nation", "not one of us, jp, kr"),
+        (None, "kr", "nation_mismatch", "published on the 'kr' topic"),
+        (_mutated(vx_m_s=float("inf")), "jp", "not_finite", "NaN or infinite"),
+        (_mutated(z_m=1e12), "jp", "out_of_range", "position"),
+        (_mutated(vz_m_s=1e6), "jp", "out_of_range", "speed"),
+        (_mutated(quality=1.5), "jp", "out_of_range", "quality"),
+        (_mutated(cov=[1.0] * 20), "jp", "bad_covariance", "has 20 values, not 21"),
+        (_mutated(cov=[-1.0] + [0.0] * 20), "jp", "bad_covariance", "not positive definite"),
+        (_mutated(dup=True), "jp", "duplicate_track", "appears twice"),
+        (_mutated(node_id=""), "jp", "bad_id", "node_id"),
+    ],
+)
+def test_bad_batches_are_rejected_with_a_reason_and_a_clear_message(payload, nation, reason, words) -> None:
+    if payload is None:
+        payload = wire.encode_batch(_batch())
+    with pytest.raises(wire.RejectedInput) as info:
+        wire.decode_batch(payload, nation, time.time_ns(), LIMITS)
+    assert info.value.reason == reason
+    assert words in str(info.value)
+
+
+def test_times_outside_the_window_are_rejected_as_future_or_stale() -> None:
+    now = time.time_ns()
+    payload = wire.encode_batch(_batch(now_ns=now))
+    ahead = now - int((LIMITS.max_future_s + 1) * 1e9)  # the service's clock is behind the data
+    with pytest.raises(wire.RejectedInput) as info:
+        wire.decode_batch(payload, "jp", ahead, LIMITS)
+    assert info.value.reason == "future_time"
+    later = now + int((LIMITS.max_age_s + 1) * 1e9)
+    with pytest.raises(wire.RejectedInput) as info:
+        wire.decode_batch(payload, "jp", later, LIMITS)
+    assert info.value.reason == "stale_time"
+    wire.decode_batch(payload, "jp", now + int(1e9), LIMITS)  # within the window: accepted
+
+
+def test_oversized_payloads_are_refused_before_parsing() -> None:
+    small = wire.Limits(max_payload_bytes=100)
+    with pytest.raises(wire.RejectedInput) as info:
+        wire.decode_batch(wire.encode_batch(_batch(10)), "jp", time.time_ns(), small)
+    assert info.value.reason == "oversized"
+
+
+def test_status_round_trip_pairs_birth_and_death_by_bd_seq() -> None:
+    birth = wire.NodeStatusEvent("kr", "kr-c2", True, 42, time.time_ns(), ("kr-greenpine-a",), 1.0)
+    death = wire.NodeStatusEvent("kr", "kr-c2", False, 42, time.time_ns(), (), 0.0)
+    got_birth = wire.decode_status(wire.encode_status(birth), "kr", LIMITS)
+    got_death = wire.decode_status(wire.encode_status(death), "kr", LIMITS)
+    assert got_birth.birth and not got_death.birth
+    assert got_birth.bd_seq == got_death.bd_seq == 42
+    assert got_birth.sensor_ids == ("kr-greenpine-a",)
+
+
+def test_topics() -> None:
+    assert wire.tracks_topic("us") == "triwarn/v1/us/tracks"
+    assert wire.status_topic("jp") == "triwarn/v1/jp/status"
+    assert wire.topic_nation("triwarn/v1/kr/tracks") == "kr"
+    assert wire.topic_nation("other/v1/kr/tracks") == ""

@@ -1,0 +1,70 @@
+"""The built wheel installs the folders under one namespace and works from outside the checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("triwarn-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for expected in (
+        "triwarn/__init__.py",
+        "triwarn/v1/picture_pb2.py",
+        "triwarn/core/jit.py",
+        "triwarn/core/trajectory/tracks.py",
+        "triwarn/sensors/sim/__init__.py",
+        "triwarn/services/cli.py",
+        "triwarn/scenarios/demo.toml",
+    ):
+        assert expected in names, f"{expected} missing from the wheel"
+    assert not any(n.startswith(("core/", "services/", "sensors/", "tests/")) for n in names)
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    code = (
+        "import triwarn, triwarn.core.trajectory.tracks, triwarn.sensors.sim, triwarn.services.cli;"
+        "import triwarn.v1.tracks_pb2;"
+        "from importlib.resources import files;"
+        "print(triwarn.__file__);"
+        "print(files('triwarn.scenarios').joinpath('demo.toml').is_file())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    assert Path(out[0]).is_relative_to(site), f"imported {out[0]}, not the wheel's copy"
+    assert out[1] == "True"
