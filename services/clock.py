@@ -9,6 +9,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class ClockLike(Protocol):
+    """What the services need of a clock: :class:`Clock` (live) or :class:`ManualClock` (replay)."""
+
+    t0_ns: int
+    speed: float
+
+    def now_ns(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -25,3 +35,20 @@ class Clock:
     def wall_delay_s(self, target_ns: int) -> float:
         """Wall-clock seconds until this clock reads ``target_ns`` (negative if already past)."""
         return (target_ns - self.now_ns()) * 1e-9 / self.speed
+
+
+class ManualClock:
+    """A clock that reads what it was last set to: replays drive it tick by tick, so a replay is
+    deterministic and its timestamps are the scenario's own, however fast it runs."""
+
+    speed = 1.0
+
+    def __init__(self, now_ns: int) -> None:
+        self.t0_ns = now_ns
+        self._now_ns = now_ns
+
+    def now_ns(self) -> int:
+        return self._now_ns
+
+    def set(self, now_ns: int) -> None:
+        self._now_ns = now_ns

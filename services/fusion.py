@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from triwarn.core.trajectory.tracks import NATIONS
 from triwarn.services import mqtt, picture, wire
-from triwarn.services.clock import Clock
+from triwarn.services.clock import Clock, ClockLike
 from triwarn.services.lifecycle import stop_on_signals
 from triwarn.services.logs import LogOnce
 from triwarn.services.metrics import Metrics
@@ -49,7 +49,7 @@ class _Group:
 class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
-    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
         from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
         from triwarn.services.policy import load_policy
 

@@ -86,3 +86,7 @@ class Metrics:
         """The current value of a sample (tests and benchmarks read metrics through this)."""
         v = self.registry.get_sample_value(name, labels)
         return 0.0 if v is None else float(v)
+
+    def total(self, name: str) -> float:
+        """The sum of a sample over every label combination."""
+        return float(sum(s.value for metric in self.registry.collect() for s in metric.samples if s.name == name))

@@ -28,7 +28,7 @@ import numpy as np
 
 from triwarn.core.trajectory.tracks import LocalTrackBatch
 from triwarn.services import mqtt, wire
-from triwarn.services.clock import Clock
+from triwarn.services.clock import Clock, ClockLike
 from triwarn.services.lifecycle import stop_on_signals
 from triwarn.services.settings import Settings
 
@@ -51,7 +51,7 @@ class _Cycle:
 class Node:
     """Scenario clock, simulation and track numbering of one nation; transport-free (``run`` adds MQTT)."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: ClockLike) -> None:
         from triwarn.core.trajectory.scenario import load_scenario
 
         self.settings = settings
