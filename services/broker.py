@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -196,7 +197,8 @@ def _embedded_main(argv: list[str]) -> int:
             loop.add_signal_handler(sig, stop.set)
         if not sys.stdin.isatty():
             # exit when the parent goes away (its end of our stdin pipe closes)
-            loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1) else None)
+            fd = sys.stdin.fileno()
+            loop.add_reader(fd, lambda: stop.set() if not os.read(fd, 1) else None)
         await run_embedded(args.host, args.port, stop)
 
     asyncio.run(main())

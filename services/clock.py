@@ -15,8 +15,11 @@ from typing import Protocol
 class ClockLike(Protocol):
     """What the services need of a clock: :class:`Clock` (live) or :class:`ManualClock` (replay)."""
 
-    t0_ns: int
-    speed: float
+    @property
+    def t0_ns(self) -> int: ...
+
+    @property
+    def speed(self) -> float: ...
 
     def now_ns(self) -> int: ...
 

@@ -151,8 +151,8 @@ class FusionService:
 def _assessment_for(settings: Settings) -> tuple[object | None, object | None]:
     """The assessor (impact/launch point, areas) and warning book of one engine, when installed."""
     try:
-        from triwarn.core.trajectory.assess import Assessor  # type: ignore[import-not-found]
-        from triwarn.services.warnings import WarningBook  # type: ignore[import-not-found]
+        from triwarn.core.trajectory.assess import Assessor
+        from triwarn.services.warnings import WarningBook
     except ModuleNotFoundError:
         return None, None
     return Assessor(), WarningBook()
@@ -192,12 +192,14 @@ async def run(
                     backoff.reset()
                     consumer = asyncio.create_task(_consume(client, service, hub))
                     stopper = asyncio.create_task(stop.wait())
-                    done, _ = await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                    for task in (consumer, stopper):
-                        task.cancel()
-                    for task in done:
-                        if task is consumer and not task.cancelled() and task.exception() is not None:
-                            raise task.exception()  # type: ignore[misc]
+                    try:
+                        await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        stopper.cancel()
+                        if not consumer.done():
+                            consumer.cancel()
+                    if consumer.done() and not consumer.cancelled():
+                        consumer.result()  # re-raises what ended the consumer (a lost connection)
             except Exception as exc:
                 import aiomqtt
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, cast
 
 from triwarn.core.trajectory.frames import ecef_to_geodetic
 from triwarn.core.trajectory.tracks import SystemTrack
@@ -12,7 +13,7 @@ from triwarn.v1 import picture_pb2
 
 
 def system_track_pb(track: SystemTrack) -> picture_pb2.SystemTrack:
-    msg = picture_pb2.SystemTrack(track_id=track.track_id, time_ns=track.time_ns, phase=int(track.phase))
+    msg = picture_pb2.SystemTrack(track_id=track.track_id, time_ns=track.time_ns, phase=cast(Any, int(track.phase)))
     wire.fill_state(msg.state, track.x, track.P)
     msg.contributing_nations[:] = sorted(wire.NATION_TO_PB[n] for n in track.nations)
     for src in track.sources:
@@ -39,7 +40,7 @@ def delta(
     )
     tracks = [system_track_pb(t) for t in changed]
     if assessor is not None:
-        from triwarn.services.assessment import apply_assessment  # type: ignore[import-not-found]
+        from triwarn.services.assessment import apply_assessment
 
         apply_assessment(assessor, warnings, changed, deleted, tracks, update, now_ns)
     update.tracks.extend(tracks)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -30,7 +31,7 @@ TOPIC_PREFIX = "triwarn/v1"
 TRACKS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/tracks"
 STATUS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/status"
 
-NATION_TO_PB: dict[str, int] = {
+NATION_TO_PB: dict[str, Any] = {
     "us": tracks_pb2.NATION_US,
     "jp": tracks_pb2.NATION_JP,
     "kr": tracks_pb2.NATION_KR,
