@@ -399,3 +399,290 @@ def eci_to_ecef_batch(
             omega_rad_s,
         )
     return pos, vel
+
+
+# ---------------------------------------------------------------------------------------------------------
+# geodesics on the ellipsoid
+# ---------------------------------------------------------------------------------------------------------
+
+
+@kernel
+def _wrap_2pi(a: float) -> float:
+    """Angle to [0, 2π)."""
+    a = a - TWO_PI * math.floor(a / TWO_PI)
+    if a >= TWO_PI:
+        a = 0.0
+    return a
+
+
+@kernel
+def _wrap_pi(a: float) -> float:
+    """Angle to (−π, π]."""
+    a = a - TWO_PI * math.floor((a + math.pi) / TWO_PI)
+    if a <= -math.pi:
+        a += TWO_PI
+    elif a > math.pi:
+        a -= TWO_PI
+    return a
+
+
+@kernel
+def _vincenty_distance(sigma: float, sin_sigma: float, cos_sigma: float, cos2_sm: float, cos_sq_alpha: float) -> float:
+    """s = b A (σ − Δσ) (Vincenty 1975 eqs. 3, 4, 6)."""
+    u2 = cos_sq_alpha * (A_M * A_M - B_M * B_M) / (B_M * B_M)
+    A = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)))
+    B = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)))
+    d_sigma = (
+        B
+        * sin_sigma
+        * (
+            cos2_sm
+            + B
+            / 4.0
+            * (
+                cos_sigma * (-1.0 + 2.0 * cos2_sm * cos2_sm)
+                - B / 6.0 * cos2_sm * (-3.0 + 4.0 * sin_sigma * sin_sigma) * (-3.0 + 4.0 * cos2_sm * cos2_sm)
+            )
+        )
+    )
+    return B_M * A * (sigma - d_sigma)
+
+
+@kernel
+def _lambda_minus_omega(sigma: float, sin_sigma: float, cos_sigma: float, cos2_sm: float, sin_alpha: float) -> float:
+    """(1 − C) f sin α {σ + C sin σ [cos 2σm + C cos σ (−1 + 2 cos² 2σm)]} (Vincenty 1975 eqs. 10, 11)."""
+    cos_sq_alpha = 1.0 - sin_alpha * sin_alpha
+    Cc = FLAT / 16.0 * cos_sq_alpha * (4.0 + FLAT * (4.0 - 3.0 * cos_sq_alpha))
+    return (
+        (1.0 - Cc)
+        * FLAT
+        * sin_alpha
+        * (sigma + Cc * sin_sigma * (cos2_sm + Cc * cos_sigma * (-1.0 + 2.0 * cos2_sm * cos2_sm)))
+    )
+
+
+@kernel
+def geodesic_inverse_bisection(
+    lat1_rad: float, lon1_rad: float, lat2_rad: float, lon2_rad: float
+) -> tuple[float, float, float]:
+    """Inverse geodesic problem by bisection on the start azimuth; used for nearly antipodal points.
+
+    The configuration is first made canonical as in Karney (2013, "Algorithms for geodesics", J. Geod. 87,
+    sect. 4): |β1| ≥ |β2|, β1 ≤ 0, λ12 ≥ 0 (β reduced latitude). Then the longitude reached on the geodesic of
+    start azimuth α1 where it crosses β2 going north, λ12(α1), increases from 0 (α1 = 0) to π (α1 = π), and
+    the α1 with λ12(α1) = L is found by bisection to machine precision. λ − ω and the distance use
+    Vincenty's (1975) series, so the result has Vincenty's accuracy (0.1 mm) where his iteration fails.
+    Returns (s_m, az1_rad, az2_rad) like :func:`geodesic_inverse`.
+    """
+    L = _wrap_pi(lon2_rad - lon1_rad)
+    lon_sign = 1.0
+    if L < 0.0:
+        L = -L
+        lon_sign = -1.0
+    b1 = math.atan((1.0 - FLAT) * math.tan(lat1_rad))
+    b2 = math.atan((1.0 - FLAT) * math.tan(lat2_rad))
+    swapped = abs(b1) < abs(b2)
+    if swapped:
+        b1, b2 = b2, b1
+    lat_sign = 1.0
+    if b1 > 0.0:
+        lat_sign = -1.0
+        b1 = -b1
+        b2 = -b2
+    if b1 == 0.0:
+        b1 = -1e-300  # keep σ1 on the southern branch for equatorial starts
+    sb1 = math.sin(b1)
+    cb1 = math.cos(b1)
+    sb2 = math.sin(b2)
+    cb2 = math.cos(b2)
+
+    lo = 0.0
+    hi = math.pi
+    alpha1 = 0.5 * math.pi
+    for _ in range(64):
+        alpha1 = 0.5 * (lo + hi)
+        sa1 = math.sin(alpha1)
+        ca1 = math.cos(alpha1)
+        sin_a0 = sa1 * cb1
+        cos_sq_a0 = 1.0 - sin_a0 * sin_a0
+        ca2cb2 = math.sqrt(max(ca1 * ca1 * cb1 * cb1 + (cb2 * cb2 - cb1 * cb1), 0.0))
+        s1 = math.atan2(sb1, ca1 * cb1)
+        s2 = math.atan2(sb2, ca2cb2)
+        w1 = math.atan2(sin_a0 * math.sin(s1), math.cos(s1))
+        w2 = math.atan2(sin_a0 * math.sin(s2), math.cos(s2))
+        sig = s2 - s1
+        cos2_sm = math.cos(s1 + s2)
+        lam = (w2 - w1) - _lambda_minus_omega(sig, math.sin(sig), math.cos(sig), cos2_sm, sin_a0)
+        if lam < L:
+            lo = alpha1
+        else:
+            hi = alpha1
+        if hi - lo < 1e-16:
+            break
+    sa1 = math.sin(alpha1)
+    ca1 = math.cos(alpha1)
+    sin_a0 = sa1 * cb1
+    cos_sq_a0 = 1.0 - sin_a0 * sin_a0
+    ca2cb2 = math.sqrt(max(ca1 * ca1 * cb1 * cb1 + (cb2 * cb2 - cb1 * cb1), 0.0))
+    s1 = math.atan2(sb1, ca1 * cb1)
+    s2 = math.atan2(sb2, ca2cb2)
+    sig = s2 - s1
+    s_m = _vincenty_distance(sig, math.sin(sig), math.cos(sig), math.cos(s1 + s2), cos_sq_a0)
+    alpha2 = math.atan2(sin_a0, ca2cb2)
+    # undo the canonical transformation in reverse order (latitude flip: α -> π − α; swap:
+    # (α1, α2) -> (α2 + π, α1 + π); longitude mirror: α -> −α)
+    if lat_sign < 0.0:
+        alpha1 = math.pi - alpha1
+        alpha2 = math.pi - alpha2
+    if swapped:
+        # swapping the points also reverses the sign of the longitude difference, which we kept positive
+        alpha1, alpha2 = alpha2 + math.pi, alpha1 + math.pi
+        lon_sign = -lon_sign
+    if lat1_rad == 0.0 and lat2_rad == 0.0:
+        # both on the equator: the northern and southern geodesics are equally short; report the northern one
+        alpha1 = math.pi - alpha1
+        alpha2 = math.pi - alpha2
+    return s_m, _wrap_2pi(lon_sign * alpha1), _wrap_2pi(lon_sign * alpha2)
+
+
+@kernel
+def geodesic_inverse(lat1_rad: float, lon1_rad: float, lat2_rad: float, lon2_rad: float) -> tuple[float, float, float]:
+    """Shortest geodesic between two points on the WGS-84 ellipsoid: (s_m, az1_rad, az2_rad).
+
+    Vincenty (1975), "Direct and inverse solutions of geodesics on the ellipsoid with application of nested
+    equations", Survey Review 23(176), eqs. 13-18 iterated on λ. When the iteration does not converge in 200
+    steps (nearly antipodal points) or λ leaves [−π, π], :func:`geodesic_inverse_bisection` solves it instead.
+    az1 is the forward azimuth at point 1, az2 the forward azimuth at point 2 (both clockwise from north,
+    0..2π). Coincident points give (0, 0, 0).
+    """
+    U1 = math.atan((1.0 - FLAT) * math.tan(lat1_rad))
+    U2 = math.atan((1.0 - FLAT) * math.tan(lat2_rad))
+    sU1 = math.sin(U1)
+    cU1 = math.cos(U1)
+    sU2 = math.sin(U2)
+    cU2 = math.cos(U2)
+    L = _wrap_pi(lon2_rad - lon1_rad)
+    lam = L
+    converged = False
+    sin_sigma = 0.0
+    cos_sigma = 1.0
+    sigma = 0.0
+    cos_sq_alpha = 1.0
+    cos2_sm = 0.0
+    sin_lam = 0.0
+    cos_lam = 1.0
+    for _ in range(200):
+        sin_lam = math.sin(lam)
+        cos_lam = math.cos(lam)
+        t1 = cU2 * sin_lam
+        t2 = cU1 * sU2 - sU1 * cU2 * cos_lam
+        sin_sigma = math.sqrt(t1 * t1 + t2 * t2)
+        cos_sigma = sU1 * sU2 + cU1 * cU2 * cos_lam
+        if sin_sigma == 0.0:
+            if cos_sigma > 0.0:
+                return 0.0, 0.0, 0.0  # coincident points
+            break  # exactly antipodal: the azimuth is undetermined here, let the bisection choose
+        sigma = math.atan2(sin_sigma, cos_sigma)
+        sin_alpha = cU1 * cU2 * sin_lam / sin_sigma
+        cos_sq_alpha = 1.0 - sin_alpha * sin_alpha
+        cos2_sm = cos_sigma - 2.0 * sU1 * sU2 / cos_sq_alpha if cos_sq_alpha != 0.0 else 0.0  # equatorial line
+        lam_new = L + _lambda_minus_omega(sigma, sin_sigma, cos_sigma, cos2_sm, sin_alpha)
+        if abs(lam_new) > math.pi:
+            break
+        if abs(lam_new - lam) < 1e-13:
+            lam = lam_new
+            converged = True
+            break
+        lam = lam_new
+    if not converged:
+        return geodesic_inverse_bisection(lat1_rad, lon1_rad, lat2_rad, lon2_rad)
+    sin_lam = math.sin(lam)
+    cos_lam = math.cos(lam)
+    s_m = _vincenty_distance(sigma, sin_sigma, cos_sigma, cos2_sm, cos_sq_alpha)
+    az1 = math.atan2(cU2 * sin_lam, cU1 * sU2 - sU1 * cU2 * cos_lam)
+    az2 = math.atan2(cU1 * sin_lam, -sU1 * cU2 + cU1 * sU2 * cos_lam)
+    return s_m, _wrap_2pi(az1), _wrap_2pi(az2)
+
+
+@kernel
+def geodesic_direct(lat1_rad: float, lon1_rad: float, az1_rad: float, s_m: float) -> tuple[float, float, float]:
+    """Point at geodesic distance s_m (m, ≥ 0) from (lat1, lon1) along start azimuth az1: (lat2, lon2, az2).
+
+    Vincenty (1975) direct solution, eqs. 1-9 (iterated on σ; converges for every distance). lon2 is wrapped
+    to (−π, π], az2 (forward azimuth at the end point) to 0..2π.
+    """
+    sa1 = math.sin(az1_rad)
+    ca1 = math.cos(az1_rad)
+    tU1 = (1.0 - FLAT) * math.tan(lat1_rad)
+    cU1 = 1.0 / math.sqrt(1.0 + tU1 * tU1)
+    sU1 = tU1 * cU1
+    if abs(lat1_rad) >= 0.5 * math.pi:  # start at a pole: tan overflows, fix U1 directly
+        sU1 = math.copysign(1.0, lat1_rad)
+        cU1 = 0.0
+    sigma1 = math.atan2(sU1, cU1 * ca1) if cU1 != 0.0 else math.copysign(0.5 * math.pi, sU1)
+    sin_alpha = cU1 * sa1
+    cos_sq_alpha = 1.0 - sin_alpha * sin_alpha
+    u2 = cos_sq_alpha * (A_M * A_M - B_M * B_M) / (B_M * B_M)
+    A = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)))
+    B = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)))
+    sigma = s_m / (B_M * A)
+    sin_sigma = math.sin(sigma)
+    cos_sigma = math.cos(sigma)
+    cos2_sm = math.cos(2.0 * sigma1 + sigma)
+    for _ in range(100):
+        cos2_sm = math.cos(2.0 * sigma1 + sigma)
+        sin_sigma = math.sin(sigma)
+        cos_sigma = math.cos(sigma)
+        d_sigma = (
+            B
+            * sin_sigma
+            * (
+                cos2_sm
+                + B
+                / 4.0
+                * (
+                    cos_sigma * (-1.0 + 2.0 * cos2_sm * cos2_sm)
+                    - B / 6.0 * cos2_sm * (-3.0 + 4.0 * sin_sigma * sin_sigma) * (-3.0 + 4.0 * cos2_sm * cos2_sm)
+                )
+            )
+        )
+        sigma_new = s_m / (B_M * A) + d_sigma
+        if abs(sigma_new - sigma) < 1e-14:
+            sigma = sigma_new
+            break
+        sigma = sigma_new
+    sin_sigma = math.sin(sigma)
+    cos_sigma = math.cos(sigma)
+    cos2_sm = math.cos(2.0 * sigma1 + sigma)
+    tmp = sU1 * sin_sigma - cU1 * cos_sigma * ca1
+    lat2 = math.atan2(
+        sU1 * cos_sigma + cU1 * sin_sigma * ca1, (1.0 - FLAT) * math.sqrt(sin_alpha * sin_alpha + tmp * tmp)
+    )
+    lam = math.atan2(sin_sigma * sa1, cU1 * cos_sigma - sU1 * sin_sigma * ca1)
+    L = lam - _lambda_minus_omega(sigma, sin_sigma, cos_sigma, cos2_sm, sin_alpha)
+    az2 = math.atan2(sin_alpha, -tmp)
+    return lat2, _wrap_pi(lon1_rad + L), _wrap_2pi(az2)
+
+
+@kernel
+def geodesic_inverse_batch(
+    lat1_rad: np.ndarray, lon1_rad: np.ndarray, lat2_rad: np.ndarray, lon2_rad: np.ndarray
+) -> np.ndarray:
+    """(n,) arrays of end points (rad) -> (n,3) [s_m, az1_rad, az2_rad]."""
+    n = lat1_rad.shape[0]
+    out = np.empty((n, 3))
+    for i in range(n):
+        out[i, 0], out[i, 1], out[i, 2] = geodesic_inverse(lat1_rad[i], lon1_rad[i], lat2_rad[i], lon2_rad[i])
+    return out
+
+
+@kernel
+def geodesic_direct_batch(
+    lat1_rad: np.ndarray, lon1_rad: np.ndarray, az1_rad: np.ndarray, s_m: np.ndarray
+) -> np.ndarray:
+    """(n,) start points (rad), start azimuths (rad), distances (m) -> (n,3) [lat2_rad, lon2_rad, az2_rad]."""
+    n = lat1_rad.shape[0]
+    out = np.empty((n, 3))
+    for i in range(n):
+        out[i, 0], out[i, 1], out[i, 2] = geodesic_direct(lat1_rad[i], lon1_rad[i], az1_rad[i], s_m[i])
+    return out

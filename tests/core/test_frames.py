@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pymap3d
 import pytest
+from geographiclib.geodesic import Geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pymap3d.vincenty import vdist, vreckon
 
 from triwarn.core.trajectory.constants import A_M, B_M, E2, OMEGA_E_RAD_S, SECONDS_PER_DAY
 from triwarn.core.trajectory.frames import (
@@ -33,12 +35,18 @@ from triwarn.core.trajectory.frames import (
     enu_to_ecef,
     enu_to_ecef_batch,
     enu_vec_to_ecef,
+    geodesic_direct,
+    geodesic_direct_batch,
+    geodesic_inverse,
+    geodesic_inverse_batch,
+    geodesic_inverse_bisection,
     geodetic_to_ecef,
     geodetic_to_ecef_batch,
 )
 
 MM = 1e-3
 ARCSEC = math.pi / (180.0 * 3600.0)
+GEOD = Geodesic.WGS84
 
 lats = st.floats(-math.pi / 2, math.pi / 2)
 lons = st.floats(-math.pi, math.pi)
@@ -248,3 +256,117 @@ def test_eci_batch_matches_scalar_and_pymap3d_rotation() -> None:
 
     for i in range(5):
         assert np.max(np.abs(R3(th[i]).T @ pos[i] - p_eci[i])) < 1 * MM
+
+
+# --- geodesics: against GeographicLib (Karney 2013, accurate to 15 nm) and pymap3d's Vincenty ---
+
+
+def _angle_diff_rad(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | float:
+    return np.abs(np.angle(np.exp(1j * (np.asarray(a) - np.asarray(b)))))
+
+
+def test_geodesic_inverse_against_geographiclib_incl_nearly_antipodal() -> None:
+    rng = np.random.default_rng(5)
+    n = 1500
+    lat1 = rng.uniform(-90, 90, n)
+    lon1 = rng.uniform(-180, 180, n)
+    lat2 = rng.uniform(-90, 90, n)
+    lon2 = rng.uniform(-180, 180, n)
+    # every third pair nearly antipodal, where Vincenty's iteration fails and the bisection takes over
+    k = slice(0, n, 3)
+    lat2[k] = np.clip(-lat1[k] + rng.normal(0, 0.3, lat1[k].size), -90, 90)
+    lon2[k] = lon1[k] + 180 + rng.normal(0, 0.3, lat1[k].size)
+    out = geodesic_inverse_batch(*(np.radians(v) for v in (lat1, lon1, lat2, lon2)))
+    for i in range(n):
+        r = GEOD.Inverse(lat1[i], lon1[i], lat2[i], lon2[i])
+        assert abs(out[i, 0] - r["s12"]) < 1 * MM
+        assert _angle_diff_rad(out[i, 1], math.radians(r["azi1"])) < 0.01 * ARCSEC
+        assert _angle_diff_rad(out[i, 2], math.radians(r["azi2"])) < 0.01 * ARCSEC
+        assert 0.0 <= out[i, 1] < 2 * math.pi and 0.0 <= out[i, 2] < 2 * math.pi
+
+
+def test_bisection_fallback_agrees_with_vincenty_where_both_work() -> None:
+    rng = np.random.default_rng(6)
+    for _ in range(300):
+        p = (rng.uniform(-1.5, 1.5), rng.uniform(-3, 3), rng.uniform(-1.5, 1.5), rng.uniform(-3, 3))
+        s, a1, a2 = geodesic_inverse(*p)
+        sb, b1, b2 = geodesic_inverse_bisection(*p)
+        assert abs(s - sb) < 1 * MM
+        assert _angle_diff_rad(a1, b1) < 0.01 * ARCSEC and _angle_diff_rad(a2, b2) < 0.01 * ARCSEC
+
+
+@pytest.mark.parametrize(
+    "pts",
+    [
+        (0.0, 0.0, 0.0, 180.0),  # exactly antipodal on the equator (via a pole)
+        (0.0, 0.0, 0.0, 179.5),  # equatorial, nearly antipodal: the geodesic leaves the equator
+        (0.0, 0.0, 0.0, -179.7),
+        (90.0, 0.0, -90.0, 0.0),  # pole to pole
+        (90.0, 0.0, 0.0, 10.0),
+        (-90.0, 0.0, 10.0, 20.0),
+        (30.0, 0.0, -30.0, 180.0),
+        (30.0, 0.0, -29.9, 179.8),
+        (0.0, 0.0, 0.0, 90.0),
+        (89.999, 0.0, -89.999, 180.0),
+    ],
+)
+def test_geodesic_inverse_edge_cases(pts: tuple[float, float, float, float]) -> None:
+    r = GEOD.Inverse(*pts)
+    s, a1, a2 = geodesic_inverse(*(math.radians(v) for v in pts))
+    assert s == pytest.approx(r["s12"], abs=1 * MM)
+    if abs(pts[0]) < 90.0:  # azimuth from a pole is a convention
+        assert _angle_diff_rad(a1, math.radians(r["azi1"])) < 0.01 * ARCSEC
+        assert _angle_diff_rad(a2, math.radians(r["azi2"])) < 0.01 * ARCSEC
+
+
+def test_geodesic_coincident_points() -> None:
+    assert geodesic_inverse(0.3, 1.2, 0.3, 1.2) == (0.0, 0.0, 0.0)
+
+
+def test_geodesic_direct_against_geographiclib_incl_poles() -> None:
+    rng = np.random.default_rng(8)
+    n = 1500
+    lat1 = rng.uniform(-90, 90, n)
+    lat1[::10] = rng.choice([-90.0, 90.0], lat1[::10].size)
+    lon1 = rng.uniform(-180, 180, n)
+    az1 = rng.uniform(0, 360, n)
+    s = rng.uniform(0, 2.5e7, n)
+    out = geodesic_direct_batch(np.radians(lat1), np.radians(lon1), np.radians(az1), s)
+    for i in range(n):
+        r = GEOD.Direct(lat1[i], lon1[i], az1[i], s[i])
+        lat_ref, lon_ref = math.radians(r["lat2"]), math.radians(r["lon2"])
+        # compare positions in ECEF on the surface, to be fair at the poles
+        d = math.dist(geodetic_to_ecef(out[i, 0], out[i, 1], 0.0), geodetic_to_ecef(lat_ref, lon_ref, 0.0))
+        assert d < 1 * MM
+        assert -math.pi < out[i, 1] <= math.pi
+        if abs(r["lat2"]) < 89.9:
+            assert _angle_diff_rad(out[i, 2], math.radians(r["azi2"])) < 0.01 * ARCSEC
+
+
+def test_geodesics_against_pymap3d_vincenty() -> None:
+    rng = np.random.default_rng(9)
+    n = 500
+    lat1, lon1 = rng.uniform(-80, 80, n), rng.uniform(-180, 180, n)
+    lat2, lon2 = rng.uniform(-80, 80, n), rng.uniform(-180, 180, n)
+    keep = np.hypot(lat1 + lat2, ((lon1 - lon2) % 360) - 180) > 5.0  # pymap3d degrades near antipodes
+    lat1, lon1, lat2, lon2 = lat1[keep], lon1[keep], lat2[keep], lon2[keep]
+    dist, az = vdist(lat1, lon1, lat2, lon2)
+    out = geodesic_inverse_batch(*(np.radians(v) for v in (lat1, lon1, lat2, lon2)))
+    assert np.max(np.abs(out[:, 0] - dist)) < 1 * MM
+    assert np.max(_angle_diff_rad(out[:, 1], np.radians(az))) < 0.01 * ARCSEC
+    s = rng.uniform(0, 1.5e7, lat1.size)
+    la2, lo2 = vreckon(lat1, lon1, s, np.degrees(out[:, 1]))
+    direct = geodesic_direct_batch(np.radians(lat1), np.radians(lon1), out[:, 1], s)
+    assert np.max(np.abs(direct[:, 0] - np.radians(la2)) * B_M) < 1 * MM
+    assert np.max(_angle_diff_rad(direct[:, 1], np.radians(lo2)) * A_M) < 1 * MM
+
+
+@settings(max_examples=200, deadline=None)
+@given(lats, lons, st.floats(0.0, 2 * math.pi), st.floats(0.0, 1.99e7))
+def test_geodesic_direct_inverse_round_trip(lat: float, lon: float, az: float, s: float) -> None:
+    lat2, lon2, _ = geodesic_direct(lat, lon, az, s)
+    s2, _, _ = geodesic_inverse(lat, lon, lat2, lon2)
+    # the inverse gives the SHORTEST geodesic: never longer than s, equal while s is below ~half a meridian
+    assert s2 <= s + 1 * MM
+    if s < 1.9e7:
+        assert s2 == pytest.approx(s, abs=1 * MM)
