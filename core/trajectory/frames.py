@@ -42,12 +42,17 @@ Public kernels (scalar -> batch)
   fallback for nearly antipodal points) and ``geodesic_direct(lat1, lon1, az1, s_m) -> (lat2, lon2, az2)``;
   batch forms on (n,) arrays. az2 is the forward azimuth at the second point.
 
+Typed layer: ``GeodeticPoint(lat_deg, lon_deg, h_m=0)`` (frozen, validated: ValueError naming the limit) with
+``to_ecef_m()``, ``from_ecef_m(x, y, z)``, ``geodesic_to(other) -> (s_m, az1_deg, az2_deg)``,
+``travel(az_deg, s_m) -> GeodeticPoint`` and ``aer_to(other) -> (az_deg, el_deg, range_m)``.
+
 The ellipsoid is WGS-84 from :mod:`triwarn.core.trajectory.constants` (plain floats frozen at compile time).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -686,3 +691,66 @@ def geodesic_direct_batch(
     for i in range(n):
         out[i, 0], out[i, 1], out[i, 2] = geodesic_direct(lat1_rad[i], lon1_rad[i], az1_rad[i], s_m[i])
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# thin typed layer (degrees at the edge only)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeodeticPoint:
+    """A point given in degrees and metres (WGS-84), validated on construction.
+
+    Raises ValueError naming the limit for NaN/inf values, |lat| > 90°, |lon| > 360° or a height outside
+    −12 km .. 1e8 m. Longitudes are kept as given; kernels wrap them.
+    """
+
+    lat_deg: float
+    lon_deg: float
+    h_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("lat_deg", "lon_deg", "h_m"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        if abs(self.lat_deg) > 90.0:
+            raise ValueError(f"latitude must be within [-90, 90] degrees, got {self.lat_deg}")
+        if abs(self.lon_deg) > 360.0:
+            raise ValueError(f"longitude must be within [-360, 360] degrees, got {self.lon_deg}")
+        if not -12_000.0 <= self.h_m <= 1e8:
+            raise ValueError(f"height must be within [-12 km, 100 000 km], got {self.h_m} m")
+
+    @property
+    def lat_rad(self) -> float:
+        return math.radians(self.lat_deg)
+
+    @property
+    def lon_rad(self) -> float:
+        return math.radians(self.lon_deg)
+
+    def to_ecef_m(self) -> tuple[float, float, float]:
+        """ECEF position (m)."""
+        return geodetic_to_ecef(self.lat_rad, self.lon_rad, self.h_m)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_ecef_m(cls, x_m: float, y_m: float, z_m: float) -> GeodeticPoint:
+        lat, lon, h = ecef_to_geodetic(float(x_m), float(y_m), float(z_m))
+        return cls(math.degrees(lat), math.degrees(lon), h)
+
+    def geodesic_to(self, other: GeodeticPoint) -> tuple[float, float, float]:
+        """(distance on the ellipsoid m, forward azimuth here deg, forward azimuth at ``other`` deg)."""
+        s, az1, az2 = geodesic_inverse(self.lat_rad, self.lon_rad, other.lat_rad, other.lon_rad)
+        return s, math.degrees(az1), math.degrees(az2)
+
+    def travel(self, az_deg: float, s_m: float) -> GeodeticPoint:
+        """The surface point (h = 0) at geodesic distance s_m along the start azimuth az_deg."""
+        if not (math.isfinite(az_deg) and math.isfinite(s_m)) or s_m < 0.0:
+            raise ValueError(f"azimuth and distance must be finite and the distance >= 0, got {az_deg}, {s_m}")
+        lat, lon, _ = geodesic_direct(self.lat_rad, self.lon_rad, math.radians(az_deg), s_m)
+        return GeodeticPoint(math.degrees(lat), math.degrees(lon), 0.0)
+
+    def aer_to(self, other: GeodeticPoint) -> tuple[float, float, float]:
+        """(azimuth deg, elevation deg, slant range m) of ``other`` seen from here."""
+        az, el, r = ecef_to_aer(*other.to_ecef_m(), self.lat_rad, self.lon_rad, self.h_m)
+        return math.degrees(az), math.degrees(el), r

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pymap3d
@@ -14,6 +15,7 @@ from pymap3d.vincenty import vdist, vreckon
 
 from triwarn.core.trajectory.constants import A_M, B_M, E2, OMEGA_E_RAD_S, SECONDS_PER_DAY
 from triwarn.core.trajectory.frames import (
+    GeodeticPoint,
     aer_to_ecef,
     aer_to_ecef_batch,
     aer_to_enu,
@@ -370,3 +372,43 @@ def test_geodesic_direct_inverse_round_trip(lat: float, lon: float, az: float, s
     assert s2 <= s + 1 * MM
     if s < 1.9e7:
         assert s2 == pytest.approx(s, abs=1 * MM)
+
+
+def test_geodetic_point_layer() -> None:
+    pyongyang = GeodeticPoint(39.02, 125.75)
+    tokyo = GeodeticPoint(35.68, 139.77, 40.0)
+    s, az1, az2 = pyongyang.geodesic_to(tokyo)
+    r = GEOD.Inverse(39.02, 125.75, 35.68, 139.77)
+    assert s == pytest.approx(r["s12"], abs=1 * MM)
+    assert az1 == pytest.approx(r["azi1"] % 360, abs=1e-9) and az2 == pytest.approx(r["azi2"] % 360, abs=1e-9)
+    end = pyongyang.travel(az1, s)
+    assert end.lat_deg == pytest.approx(35.68, abs=1e-9) and end.lon_deg == pytest.approx(139.77, abs=1e-9)
+    back = GeodeticPoint.from_ecef_m(*tokyo.to_ecef_m())
+    assert back.h_m == pytest.approx(40.0, abs=1 * MM) and back.lat_deg == pytest.approx(35.68, abs=1e-12)
+    az, el, rng_m = tokyo.aer_to(GeodeticPoint(39.02, 125.75, 500_000.0))
+    ref = pymap3d.geodetic2aer(39.02, 125.75, 500_000.0, 35.68, 139.77, 40.0)
+    assert (az, el) == pytest.approx(ref[:2], abs=1e-9) and rng_m == pytest.approx(ref[2], abs=1 * MM)
+
+
+@pytest.mark.parametrize(
+    ("args", "limit"),
+    [
+        ((91.0, 0.0), "[-90, 90]"),
+        ((float("nan"), 0.0), "finite"),
+        ((0.0, 400.0), "[-360, 360]"),
+        ((0.0, 0.0, -2e4), "height"),
+        ((0.0, float("inf")), "finite"),
+    ],
+)
+def test_geodetic_point_rejects_bad_input(args: tuple[float, ...], limit: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(limit)):
+        GeodeticPoint(*args)
+    with pytest.raises(ValueError, match="distance"):
+        GeodeticPoint(0.0, 0.0).travel(10.0, -1.0)
+
+
+def test_kernels_return_nan_not_hang_on_nan_input() -> None:
+    nan = math.nan
+    assert all(math.isnan(v) for v in ecef_to_geodetic(nan, 1.0, 2.0)[::2])
+    assert math.isnan(geodesic_inverse(nan, 0.0, 0.5, 0.5)[0])
+    assert math.isnan(geodesic_direct(0.1, 0.2, 0.3, nan)[0])
