@@ -460,8 +460,6 @@ class PictureHub:
             if dropped:
                 m.subscribers_dropped.labels(state.name).inc(dropped)
                 m.subscribers.labels(state.name).set(len(state.subscribers))
-            if p.update.source_sent_time_ns > 0:
-                m.e2e_latency_seconds.observe(max(0.0, (time.time_ns() - p.update.source_sent_time_ns) * 1e-9))
 
     async def _checkpoint(self, state: _View) -> None:
         seq = state.last_seq

@@ -1,0 +1,472 @@
+"""The subscriber: a WarningService client that keeps its own copy of a view's picture and shows it.
+
+``run(options, sink)`` connects, subscribes (snapshot first, or resuming after ``from_seq``), applies every
+update to a :class:`ClientPicture`, and hands each update to a sink: :class:`JsonSink` (one JSON object per
+update on stdout, for scripts), :class:`LiveSink` (a live ``rich`` view) or :class:`LineSink` (one line per
+update, when stdout is not a terminal). On a dropped connection it reconnects and resumes after the last seq
+it holds; when the server answers OUT_OF_RANGE (the resume point left the retention window) it takes a new
+snapshot and says so. Notices go to stderr so that ``--json`` output stays one object per line.
+
+Time to impact is counted down between updates on the *picture clock*: the fusion service stamps every update
+with its clock (which the demo runs faster than real time), and the subscriber extrapolates it from the last
+update at the rate it observes between updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+import grpc
+from google.protobuf import json_format
+
+from triwarn.services.distribution import CLIENT_OPTIONS, NATION_TO_VIEW, VIEW_TO_NATION
+from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
+
+PU = picture_pb2.PictureUpdate
+
+NOT_RUNNING_HINT = "is the fusion service running? start it with `triwarn fusion` or `triwarn demo`"
+
+
+class TargetUnavailable(Exception):
+    """The target did not answer the first connection."""
+
+
+@dataclass(frozen=True)
+class SubscribeOptions:
+    target: str = "127.0.0.1:50051"
+    view: str | None = None  # None: the server's default view
+    from_seq: int | None = None  # resume after this seq instead of taking a snapshot
+    filter: warning_service_pb2.Filter = field(default_factory=warning_service_pb2.Filter)
+    count: int | None = None  # stop after this many updates (snapshots included)
+    duration_s: float | None = None  # stop after this many seconds
+    connect_timeout_s: float = 5.0  # how long the first connection may take
+    max_backoff_s: float = 5.0  # longest wait between reconnection attempts
+
+
+# --- the client's picture ------------------------------------------------------------------------------
+
+
+class ClientPicture:
+    """What the subscriber holds: the view's tracks and active warnings, the last seq, rates and clocks."""
+
+    def __init__(self) -> None:
+        self.tracks: dict[int, picture_pb2.SystemTrack] = {}
+        self.warnings: dict[int, picture_pb2.Warning] = {}
+        self.view: int = tracks_pb2.NATION_UNSPECIFIED
+        self.last_seq: int | None = None
+        self.updates = 0
+        self.snapshots = 0
+        self.gaps = 0  # updates missing in the sequence (never expected: the server guarantees none)
+        self.duplicates = 0
+        self.status = "connecting"
+        self._arrivals: deque[float] = deque(maxlen=200)
+        self._clock_ref: tuple[int, float] | None = None  # (picture time_ns, local monotonic s) of the last update
+        self._clock_first: tuple[int, float] | None = None
+        self.clock_rate = 1.0  # picture-clock seconds per local second, estimated
+
+    def apply(self, update: picture_pb2.PictureUpdate) -> None:
+        now = time.monotonic()
+        self.updates += 1
+        self._arrivals.append(now)
+        self.view = update.view
+        if update.kind == PU.KIND_SNAPSHOT:
+            self.snapshots += 1
+            self.tracks = {t.track_id: t for t in update.tracks}
+            self.warnings = {w.warning_id: w for w in update.warnings}
+        else:
+            if self.last_seq is not None:
+                if update.seq <= self.last_seq:
+                    self.duplicates += 1
+                    return
+                self.gaps += update.seq - self.last_seq - 1
+            for t in update.tracks:
+                self.tracks[t.track_id] = t
+            for track_id in update.deleted_track_ids:
+                self.tracks.pop(track_id, None)
+            for w in update.warnings:
+                if w.state in (picture_pb2.Warning.STATE_ENDED, picture_pb2.Warning.STATE_CANCELLED):
+                    self.warnings.pop(w.warning_id, None)
+                else:
+                    self.warnings[w.warning_id] = w
+        self.last_seq = update.seq
+        if update.time_ns:
+            if self._clock_first is None:
+                self._clock_first = (update.time_ns, now)
+            else:
+                t0, m0 = self._clock_first
+                if now - m0 > 1.0:
+                    self.clock_rate = min(1000.0, max(0.001, (update.time_ns - t0) * 1e-9 / (now - m0)))
+            self._clock_ref = (update.time_ns, now)
+
+    def picture_now_ns(self) -> int:
+        """The fusion service's clock now, extrapolated from the last update (wall clock before any)."""
+        if self._clock_ref is None:
+            return time.time_ns()
+        t_ns, m = self._clock_ref
+        return t_ns + int((time.monotonic() - m) * self.clock_rate * 1e9)
+
+    def time_to_impact_s(self, track: picture_pb2.SystemTrack) -> float | None:
+        if not track.impact.valid or not track.impact.impact_time_ns:
+            return None
+        return (track.impact.impact_time_ns - self.picture_now_ns()) * 1e-9
+
+    def rate_per_s(self, window_s: float = 5.0) -> float:
+        now = time.monotonic()
+        recent = [t for t in self._arrivals if now - t <= window_s]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(now - recent[0], 1e-6)
+
+
+# --- sinks ---------------------------------------------------------------------------------------------
+
+
+class Sink(Protocol):
+    def start(self, picture: ClientPicture) -> None: ...
+    def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+def update_to_dict(update: picture_pb2.PictureUpdate) -> dict[str, Any]:
+    """One update as a JSON-ready dict: proto field names, enum names, every scalar present (seq included),
+    64-bit integers as numbers."""
+    d = json_format.MessageToDict(update, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    _int64_to_numbers(d, update.DESCRIPTOR)
+    return d
+
+
+def _int64_to_numbers(d: Any, descriptor: Any) -> None:
+    """json_format writes 64-bit integers as strings (JSON numbers lose precision past 2**53); ours are seqs,
+    ids and nanosecond times, which scripts compare as numbers. Python's json keeps them exact."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    fd = FieldDescriptor
+    big = {fd.TYPE_INT64, fd.TYPE_UINT64, fd.TYPE_SINT64, fd.TYPE_FIXED64, fd.TYPE_SFIXED64}
+    for f in descriptor.fields:
+        if f.name not in d:
+            continue
+        value = d[f.name]
+        if f.type in big:
+            d[f.name] = [int(v) for v in value] if isinstance(value, list) else int(value)
+        elif f.message_type is not None:
+            for item in value if isinstance(value, list) else [value]:
+                _int64_to_numbers(item, f.message_type)
+
+
+class JsonSink:
+    """One JSON object per update (with its seq) on ``out``; notices on ``err``."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
+        self._out = out or sys.stdout
+        self._err = err or sys.stderr
+
+    def start(self, picture: ClientPicture) -> None:
+        pass
+
+    def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
+        self._out.write(json.dumps(update_to_dict(update), separators=(",", ":")) + "\n")
+        self._out.flush()
+
+    def notice(self, text: str) -> None:
+        print(f"triwarn subscribe: {text}", file=self._err, flush=True)
+
+    def stop(self) -> None:
+        pass
+
+
+def _enum_name(enum: Any, value: int, prefix: str) -> str:
+    try:
+        return str(enum.Name(value)).removeprefix(prefix).lower().replace("_", " ")
+    except ValueError:
+        return str(value)
+
+
+def _nations(values: Any) -> str:
+    return ",".join(NATION_TO_VIEW.get(v, "?") for v in values)
+
+
+def _fmt_tti(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds <= 0:
+        return "impact"
+    m, s = divmod(int(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+class LineSink:
+    """One plain line per update (stdout is not a terminal, e.g. a log file or the demo's pipe)."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self._out = out or sys.stdout
+
+    def start(self, picture: ClientPicture) -> None:
+        pass
+
+    def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
+        kind = "SNAPSHOT" if update.kind == PU.KIND_SNAPSHOT else "DELTA"
+        parts = []
+        for t in sorted(picture.tracks.values(), key=lambda t: t.track_id):
+            level = _enum_name(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_")
+            phase = _enum_name(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_")
+            tti = _fmt_tti(picture.time_to_impact_s(t))
+            parts.append(
+                f"#{t.track_id} {phase} {t.altitude_m / 1e3:.0f} km {level} "
+                f"[{_nations(t.contributing_nations)}] tti {tti}"
+            )
+        summary = "; ".join(parts) if parts else "no tracks"
+        print(
+            f"seq {update.seq} {kind} view {NATION_TO_VIEW.get(update.view, '?')}: {summary}; "
+            f"{len(picture.warnings)} warning(s)",
+            file=self._out,
+            flush=True,
+        )
+
+    def notice(self, text: str) -> None:
+        print(f"triwarn subscribe: {text}", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        pass
+
+
+class LiveSink:
+    """A live terminal view with rich: tracks, impact points, countdowns, warnings, seq and update rate."""
+
+    def __init__(self, target: str, console: Any = None) -> None:
+        from rich.console import Console
+
+        self._target = target
+        self._console = console or Console()
+        self._live: Any = None
+        self._picture: ClientPicture | None = None
+        self._notices: deque[str] = deque(maxlen=3)
+
+    def start(self, picture: ClientPicture) -> None:
+        from rich.live import Live
+
+        self._picture = picture
+        self._live = Live(get_renderable=self._render, console=self._console, refresh_per_second=4, screen=False)
+        self._live.start()
+
+    def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
+        pass  # the live view re-renders from the picture four times a second
+
+    def notice(self, text: str) -> None:
+        self._notices.append(f"{time.strftime('%H:%M:%S')} {text}")
+        if self._live is None:
+            self._console.print(f"triwarn subscribe: {text}")
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.refresh()
+            self._live.stop()
+
+    def _render(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        p = self._picture
+        assert p is not None
+        header = Text()
+        header.append("triwarn shared warning picture", style="bold")
+        header.append(f"   view {NATION_TO_VIEW.get(p.view, '?')}   target {self._target}   ")
+        header.append(p.status, style="green" if p.status == "live" else "yellow")
+        header.append(
+            f"   seq {p.last_seq if p.last_seq is not None else '-'}   {p.rate_per_s():.1f} updates/s"
+            f"   {len(p.tracks)} tracks   {len(p.warnings)} warnings"
+        )
+        if p.clock_rate > 1.05 or p.clock_rate < 0.95:
+            header.append(f"   (clock x{p.clock_rate:.0f})")
+
+        tracks = Table(expand=True, title="system tracks", title_justify="left")
+        for col in ("id", "phase", "class", "level", "nations", "alt km", "lat, lon", "impact", "ellipse km",
+                    "to impact", "areas"):  # fmt: skip
+            tracks.add_column(col, no_wrap=col not in ("areas",))
+        level_style = {4: "bold red", 3: "yellow", 2: "cyan", 1: "dim"}
+        for t in sorted(p.tracks.values(), key=lambda t: (-t.warning_level, t.track_id)):
+            impact = "-"
+            ellipse = "-"
+            if t.impact.valid:
+                impact = f"{t.impact.lat_deg:.2f}, {t.impact.lon_deg:.2f}"
+                e = t.impact.ellipse
+                ellipse = f"{e.semi_major_m / 1e3:.1f} x {e.semi_minor_m / 1e3:.1f} @ {e.orientation_deg:.0f}°"
+            tracks.add_row(
+                str(t.track_id),
+                _enum_name(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_"),
+                _enum_name(picture_pb2.MissileClass, t.missile_class, "MISSILE_CLASS_"),
+                Text(
+                    _enum_name(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_"),
+                    style=level_style.get(t.warning_level, ""),
+                ),
+                _nations(t.contributing_nations),
+                f"{t.altitude_m / 1e3:.1f}",
+                f"{t.lat_deg:.2f}, {t.lon_deg:.2f}",
+                impact,
+                ellipse,
+                _fmt_tti(p.time_to_impact_s(t)),
+                ", ".join(f"{a.name or a.kind} {a.probability:.0%}" for a in t.threatened_areas) or "-",
+            )
+        warnings = Table(expand=True, title="warnings", title_justify="left")
+        for col in ("id", "track", "level", "state", "areas", "reasons"):
+            warnings.add_column(col)
+        for w in sorted(p.warnings.values(), key=lambda w: (-w.level, w.warning_id)):
+            warnings.add_row(
+                str(w.warning_id),
+                str(w.track_id),
+                Text(
+                    _enum_name(picture_pb2.WarningLevel, w.level, "WARNING_LEVEL_"),
+                    style=level_style.get(w.level, ""),
+                ),
+                _enum_name(picture_pb2.Warning.State, w.state, "STATE_"),
+                ", ".join(a.name or str(a.kind) for a in w.areas) or "-",
+                "; ".join(w.reasons) or "-",
+            )
+        parts: list[Any] = [header, tracks, warnings]
+        parts += [Text(n, style="dim") for n in self._notices]
+        return Group(*parts)
+
+
+# --- the client loop -----------------------------------------------------------------------------------
+
+
+async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None = None) -> int:
+    """Subscribe until ``stop`` is set, ``count`` updates arrived or ``duration_s`` passed; 0 on a normal end.
+
+    Raises :class:`TargetUnavailable` when the first connection does not succeed within
+    ``connect_timeout_s``."""
+    stop = stop or asyncio.Event()
+    picture = ClientPicture()
+    request = warning_service_pb2.SubscribeRequest(filter=options.filter)
+    if options.view:
+        request.view = VIEW_TO_NATION[options.view]
+    resume = options.from_seq
+    deadline = None if options.duration_s is None else time.monotonic() + options.duration_s
+    connected_once = False
+    backoff = 0.1
+    sink.start(picture)
+    try:
+        while not stop.is_set():
+            if resume is None:
+                request.ClearField("resume_after_seq")
+            else:
+                request.resume_after_seq = resume
+            async with grpc.aio.insecure_channel(options.target, options=CLIENT_OPTIONS) as channel:
+                if not connected_once:
+                    try:
+                        await asyncio.wait_for(channel.channel_ready(), options.connect_timeout_s)
+                    except TimeoutError:
+                        raise TargetUnavailable(
+                            f"no answer from {options.target} within {options.connect_timeout_s:g} s: "
+                            f"{NOT_RUNNING_HINT}"
+                        ) from None
+                call = warning_service_pb2_grpc.WarningServiceStub(channel).Subscribe(request)
+                outcome = await _consume(call, picture, sink, options, stop, deadline)
+            if outcome == "done":
+                return 0
+            if outcome == "ok":
+                connected_once = True
+                backoff = 0.1
+                continue
+            code, details, got_any = outcome
+            connected_once = connected_once or got_any
+            if got_any:
+                backoff = 0.1
+            if code == grpc.StatusCode.OUT_OF_RANGE:
+                sink.notice(f"cannot resume after seq {resume}: {details} -> taking a new snapshot")
+                resume = None
+                continue
+            if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
+                sink.notice(f"the server refused the subscription: {code.name}: {details}")
+                return 2
+            if not connected_once:
+                raise TargetUnavailable(f"{options.target} answered {code.name} ({details}): {NOT_RUNNING_HINT}")
+            resume = picture.last_seq if picture.last_seq is not None else resume
+            if got_any or picture.status != "reconnecting":  # one notice per outage
+                picture.status = "reconnecting"
+                sink.notice(
+                    f"stream ended ({code.name}: {details}); reconnecting and resuming after seq {resume}"
+                    if resume is not None
+                    else f"stream ended ({code.name}: {details}); reconnecting"
+                )
+            wait = backoff if deadline is None else min(backoff, max(0.0, deadline - time.monotonic()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            if deadline is not None and time.monotonic() >= deadline:
+                return 0
+            backoff = min(options.max_backoff_s, backoff * 2)
+        return 0
+    finally:
+        sink.stop()
+
+
+async def _consume(
+    call: Any,
+    picture: ClientPicture,
+    sink: Sink,
+    options: SubscribeOptions,
+    stop: asyncio.Event,
+    deadline: float | None,
+) -> Any:
+    """Read one call until it ends: "done" (count, duration or stop reached), "ok" (server closed it
+    cleanly), or (status code, details, whether anything arrived)."""
+    got_any = False
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        while True:
+            reader = asyncio.ensure_future(call.read())
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, _ = await asyncio.wait({reader, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if reader not in done:
+                reader.cancel()
+                call.cancel()
+                return "done"
+            try:
+                update = reader.result()
+            except grpc.aio.AioRpcError as exc:
+                return (exc.code(), exc.details() or "", got_any)
+            if update is grpc.aio.EOF:  # type: ignore[attr-defined]
+                return "ok"
+            got_any = True
+            picture.status = "live"
+            picture.apply(update)
+            sink.update(update, picture)
+            if options.count is not None and picture.updates >= options.count:
+                call.cancel()
+                return "done"
+    finally:
+        stopper.cancel()
+
+
+def main(options: SubscribeOptions, json_output: bool) -> int:
+    """Run the subscriber in this process (the ``triwarn subscribe`` command). Ctrl-C and SIGTERM end it
+    with exit code 0; an unreachable target is exit code 1."""
+    if json_output:
+        sink: Sink = JsonSink()
+    else:
+        from rich.console import Console
+
+        console = Console()
+        sink = LiveSink(options.target, console) if console.is_terminal else LineSink()
+
+    async def go() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            return await run(options, sink, stop)
+        except TargetUnavailable as exc:
+            print(f"triwarn subscribe: {exc}", file=sys.stderr)
+            return 1
+
+    return asyncio.run(go())
