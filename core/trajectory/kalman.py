@@ -1,0 +1,736 @@
+"""Extended Kalman filter in ECEF for ballistic missiles: gravity with J2, rotating Earth, drag with an
+estimated ballistic coefficient, and radar or space-based infrared measurements. Batch kernels.
+
+Glossary (SI units; the filter works on arrays of tracks, struct of arrays, C-contiguous)
+-----------------------------------------------------------------------------------------
+- state ``x`` (n, 10): ``[x, y, z, vx, vy, vz, θ, ax, ay, az]`` ECEF (WGS-84) position (m), velocity (m/s),
+  θ = ln β with β = m/(C_D A) the ballistic coefficient (kg/m²), and the thrust acceleration a_T (m/s², ECEF
+  axes). The first six are the public track state.
+- ``P`` (n, 10, 10): covariance; ``t_s`` (n,): time of validity of each track, scenario seconds.
+- motion model (physics.md "Re-entry", "Boost" and "Gravity"), in the rotating ECEF frame, atmosphere at rest:
+  ṙ = v,  v̇ = a_grav(r) − 2ω×v − ω×(ω×r) − ρ(h) |v| v / (2β) + a_T,  θ̇ = 0,  ȧ_T = 0  (+ process noise).
+  In free flight a_T ≡ 0 (the ballistic model of the IMM below pins it); in boost a_T is a random walk.
+  a_grav is the point mass plus J2 (:mod:`triwarn.core.trajectory.gravity`). The Jacobian A keeps the point
+  mass gravity gradient, the rotating-frame terms and the drag terms (J2's gradient is 1e-3 of the point mass
+  and is left out of A, not out of the state propagation).
+- ρ(h): piecewise exponential atmosphere ``atm`` (L, 3) rows ``[h_base_m, rho_base_kg_m3, scale_height_m]``
+  (the filter's model; see :data:`VALLADO_EXP_ATMOSPHERE`), h the height above the ellipsoid along the
+  radius (the ellipsoid radius in the direction of r subtracted from |r|).
+- process noise: continuous white acceleration of density ``q_acc`` (m²/s³) per axis, white jerk on a_T of
+  density ``q_jerk`` (m²/s⁵), a random walk on θ of density ``q_theta`` (1/s). For the (r, v) block,
+  Q = q_acc [[Δt³/3 I, Δt²/2 I], [Δt²/2 I, Δt I]]; the jerk adds q_jerk [[Δt⁵/20, Δt⁴/8, Δt³/6],
+  [Δt⁴/8, Δt³/3, Δt²/2], [Δt³/6, Δt²/2, Δt]] ⊗ I over (r, v, a_T) (Bar-Shalom, Li & Kirubarajan 2001, §6.2).
+- discrete transition per sub-step h: Φ = I + A h + A² h²/2; state by classical RK4.
+- measurement models, chosen by a sensor parameter row ``sp`` (see :func:`sensor_row`):
+  radar: z = [az, el, range(, range rate)] in the site's ENU frame (az clockwise from north);
+  ir: z = [α, δ], line of sight from a satellite at ``site`` in the satellite frame with unit axes
+  X (nadir), Y, Z: α = atan2(u·Y, u·X), δ = asin(u·Z), u the unit vector from the satellite to the target.
+- update: EKF with the Joseph form P = (I − KH) P (I − KH)ᵀ + K R Kᵀ; innovation ν = z − h(x) with the
+  azimuth difference wrapped to (−π, π]; NIS = νᵀ S⁻¹ ν.
+
+Parameters ``params`` (5,): ``[mu_m3_s2, re_m, j2, omega_rad_s, max_step_s]``, see :func:`model_params`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from triwarn.core.jit import kernel
+from triwarn.core.trajectory.constants import A_M, B_M, GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
+from triwarn.core.trajectory.frames import ecef_vec_to_enu, enu_to_aer
+from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
+
+NX = 10  # filter state dimension
+I_THETA = 6  # index of θ = ln β
+I_ACC = 7  # first index of the thrust acceleration (3)
+MAX_Z = 4  # largest measurement dimension (radar with range rate)
+KIND_RADAR = 0
+KIND_IR = 1
+SP_LEN = 22  # length of a sensor parameter row
+
+#: Exponential atmosphere of Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., table 8-4
+#: (from the US Standard Atmosphere 1976 and CIRA-72): base height (m), base density (kg/m³), scale height (m).
+#: The tracker's own model of the air; the truth uses its own atmosphere, so the two differ as in reality.
+VALLADO_EXP_ATMOSPHERE = np.array(
+    [
+        [0.0, 1.225, 7249.0],
+        [25e3, 3.899e-2, 6349.0],
+        [30e3, 1.774e-2, 6682.0],
+        [40e3, 3.972e-3, 7554.0],
+        [50e3, 1.057e-3, 8382.0],
+        [60e3, 3.206e-4, 7714.0],
+        [70e3, 8.770e-5, 6549.0],
+        [80e3, 1.905e-5, 5799.0],
+        [90e3, 3.396e-6, 5382.0],
+        [100e3, 5.297e-7, 5877.0],
+        [110e3, 9.661e-8, 7263.0],
+        [120e3, 2.438e-8, 9473.0],
+        [130e3, 8.484e-9, 12636.0],
+        [140e3, 3.845e-9, 16149.0],
+        [150e3, 2.070e-9, 22523.0],
+        [180e3, 5.464e-10, 29740.0],
+        [200e3, 2.789e-10, 37105.0],
+    ]
+)
+
+
+def model_params(max_step_s: float = 1.0) -> np.ndarray:
+    """The ``params`` row of the motion model with WGS-84 / EGM96 constants."""
+    return np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S, max_step_s])
+
+
+def radar_row(
+    site_ecef_m: np.ndarray,
+    lat_rad: float,
+    lon_rad: float,
+    sigma_az_rad: float,
+    sigma_el_rad: float,
+    sigma_range_m: float,
+    sigma_range_rate_m_s: float = 0.0,
+) -> np.ndarray:
+    """Sensor row of a radar; ``sigma_range_rate_m_s = 0`` means no range rate (3 measurements)."""
+    sp = np.zeros(SP_LEN)
+    sp[0] = KIND_RADAR
+    sp[1:4] = site_ecef_m
+    sp[4] = lat_rad
+    sp[5] = lon_rad
+    sp[6] = 4 if sigma_range_rate_m_s > 0.0 else 3
+    sp[7:11] = [sigma_az_rad, sigma_el_rad, sigma_range_m, sigma_range_rate_m_s]
+    return sp
+
+
+def ir_row(sat_ecef_m: np.ndarray, sigma_los_rad: float) -> np.ndarray:
+    """Sensor row of a space infrared sensor at ``sat_ecef_m``: X to nadir, Z along the Earth's axis
+    made orthogonal to X, Y = Z × X."""
+    s = np.asarray(sat_ecef_m, dtype=np.float64)
+    X = -s / np.linalg.norm(s)
+    k = np.array([0.0, 0.0, 1.0])
+    Z = k - X * float(X @ k)
+    Z /= np.linalg.norm(Z)
+    Y = np.cross(Z, X)
+    sp = np.zeros(SP_LEN)
+    sp[0] = KIND_IR
+    sp[1:4] = s
+    sp[6] = 2
+    sp[7:9] = sigma_los_rad
+    sp[11:14] = X
+    sp[14:17] = Y
+    sp[17:20] = Z
+    return sp
+
+
+# ---------------------------------------------------------------------------------------------------------
+# atmosphere and motion model
+# ---------------------------------------------------------------------------------------------------------
+
+
+@kernel
+def height_above_ellipsoid_radial(x_m: float, y_m: float, z_m: float) -> float:
+    """|r| minus the WGS-84 ellipsoid radius in the direction of r (m); equals the geodetic height to
+    within ~0.02 % of the height below 1000 km."""
+    r = math.sqrt(x_m * x_m + y_m * y_m + z_m * z_m)
+    ux = x_m / r
+    uy = y_m / r
+    uz = z_m / r
+    re = 1.0 / math.sqrt((ux * ux + uy * uy) / (A_M * A_M) + uz * uz / (B_M * B_M))
+    return r - re
+
+
+@kernel
+def exp_density(h_m: float, atm: np.ndarray) -> tuple[float, float]:
+    """Density (kg/m³) of the piecewise exponential atmosphere and its scale height (m) at height ``h_m``."""
+    n = atm.shape[0]
+    i = 0
+    if h_m <= atm[0, 0]:
+        return atm[0, 1] * math.exp(-(h_m - atm[0, 0]) / atm[0, 2]), atm[0, 2]
+    while i + 1 < n and h_m >= atm[i + 1, 0]:
+        i += 1
+    return atm[i, 1] * math.exp(-(h_m - atm[i, 0]) / atm[i, 2]), atm[i, 2]
+
+
+@kernel
+def derivative(x: np.ndarray, params: np.ndarray, atm: np.ndarray, out: np.ndarray) -> None:
+    """ẋ of the 7-state model into ``out`` (7,)."""
+    ax, ay, az = accel_j2_ecef_rotating(x[0], x[1], x[2], x[3], x[4], x[5], params[0], params[1], params[2], params[3])
+    h = height_above_ellipsoid_radial(x[0], x[1], x[2])
+    rho, _ = exp_density(h, atm)
+    speed = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    k = -rho * speed * 0.5 * math.exp(-x[6])
+    out[0] = x[3]
+    out[1] = x[4]
+    out[2] = x[5]
+    out[3] = ax + k * x[3] + x[7]
+    out[4] = ay + k * x[4] + x[8]
+    out[5] = az + k * x[5] + x[9]
+    out[6] = 0.0
+    out[7] = 0.0
+    out[8] = 0.0
+    out[9] = 0.0
+
+
+@kernel
+def jacobian(x: np.ndarray, params: np.ndarray, atm: np.ndarray, A: np.ndarray) -> None:
+    """A = ∂ẋ/∂x (10, 10) into ``A`` (point-mass gravity gradient, rotating-frame terms, drag terms)."""
+    mu = params[0]
+    w = params[3]
+    for i in range(NX):
+        for j in range(NX):
+            A[i, j] = 0.0
+    A[0, 3] = 1.0
+    A[1, 4] = 1.0
+    A[2, 5] = 1.0
+    A[3, 7] = 1.0
+    A[4, 8] = 1.0
+    A[5, 9] = 1.0
+    r2 = x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
+    r = math.sqrt(r2)
+    c = mu / (r2 * r)
+    for i in range(3):
+        for j in range(3):
+            A[3 + i, j] = c * (3.0 * x[i] * x[j] / r2 - (1.0 if i == j else 0.0))
+    A[3, 0] += w * w
+    A[4, 1] += w * w
+    A[3, 4] += 2.0 * w
+    A[4, 3] += -2.0 * w
+    h = height_above_ellipsoid_radial(x[0], x[1], x[2])
+    rho, H = exp_density(h, atm)
+    speed = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    if rho > 0.0 and speed > 0.0:
+        inv_beta = math.exp(-x[6])
+        k = -0.5 * rho * inv_beta
+        for i in range(3):
+            a_d = k * speed * x[3 + i]
+            for j in range(3):
+                # ∂a_D/∂v = k (|v| I + v vᵀ/|v|); ∂a_D/∂r = a_D (−1/H) r̂ᵀ
+                A[3 + i, 3 + j] += k * ((speed if i == j else 0.0) + x[3 + i] * x[3 + j] / speed)
+                A[3 + i, j] += -a_d / H * x[j] / r
+            A[3 + i, 6] = -a_d  # a_D ∝ exp(−θ)
+
+
+@kernel
+def _rk4_step(x: np.ndarray, h: float, params: np.ndarray, atm: np.ndarray, k: np.ndarray, tmp: np.ndarray) -> None:
+    derivative(x, params, atm, k[0])
+    for i in range(NX):
+        tmp[i] = x[i] + 0.5 * h * k[0, i]
+    derivative(tmp, params, atm, k[1])
+    for i in range(NX):
+        tmp[i] = x[i] + 0.5 * h * k[1, i]
+    derivative(tmp, params, atm, k[2])
+    for i in range(NX):
+        tmp[i] = x[i] + h * k[2, i]
+    derivative(tmp, params, atm, k[3])
+    for i in range(NX):
+        x[i] += h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
+
+
+@kernel
+def predict_one(
+    x: np.ndarray,
+    P: np.ndarray,
+    dt_s: float,
+    q_acc: float,
+    q_jerk: float,
+    q_theta: float,
+    params: np.ndarray,
+    atm: np.ndarray,
+) -> None:
+    """Predict one track (x (10,), P (10, 10)) in place over ``dt_s`` (s, may be negative) in sub-steps."""
+    if dt_s == 0.0:
+        return
+    nsub = int(math.ceil(abs(dt_s) / params[4]))  # noqa: RUF046 (numba: keep the int type explicit)
+    h = dt_s / nsub
+    ah = abs(h)
+    A = np.empty((NX, NX))
+    Phi = np.empty((NX, NX))
+    T = np.empty((NX, NX))
+    k = np.empty((4, NX))
+    tmp = np.empty(NX)
+    for _ in range(nsub):
+        jacobian(x, params, atm, A)
+        # Φ = I + A h + A² h²/2
+        for i in range(NX):
+            for j in range(NX):
+                s = 0.0
+                for m in range(NX):
+                    s += A[i, m] * A[m, j]
+                Phi[i, j] = (1.0 if i == j else 0.0) + A[i, j] * h + 0.5 * s * h * h
+        _rk4_step(x, h, params, atm, k, tmp)
+        # P = Φ P Φᵀ + Q
+        for i in range(NX):
+            for j in range(NX):
+                s = 0.0
+                for m in range(NX):
+                    s += Phi[i, m] * P[m, j]
+                T[i, j] = s
+        for i in range(NX):
+            for j in range(i, NX):
+                s = 0.0
+                for m in range(NX):
+                    s += T[i, m] * Phi[j, m]
+                P[i, j] = s
+                P[j, i] = s
+        for i in range(3):
+            P[i, i] += q_acc * ah * ah * ah / 3.0
+            P[i, 3 + i] += q_acc * h * ah / 2.0
+            P[3 + i, i] += q_acc * h * ah / 2.0
+            P[3 + i, 3 + i] += q_acc * ah
+            if q_jerk > 0.0:
+                h2 = h * h
+                a = 7 + i
+                P[i, i] += q_jerk * h2 * h2 * ah / 20.0
+                P[i, 3 + i] += q_jerk * h2 * h2 / 8.0
+                P[3 + i, i] += q_jerk * h2 * h2 / 8.0
+                P[i, a] += q_jerk * h2 * h / 6.0
+                P[a, i] += q_jerk * h2 * h / 6.0
+                P[3 + i, 3 + i] += q_jerk * h2 * ah / 3.0
+                P[3 + i, a] += q_jerk * h * ah / 2.0
+                P[a, 3 + i] += q_jerk * h * ah / 2.0
+                P[a, a] += q_jerk * ah
+        P[6, 6] += q_theta * ah
+
+
+@kernel
+def predict_batch(
+    x: np.ndarray,
+    P: np.ndarray,
+    t_s: np.ndarray,
+    live: np.ndarray,
+    t_to_s: float,
+    q_acc: np.ndarray,
+    q_jerk: np.ndarray,
+    q_theta: float,
+    params: np.ndarray,
+    atm: np.ndarray,
+) -> None:
+    """Predict every live track (x (n,10), P (n,10,10), t_s (n,)) in place to ``t_to_s``; t_s is set.
+    ``q_acc``, ``q_jerk`` (n,) per track."""
+    for i in range(x.shape[0]):
+        if live[i] and t_s[i] != t_to_s:
+            predict_one(x[i], P[i], t_to_s - t_s[i], q_acc[i], q_jerk[i], q_theta, params, atm)
+            t_s[i] = t_to_s
+
+
+# ---------------------------------------------------------------------------------------------------------
+# measurement models
+# ---------------------------------------------------------------------------------------------------------
+
+
+@kernel
+def measure_h(x: np.ndarray, sp: np.ndarray, z: np.ndarray, H: np.ndarray) -> int:
+    """Predicted measurement z = h(x) into ``z`` (MAX_Z,) and its Jacobian into ``H`` (MAX_Z, 10).
+    Returns the measurement dimension m (rows beyond m are zero)."""
+    for i in range(MAX_Z):
+        z[i] = 0.0
+        for j in range(NX):
+            H[i, j] = 0.0
+    dx = x[0] - sp[1]
+    dy = x[1] - sp[2]
+    dz = x[2] - sp[3]
+    if sp[0] == KIND_RADAR:
+        lat = sp[4]
+        lon = sp[5]
+        e, n, u = ecef_vec_to_enu(dx, dy, dz, lat, lon)
+        az, el, rng = enu_to_aer(e, n, u)
+        z[0] = az
+        z[1] = el
+        z[2] = rng
+        rho2 = e * e + n * n
+        rho = math.sqrt(rho2)
+        # rows of the ENU rotation R (ECEF -> ENU)
+        sl = math.sin(lat)
+        cl = math.cos(lat)
+        so = math.sin(lon)
+        co = math.cos(lon)
+        Re0, Re1, Re2 = -so, co, 0.0
+        Rn0, Rn1, Rn2 = -sl * co, -sl * so, cl
+        Ru0, Ru1, Ru2 = cl * co, cl * so, sl
+        # ∂az/∂(e,n,u) = (n, −e, 0)/ρ²; ∂el/∂(e,n,u) = (−e u, −n u, ρ²)/(r² ρ); ∂r/∂(e,n,u) = (e, n, u)/r
+        ja = (n / rho2, -e / rho2, 0.0)
+        r2 = rng * rng
+        je = (-e * u / (r2 * rho), -n * u / (r2 * rho), rho / r2)
+        jr = (e / rng, n / rng, u / rng)
+        for row in range(3):
+            g = ja if row == 0 else (je if row == 1 else jr)
+            H[row, 0] = g[0] * Re0 + g[1] * Rn0 + g[2] * Ru0
+            H[row, 1] = g[0] * Re1 + g[1] * Rn1 + g[2] * Ru1
+            H[row, 2] = g[0] * Re2 + g[1] * Rn2 + g[2] * Ru2
+        m = int(sp[6])
+        if m == 4:
+            rr = (dx * x[3] + dy * x[4] + dz * x[5]) / rng
+            z[3] = rr
+            H[3, 0] = (x[3] - rr * dx / rng) / rng
+            H[3, 1] = (x[4] - rr * dy / rng) / rng
+            H[3, 2] = (x[5] - rr * dz / rng) / rng
+            H[3, 3] = dx / rng
+            H[3, 4] = dy / rng
+            H[3, 5] = dz / rng
+        return m
+    # infrared line of sight from a satellite
+    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+    ux = dx / d
+    uy = dy / d
+    uz = dz / d
+    cX = ux * sp[11] + uy * sp[12] + uz * sp[13]
+    cY = ux * sp[14] + uy * sp[15] + uz * sp[16]
+    cZ = ux * sp[17] + uy * sp[18] + uz * sp[19]
+    z[0] = math.atan2(cY, cX)
+    z[1] = math.asin(min(1.0, max(-1.0, cZ)))
+    # ∂u/∂p = (I − u uᵀ)/d; ∂α/∂(cX, cY) = (−cY, cX)/(cX² + cY²); ∂δ/∂cZ = 1/√(1 − cZ²)
+    q2 = cX * cX + cY * cY
+    dcz = 1.0 / math.sqrt(max(1e-300, 1.0 - cZ * cZ))
+    for j in range(3):
+        # derivative of (u · axis) wrt p_j = (axis_j − (u·axis) u_j)/d
+        uj = ux if j == 0 else (uy if j == 1 else uz)
+        dX = (sp[11 + j] - cX * uj) / d
+        dY = (sp[14 + j] - cY * uj) / d
+        dZ = (sp[17 + j] - cZ * uj) / d
+        H[0, j] = (-cY * dX + cX * dY) / q2
+        H[1, j] = dcz * dZ
+    return 2
+
+
+@kernel
+def _innovation(
+    x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray, nu: np.ndarray, S: np.ndarray, H: np.ndarray
+) -> int:
+    """ν = z − h(x) (azimuth / α wrapped) and S = H P Hᵀ + R; returns m."""
+    zp = np.empty(MAX_Z)
+    m = measure_h(x, sp, zp, H)
+    for i in range(m):
+        nu[i] = zm[i] - zp[i]
+    if nu[0] > math.pi:
+        nu[0] -= 2.0 * math.pi
+    elif nu[0] < -math.pi:
+        nu[0] += 2.0 * math.pi
+    for i in range(m):
+        for j in range(m):
+            s = 0.0
+            for a in range(NX):
+                ha = H[i, a]
+                if ha != 0.0:
+                    for b in range(NX):
+                        s += ha * P[a, b] * H[j, b]
+            S[i, j] = s
+        S[i, i] += sp[7 + i] * sp[7 + i]
+    return m
+
+
+@kernel
+def _cholesky_inverse(S: np.ndarray, m: int, Sinv: np.ndarray) -> float:
+    """Inverse of the symmetric positive definite top-left m×m block of S by Cholesky into Sinv; returns
+    ln det S, or NaN if S is not positive definite."""
+    L = np.zeros((MAX_Z, MAX_Z))
+    for i in range(m):
+        for j in range(i + 1):
+            s = S[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            if i == j:
+                if s <= 0.0:
+                    return np.nan
+                L[i, i] = math.sqrt(s)
+            else:
+                L[i, j] = s / L[j, j]
+    Linv = np.zeros((MAX_Z, MAX_Z))
+    for i in range(m):
+        Linv[i, i] = 1.0 / L[i, i]
+        for j in range(i):
+            s = 0.0
+            for k in range(j, i):
+                s -= L[i, k] * Linv[k, j]
+            Linv[i, j] = s / L[i, i]
+    for i in range(m):
+        for j in range(m):
+            s = 0.0
+            for k in range(max(i, j), m):
+                s += Linv[k, i] * Linv[k, j]
+            Sinv[i, j] = s
+    logdet = 0.0
+    for i in range(m):
+        logdet += 2.0 * math.log(L[i, i])
+    return logdet
+
+
+@kernel
+def gate_batch(
+    x: np.ndarray, P: np.ndarray, live: np.ndarray, zm: np.ndarray, sp: np.ndarray, d2_max: float
+) -> np.ndarray:
+    """Normalised innovation squared (NIS) of every (track, measurement) pair, (n, k); +inf for non-live
+    tracks and for pairs beyond ``d2_max``. zm (k, MAX_Z) are measurements of the sensor ``sp``; x, P are
+    already predicted to the measurement time."""
+    n = x.shape[0]
+    k = zm.shape[0]
+    out = np.full((n, k), np.inf)
+    nu = np.empty(MAX_Z)
+    S = np.empty((MAX_Z, MAX_Z))
+    Sinv = np.empty((MAX_Z, MAX_Z))
+    H = np.empty((MAX_Z, NX))
+    for i in range(n):
+        if not live[i]:
+            continue
+        m = 0
+        first = True
+        for j in range(k):
+            m = _innovation(x[i], P[i], zm[j], sp, nu, S, H)
+            if first:
+                if math.isnan(_cholesky_inverse(S, m, Sinv)):
+                    break
+                first = False
+            d2 = 0.0
+            for a in range(m):
+                for b in range(m):
+                    d2 += nu[a] * Sinv[a, b] * nu[b]
+            if d2 <= d2_max:
+                out[i, j] = d2
+    return out
+
+
+@kernel
+def update_one(x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> tuple[float, float]:
+    """EKF update of one track in place with measurement ``zm`` of sensor ``sp``; returns (NIS, ln det S)
+    (NaN, NaN if S was not positive definite, in which case nothing is changed)."""
+    nu = np.empty(MAX_Z)
+    S = np.empty((MAX_Z, MAX_Z))
+    Sinv = np.empty((MAX_Z, MAX_Z))
+    H = np.empty((MAX_Z, NX))
+    m = _innovation(x, P, zm, sp, nu, S, H)
+    logdet = _cholesky_inverse(S, m, Sinv)
+    if math.isnan(logdet):
+        return np.nan, np.nan
+    nis = 0.0
+    for a in range(m):
+        for b in range(m):
+            nis += nu[a] * Sinv[a, b] * nu[b]
+    # PHᵀ (7, m), K = PHᵀ S⁻¹
+    PHt = np.zeros((NX, MAX_Z))
+    for i in range(NX):
+        for a in range(m):
+            s = 0.0
+            for b in range(NX):
+                s += P[i, b] * H[a, b]
+            PHt[i, a] = s
+    K = np.zeros((NX, MAX_Z))
+    for i in range(NX):
+        for a in range(m):
+            s = 0.0
+            for b in range(m):
+                s += PHt[i, b] * Sinv[b, a]
+            K[i, a] = s
+    for i in range(NX):
+        s = 0.0
+        for a in range(m):
+            s += K[i, a] * nu[a]
+        x[i] += s
+    # Joseph form: P = (I − KH) P (I − KH)ᵀ + K R Kᵀ
+    IKH = np.empty((NX, NX))
+    for i in range(NX):
+        for j in range(NX):
+            s = 0.0
+            for a in range(m):
+                s += K[i, a] * H[a, j]
+            IKH[i, j] = (1.0 if i == j else 0.0) - s
+    T = np.empty((NX, NX))
+    for i in range(NX):
+        for j in range(NX):
+            s = 0.0
+            for c in range(NX):
+                s += IKH[i, c] * P[c, j]
+            T[i, j] = s
+    for i in range(NX):
+        for j in range(i, NX):
+            s = 0.0
+            for c in range(NX):
+                s += T[i, c] * IKH[j, c]
+            for a in range(m):
+                s += K[i, a] * K[j, a] * sp[7 + a] * sp[7 + a]
+            P[i, j] = s
+            P[j, i] = s
+    return nis, logdet
+
+
+@kernel
+def update_batch(x: np.ndarray, P: np.ndarray, idx: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> np.ndarray:
+    """EKF update of tracks ``idx`` (a,) with measurements ``zm`` (a, MAX_Z) of sensor ``sp``; returns NIS (a,)."""
+    out = np.empty(idx.shape[0])
+    for a in range(idx.shape[0]):
+        out[a] = update_one(x[idx[a]], P[idx[a]], zm[a], sp)[0]
+    return out
+
+
+@kernel
+def init_from_radar(
+    zm: np.ndarray, sp: np.ndarray, theta0: float, sigma_v_m_s: float, sigma_theta: float, sigma_a_m_s2: float
+) -> tuple:
+    """Single-point initiation from radar measurements zm (k, MAX_Z): position from (az, el, range), velocity
+    zero with standard deviation ``sigma_v_m_s`` per axis (plus the range rate along the line of sight
+    when measured), θ = ``theta0`` ± ``sigma_theta``, thrust acceleration 0 ± ``sigma_a_m_s2`` per axis.
+    Returns (x (k,10), P (k,10,10))."""
+    k = zm.shape[0]
+    x = np.zeros((k, NX))
+    P = np.zeros((k, NX, NX))
+    lat = sp[4]
+    lon = sp[5]
+    sl = math.sin(lat)
+    cl = math.cos(lat)
+    so = math.sin(lon)
+    co = math.cos(lon)
+    # columns of Rᵀ (ENU -> ECEF)
+    M = np.array([[-so, -sl * co, cl * co], [co, -sl * so, cl * so], [0.0, cl, sl]])
+    for i in range(k):
+        az = zm[i, 0]
+        el = zm[i, 1]
+        r = zm[i, 2]
+        ce = math.cos(el)
+        se = math.sin(el)
+        ca = math.cos(az)
+        sa = math.sin(az)
+        enu = np.array([r * ce * sa, r * ce * ca, r * se])
+        # ∂enu/∂(az, el, r)
+        J = np.array([[r * ce * ca, -r * se * sa, ce * sa], [-r * ce * sa, -r * se * ca, ce * ca], [0.0, r * ce, se]])
+        G = M @ J  # ∂ecef/∂(az, el, r)
+        for a in range(3):
+            x[i, a] = sp[1 + a] + M[a, 0] * enu[0] + M[a, 1] * enu[1] + M[a, 2] * enu[2]
+        for a in range(3):
+            for b in range(3):
+                s = 0.0
+                for c in range(3):
+                    s += G[a, c] * G[b, c] * sp[7 + c] * sp[7 + c]
+                P[i, a, b] = s
+        for a in range(3):
+            P[i, 3 + a, 3 + a] = sigma_v_m_s * sigma_v_m_s
+        if int(sp[6]) == 4:
+            # velocity along the line of sight from the range rate: v = rr los + (isotropic rest)
+            los = G[:, 2]  # unit line of sight in ECEF
+            rr = zm[i, 3]
+            for a in range(3):
+                x[i, 3 + a] = rr * los[a]
+            s2 = sp[10] * sp[10] - sigma_v_m_s * sigma_v_m_s
+            for a in range(3):
+                for b in range(3):
+                    P[i, 3 + a, 3 + b] += s2 * los[a] * los[b]
+        x[i, 6] = theta0
+        P[i, 6, 6] = sigma_theta * sigma_theta
+        for a in range(3):
+            P[i, 7 + a, 7 + a] = sigma_a_m_s2 * sigma_a_m_s2
+    return x, P
+
+
+# ---------------------------------------------------------------------------------------------------------
+# interacting multiple model (IMM) across flight phases
+# ---------------------------------------------------------------------------------------------------------
+# Models j = 0 (ballistic: gravity + drag, a_T pinned to 0 with no uncertainty) and j = 1 (boost: the same
+# dynamics plus the thrust acceleration a_T as a random walk). Per track: model states xm (n, 2, 10),
+# covariances Pm (n, 2, 10, 10) and model probabilities mu (n, 2). Mode switching is a continuous-time Markov
+# chain with rates ``rates`` (2,) [ballistic -> boost, boost -> ballistic] (1/s), so the transition matrix
+# over Δt is π01 = 1 − exp(−rates[0] Δt), π10 = 1 − exp(−rates[1] Δt). Blom & Bar-Shalom (1988); Bar-Shalom,
+# Li & Kirubarajan (2001) §11.6.6: mixing, model-matched prediction and update, probability update,
+# combination.
+
+
+@kernel
+def imm_predict_batch(
+    xm: np.ndarray,
+    Pm: np.ndarray,
+    mu: np.ndarray,
+    t_s: np.ndarray,
+    live: np.ndarray,
+    t_to_s: float,
+    q_acc: np.ndarray,
+    q_jerk: np.ndarray,
+    q_theta: float,
+    rates: np.ndarray,
+    params: np.ndarray,
+    atm: np.ndarray,
+) -> None:
+    """IMM mixing and prediction of every live track in place to ``t_to_s``; ``q_acc``, ``q_jerk`` (2,) per
+    model. After mixing, the ballistic model's thrust acceleration is set to exactly 0."""
+    x0 = np.empty((2, NX))
+    P0 = np.empty((2, NX, NX))
+    for i in range(xm.shape[0]):
+        if not live[i] or t_s[i] == t_to_s:
+            continue
+        dt = abs(t_to_s - t_s[i])
+        p01 = 1.0 - math.exp(-rates[0] * dt)
+        p10 = 1.0 - math.exp(-rates[1] * dt)
+        pi00 = 1.0 - p01
+        pi11 = 1.0 - p10
+        c0 = pi00 * mu[i, 0] + p10 * mu[i, 1]
+        c1 = p01 * mu[i, 0] + pi11 * mu[i, 1]
+        # mixing weights w[a, j] = P(model a before | model j after)
+        w00 = pi00 * mu[i, 0] / c0
+        w10 = p10 * mu[i, 1] / c0
+        w01 = p01 * mu[i, 0] / c1
+        w11 = pi11 * mu[i, 1] / c1
+        for j in range(2):
+            wa = w00 if j == 0 else w01
+            wb = w10 if j == 0 else w11
+            for a in range(NX):
+                x0[j, a] = wa * xm[i, 0, a] + wb * xm[i, 1, a]
+            for a in range(NX):
+                da0 = xm[i, 0, a] - x0[j, a]
+                da1 = xm[i, 1, a] - x0[j, a]
+                for b in range(NX):
+                    db0 = xm[i, 0, b] - x0[j, b]
+                    db1 = xm[i, 1, b] - x0[j, b]
+                    P0[j, a, b] = wa * (Pm[i, 0, a, b] + da0 * db0) + wb * (Pm[i, 1, a, b] + da1 * db1)
+        for a in range(I_ACC, NX):
+            x0[0, a] = 0.0
+            for b in range(NX):
+                P0[0, a, b] = 0.0
+                P0[0, b, a] = 0.0
+        for j in range(2):
+            for a in range(NX):
+                xm[i, j, a] = x0[j, a]
+                for b in range(NX):
+                    Pm[i, j, a, b] = P0[j, a, b]
+            predict_one(xm[i, j], Pm[i, j], t_to_s - t_s[i], q_acc[j], q_jerk[j], q_theta, params, atm)
+        mu[i, 0] = c0
+        mu[i, 1] = c1
+        t_s[i] = t_to_s
+
+
+@kernel
+def imm_combine(xm: np.ndarray, Pm: np.ndarray, mu: np.ndarray, x: np.ndarray, P: np.ndarray) -> None:
+    """Combined estimate of every track: x = Σ μj xj, P = Σ μj (Pj + (xj − x)(xj − x)ᵀ), into x (n,10), P (n,10,10)."""
+    for i in range(xm.shape[0]):
+        for a in range(NX):
+            x[i, a] = mu[i, 0] * xm[i, 0, a] + mu[i, 1] * xm[i, 1, a]
+        for a in range(NX):
+            for b in range(NX):
+                s = 0.0
+                for j in range(2):
+                    s += mu[i, j] * (Pm[i, j, a, b] + (xm[i, j, a] - x[i, a]) * (xm[i, j, b] - x[i, b]))
+                P[i, a, b] = s
+
+
+@kernel
+def imm_update_batch(
+    xm: np.ndarray, Pm: np.ndarray, mu: np.ndarray, idx: np.ndarray, zm: np.ndarray, sp: np.ndarray
+) -> np.ndarray:
+    """IMM update of tracks ``idx`` (a,) with measurements ``zm`` (a, MAX_Z) of sensor ``sp``: each model
+    updated, model probabilities μj ∝ Λj μj with Λj = N(ν; 0, Sj). Returns the NIS of the most probable
+    model after the update, (a,)."""
+    out = np.empty(idx.shape[0])
+    m = int(sp[6])
+    for a in range(idx.shape[0]):
+        i = idx[a]
+        ll = np.empty(2)
+        nis = np.empty(2)
+        for j in range(2):
+            nis[j], logdet = update_one(xm[i, j], Pm[i, j], zm[a], sp)
+            ll[j] = -0.5 * (nis[j] + logdet + m * math.log(2.0 * math.pi))
+        if math.isnan(ll[0]) or math.isnan(ll[1]):
+            out[a] = nis[0] if math.isnan(ll[1]) else nis[1]
+            continue
+        top = max(ll[0], ll[1])
+        w0 = mu[i, 0] * math.exp(ll[0] - top)
+        w1 = mu[i, 1] * math.exp(ll[1] - top)
+        s = w0 + w1
+        # keep both models alive: probabilities floored at 1e-6
+        mu0 = min(max(w0 / s, 1e-6), 1.0 - 1e-6)
+        mu[i, 0] = mu0
+        mu[i, 1] = 1.0 - mu0
+        out[a] = nis[0] if mu0 >= 0.5 else nis[1]
+    return out

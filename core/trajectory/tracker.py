@@ -1,0 +1,308 @@
+"""A nation's command-and-control tracker: one track file fed by all of that nation's sensors.
+
+Composition (one scan of one sensor at a time, in time order; Stone Soup's vocabulary):
+
+- predictor: IMM over flight phases (:mod:`triwarn.core.trajectory.kalman`), every live track to the scan time;
+- hypothesiser: chi-square gate on the NIS of each (track, measurement) pair (:func:`kalman.gate_batch`);
+- data associator: global nearest neighbour, the assignment of least total NIS
+  (``scipy.optimize.linear_sum_assignment``) over the gated pairs;
+- updater: IMM/EKF update of the assigned pairs (:func:`kalman.imm_update_batch`);
+- initiator: every radar measurement left over starts a tentative track (single-point initiation, zero
+  velocity with a wide spread, or the range rate along the line of sight); a tentative track is confirmed
+  after ``m_confirm`` hits in the first ``n_confirm`` scans of the sensor that started it (M-of-N), else
+  dropped without ever being reported. Infrared line-of-sight reports only update existing tracks;
+- deleter: a confirmed track without an update for ``coast_after_s`` is COASTING; after ``delete_after_s``,
+  when its position uncertainty exceeds ``max_pos_sigma_m``, or once it is predicted below the ground, it is
+  DELETED: reported once more, then its slot is freed. Track numbers are given at confirmation, from 1
+  upwards, and never reused.
+
+The state is struct-of-arrays with a growing capacity; all arithmetic is in batch kernels, Python only
+orchestrates per scan. No I/O, no logging. Time ``t_s`` is scenario seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import chi2
+
+from triwarn.core.trajectory import kalman
+from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
+from triwarn.core.trajectory.tracks import Phase, Status
+
+# slot states (internal)
+FREE = 0
+TENTATIVE = 1
+CONFIRMED = 2
+DELETED = 3
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracker tuning. Every value is an engineering choice. # assumption: not a published figure"""
+
+    m_confirm: int = 3
+    n_confirm: int = 4
+    gate_probability: float = 0.9995  # chi-square gate of the NIS
+    coast_after_s: float = 5.0
+    delete_after_s: float = 20.0
+    max_pos_sigma_m: float = 30e3
+    q_ballistic_m2_s3: float = 0.5  # white acceleration density of the ballistic model
+    q_boost_m2_s3: float = 10.0  # of the boost model
+    q_jerk_boost_m2_s5: float = 4.0  # thrust acceleration random walk: ~2 m/s² per √s (steering, mass loss)
+    sigma_a_init_m_s2: float = 30.0
+    q_theta_1_s: float = 1e-5  # random walk density of ln β
+    rate_to_boost_1_s: float = 1.0 / 2000.0
+    rate_to_ballistic_1_s: float = 1.0 / 60.0
+    mu_boost_init: float = 0.5
+    sigma_v_init_m_s: float = 3000.0
+    beta_init_kg_m2: float = 5000.0
+    sigma_ln_beta_init: float = 1.5
+    terminal_height_m: float = 100e3  # descending below this: TERMINAL
+    max_step_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrackFile:
+    """A snapshot of the reportable tracks (confirmed, coasting and just deleted), n rows."""
+
+    track_numbers: np.ndarray  # (n,) int64
+    t_s: np.ndarray  # (n,) float64
+    x: np.ndarray  # (n, 6) ECEF state
+    P: np.ndarray  # (n, 6, 6)
+    phase: np.ndarray  # (n,) int64 Phase
+    status: np.ndarray  # (n,) int64 Status
+    quality: np.ndarray  # (n,) float64 in [0, 1]
+    beta_kg_m2: np.ndarray  # (n,) float64, 0 when unknown
+    sensor_mask: np.ndarray  # (n,) int64 bit i: sensor i of the tracker contributed
+    slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) internal slot
+
+
+class Tracker:
+    """One nation's tracker over ``sensor_rows`` (s, SP_LEN) (see :func:`kalman.radar_row`, ``ir_row``)."""
+
+    def __init__(self, sensor_rows: np.ndarray, config: TrackerConfig | None = None, capacity: int = 64):
+        self.cfg = config or TrackerConfig()
+        self.sp = np.ascontiguousarray(sensor_rows, dtype=np.float64)
+        if self.sp.ndim != 2 or self.sp.shape[1] != kalman.SP_LEN:
+            raise ValueError(f"sensor_rows must have shape (s, {kalman.SP_LEN}), got {self.sp.shape}")
+        if self.sp.shape[0] > 63:
+            raise ValueError("a tracker handles at most 63 sensors (bit mask of contributors)")
+        self.params = kalman.model_params(self.cfg.max_step_s)
+        self.atm = kalman.VALLADO_EXP_ATMOSPHERE
+        self.q = np.array([self.cfg.q_ballistic_m2_s3, self.cfg.q_boost_m2_s3])
+        self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5])
+        self.rates = np.array([self.cfg.rate_to_boost_1_s, self.cfg.rate_to_ballistic_1_s])
+        self.gates = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in (2, 3, 4)}
+        self.next_number = 1
+        self._alloc(capacity)
+
+    # --- storage ----------------------------------------------------------------------------------------
+
+    def _alloc(self, cap: int) -> None:
+        nx = kalman.NX
+        self.xm = np.zeros((cap, 2, nx))
+        self.Pm = np.zeros((cap, 2, nx, nx))
+        self.mu = np.zeros((cap, 2))
+        self.t = np.zeros(cap)
+        self.state = np.zeros(cap, np.int64)
+        self.number = np.zeros(cap, np.int64)
+        self.hits = np.zeros(cap, np.int64)
+        self.scans = np.zeros(cap, np.int64)
+        self.origin = np.zeros(cap, np.int64)
+        self.last_hit_t = np.zeros(cap)
+        self.first_t = np.zeros(cap)
+        self.mask = np.zeros(cap, np.int64)
+        self.n_updates = np.zeros(cap, np.int64)
+
+    def _grow(self, need: int) -> None:
+        cap = self.t.shape[0]
+        if need <= cap:
+            return
+        new = max(need, 2 * cap)
+        old = {
+            k: getattr(self, k)
+            for k in (
+                "xm",
+                "Pm",
+                "mu",
+                "t",
+                "state",
+                "number",
+                "hits",
+                "scans",
+                "origin",
+                "last_hit_t",
+                "first_t",
+                "mask",
+                "n_updates",
+            )
+        }
+        self._alloc(new)
+        for k, v in old.items():
+            getattr(self, k)[:cap] = v
+
+    @property
+    def live(self) -> np.ndarray:
+        return (self.state == TENTATIVE) | (self.state == CONFIRMED)
+
+    def combined(self) -> tuple[np.ndarray, np.ndarray]:
+        """Combined IMM estimate of every slot: x (cap, 10), P (cap, 10, 10)."""
+        cap = self.t.shape[0]
+        x = np.empty((cap, kalman.NX))
+        P = np.empty((cap, kalman.NX, kalman.NX))
+        kalman.imm_combine(self.xm, self.Pm, self.mu, x, P)
+        return x, P
+
+    # --- one scan ----------------------------------------------------------------------------------------
+
+    def predict(self, t_s: float) -> None:
+        kalman.imm_predict_batch(
+            self.xm,
+            self.Pm,
+            self.mu,
+            self.t,
+            self.live,
+            float(t_s),
+            self.q,
+            self.q_jerk,
+            self.cfg.q_theta_1_s,
+            self.rates,
+            self.params,
+            self.atm,
+        )
+
+    def process_scan(self, sensor: int, t_s: float, zm: np.ndarray) -> np.ndarray:
+        """Process one scan of sensor ``sensor`` at ``t_s``: zm (k, m) measurements in the sensor's
+        measurement order. Returns, per measurement, the slot it updated or started (−1: none)."""
+        sp = self.sp[sensor]
+        m = int(sp[6])
+        k = zm.shape[0]
+        z = np.zeros((k, kalman.MAX_Z))
+        z[:, :m] = zm[:, :m]
+        self.predict(t_s)
+        live = self.live
+        used = np.full(k, -1, np.int64)
+        if k and live.any():
+            x, P = self.combined()
+            d2 = kalman.gate_batch(x, P, live, z, sp, self.gates[m])
+            # confirmed tracks first, then tentative ones get what is left (no tentative track steals a
+            # measurement from a confirmed one)
+            for tier in (CONFIRMED, TENTATIVE):
+                rows = np.flatnonzero((self.state == tier) & np.isfinite(d2).any(axis=1))
+                free_cols = np.flatnonzero(used < 0)
+                if not rows.size or not free_cols.size:
+                    continue
+                sub = d2[np.ix_(rows, free_cols)]
+                cols_any = np.flatnonzero(np.isfinite(sub).any(axis=0))
+                if not cols_any.size:
+                    continue
+                sub = sub[:, cols_any]
+                big = 1e9
+                r, c = linear_sum_assignment(np.where(np.isfinite(sub), sub, big))
+                ok = sub[r, c] < big
+                slots = rows[r[ok]]
+                meas = free_cols[cols_any[c[ok]]]
+                if slots.size:
+                    kalman.imm_update_batch(self.xm, self.Pm, self.mu, slots, z[meas], sp)
+                    if tier == TENTATIVE:
+                        self.hits[slots] += 1
+                    self.last_hit_t[slots] = t_s
+                    self.mask[slots] |= 1 << sensor
+                    self.n_updates[slots] += 1
+                    used[meas] = slots
+        # M-of-N over the scans of the originating sensor
+        tent = np.flatnonzero((self.state == TENTATIVE) & (self.origin == sensor) & (self.first_t < t_s))
+        if tent.size:
+            self.scans[tent] += 1
+            cfm = tent[self.hits[tent] >= self.cfg.m_confirm]
+            for s in cfm:  # in slot order: deterministic numbering
+                self.state[s] = CONFIRMED
+                self.number[s] = self.next_number
+                self.next_number += 1
+            drop = tent[(self.hits[tent] < self.cfg.m_confirm) & (self.scans[tent] >= self.cfg.n_confirm)]
+            self.state[drop] = FREE
+        # initiation from the radar measurements left over
+        new = np.flatnonzero(used < 0)
+        if new.size and sp[0] == kalman.KIND_RADAR:
+            used[new] = self._initiate(sensor, t_s, z[new], sp)
+        return used
+
+    def _initiate(self, sensor: int, t_s: float, z: np.ndarray, sp: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        x0, P0 = kalman.init_from_radar(
+            z, sp, math.log(cfg.beta_init_kg_m2), cfg.sigma_v_init_m_s, cfg.sigma_ln_beta_init, cfg.sigma_a_init_m_s2
+        )
+        free = np.flatnonzero(self.state == FREE)
+        n = z.shape[0]
+        if free.size < n:
+            start = self.t.shape[0]
+            self._grow(start + n - free.size)
+            free = np.concatenate([free, np.arange(start, start + n - free.size)])
+        slots = free[:n]
+        self.xm[slots, 0] = x0
+        self.xm[slots, 1] = x0
+        self.Pm[slots, 0] = P0
+        self.Pm[slots, 1] = P0
+        self.xm[slots, 0, kalman.I_ACC :] = 0.0  # the ballistic model has no thrust
+        self.Pm[slots, 0, kalman.I_ACC :, :] = 0.0
+        self.Pm[slots, 0, :, kalman.I_ACC :] = 0.0
+        self.mu[slots, 0] = 1.0 - cfg.mu_boost_init
+        self.mu[slots, 1] = cfg.mu_boost_init
+        self.t[slots] = t_s
+        self.state[slots] = TENTATIVE
+        self.number[slots] = 0
+        self.hits[slots] = 1
+        self.scans[slots] = 0
+        self.origin[slots] = sensor
+        self.last_hit_t[slots] = t_s
+        self.first_t[slots] = t_s
+        self.mask[slots] = 1 << sensor
+        self.n_updates[slots] = 1
+        return slots
+
+    # --- maintenance and reports -------------------------------------------------------------------------
+
+    def report(self, t_now_s: float) -> TrackFile:
+        """Apply the deletion rules at ``t_now_s`` and return the reportable tracks; tracks deleted now are
+        included once with status DELETED, and their slots are freed."""
+        cfg = self.cfg
+        conf = np.flatnonzero(self.state == CONFIRMED)
+        x, P = self.combined()
+        xs, Ps = x[conf], P[conf]
+        lla = ecef_to_geodetic_batch(np.ascontiguousarray(xs[:, :3])) if conf.size else np.zeros((0, 3))
+        pos_sigma = np.sqrt(np.clip(np.trace(Ps[:, :3, :3], axis1=1, axis2=2), 0.0, None))
+        age = t_now_s - self.last_hit_t[conf]
+        gone = (age > cfg.delete_after_s) | (pos_sigma > cfg.max_pos_sigma_m) | (lla[:, 2] < -1000.0)
+        status = np.where(gone, Status.DELETED, np.where(age > cfg.coast_after_s, Status.COASTING, Status.CONFIRMED))
+        # phase: boost while the boost model dominates and the track climbs; terminal when descending low
+        up = xs[:, :3] / np.linalg.norm(xs[:, :3], axis=1, keepdims=True) if conf.size else np.zeros((0, 3))
+        v_up = np.einsum("ij,ij->i", up, xs[:, 3:6])
+        boost = (self.mu[conf, 1] > 0.5) & (v_up > 0.0)
+        terminal = (v_up < 0.0) & (lla[:, 2] < cfg.terminal_height_m)
+        phase = np.where(boost, Phase.BOOST, np.where(terminal, Phase.TERMINAL, Phase.MIDCOURSE))
+        # quality: 1 when fresh and tight, falling with staleness and position uncertainty
+        quality = np.clip(np.exp(-np.maximum(age, 0.0) / 10.0) / (1.0 + pos_sigma / 1000.0), 0.0, 1.0)
+        # β is reported only when drag made it observable (σ(ln β) below 0.5)
+        sig_theta = np.sqrt(np.maximum(Ps[:, 6, 6], 0.0))
+        beta = np.where(sig_theta < 0.5, np.exp(xs[:, 6]), 0.0)
+        out = TrackFile(
+            track_numbers=self.number[conf].copy(),
+            t_s=self.t[conf].copy(),
+            x=np.ascontiguousarray(xs[:, :6]),
+            P=np.ascontiguousarray(Ps[:, :6, :6]),
+            phase=phase.astype(np.int64),
+            status=status.astype(np.int64),
+            quality=quality,
+            beta_kg_m2=beta,
+            sensor_mask=self.mask[conf].copy(),
+            slot=conf,
+        )
+        self.state[conf[gone]] = FREE
+        # tentative tracks that lost their sensor's scans are dropped by M-of-N; stale ones here
+        stale = np.flatnonzero((self.state == TENTATIVE) & (t_now_s - self.last_hit_t > cfg.delete_after_s))
+        self.state[stale] = FREE
+        return out

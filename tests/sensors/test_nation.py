@@ -1,0 +1,72 @@
+"""NationSim end to end on a synthetic salvo: tracks form, follow the truth, and nothing else is reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from triwarn.core.trajectory.tracks import Phase, Status
+from triwarn.sensors.sim.nation import NationSim
+from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
+
+
+def _run(nation: str, seed: int, scenario: SyntheticScenario, t_end: float = 520.0):
+    sim = NationSim(nation, scenario, seed=seed)
+    sim.scan_log = []
+    out = [sim.step(t) for t in np.arange(0.0, t_end, 1.0)]
+    return sim, out
+
+
+@pytest.fixture(scope="module")
+def scenario() -> SyntheticScenario:
+    return SyntheticScenario(salvo(4, seed=3))
+
+
+@pytest.mark.parametrize("nation", ["us", "jp", "kr"])
+def test_one_confirmed_track_per_object_and_no_false_tracks(nation: str, scenario: SyntheticScenario) -> None:
+    sim, out = _run(nation, 7, scenario)
+    truth = sim.truth
+    numbers: set[int] = set()
+    deleted: list[int] = []
+    n_fa = sum(int((s.truth_index < 0).sum()) for s in sim.scan_log or [])
+    assert n_fa > 50  # false alarms were really generated
+    for lt in out:
+        numbers.update(int(n) for n in lt.track_numbers)
+        deleted += [int(n) for n, s in zip(lt.track_numbers, lt.status, strict=True) if s == Status.DELETED]
+        for i in range(len(lt)):
+            if lt.status[i] != Status.CONFIRMED:
+                continue  # coasting past the radar horizon or the impact, or the final report
+            s = truth.sample(float(lt.t_s[i]))
+            d = np.linalg.norm(s.pos_ecef_m - lt.x[i, :3], axis=1)
+            d[~s.active] = np.inf
+            # every updated track is near a true object: no false-alarm tracks
+            assert d.min() < 20_000.0, (nation, lt.track_numbers[i], d.min())
+    # one track per object (these four are far apart), each deleted exactly once after impact
+    assert len(numbers) == len(scenario.launches)
+    assert sorted(deleted) == sorted(numbers)
+    assert set(deleted) == numbers and len(deleted) == len(set(deleted))
+
+
+def test_deterministic_for_a_seed(scenario: SyntheticScenario) -> None:
+    _, a = _run("kr", 11, scenario, 200.0)
+    _, b = _run("kr", 11, scenario, 200.0)
+    _, c = _run("kr", 12, scenario, 200.0)
+    assert all(
+        np.array_equal(x.x, y.x) and np.array_equal(x.track_numbers, y.track_numbers) for x, y in zip(a, b, strict=True)
+    )
+    assert any(len(x) and not np.array_equal(x.x, y.x) for x, y in zip(a, c, strict=True))
+
+
+def test_fields_shapes_and_ranges(scenario: SyntheticScenario) -> None:
+    sim, out = _run("us", 1, scenario, 300.0)
+    lt = out[-1]
+    n = len(lt)
+    assert n > 0
+    assert lt.x.shape == (n, 6) and lt.P.shape == (n, 6, 6) and lt.t_s.shape == (n,)
+    assert lt.track_numbers.dtype == np.int64 and lt.phase.dtype == np.int64 and lt.status.dtype == np.int64
+    assert np.all((lt.quality >= 0) & (lt.quality <= 1))
+    assert set(lt.phase.tolist()) <= {int(p) for p in Phase}
+    assert all(set(ids) <= set(sim.sensor_ids) and ids for ids in lt.sensor_ids)
+    assert np.all(np.linalg.eigvalsh(lt.P) > 0)
+    with pytest.raises(ValueError, match="backwards"):
+        sim.step(10.0)
