@@ -61,6 +61,10 @@ class BrokerHandle:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout_s)
+        if self.process is not None:
+            for pipe in (self.process.stdin, self.process.stderr, self.process.stdout):
+                if pipe is not None:
+                    pipe.close()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
