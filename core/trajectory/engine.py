@@ -1,0 +1,555 @@
+"""The fusion engine: local tracks of several nations in, one picture of system tracks out.
+
+The service calls :meth:`FusionEngine.ingest` with each validated :class:`LocalTrackBatch` (one node's current
+tracks at one update cycle). The engine
+
+1. keeps the latest state of every local track (key: nation, node, local track number), dropping states
+   older than the late window (counted in ``late_dropped``) or older than the state already held;
+2. drops local tracks that their node no longer reports (a newer batch without them, status DELETED, or no
+   refresh within ``source_timeout_s``);
+3. aligns the batch's tracks to one common time with the ballistic model (:mod:`.align`);
+4. keeps each local track with its system track while the chi-square gate against the (aligned) system track
+   holds (stability); the others are gated against the system tracks that have no track of the same source
+   yet (:mod:`.association`, grid gating, no all-pairs work) and assigned globally (Hungarian/JV on the
+   gated components); a local track nothing accepts starts a new system track;
+5. fuses every changed system track from its members aligned to the newest member's time by N-way
+   covariance intersection with optimal weights (:mod:`.fusion`);
+6. merges duplicates: two system tracks without a common source whose fused states gate together become one,
+   keeping the older (smaller) system track number;
+7. deletes system tracks that have lost all their members.
+
+System track numbers start at 1, never change for a track, and are never reused. The engine only fuses
+nations in ``sources`` (releasability): batches of other nations are ignored.
+
+Time: int64 nanoseconds at this interface; differences are taken in integer nanoseconds and only then turned
+into float seconds, so absolute times never lose precision. "Now" is the newest track time seen (data time,
+not wall clock), so a replay behaves like a live run.
+
+All the work on arrays runs in numba kernels; Python does the per-batch bookkeeping (one dict lookup per
+track) and builds the :class:`SystemTrack` objects of the result.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from triwarn.core.trajectory.align import BallisticModel, predict_many
+from triwarn.core.trajectory.association import CHI2_6DOF_0999, assign_sparse, gate_pairs, pair_distances
+from triwarn.core.trajectory.fusion import ci_fuse_groups
+from triwarn.core.trajectory.tracks import (
+    NATIONS,
+    FloatArray,
+    IntArray,
+    LocalTrackBatch,
+    Phase,
+    SourceRef,
+    Status,
+    SystemTrack,
+)
+
+_NS = 1e-9
+_PHASES = tuple(Phase)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Tuning of the fusion engine. Defaults are sensible for 1 s node update cycles."""
+
+    #: chi-square gate on the 6-D aligned difference (default: 0.999 quantile for 6 degrees of freedom)
+    gate_chi2: float = CHI2_6DOF_0999
+    #: a local track leaves its system track only when its aligned difference exceeds this (hysteresis
+    #: against the gate: the 1 - 1e-6 quantile for 6 degrees of freedom)
+    release_chi2: float = 38.25833637714585
+    #: gate for merging two system tracks without a common source into one
+    merge_chi2: float = CHI2_6DOF_0999
+    #: track states older than the newest time seen minus this are dropped and counted, seconds
+    late_window_s: float = 10.0
+    #: a local track not refreshed for this long (data time) is dropped, seconds
+    source_timeout_s: float = 5.0
+    #: white-noise acceleration density of the alignment model per flight phase (UNKNOWN, BOOST,
+    #: MIDCOURSE, TERMINAL), m²/s³: covers thrust in boost and drag in re-entry, which the ballistic model
+    #: leaves out. # assumption: not a published figure
+    q_by_phase_m2_s3: tuple[float, float, float, float] = (400.0, 2500.0, 1.0, 2500.0)
+    #: the ballistic alignment model (WGS-84, J2, rotating Earth)
+    model: BallisticModel = field(default_factory=BallisticModel)
+    #: smallest cell of the gating grid, metres
+    min_cell_m: float = 100.0
+
+    def __post_init__(self) -> None:
+        if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
+            raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
+        if not self.late_window_s >= 0 or not self.source_timeout_s > 0:
+            raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0")
+        if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
+            raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
+
+
+@dataclass(frozen=True)
+class FusionResult:
+    """What one :meth:`FusionEngine.ingest` changed."""
+
+    changed: list[SystemTrack]  # new or updated system tracks, by track_id
+    deleted: list[int]  # system track numbers that ended (all sources dropped, or merged into another)
+    late_dropped: int  # track states dropped as too old (late window, or older than the state held)
+
+
+#: most sources (nation, node pairs) one engine tracks: a system track's sources are an int64 bit set
+MAX_SOURCES = 63
+
+
+class _Arrays:
+    """Growable struct-of-arrays storage (capacity doubles)."""
+
+    def __init__(self, specs: dict[str, tuple[tuple[int, ...], type, float | int | bool]]) -> None:
+        self._specs = specs
+        self.capacity = 0
+        for name, (shape, dtype, fill) in specs.items():
+            setattr(self, name, np.full((0, *shape), fill, dtype=dtype))
+
+    def ensure(self, n: int) -> None:
+        if n <= self.capacity:
+            return
+        cap = max(64, self.capacity * 2, n)
+        for name, (shape, dtype, fill) in self._specs.items():
+            old = getattr(self, name)
+            new = np.full((cap, *shape), fill, dtype=dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+        self.capacity = cap
+
+
+class FusionEngine:
+    """Fuses the local tracks of the nations in ``sources`` (None: all nations) into system tracks."""
+
+    def __init__(self, config: FusionConfig | None = None, sources: frozenset[str] | None = None) -> None:
+        self.config = config or FusionConfig()
+        self.sources = frozenset(NATIONS) if sources is None else frozenset(sources)
+        self._q = np.asarray(self.config.q_by_phase_m2_s3, dtype=np.float64)
+        # sources: (nation, node_id) -> index (bit in the masks)
+        self._src_index: dict[tuple[str, str], int] = {}
+        self._src_names: list[tuple[str, str]] = []
+        self._src_last_batch_ns: list[int] = []
+        # local tracks
+        self._lt = _Arrays(
+            {
+                "src": ((), np.int64, -1),
+                "num": ((), np.int64, 0),
+                "x": ((6,), np.float64, 0.0),
+                "P": ((6, 6), np.float64, 0.0),
+                "t_ns": ((), np.int64, 0),
+                "sys": ((), np.int64, -1),
+                "alive": ((), np.bool_, False),
+                "phase": ((), np.int64, 0),
+                "w": ((), np.float64, 0.0),  # last CI weight (warm start of the next fusion)
+            }
+        )
+        self._lt_key: dict[tuple[int, int], int] = {}
+        self._lt_ref: list[SourceRef | None] = []
+        self._lt_free: list[int] = []
+        self._lt_n = 0  # slots ever used
+        # system tracks
+        self._st = _Arrays(
+            {
+                "id": ((), np.int64, 0),
+                "x": ((6,), np.float64, 0.0),
+                "P": ((6, 6), np.float64, 0.0),
+                "t_ns": ((), np.int64, 0),
+                "alive": ((), np.bool_, False),
+                "mask": ((), np.int64, 0),
+                "phase": ((), np.int64, 0),
+            }
+        )
+        self._st_free: list[int] = []
+        self._st_n = 0
+        # per system track slot: (sources, nations), rebuilt when its membership changed
+        self._st_refs: list[tuple[tuple[SourceRef, ...], tuple[str, ...]] | None] = []
+        self._refs_dirty: set[int] = set()
+        self._next_id = 1
+        self._first_id_this_ingest = 1
+        self._now_ns: int | None = None
+        #: seconds spent per stage since construction (the benchmark reads these): align (ballistic
+        #: predictions), gate (gating and gate checks), assign, fuse (CI), total (whole ingest calls)
+        self.timings_s: dict[str, float] = dict.fromkeys(("align", "gate", "assign", "fuse", "total"), 0.0)
+
+    # ------------------------------------------------------------------------------------------- public
+    def ingest(self, batch: LocalTrackBatch) -> FusionResult:
+        """Take one node's batch of current tracks; return the system tracks it changed or ended."""
+        if batch.nation not in self.sources:
+            return FusionResult(changed=[], deleted=[], late_dropped=0)
+        t_start = time.perf_counter()
+        cfg = self.config
+        src = self._source(batch.nation, batch.node_id)
+        n = len(batch)
+        t_ns = np.asarray(batch.time_ns, dtype=np.int64)
+        batch_ns = int(batch.sent_time_ns) if batch.sent_time_ns > 0 else (int(t_ns.max()) if n else 0)
+        newest_batch = batch_ns >= self._src_last_batch_ns[src]
+        if newest_batch:
+            self._src_last_batch_ns[src] = batch_ns
+        if n:
+            t_max = int(t_ns.max())
+            self._now_ns = t_max if self._now_ns is None else max(self._now_ns, t_max)
+        now_ns = self._now_ns if self._now_ns is not None else 0
+        late_limit_ns = now_ns - round(cfg.late_window_s * 1e9)
+
+        changed_sys: set[int] = set()
+        deleted_ids: list[int] = []
+        self._first_id_this_ingest = self._next_id
+        late = 0
+        lt = self._lt
+        # --- 1. local track store -----------------------------------------------------------------------
+        nums = np.asarray(batch.track_numbers, dtype=np.int64)
+        status = np.asarray(batch.status, dtype=np.int64)
+        slots = np.fromiter((self._lt_key.get((src, k), -1) for k in nums.tolist()), np.int64, n)
+        deleted_status = status == int(Status.DELETED)
+        too_old = t_ns < late_limit_ns
+        existing = slots >= 0
+        superseded = np.zeros(n, dtype=np.bool_)
+        superseded[existing] = t_ns[existing] < lt.t_ns[slots[existing]]
+        new_in_old_batch = ~existing & ~newest_batch
+        drop = (too_old | superseded | new_in_old_batch) & ~deleted_status
+        late += int(drop.sum())
+        # local tracks to remove: DELETED status, or missing from the node's newest batch
+        remove: list[int] = [int(s) for s in slots[deleted_status & existing]]
+        if newest_batch:
+            mine = np.nonzero(lt.alive[: self._lt_n] & (lt.src[: self._lt_n] == src))[0]
+            present = slots[existing & ~deleted_status]
+            remove.extend(int(s) for s in np.setdiff1d(mine, present, assume_unique=False))
+        take = ~drop & ~deleted_status
+        upd_idx = np.nonzero(take)[0]
+        upd_slots = slots[upd_idx].copy()
+        for j in np.nonzero(upd_slots < 0)[0].tolist():
+            upd_slots[j] = self._new_local(src, int(nums[upd_idx[j]]))
+        lt = self._lt  # may have grown
+        lt.x[upd_slots] = batch.x[upd_idx]
+        lt.P[upd_slots] = batch.P[upd_idx]
+        lt.t_ns[upd_slots] = t_ns[upd_idx]
+        lt.phase[upd_slots] = np.clip(np.asarray(batch.phase, dtype=np.int64)[upd_idx], 0, 3)
+        # timeouts (data time) over every source
+        timeout_ns = now_ns - round(cfg.source_timeout_s * 1e9)
+        stale = np.nonzero(lt.alive[: self._lt_n] & (lt.t_ns[: self._lt_n] < timeout_ns))[0]
+        remove.extend(int(s) for s in stale)
+        for s in set(remove):
+            if lt.alive[s]:
+                sys_slot = int(lt.sys[s])
+                if sys_slot >= 0:
+                    changed_sys.add(sys_slot)
+                self._free_local(s)
+
+        # --- 2. alignment and association of the updated tracks ----------------------------------------
+        if upd_slots.size:
+            self._associate(src, upd_slots, changed_sys)
+
+        # --- 3. fusion, deletion, merging --------------------------------------------------------------
+        self._refuse(changed_sys, deleted_ids)
+        self._merge(changed_sys, deleted_ids)
+        live = [s for s in changed_sys if self._st.alive[s]]
+        changed = self._tracks(np.asarray(sorted(live, key=lambda s: int(self._st.id[s])), dtype=np.int64))
+        self.timings_s["total"] += time.perf_counter() - t_start
+        return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=late)
+
+    def snapshot(self) -> list[SystemTrack]:
+        """Every live system track at its own time of validity, by track number."""
+        return self._tracks(self._live_systems())
+
+    def at(self, time_ns: int) -> list[SystemTrack]:
+        """Every live system track predicted (ballistic model) to ``time_ns``, by track number."""
+        slots = self._live_systems()
+        if slots.size == 0:
+            return []
+        x, P = self._predict_systems(slots, int(time_ns))
+        return self._build(slots, np.full(slots.size, int(time_ns), dtype=np.int64), x, P)
+
+    @property
+    def now_ns(self) -> int | None:
+        """The newest track time seen so far (ns), or None before the first track."""
+        return self._now_ns
+
+    def __len__(self) -> int:
+        return int(self._live_systems().size)
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _source(self, nation: str, node_id: str) -> int:
+        key = (nation, node_id)
+        idx = self._src_index.get(key)
+        if idx is None:
+            if len(self._src_names) >= MAX_SOURCES:
+                raise ValueError(f"more than {MAX_SOURCES} sources (nation, node) in one fusion engine")
+            idx = len(self._src_names)
+            self._src_index[key] = idx
+            self._src_names.append(key)
+            self._src_last_batch_ns.append(-(2**62))
+        return idx
+
+    def _new_local(self, src: int, num: int) -> int:
+        if self._lt_free:
+            s = self._lt_free.pop()
+        else:
+            s = self._lt_n
+            self._lt_n += 1
+            self._lt.ensure(self._lt_n)
+            self._lt_ref.append(None)
+        lt = self._lt
+        lt.src[s] = src
+        lt.num[s] = num
+        lt.sys[s] = -1
+        lt.alive[s] = True
+        lt.w[s] = 0.0
+        self._lt_key[(src, num)] = s
+        nation, node = self._src_names[src]
+        self._lt_ref[s] = SourceRef(nation=nation, node_id=node, local_track_number=num)
+        return s
+
+    def _detach(self, s: int) -> None:
+        """Take local track ``s`` out of its system track (clearing its source bit there)."""
+        lt = self._lt
+        sys_slot = int(lt.sys[s])
+        if sys_slot >= 0:
+            self._st.mask[sys_slot] &= ~(np.int64(1) << lt.src[s])
+            lt.sys[s] = -1
+            self._refs_dirty.add(sys_slot)
+
+    def _free_local(self, s: int) -> None:
+        self._detach(s)
+        lt = self._lt
+        del self._lt_key[(int(lt.src[s]), int(lt.num[s]))]
+        lt.alive[s] = False
+        lt.sys[s] = -1
+        lt.src[s] = -1
+        self._lt_ref[s] = None
+        self._lt_free.append(s)
+
+    def _new_system(self) -> int:
+        if self._st_free:
+            s = self._st_free.pop()
+        else:
+            s = self._st_n
+            self._st_n += 1
+            self._st.ensure(self._st_n)
+            self._st_refs.append(None)
+        self._st.id[s] = self._next_id
+        self._next_id += 1
+        self._st.alive[s] = True
+        self._st.mask[s] = 0
+        self._st_refs[s] = None
+        return s
+
+    def _live_systems(self) -> IntArray:
+        slots = np.nonzero(self._st.alive[: self._st_n])[0]
+        return slots[np.argsort(self._st.id[slots], kind="stable")]
+
+    def _predict(
+        self, x: FloatArray, P: FloatArray, dt_s: FloatArray, phase: IntArray
+    ) -> tuple[FloatArray, FloatArray]:
+        m = self.config.model
+        x_out = np.empty_like(x)
+        P_out = np.empty_like(P)
+        t_k = time.perf_counter()
+        predict_many(
+            np.ascontiguousarray(x),
+            np.ascontiguousarray(P),
+            np.ascontiguousarray(dt_s, dtype=np.float64),
+            np.ascontiguousarray(self._q[phase]),
+            m.gm_m3_s2,
+            m.re_m,
+            m.j2,
+            m.omega_rad_s,
+            m.max_step_s,
+            x_out,
+            P_out,
+        )
+        self.timings_s["align"] += time.perf_counter() - t_k
+        return x_out, P_out
+
+    def _predict_systems(self, slots: IntArray, time_ns: int) -> tuple[FloatArray, FloatArray]:
+        st = self._st
+        dt = (time_ns - st.t_ns[slots]).astype(np.float64) * _NS
+        return self._predict(st.x[slots], st.P[slots], dt, st.phase[slots])
+
+    def _associate(self, src: int, upd: IntArray, changed_sys: set[int]) -> None:
+        cfg = self.config
+        lt, st = self._lt, self._st
+        t_c = int(lt.t_ns[upd].max())
+        xa, Pa = self._predict(lt.x[upd], lt.P[upd], (t_c - lt.t_ns[upd]).astype(np.float64) * _NS, lt.phase[upd])
+        # stability: a local track keeps its system track while the (wider) release gate holds; a system
+        # track fed by this local track alone stays with it whatever it does (the node vouches for identity)
+        bit = np.int64(1) << np.int64(src)
+        cur = lt.sys[upd]
+        has = np.nonzero(cur >= 0)[0]
+        for s in cur[has].tolist():
+            changed_sys.add(int(s))
+        has = has[st.mask[cur[has]] != bit]
+        release = np.zeros(upd.size, dtype=np.bool_)
+        if has.size:
+            xs, Ps = self._predict_systems(cur[has], t_c)
+            d2 = np.empty(has.size)
+            t_k = time.perf_counter()
+            pair_distances(np.ascontiguousarray(xa[has]), np.ascontiguousarray(Pa[has]), xs, Ps, d2)
+            self.timings_s["gate"] += time.perf_counter() - t_k
+            bad = ~(d2 <= cfg.release_chi2)
+            release[has[bad]] = True
+        if release.any():
+            for s in upd[release].tolist():
+                self._detach(s)
+        free = np.nonzero(lt.sys[upd] < 0)[0]
+        if free.size == 0:
+            return
+        # candidates: live system tracks without a track of this source (masks are kept exact)
+        live = np.nonzero(st.alive[: self._st_n])[0]
+        cand = live[(st.mask[live] & bit) == 0]
+        col_of_row = np.full(free.size, -1, dtype=np.int64)
+        if cand.size:
+            xs, Ps = self._predict_systems(cand, t_c)
+            mask_a = np.full(free.size, bit, dtype=np.int64)
+            mask_b = st.mask[cand]
+            t_k = time.perf_counter()
+            rows, cols, d2 = gate_pairs(
+                np.ascontiguousarray(xa[free]),
+                np.ascontiguousarray(Pa[free]),
+                mask_a,
+                xs,
+                Ps,
+                np.ascontiguousarray(mask_b),
+                cfg.gate_chi2,
+                cfg.min_cell_m,
+                False,
+            )
+            self.timings_s["gate"] += time.perf_counter() - t_k
+            if rows.size:
+                t_k = time.perf_counter()
+                col_of_row = assign_sparse(free.size, cand.size, rows, cols, d2, cfg.gate_chi2)
+                self.timings_s["assign"] += time.perf_counter() - t_k
+        for r, s in enumerate(upd[free].tolist()):
+            c = int(col_of_row[r])
+            sys_slot = int(cand[c]) if c >= 0 else self._new_system()
+            self._lt.sys[s] = sys_slot
+            self._refs_dirty.add(sys_slot)
+            self._st.mask[sys_slot] |= bit
+            changed_sys.add(sys_slot)
+
+    def _members_of(self, sys_slots: IntArray) -> dict[int, list[int]]:
+        lt = self._lt
+        n = self._lt_n
+        sel = np.nonzero(lt.alive[:n] & np.isin(lt.sys[:n], sys_slots))[0]
+        out: dict[int, list[int]] = {}
+        for s, m in zip(lt.sys[sel].tolist(), sel.tolist(), strict=True):
+            out.setdefault(s, []).append(m)
+        return out
+
+    def _refuse(self, changed_sys: set[int], deleted_ids: list[int]) -> None:
+        """Fuse the changed system tracks from their members; delete those without members."""
+        if not changed_sys:
+            return
+        lt, st = self._lt, self._st
+        n = self._lt_n
+        sys_arr = np.asarray(sorted(changed_sys), dtype=np.int64)
+        sel = np.nonzero(lt.alive[:n] & np.isin(lt.sys[:n], sys_arr))[0]
+        sel = sel[np.argsort(lt.sys[sel], kind="stable")]
+        groups, starts = np.unique(lt.sys[sel], return_index=True)
+        for s in np.setdiff1d(sys_arr, groups).tolist():
+            if st.alive[s]:
+                deleted_ids.append(int(st.id[s]))
+                st.alive[s] = False
+                self._st_free.append(int(s))
+            changed_sys.discard(int(s))
+        if groups.size == 0:
+            return
+        offsets = np.append(starts, sel.size).astype(np.int64)
+        t_f = np.maximum.reduceat(lt.t_ns[sel], starts)
+        counts = np.diff(offsets)
+        dt = (np.repeat(t_f, counts) - lt.t_ns[sel]).astype(np.float64) * _NS
+        xa, Pa = self._predict(lt.x[sel], lt.P[sel], dt, lt.phase[sel])
+        x_out = np.empty((groups.size, 6))
+        P_out = np.empty((groups.size, 6, 6))
+        w_out = lt.w[sel].copy()
+        ok = np.empty(groups.size, dtype=np.bool_)
+        t_k = time.perf_counter()
+        ci_fuse_groups(offsets, xa, Pa, x_out, P_out, w_out, ok)
+        self.timings_s["fuse"] += time.perf_counter() - t_k
+        lt.w[sel] = w_out
+        good = groups[ok]
+        st.x[good] = x_out[ok]
+        st.P[good] = P_out[ok]
+        st.t_ns[good] = t_f[ok]
+        bits = np.left_shift(np.int64(1), lt.src[sel])
+        st.mask[groups] = np.bitwise_or.reduceat(bits, starts)
+        st.phase[groups] = np.maximum.reduceat(lt.phase[sel], starts)
+
+    def _merge(self, changed_sys: set[int], deleted_ids: list[int]) -> None:
+        """Merge changed system tracks into others without a common source when their states gate."""
+        cfg = self.config
+        if not changed_sys or cfg.merge_chi2 <= 0:
+            return
+        st = self._st
+        a = np.asarray(sorted(s for s in changed_sys if st.alive[s]), dtype=np.int64)
+        live = np.nonzero(st.alive[: self._st_n])[0]
+        if a.size == 0 or live.size < 2:
+            return
+        t_c = int(st.t_ns[a].max())
+        xa, Pa = self._predict_systems(a, t_c)
+        xb, Pb = self._predict_systems(live, t_c)
+        t_k = time.perf_counter()
+        rows, cols, d2 = gate_pairs(
+            xa, Pa, np.ascontiguousarray(st.mask[a]), xb, Pb, np.ascontiguousarray(st.mask[live]),
+            cfg.merge_chi2, cfg.min_cell_m, False,
+        )  # fmt: skip
+        self.timings_s["gate"] += time.perf_counter() - t_k
+        if rows.size == 0:
+            return
+        lt = self._lt
+        done: set[int] = set()
+        merged_any: set[int] = set()
+        for k in np.argsort(d2, kind="stable").tolist():
+            s1 = int(a[rows[k]])
+            s2 = int(live[cols[k]])
+            if s1 == s2 or s1 in done or s2 in done:
+                continue
+            if int(st.mask[s1]) & int(st.mask[s2]):
+                continue
+            keep, gone = (s1, s2) if st.id[s1] < st.id[s2] else (s2, s1)
+            n = self._lt_n
+            lt.sys[:n][lt.alive[:n] & (lt.sys[:n] == gone)] = keep
+            self._refs_dirty.add(keep)
+            st.mask[keep] |= st.mask[gone]
+            done.update((s1, s2))
+            merged_any.add(keep)
+            changed_sys.add(keep)
+            if int(st.id[gone]) < self._first_id_this_ingest:
+                deleted_ids.append(int(st.id[gone]))  # (a track born and merged in one ingest was never seen)
+            st.alive[gone] = False
+            self._st_free.append(gone)
+            changed_sys.discard(gone)
+        if merged_any:
+            self._refuse(merged_any, deleted_ids)
+
+    def _tracks(self, slots: IntArray) -> list[SystemTrack]:
+        st = self._st
+        return self._build(slots, st.t_ns[slots], st.x[slots], st.P[slots])
+
+    def _build(self, slots: IntArray, t_ns: IntArray, x: FloatArray, P: FloatArray) -> list[SystemTrack]:
+        """SystemTrack objects for system track ``slots`` with the given times and states (copied)."""
+        st = self._st
+        refs = self._st_refs
+        stale = [s for s in slots.tolist() if refs[s] is None or s in self._refs_dirty]
+        if stale:
+            members = self._members_of(np.asarray(stale, dtype=np.int64))
+            for s in stale:
+                src = sorted(
+                    (r for r in (self._lt_ref[m] for m in members.get(s, [])) if r is not None),
+                    key=lambda r: (r.nation, r.node_id, r.local_track_number),
+                )
+                refs[s] = (tuple(src), tuple(sorted({r.nation for r in src})))
+                self._refs_dirty.discard(s)
+        x = np.array(x, dtype=np.float64)  # fresh copies: the results never alias engine state
+        P = np.array(P, dtype=np.float64)
+        out = []
+        for k, (s, i, t, ph) in enumerate(
+            zip(slots.tolist(), st.id[slots].tolist(), t_ns.tolist(), st.phase[slots].tolist(), strict=True)
+        ):
+            sources, nations = refs[s]  # type: ignore[misc]
+            out.append(
+                SystemTrack(track_id=i, time_ns=t, x=x[k], P=P[k], nations=nations, sources=sources, phase=_PHASES[ph])
+            )
+        return out

@@ -1,0 +1,199 @@
+"""The fusion engine end to end on synthetic nations' tracks: numbering, merging, deletion, lateness, accuracy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from triwarn.core.trajectory.align import predict
+from triwarn.core.trajectory.engine import FusionConfig, FusionEngine, FusionResult
+from triwarn.core.trajectory.tracks import LocalTrackBatch, Phase, Status
+from triwarn.services.benchmarks.fusion import batch_of, make_scenario
+
+T0 = 1_800_000_000_000_000_000
+S = 1_000_000_000  # one second in ns
+X_OBJ = np.array([-3.40e6, 3.55e6, 4.25e6, 2500.0, 1800.0, -2600.0])
+P_OBJ = np.diag([200.0, 200.0, 200.0, 5.0, 5.0, 5.0]) ** 2
+
+
+def _batch(
+    nation: str, t_ns: int, numbers: list[int], xs: list[np.ndarray], status: list[int] | None = None
+) -> LocalTrackBatch:
+    n = len(numbers)
+    return LocalTrackBatch(
+        nation=nation,
+        node_id=f"{nation}-c2",
+        batch_seq=0,
+        bd_seq=0,
+        sent_time_ns=t_ns,
+        track_numbers=np.asarray(numbers, dtype=np.int64),
+        time_ns=np.full(n, t_ns, dtype=np.int64),
+        x=np.asarray(xs, dtype=np.float64).reshape(n, 6),
+        P=np.tile(P_OBJ, (n, 1, 1)),
+        phase=np.full(n, int(Phase.MIDCOURSE), dtype=np.int64),
+        status=np.asarray(status if status is not None else [int(Status.CONFIRMED)] * n, dtype=np.int64),
+        quality=np.ones(n),
+        beta_kg_m2=np.zeros(n),
+    )
+
+
+def _at(t_ns: int) -> np.ndarray:
+    """The object's true state at ``t_ns`` (ballistic flight from X_OBJ at T0)."""
+    x, _ = predict(X_OBJ[None], np.zeros((1, 6, 6)), (t_ns - T0) * 1e-9)
+    return x[0]
+
+
+def test_three_nations_give_one_stable_track_per_object_more_accurate_than_any_nation() -> None:
+    sc = make_scenario(60, 15, seed=11, rho=0.5)
+    engine = FusionEngine(FusionConfig())
+    us_numbers = {int(k): i for i, k in enumerate(sc.track_numbers[0])}
+    id_of_object: dict[int, int] = {}
+    for c in range(15):
+        for j in range(3):
+            res = engine.ingest(batch_of(sc, c, j))
+            assert res.deleted == [] and res.late_dropped == 0
+        tracks = engine.snapshot()
+        assert len(tracks) == 60
+        for t in tracks:
+            assert t.nations == ("jp", "kr", "us")
+            (us,) = [s for s in t.sources if s.nation == "us"]
+            obj = us_numbers[us.local_track_number]
+            assert id_of_object.setdefault(obj, t.track_id) == t.track_id  # the number never changes
+            # the other nations' tracks of this object, not of another one
+            for s in t.sources:
+                j = sc.nations.index(s.nation)
+                assert int(sc.track_numbers[j][obj]) == s.local_track_number
+    assert sorted(id_of_object.values()) == list(range(1, 61))
+    # accuracy at the last kr time, over the last 5 cycles
+    fused, single = [], np.zeros(3)
+    t_end = int(sc.time_ns[-1, 2])
+    for t in engine.at(t_end):
+        (us,) = [s for s in t.sources if s.nation == "us"]
+        obj = us_numbers[us.local_track_number]
+        fused.append(np.sum((t.x[:3] - sc.truth_x[-1, 2, obj, :3]) ** 2))
+    for j in range(3):
+        single[j] = np.mean(np.sum((sc.est_x[:, j, :, :3] - sc.truth_x[:, j, :, :3]) ** 2, axis=-1))
+    rms_fused = np.sqrt(np.mean(fused))
+    assert rms_fused < 0.8 * np.sqrt(single.min())
+
+
+def test_fused_error_over_many_objects_beats_the_best_nation() -> None:
+    sc = make_scenario(300, 4, seed=12, rho=0.7)
+    engine = FusionEngine()
+    for c in range(4):
+        for j in range(3):
+            engine.ingest(batch_of(sc, c, j))
+    us_numbers = {int(k): i for i, k in enumerate(sc.track_numbers[0])}
+    err = []
+    for t in engine.at(int(sc.time_ns[-1, 2])):
+        (us,) = [s for s in t.sources if s.nation == "us"]
+        err.append(np.linalg.norm(t.x[:3] - sc.truth_x[-1, 2, us_numbers[us.local_track_number], :3]))
+    nation_rms = [
+        np.sqrt(np.mean(np.sum((sc.est_x[-1, j, :, :3] - sc.truth_x[-1, j, :, :3]) ** 2, -1))) for j in range(3)
+    ]
+    assert len(err) == 300
+    assert np.sqrt(np.mean(np.square(err))) < min(nation_rms)
+
+
+def test_only_releasable_sources_are_fused() -> None:
+    engine = FusionEngine(FusionConfig(), sources=frozenset({"us", "jp"}))
+    res = engine.ingest(_batch("kr", T0, [1], [X_OBJ]))
+    assert res == FusionResult(changed=[], deleted=[], late_dropped=0)
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    (track,) = engine.ingest(_batch("jp", T0 + S // 2, [7], [_at(T0 + S // 2)])).changed
+    assert track.nations == ("jp", "us")
+    engine.ingest(_batch("kr", T0 + S, [1], [_at(T0 + S)]))
+    assert [t.nations for t in engine.snapshot()] == [("jp", "us")]
+
+
+def test_a_track_ends_when_every_source_drops_it() -> None:
+    engine = FusionEngine()
+    (a,) = engine.ingest(_batch("us", T0, [1], [X_OBJ])).changed
+    (b,) = engine.ingest(_batch("jp", T0 + S // 4, [2], [_at(T0 + S // 4)])).changed
+    assert a.track_id == b.track_id == 1 and b.nations == ("jp", "us")
+    # us's next batch no longer has it: jp alone holds it
+    res = engine.ingest(_batch("us", T0 + S, [], []))
+    assert [t.nations for t in res.changed] == [("jp",)] and res.deleted == []
+    # jp reports it DELETED: the system track ends
+    res = engine.ingest(_batch("jp", T0 + S + S // 4, [2], [_at(T0 + S + S // 4)], [int(Status.DELETED)]))
+    assert res.deleted == [1] and res.changed == []
+    assert engine.snapshot() == []
+    # numbers are never reused
+    (c,) = engine.ingest(_batch("us", T0 + 2 * S, [1], [_at(T0 + 2 * S)])).changed
+    assert c.track_id == 2
+
+
+def test_a_source_that_goes_silent_times_out() -> None:
+    engine = FusionEngine(FusionConfig(source_timeout_s=3.0))
+    other = X_OBJ + np.array([5e5, 0, 0, 0, 0, 0])
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    deleted: list[int] = []
+    for k in range(1, 6):  # jp keeps reporting another object; us is silent
+        t = T0 + k * S
+        (x_other,), _ = predict(other[None], np.zeros((1, 6, 6)), k * 1.0)
+        deleted += engine.ingest(_batch("jp", t, [9], [x_other])).deleted
+    assert deleted == [1]
+    assert [t.nations for t in engine.snapshot()] == [("jp",)]
+
+
+def test_late_batches_are_dropped_and_counted_and_out_of_order_ones_do_no_harm() -> None:
+    engine = FusionEngine(FusionConfig(late_window_s=5.0, source_timeout_s=60.0))
+    engine.ingest(_batch("us", T0 + 10 * S, [1, 2], [_at(T0 + 10 * S), _at(T0 + 10 * S) + 1e5]))
+    # far too old: beyond the late window
+    res = engine.ingest(_batch("jp", T0 + 2 * S, [5], [_at(T0 + 2 * S)]))
+    assert res.late_dropped == 1 and res.changed == []
+    # us's next batch drops track 2; then an older us batch (within the window) arrives out of order
+    res = engine.ingest(_batch("us", T0 + 12 * S, [1], [_at(T0 + 12 * S)]))
+    assert res.deleted == [2]
+    res = engine.ingest(_batch("us", T0 + 11 * S, [1, 2], [_at(T0 + 11 * S), _at(T0 + 11 * S) + 1e5]))
+    assert res.late_dropped == 2  # both older than what is held (1) or already ended (2)
+    (track,) = engine.snapshot()
+    assert track.track_id == 1 and track.time_ns == T0 + 12 * S
+    # within the window, a late jp track of the same object still joins it (aligned back and forth)
+    res = engine.ingest(_batch("jp", T0 + 9 * S, [5], [_at(T0 + 9 * S)]))
+    assert res.late_dropped == 0
+    assert [(t.track_id, t.nations) for t in res.changed] == [(1, ("jp", "us"))]
+
+
+def test_duplicates_merge_into_the_older_track_number() -> None:
+    engine = FusionEngine()
+    bias = np.array([30e3, 0, 0, 0, 0, 0])  # jp's first estimates are 30 km off: no association
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(_batch("jp", T0 + S // 3, [4], [_at(T0 + S // 3) + bias]))
+    assert sorted(t.track_id for t in engine.snapshot()) == [1, 2]
+    engine.ingest(_batch("us", T0 + S, [1], [_at(T0 + S)]))
+    res = engine.ingest(_batch("jp", T0 + S + S // 3, [4], [_at(T0 + S + S // 3)]))  # jp converged
+    assert res.deleted == [2]
+    (track,) = engine.snapshot()
+    assert track.track_id == 1 and track.nations == ("jp", "us")
+    assert {s.local_track_number for s in track.sources} == {1, 4}
+
+
+def test_a_renumbered_local_track_keeps_its_system_track() -> None:
+    engine = FusionEngine()
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(_batch("us", T0 + S, [8], [_at(T0 + S)]))  # the node re-initiated it as 8
+    assert res.deleted == []
+    (track,) = res.changed
+    assert track.track_id == 1 and [s.local_track_number for s in track.sources] == [8]
+
+
+def test_at_propagates_every_track_to_the_requested_time() -> None:
+    engine = FusionEngine()
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    (track,) = engine.at(T0 + 3 * S)
+    assert track.time_ns == T0 + 3 * S
+    np.testing.assert_allclose(track.x, _at(T0 + 3 * S), atol=1e-6)
+    assert np.all(np.diag(track.P) > np.diag(P_OBJ))  # process noise grows the covariance
+    (now,) = engine.snapshot()
+    assert now.time_ns == T0 and engine.now_ns == T0
+
+
+def test_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError):
+        FusionConfig(gate_chi2=0.0)
+    with pytest.raises(ValueError):
+        FusionConfig(q_by_phase_m2_s3=(1.0, 2.0))  # type: ignore[arg-type]
+    assert dataclasses.replace(FusionConfig(), late_window_s=1.0).late_window_s == 1.0
