@@ -1,0 +1,145 @@
+"""Phase and class evidence against closed forms (events.md Kepler table) and the trajectory core's flights."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from triwarn.core.trajectory.classify import (
+    M_APOGEE,
+    M_ERANGE,
+    MissileClass,
+    class_from_metrics,
+    energy_range_m,
+    flight_metrics,
+    kepler_apogee_radius_m,
+    phase_from_metrics,
+)
+from triwarn.core.trajectory.flight import Steering, fly_missile
+from triwarn.core.trajectory.missiles import get_missile
+from triwarn.core.trajectory.tracks import Phase
+
+MU = 3.986004418e14
+R = 6_371_000.0  # events.md Kepler table: R = 6371 km
+KM = 1000.0
+
+# events.md "A physics cross-check": H km, D km, speed at r = R km/s, flight-path angle deg
+KEPLER_TABLE = [
+    ("2017-07-04", 2802.0, 933.0, 6.204, 83.2),
+    ("2017-11-29", 4475.0, 950.0, 7.195, 84.8),
+    ("2022-11-18", 6040.9, 999.0, 7.811, 85.4),
+    ("2017-08-29", 550.0, 2700.0, 4.668, 36.8),
+    ("2022-10-04", 970.0, 4600.0, 5.717, 35.9),
+]
+
+
+def range_closed_form_m(v: float, gamma: float) -> float:
+    """Range of a Kepler arc from r = R back to r = R (textbook): tan(Ψ/2) = ν sinγ cosγ / (1 − ν cos²γ)."""
+    nu = v * v * R / MU
+    return 2.0 * math.atan2(nu * math.sin(gamma) * math.cos(gamma), 1.0 - nu * math.cos(gamma) ** 2) * R
+
+
+def state_at_surface(v: float, gamma_deg: float) -> np.ndarray:
+    g = math.radians(gamma_deg)
+    return np.array([R, 0.0, 0.0, v * math.sin(g), v * math.cos(g), 0.0])
+
+
+@pytest.mark.parametrize(("event", "H_km", "D_km", "v_km_s", "gamma_deg"), KEPLER_TABLE)
+def test_kepler_apogee_reproduces_the_published_apogee(
+    event: str, H_km: float, D_km: float, v_km_s: float, gamma_deg: float
+) -> None:
+    x = state_at_surface(v_km_s * KM, gamma_deg)
+    ra = kepler_apogee_radius_m(*x, MU)
+    assert ra - R == pytest.approx(H_km * KM, rel=5e-3), event
+    # and the same (v, γ) flies the published range in the closed form (checks the table's reading)
+    assert range_closed_form_m(v_km_s * KM, math.radians(gamma_deg)) == pytest.approx(D_km * KM, rel=1e-2)
+
+
+@pytest.mark.parametrize(("event", "H_km", "D_km", "v_km_s", "gamma_deg"), KEPLER_TABLE)
+def test_energy_range_is_the_maximum_of_the_closed_form(
+    event: str, H_km: float, D_km: float, v_km_s: float, gamma_deg: float
+) -> None:
+    v = v_km_s * KM
+    best = max(range_closed_form_m(v, math.radians(g)) for g in np.linspace(1.0, 89.0, 8801))
+    assert energy_range_m(R, v, MU, R) == pytest.approx(best, rel=1e-6), event
+    assert energy_range_m(R, v, MU, R) >= D_km * KM * 0.999
+
+
+@pytest.mark.parametrize(
+    ("event", "v_km_s", "expected"),
+    [
+        ("2017-08-29 Hwasong-12 at 2,700 km", 4.668, MissileClass.MRBM),
+        ("2022-10-04 IRBM at 4,600 km", 5.717, MissileClass.IRBM),
+        ("2017-07-04 Hwasong-14 lofted", 6.204, MissileClass.ICBM),
+        ("2022-11-18 Hwasong-17 lofted", 7.811, MissileClass.ICBM),
+        ("short range", 2.5, MissileClass.SRBM),
+    ],
+)
+def test_class_by_energy(event: str, v_km_s: float, expected: MissileClass) -> None:
+    # a non-rotating check: put the state on the equator's pole axis so ω × r = 0
+    x = np.array([[0.0, 0.0, 6_356_752.3, v_km_s * KM, 0.0, 0.0]])
+    m = flight_metrics(x, np.eye(6)[None])[0]
+    est = class_from_metrics(m, Phase.MIDCOURSE)
+    assert est.missile_class == expected, (event, m[M_ERANGE])
+    assert not est.provisional
+    assert est.reasons
+
+
+def test_orbital_and_too_slow() -> None:
+    assert energy_range_m(R, 8_000.0, MU, R) == pytest.approx(math.pi * R)
+    assert energy_range_m(R, 0.0, MU, R) == 0.0
+    # at rest 100 km up, the fall converts potential energy: the same as ~1.4 km/s at the surface
+    v0 = math.sqrt(2.0 * MU * (1.0 / R - 1.0 / (R + 100e3)))
+    assert energy_range_m(R + 100e3, 0.0, MU, R) == pytest.approx(energy_range_m(R, v0, MU, R), rel=1e-9)
+    assert math.isinf(kepler_apogee_radius_m(R, 0.0, 0.0, 0.0, 11_300.0, 0.0, MU))
+
+
+@pytest.fixture(scope="module")
+def hwasong12():
+    """A minimum-energy-like Hwasong-12 flight east from Mupyong-ri (trajectory core, J2, drag)."""
+    veh = get_missile("hwasong-12").vehicle
+    return fly_missile(
+        veh, math.radians(40.6), math.radians(126.4), Steering(math.radians(80.0), math.radians(35.0), 1e9)
+    )
+
+
+def test_phase_of_a_flight_matches_the_trajectory_core(hwasong12) -> None:
+    f = hwasong12
+    assert f.hit_ground
+    times = [0.3 * f.burnout_t_s, 0.8 * f.burnout_t_s, f.burnout_t_s + 60.0, 0.5 * f.flight_time_s]
+    times += [f.terminal_t_s + 10.0, f.flight_time_s - 5.0]
+    dt = 3.0
+    t_now = np.array(times)
+    p, v = f.sample(t_now)
+    pp, vp = f.sample(t_now - dt)
+    x = np.hstack([p, v])
+    xp = np.hstack([pp, vp])
+    P = np.tile(np.diag([50.0**2] * 3 + [0.5**2] * 3), (len(times), 1, 1))
+    m = flight_metrics(x, P, xp, P, np.full(len(times), dt))
+    got = [phase_from_metrics(row).phase for row in m]
+    want = [Phase(int(q)) for q in f.phase(t_now)]
+    assert got == want
+
+
+def test_boost_class_is_provisional_and_apogee_is_close(hwasong12) -> None:
+    f = hwasong12
+    t = np.array([0.5 * f.burnout_t_s, f.burnout_t_s + 30.0])
+    p, v = f.sample(t)
+    pp, vp = f.sample(t - 2.0)
+    P = np.tile(np.diag([50.0**2] * 3 + [0.5**2] * 3), (2, 1, 1))
+    m = flight_metrics(np.hstack([p, v]), P, np.hstack([pp, vp]), P, np.full(2, 2.0))
+    boost = class_from_metrics(m[0], phase_from_metrics(m[0]).phase)
+    coast = class_from_metrics(m[1], phase_from_metrics(m[1]).phase)
+    assert boost.provisional and not coast.provisional
+    assert coast.missile_class == MissileClass.IRBM
+    # after burnout the Kepler apogee is the flight's apogee (drag-free above 100 km; J2 makes ~1%)
+    assert m[1, M_APOGEE] == pytest.approx(f.apogee_m, rel=0.02)
+
+
+def test_no_history_uses_reported_boost() -> None:
+    x = np.array([[0.0, 0.0, 6_356_752.3 + 20e3, 0.0, 0.0, 1000.0]])
+    m = flight_metrics(x, np.eye(6)[None])[0]
+    assert phase_from_metrics(m, Phase.BOOST).phase == Phase.BOOST
+    assert phase_from_metrics(m).phase == Phase.MIDCOURSE
