@@ -1,0 +1,320 @@
+"""Impact point prediction (IPP) with a 95% error ellipse, by the unscented transform through the trajectory core.
+
+For each track, the fused ECEF state ``x`` (6,) with covariance ``P`` (6, 6) is augmented with the log of the
+ballistic coefficient, ``ln β`` with variance ``var_ln_beta`` (a prior per class unless the track measured its
+drag), and expanded into 2L + 1 = 15 symmetric sigma points (Julier & Uhlmann 1997, "A new extension of the
+Kalman filter to nonlinear systems", with κ: W0 = κ/(L + κ), Wi = 1/(2(L + κ)), points x ± √(L + κ) Sᵢ,
+S Sᵀ = P). All points of all tracks fly to the ground in ONE call of the trajectory core's batch propagator
+(:func:`triwarn.core.trajectory.propagate.propagate_to_impact`: J2, rotating Earth, USSA-1976 drag), in
+parallel across cores. Then per track:
+
+- mean impact point = weighted mean of the impact points (ECEF), put on the ellipsoid (geodetic, h dropped);
+- covariance of the impact points in the local east-north plane at the mean (``cov_en_m2``, m²);
+- time of impact mean and 1-σ (s after the state's time);
+- the 95% ellipse: semi-axes √(χ²₂(0.95) λᵢ) with χ²₂(0.95) = −2 ln 0.05 = 5.9915, λᵢ the eigenvalues of
+  ``cov_en_m2``; orientation = azimuth of the major axis, degrees clockwise from north in [0, 180).
+
+A track whose points do not all come down (an orbit or escape, or a failed integration) is not valid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from triwarn.core.jit import kernel
+from triwarn.core.trajectory.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
+from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
+from triwarn.core.trajectory.propagate import propagate_to_impact
+
+#: χ² quantile, 2 degrees of freedom, 95%: −2 ln(0.05)
+CHI2_2DOF_95 = -2.0 * math.log(0.05)
+#: augmented dimension (6 state + ln β) and the number of sigma points
+L_AUG = 7
+N_SIGMA = 2 * L_AUG + 1
+#: default κ of the sigma points (κ = 1: positive weights, spread √8 σ)
+KAPPA = 1.0
+
+
+@kernel
+def cholesky_lower(A: np.ndarray, L: np.ndarray) -> bool:
+    """Cholesky factor L (lower) of the symmetric matrix A (d, d), in place; False if A is not PD.
+
+    A relative jitter of 1e-12 of the trace is added to the diagonal."""
+    d = A.shape[0]
+    jitter = 0.0
+    for i in range(d):
+        jitter += abs(A[i, i])
+    jitter *= 1e-12
+    for i in range(d):
+        for j in range(d):
+            L[i, j] = 0.0
+    for j in range(d):
+        s = A[j, j] + jitter
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if not (s > 0.0):
+            return False
+        L[j, j] = math.sqrt(s)
+        for i in range(j + 1, d):
+            t = 0.5 * (A[i, j] + A[j, i])
+            for k in range(j):
+                t -= L[i, k] * L[j, k]
+            L[i, j] = t / L[j, j]
+    return True
+
+
+@kernel(parallel=True)
+def sigma_points_batch(
+    x: np.ndarray, P: np.ndarray, ln_beta: np.ndarray, var_ln_beta: np.ndarray, kappa: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sigma points of n tracks: states (n·N_SIGMA, 6), β (n·N_SIGMA,) kg/m², and ok (n,) (P positive
+    definite). Rows k·N_SIGMA .. (k+1)·N_SIGMA − 1 belong to track k: the mean, then +Sᵢ, then −Sᵢ."""
+    n = x.shape[0]
+    pts = np.empty((n * N_SIGMA, 6))
+    beta = np.empty(n * N_SIGMA)
+    ok = np.zeros(n, dtype=np.bool_)
+    c = math.sqrt(L_AUG + kappa)
+    for k in numba.prange(n):
+        Lc = np.empty((6, 6))
+        Pk = np.empty((6, 6))
+        for i in range(6):
+            for j in range(6):
+                Pk[i, j] = P[k, i, j]
+        ok[k] = cholesky_lower(Pk, Lc) and var_ln_beta[k] >= 0.0
+        sb = math.sqrt(max(var_ln_beta[k], 0.0))
+        base = k * N_SIGMA
+        for i in range(6):
+            pts[base, i] = x[k, i]
+        beta[base] = math.exp(ln_beta[k])
+        for a in range(L_AUG):
+            for i in range(6):
+                d = c * Lc[i, a] if a < 6 else 0.0
+                pts[base + 1 + a, i] = x[k, i] + d
+                pts[base + 1 + L_AUG + a, i] = x[k, i] - d
+            db = c * sb if a == 6 else 0.0
+            beta[base + 1 + a] = math.exp(ln_beta[k] + db)
+            beta[base + 1 + L_AUG + a] = math.exp(ln_beta[k] - db)
+    return pts, beta, ok
+
+
+@kernel(parallel=True)
+def impact_stats_batch(
+    impact_pos_ecef_m: np.ndarray, impact_t_s: np.ndarray, ok_in: np.ndarray, kappa: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted statistics of the sigma-point impacts of n tracks.
+
+    Returns lat_deg (n,), lon_deg (n,), t_mean_s (n,), t_sigma_s (n,), cov_en_m2 (n, 2, 2), valid (n,)."""
+    n = ok_in.shape[0]
+    lat_deg = np.full(n, np.nan)
+    lon_deg = np.full(n, np.nan)
+    t_mean = np.full(n, np.nan)
+    t_sig = np.full(n, np.nan)
+    cov = np.full((n, 2, 2), np.nan)
+    valid = np.zeros(n, dtype=np.bool_)
+    w0 = kappa / (L_AUG + kappa)
+    wi = 0.5 / (L_AUG + kappa)
+    for k in numba.prange(n):
+        if not ok_in[k]:
+            continue
+        base = k * N_SIGMA
+        good = True
+        for s in range(N_SIGMA):
+            if not (math.isfinite(impact_t_s[base + s]) and math.isfinite(impact_pos_ecef_m[base + s, 0])):
+                good = False
+        if not good:
+            continue
+        mx = 0.0
+        my = 0.0
+        mz = 0.0
+        mt = 0.0
+        for s in range(N_SIGMA):
+            w = w0 if s == 0 else wi
+            mx += w * impact_pos_ecef_m[base + s, 0]
+            my += w * impact_pos_ecef_m[base + s, 1]
+            mz += w * impact_pos_ecef_m[base + s, 2]
+            mt += w * impact_t_s[base + s]
+        la, lo, _ = ecef_to_geodetic(mx, my, mz)
+        cee = 0.0
+        cen = 0.0
+        cnn = 0.0
+        vt = 0.0
+        for s in range(N_SIGMA):
+            w = w0 if s == 0 else wi
+            e, nn, _ = ecef_to_enu(
+                impact_pos_ecef_m[base + s, 0],
+                impact_pos_ecef_m[base + s, 1],
+                impact_pos_ecef_m[base + s, 2],
+                la,
+                lo,
+                0.0,
+            )
+            cee += w * e * e
+            cen += w * e * nn
+            cnn += w * nn * nn
+            dt = impact_t_s[base + s] - mt
+            vt += w * dt * dt
+        lat_deg[k] = math.degrees(la)
+        lon_deg[k] = math.degrees(lo)
+        t_mean[k] = mt
+        t_sig[k] = math.sqrt(max(vt, 0.0))
+        cov[k, 0, 0] = cee
+        cov[k, 0, 1] = cen
+        cov[k, 1, 0] = cen
+        cov[k, 1, 1] = cnn
+        valid[k] = True
+    return lat_deg, lon_deg, t_mean, t_sig, cov, valid
+
+
+@kernel
+def ellipse_from_cov(cee: float, cen: float, cnn: float, chi2: float) -> tuple[float, float, float]:
+    """(semi_major_m, semi_minor_m, orientation_deg) of the ellipse δᵀ C⁻¹ δ = chi2 for C = [[cee, cen],
+    [cen, cnn]] in east-north metres; orientation = azimuth of the major axis, clockwise from north, [0, 180)."""
+    half_tr = 0.5 * (cee + cnn)
+    d = math.sqrt(0.25 * (cee - cnn) * (cee - cnn) + cen * cen)
+    l1 = max(half_tr + d, 0.0)
+    l2 = max(half_tr - d, 0.0)
+    theta = 0.5 * math.atan2(2.0 * cen, cee - cnn)  # angle of the major axis from east, counter-clockwise
+    az = (90.0 - math.degrees(theta)) % 180.0
+    return math.sqrt(chi2 * l1), math.sqrt(chi2 * l2), az
+
+
+@dataclass(frozen=True)
+class ImpactPrediction:
+    """Impact of one track. Times in seconds after the state's time of validity."""
+
+    valid: bool
+    lat_deg: float
+    lon_deg: float
+    t_s: float  # mean time to impact
+    t_sigma_s: float
+    cov_en_m2: np.ndarray  # (2, 2) east-north covariance at the mean impact point
+    semi_major_m: float  # 95% ellipse
+    semi_minor_m: float
+    orientation_deg: float  # azimuth of the major axis, clockwise from north, [0, 180)
+    confidence: float = 0.95
+
+
+def predict_impacts(
+    x: np.ndarray,
+    P: np.ndarray,
+    ln_beta: np.ndarray,
+    var_ln_beta: np.ndarray,
+    *,
+    kappa: float = KAPPA,
+    max_flight_s: float = 7200.0,
+    rtol: float = 1e-8,
+    atol: float = 1e-3,
+    confidence: float = 0.95,
+) -> list[ImpactPrediction]:
+    """Impact predictions of n tracks: x (n, 6) ECEF m, m/s; P (n, 6, 6); ln β and its variance (n,).
+
+    One batch call of the trajectory core flies the n·15 sigma points to the ground."""
+    x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float64)
+    n = x.shape[0]
+    P = np.ascontiguousarray(np.reshape(P, (n, 6, 6)), dtype=np.float64)
+    lb = np.ascontiguousarray(np.broadcast_to(np.asarray(ln_beta, dtype=np.float64), (n,)))
+    vb = np.ascontiguousarray(np.broadcast_to(np.asarray(var_ln_beta, dtype=np.float64), (n,)))
+    ok_fin = np.isfinite(x).all(axis=1) & np.isfinite(P).all(axis=(1, 2)) & np.isfinite(lb) & np.isfinite(vb)
+    x_s = np.where(ok_fin[:, None], x, 0.0)
+    P_s = np.where(ok_fin[:, None, None], P, np.eye(6))
+    pts, beta, ok = sigma_points_batch(x_s, P_s, np.where(ok_fin, lb, 0.0), np.where(ok_fin, vb, 0.0), kappa)
+    ok &= ok_fin
+    # points of bad tracks: park them on the ground so that they cost nothing
+    if not ok.all():
+        pts = pts.reshape(n, N_SIGMA, 6)
+        pts[~ok] = 0.0
+        pts = np.ascontiguousarray(pts.reshape(n * N_SIGMA, 6))
+    pos, t_imp = propagate_to_impact(pts, 0.0, beta, max_flight_s=max_flight_s, rtol=rtol, atol=atol)
+    lat, lon, tm, ts, cov, valid = impact_stats_batch(pos, t_imp, ok, kappa)
+    chi2 = -2.0 * math.log(1.0 - confidence)
+    out = []
+    for k in range(n):
+        if valid[k]:
+            a, b, o = ellipse_from_cov(cov[k, 0, 0], cov[k, 0, 1], cov[k, 1, 1], chi2)
+        else:
+            a = b = o = math.nan
+        out.append(
+            ImpactPrediction(
+                bool(valid[k]), float(lat[k]), float(lon[k]), float(tm[k]), float(ts[k]), cov[k], a, b, o, confidence
+            )
+        )
+    return out
+
+
+def mahalanobis2_en(pred: ImpactPrediction, lat_deg: float, lon_deg: float) -> float:
+    """Squared Mahalanobis distance of a ground point from the predicted impact (east-north plane)."""
+    la, lo = math.radians(pred.lat_deg), math.radians(pred.lon_deg)
+    px, py, pz = geodetic_to_ecef(math.radians(lat_deg), math.radians(lon_deg), 0.0)
+    e, n, _ = ecef_to_enu(px, py, pz, la, lo, 0.0)
+    d = np.array([e, n])
+    return float(d @ np.linalg.solve(pred.cov_en_m2, d))
+
+
+@kernel
+def _coast_deriv(y: np.ndarray, earth: np.ndarray, dy: np.ndarray) -> None:
+    gx, gy, gz = accel_j2_ecef_rotating(y[0], y[1], y[2], y[3], y[4], y[5], earth[0], earth[1], earth[2], earth[3])
+    dy[0] = y[3]
+    dy[1] = y[4]
+    dy[2] = y[5]
+    dy[3] = gx
+    dy[4] = gy
+    dy[5] = gz
+
+
+@kernel(parallel=True)
+def ground_track_batch(x: np.ndarray, earth: np.ndarray, dt_s: float, max_points: int) -> np.ndarray:
+    """Drag-free ground track of n states for overflight checks: (n, max_points, 3) rows
+    ``[lat_deg, lon_deg, h_m]`` every ``dt_s`` (fixed-step RK4, J2 on the rotating Earth, ``earth`` =
+    ``[μ, Re, J2, ω]``) until the ground is crossed (that last row is the crossing, h = 0) or max_points;
+    unused rows are NaN. Drag is left out: the path it bends is the last few tens of km, not the overflight."""
+    n = x.shape[0]
+    out = np.full((n, max_points, 3), np.nan)
+    for k in numba.prange(n):
+        y = np.empty(6)
+        yt = np.empty(6)
+        k1 = np.empty(6)
+        k2 = np.empty(6)
+        k3 = np.empty(6)
+        k4 = np.empty(6)
+        for i in range(6):
+            y[i] = x[k, i]
+        la, lo, h = ecef_to_geodetic(y[0], y[1], y[2])
+        out[k, 0, 0] = math.degrees(la)
+        out[k, 0, 1] = math.degrees(lo)
+        out[k, 0, 2] = h
+        if not h > 0.0:
+            continue
+        for p in range(1, max_points):
+            _coast_deriv(y, earth, k1)
+            for i in range(6):
+                yt[i] = y[i] + 0.5 * dt_s * k1[i]
+            _coast_deriv(yt, earth, k2)
+            for i in range(6):
+                yt[i] = y[i] + 0.5 * dt_s * k2[i]
+            _coast_deriv(yt, earth, k3)
+            for i in range(6):
+                yt[i] = y[i] + dt_s * k3[i]
+            _coast_deriv(yt, earth, k4)
+            for i in range(6):
+                yt[i] = y[i] + dt_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+            la, lo, h_new = ecef_to_geodetic(yt[0], yt[1], yt[2])
+            if h_new <= 0.0:
+                f = h / (h - h_new)
+                for i in range(3):
+                    yt[i] = y[i] + f * (yt[i] - y[i])
+                la, lo, _ = ecef_to_geodetic(yt[0], yt[1], yt[2])
+                out[k, p, 0] = math.degrees(la)
+                out[k, p, 1] = math.degrees(lo)
+                out[k, p, 2] = 0.0
+                break
+            out[k, p, 0] = math.degrees(la)
+            out[k, p, 1] = math.degrees(lo)
+            out[k, p, 2] = h_new
+            for i in range(6):
+                y[i] = yt[i]
+            h = h_new
+    return out

@@ -1,0 +1,159 @@
+"""Impact point prediction: ellipse algebra in closed form, the unscented transform's moments, agreement with
+the trajectory core's propagator, and the 95% ellipse's coverage over Monte Carlo runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pymap3d.vincenty import vdist
+
+from triwarn.core.trajectory.flight import Steering, fly_missile
+from triwarn.core.trajectory.frames import ecef_to_geodetic
+from triwarn.core.trajectory.impact import (
+    CHI2_2DOF_95,
+    KAPPA,
+    L_AUG,
+    N_SIGMA,
+    cholesky_lower,
+    ellipse_from_cov,
+    ground_track_batch,
+    mahalanobis2_en,
+    predict_impacts,
+    sigma_points_batch,
+)
+from triwarn.core.trajectory.missiles import get_missile
+from triwarn.core.trajectory.propagate import propagate_to_impact
+
+KM = 1000.0
+
+
+@pytest.mark.parametrize(
+    ("cov", "major", "minor", "az"),
+    [
+        (np.diag([4.0, 1.0]), 2.0, 1.0, 90.0),  # long east-west
+        (np.diag([1.0, 4.0]), 2.0, 1.0, 0.0),  # long north-south
+        (np.array([[2.5, 1.5], [1.5, 2.5]]), 2.0, 1.0, 45.0),  # long towards the north-east
+        (np.array([[2.5, -1.5], [-1.5, 2.5]]), 2.0, 1.0, 135.0),  # long towards the south-east
+    ],
+)
+def test_ellipse_closed_form(cov: np.ndarray, major: float, minor: float, az: float) -> None:
+    s = 1000.0  # m
+    a, b, o = ellipse_from_cov(cov[0, 0] * s * s, cov[0, 1] * s * s, cov[1, 1] * s * s, CHI2_2DOF_95)
+    k = math.sqrt(CHI2_2DOF_95)  # 2.4477
+    assert a == pytest.approx(k * major * s, rel=1e-12)
+    assert b == pytest.approx(k * minor * s, rel=1e-12)
+    assert o == pytest.approx(az, abs=1e-9)
+    assert pytest.approx(5.991464547107979) == CHI2_2DOF_95  # scipy.stats.chi2.ppf(0.95, 2)
+
+
+def test_cholesky_matches_numpy() -> None:
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((6, 6))
+    A = M @ M.T + 6 * np.eye(6)
+    L = np.empty((6, 6))
+    assert cholesky_lower(A, L)
+    np.testing.assert_allclose(L, np.linalg.cholesky(A), rtol=1e-9)
+    assert not cholesky_lower(-A, L)
+
+
+def test_sigma_points_reproduce_mean_and_covariance() -> None:
+    rng = np.random.default_rng(4)
+    M = rng.standard_normal((2, 6, 6))
+    P = M @ M.transpose(0, 2, 1) + np.eye(6)
+    x = rng.standard_normal((2, 6)) * 1e6
+    lnb = np.log([5000.0, 9000.0])
+    var = np.array([0.1, 0.3**2])
+    pts, beta, ok = sigma_points_batch(x, P, lnb, var, KAPPA)
+    assert ok.all() and pts.shape == (2 * N_SIGMA, 6)
+    w = np.full(N_SIGMA, 0.5 / (L_AUG + KAPPA))
+    w[0] = KAPPA / (L_AUG + KAPPA)
+    assert w.sum() == pytest.approx(1.0)
+    for k in range(2):
+        sp = pts[k * N_SIGMA : (k + 1) * N_SIGMA]
+        mean = w @ sp
+        np.testing.assert_allclose(mean, x[k], rtol=1e-12, atol=1e-6)
+        d = sp - mean
+        np.testing.assert_allclose((w[:, None] * d).T @ d, P[k], rtol=1e-9, atol=1e-9)
+        lb = np.log(beta[k * N_SIGMA : (k + 1) * N_SIGMA])
+        assert w @ lb == pytest.approx(lnb[k])
+        assert w @ (lb - lnb[k]) ** 2 == pytest.approx(var[k])
+
+
+@pytest.fixture(scope="module")
+def irbm():
+    veh = get_missile("hwasong-12").vehicle
+    f = fly_missile(veh, math.radians(40.6), math.radians(126.4), Steering(math.radians(80.0), math.radians(35.0), 1e9))
+    return f, veh.rv_beta_kg_m2
+
+
+def state_at(f, t: float) -> np.ndarray:
+    p, v = f.sample(np.array([t]))
+    return np.r_[p[0], v[0]]
+
+
+def test_tiny_uncertainty_gives_the_propagated_impact(irbm) -> None:
+    f, beta = irbm
+    x = state_at(f, 0.5 * f.flight_time_s)
+    P = np.diag([1.0] * 3 + [1e-4] * 3)
+    pred = predict_impacts(x[None], P[None], math.log(beta), 0.0)[0]
+    pos, t_imp = propagate_to_impact(x[None], 0.0, beta, rtol=1e-10, atol=1e-6)
+    la, lo, _ = ecef_to_geodetic(*pos[0])
+    assert pred.valid
+    assert float(vdist(pred.lat_deg, pred.lon_deg, math.degrees(la), math.degrees(lo))[0]) < 5.0  # m
+    assert pred.t_s == pytest.approx(t_imp[0], abs=0.05)
+    assert pred.semi_major_m < 100.0
+    # and it is the flight's own impact (same physics from a mid-course state)
+    assert (
+        float(vdist(pred.lat_deg, pred.lon_deg, math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad))[0])
+        < 50.0
+    )
+
+
+def test_ellipse_coverage_over_monte_carlo_runs(irbm) -> None:
+    """The 95% ellipse holds the true impact in 90-99% of runs (true state ~ N(estimate, P), β ~ prior)."""
+    f, beta0 = irbm
+    rng = np.random.default_rng(2022_10_04)
+    runs = 300
+    P = np.diag([300.0**2] * 3 + [3.0**2] * 3)
+    sig_lnb = 0.35
+    x_true = state_at(f, 600.0)
+    # each run: a truth drawn around the same nominal, and an estimate drawn around that truth
+    truths = x_true + rng.multivariate_normal(np.zeros(6), P, runs)
+    beta_true = np.exp(math.log(beta0) + sig_lnb * rng.standard_normal(runs))
+    est = truths + rng.multivariate_normal(np.zeros(6), P, runs)
+    pos, _ = propagate_to_impact(truths, 0.0, beta_true)
+    preds = predict_impacts(est, np.repeat(P[None], runs, 0), math.log(beta0), sig_lnb**2)
+    inside = 0
+    for k in range(runs):
+        assert preds[k].valid
+        la, lo, _ = ecef_to_geodetic(*pos[k])
+        inside += mahalanobis2_en(preds[k], math.degrees(la), math.degrees(lo)) <= CHI2_2DOF_95
+    coverage = inside / runs
+    print(f"coverage of the 95% ellipse over {runs} runs: {coverage:.3f}")
+    assert 0.90 <= coverage <= 0.99, coverage
+
+
+def test_invalid_inputs_are_flagged_not_raised(irbm) -> None:
+    f, beta = irbm
+    x = state_at(f, 600.0)
+    orbit = np.array([6_778_137.0, 0.0, 0.0, 0.0, 7_200.0, 0.0])  # a 400 km circular-ish orbit (ECEF)
+    X = np.array([x, x * np.nan, orbit, x])
+    P = np.repeat(np.diag([100.0**2] * 3 + [1.0] * 3)[None], 4, 0)
+    P[3] = -P[3]  # not positive definite
+    preds = predict_impacts(X, P, math.log(beta), 0.1, max_flight_s=3000.0)
+    assert [p.valid for p in preds] == [True, False, False, False]
+    assert all(math.isnan(p.lat_deg) for p in preds[1:])
+
+
+def test_ground_track_ends_near_the_impact(irbm) -> None:
+    f, _ = irbm
+    x = state_at(f, f.burnout_t_s + 10.0)
+    earth = np.array([3.986004418e14, 6378137.0, 1.08263e-3, 7.292115e-5])
+    path = ground_track_batch(x[None], earth, 10.0, 400)[0]
+    last = np.flatnonzero(np.isfinite(path[:, 0]))[-1]
+    assert path[last, 2] == 0.0 and (path[1:last, 2] > 0).all()
+    # drag-free track: within a few km of the flight's impact (β = 8,000 kg/m² shortens the flight a little)
+    d = float(vdist(path[last, 0], path[last, 1], math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad))[0])
+    assert d < 20 * KM
