@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "fusion",
     "subscribe",
     "replay",
+    "evaluate",
     "health",
 )
 

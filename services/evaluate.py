@@ -1,0 +1,260 @@
+"""Score a recorded picture against truth with Stone Soup's SIAP and OSPA metrics (an independent judge).
+
+Input: a directory with ``truth.csv`` (``t_s, object_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s``) and
+``picture.csv`` (``t_s, view, track_id, x_m, ...``), ECEF, both on one evaluation clock (``triwarn replay
+--record DIR`` writes them). Each view of the picture is scored separately against the same truth.
+
+Recipe (docs/shared judge.md): one ``GroundTruthPath`` per object and one ``Track`` per system track, states
+``[x, vx, y, vy, z, vz]`` with identical timestamps on both sides (times are rounded to the microsecond so
+that equal clock readings give equal timestamps); ``IDSIAPMetrics`` with Euclidean position and velocity
+measures, ``OSPAMetric`` (p = 1) and ``TrackToTruth`` association in a ``MultiManager``. Stone Soup's judge is
+slow (tens of µs per track-truth pair per step), so long runs are subsampled to ``max_steps`` evenly spaced
+truth times.
+
+SIAP definitions (Stone Soup): completeness = tracked truths / truths; ambiguity = associated tracks /
+tracked truths; spuriousness = unassociated tracks / tracks; position / velocity accuracy = mean error of the
+associated tracks; rate of track-number change per unit time; longest track segment (fraction of each truth's
+life covered by its longest single-number segment). The ID metrics compare truth and track identities,
+which are unrelated numbers here: they are in ``--json`` only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TRUTH_COLUMNS = ("t_s", "object_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s")
+PICTURE_COLUMNS = ("t_s", "view", "track_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s")
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+#: the metrics of the table, in order: (Stone Soup title, short label, format)
+TABLE: tuple[tuple[str, str, str], ...] = (
+    ("SIAP Completeness", "completeness (ideal 1)", "{:.3f}"),
+    ("SIAP Ambiguity", "ambiguity (ideal 1)", "{:.3f}"),
+    ("SIAP Spuriousness", "spuriousness (ideal 0)", "{:.3f}"),
+    ("SIAP Position Accuracy", "position error, m", "{:.1f}"),
+    ("SIAP Velocity Accuracy", "velocity error, m/s", "{:.2f}"),
+    ("SIAP Rate of Track Number Change", "track-number changes per s", "{:.4f}"),
+    ("SIAP Longest Track Segment", "longest track segment", "{:.3f}"),
+    ("OSPA mean", "OSPA mean, m", "{:.1f}"),
+    ("OSPA max", "OSPA max, m", "{:.1f}"),
+)
+
+
+class EvaluationError(ValueError):
+    """The recorded files cannot be scored; the message says which file and line and why."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """Rows of one CSV grouped by a key: key -> (times_us (m,), states (m, 6) as [x, y, z, vx, vy, vz])."""
+
+    rows: dict[Any, tuple[np.ndarray, np.ndarray]]
+
+
+def _stamp_us(t_s: float) -> int:
+    return round(t_s * 1e6)
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> list[list[str]]:
+    if not path.is_file():
+        raise EvaluationError(f"{path}: file not found")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise EvaluationError(f"{path}: empty file; expected the header {','.join(columns)}")
+        header = [h.strip() for h in header]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise EvaluationError(f"{path}: missing column(s) {', '.join(missing)}; header is {','.join(header)}")
+        idx = [header.index(c) for c in columns]
+        out = []
+        for line_no, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) < len(header):
+                raise EvaluationError(f"{path}:{line_no}: {len(row)} fields, expected {len(header)}")
+            out.append([row[i].strip() for i in idx])
+        return out
+
+
+def _float(path: Path, line_no: int, name: str, text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise EvaluationError(f"{path}:{line_no}: {name} = {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise EvaluationError(f"{path}:{line_no}: {name} = {text!r} is not finite")
+    return v
+
+
+def read_truth(path: Path) -> Series:
+    """``truth.csv`` grouped by object id."""
+    return _read_series(path, TRUTH_COLUMNS, key_cols=1)
+
+
+def read_picture(path: Path) -> dict[str, Series]:
+    """``picture.csv`` grouped by view, then by track id."""
+    rows = _read_csv(path, PICTURE_COLUMNS)
+    by_view: dict[str, list[list[str]]] = defaultdict(list)
+    for r in rows:
+        by_view[r[1]].append([r[0], *r[2:]])
+    return {view: _series(path, vrows, ("t_s", "track_id", *PICTURE_COLUMNS[3:]), 1) for view, vrows in by_view.items()}
+
+
+def _read_series(path: Path, columns: tuple[str, ...], key_cols: int) -> Series:
+    return _series(path, _read_csv(path, columns), columns, key_cols)
+
+
+def _series(path: Path, rows: list[list[str]], columns: tuple[str, ...], key_cols: int) -> Series:
+    acc: dict[Any, list[tuple[int, list[float]]]] = defaultdict(list)
+    for n, r in enumerate(rows, start=2):
+        t = _float(path, n, columns[0], r[0])
+        key = r[1]
+        state = [_float(path, n, c, v) for c, v in zip(columns[1 + key_cols :], r[1 + key_cols :], strict=True)]
+        acc[key].append((_stamp_us(t), state))
+    out = {}
+    for key, items in acc.items():
+        items.sort(key=lambda it: it[0])
+        times = np.array([it[0] for it in items], dtype=np.int64)
+        if np.any(np.diff(times) == 0):
+            raise EvaluationError(f"{path}: {columns[1]} {key} has two rows at the same time")
+        out[key] = (times, np.array([it[1] for it in items], dtype=np.float64))
+    return Series(out)
+
+
+def select_times(truth: Series, max_steps: int) -> np.ndarray:
+    """At most ``max_steps`` evenly spaced truth times (µs), all of them if there are fewer."""
+    all_t = np.unique(np.concatenate([t for t, _ in truth.rows.values()])) if truth.rows else np.empty(0, np.int64)
+    if max_steps <= 0 or all_t.size <= max_steps:
+        return all_t
+    pick = np.unique(np.round(np.linspace(0, all_t.size - 1, max_steps)).astype(np.int64))
+    return all_t[pick]
+
+
+def score_view(
+    truth: Series,
+    tracks: Series,
+    times_us: np.ndarray,
+    association_m: float,
+    ospa_c_m: float,
+) -> dict[str, float]:
+    """SIAP and OSPA of one view's tracks against truth at ``times_us``."""
+    from stonesoup.dataassociator.tracktotrack import TrackToTruth
+    from stonesoup.measures import Euclidean
+    from stonesoup.metricgenerator.manager import MultiManager
+    from stonesoup.metricgenerator.ospametric import OSPAMetric
+    from stonesoup.metricgenerator.tracktotruthmetrics import IDSIAPMetrics
+    from stonesoup.types.groundtruth import GroundTruthPath, GroundTruthState
+    from stonesoup.types.state import State
+    from stonesoup.types.track import Track
+
+    keep = set(times_us.tolist())
+    order = [0, 3, 1, 4, 2, 5]
+
+    def stamp(t_us: int) -> dt.datetime:
+        return _EPOCH + dt.timedelta(microseconds=int(t_us))
+
+    truths = set()
+    for obj, (t, x) in truth.rows.items():
+        states = [
+            GroundTruthState(x[i][order].reshape(6, 1), timestamp=stamp(t[i]), metadata={"ident": str(obj)})
+            for i in range(t.size)
+            if int(t[i]) in keep
+        ]
+        if states:
+            truths.add(GroundTruthPath(states))
+    tracks_ss = set()
+    for tid, (t, x) in tracks.rows.items():
+        states = [State(x[i][order].reshape(6, 1), timestamp=stamp(t[i])) for i in range(t.size) if int(t[i]) in keep]
+        if states:
+            tracks_ss.add(Track(states, init_metadata={"ident": f"track-{tid}"}))
+    pos = Euclidean(mapping=(0, 2, 4))
+    vel = Euclidean(mapping=(1, 3, 5))
+    generators = [
+        IDSIAPMetrics(
+            position_measure=pos, velocity_measure=vel, truth_id="ident", track_id="ident", generator_name="siap"
+        ),
+        OSPAMetric(c=ospa_c_m, p=1, measure=pos, generator_name="ospa"),
+    ]
+    manager = MultiManager(generators, TrackToTruth(association_threshold=association_m, measure=pos))
+    manager.add_data({"groundtruth_paths": truths, "tracks": tracks_ss})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Stone Soup's own deprecation noise
+        metrics = manager.generate_metrics()
+    out: dict[str, float] = {}
+    for title, metric in metrics["siap"].items():
+        if not isinstance(metric.value, list):
+            out[title] = float(metric.value)
+    ospa = [float(m.value) for m in metrics["ospa"]["OSPA distances"].value]
+    out["OSPA mean"] = float(np.mean(ospa)) if ospa else float("nan")
+    out["OSPA max"] = float(np.max(ospa)) if ospa else float("nan")
+    out["tracks"] = float(len(tracks_ss))
+    return out
+
+
+def evaluate(
+    directory: str | Path,
+    max_steps: int = 100,
+    association_m: float = 10_000.0,
+    ospa_c_m: float = 10_000.0,
+    views: list[str] | None = None,
+) -> dict[str, Any]:
+    """Score every view of ``DIR/picture.csv`` against ``DIR/truth.csv``; returns a JSON-ready dict."""
+    d = Path(directory)
+    truth = read_truth(d / "truth.csv")
+    picture = read_picture(d / "picture.csv")
+    if not truth.rows:
+        raise EvaluationError(f"{d / 'truth.csv'}: no rows")
+    times = select_times(truth, max_steps)
+    wanted = views if views else sorted(picture)
+    unknown = [v for v in wanted if v not in picture]
+    if unknown and views:
+        raise EvaluationError(f"{d / 'picture.csv'}: no rows for view(s) {', '.join(unknown)}")
+    result: dict[str, Any] = {
+        "directory": str(d),
+        "objects": len(truth.rows),
+        "steps": int(times.size),
+        "t_first_s": float(times[0]) * 1e-6 if times.size else None,
+        "t_last_s": float(times[-1]) * 1e-6 if times.size else None,
+        "association_threshold_m": association_m,
+        "ospa_c_m": ospa_c_m,
+        "views": {},
+    }
+    truth_times = set(times.tolist())
+    for view in wanted:
+        series = picture[view]
+        pic_times = set(np.concatenate([t for t, _ in series.rows.values()]).tolist()) if series.rows else set()
+        if pic_times and not (pic_times & truth_times):
+            raise EvaluationError(
+                f"{d / 'picture.csv'}: view {view!r} shares no time with truth.csv: the picture must be sampled "
+                "on the same evaluation clock as the truth"
+            )
+        result["views"][view] = score_view(truth, series, times, association_m, ospa_c_m)
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A table per view of the main numbers."""
+    lines = [
+        f"{result['directory']}: {result['objects']} objects, {result['steps']} evaluation steps "
+        f"(t {result['t_first_s']:.1f} .. {result['t_last_s']:.1f} s), "
+        f"association {result['association_threshold_m']:.0f} m, "
+        f"OSPA c {result['ospa_c_m']:.0f} m (Stone Soup SIAP and OSPA)",
+    ]
+    for view, m in result["views"].items():
+        lines.append("")
+        lines.append(f"view {view} ({int(m.get('tracks', 0))} tracks)")
+        for key, label, fmt in TABLE:
+            v = m.get(key, float("nan"))
+            lines.append(f"  {label:<30} {fmt.format(v) if v == v else 'n/a':>10}")
+    return "\n".join(lines)
