@@ -28,7 +28,10 @@ Glossary (SI units; the filter works on arrays of tracks, struct of arrays, C-co
 - update: EKF with the Joseph form P = (I − KH) P (I − KH)ᵀ + K R Kᵀ; innovation ν = z − h(x) with the
   azimuth difference wrapped to (−π, π]; NIS = νᵀ S⁻¹ ν.
 
-Parameters ``params`` (5,): ``[mu_m3_s2, re_m, j2, omega_rad_s, max_step_s]``, see :func:`model_params`.
+Parameters ``params`` (7,): ``[mu_m3_s2, re_m, j2, omega_rad_s, max_step_s, h_atm_m, q_atm_m2_s3]``, see
+:func:`model_params`: below the height ``h_atm_m`` the white acceleration density is at least ``q_atm_m2_s3``
+(the tracker's atmosphere is only a model of the real one); above it, the free-flight model is exact but for
+integration error, and the caller's ``q_acc`` may be tiny.
 """
 
 from __future__ import annotations
@@ -76,9 +79,9 @@ VALLADO_EXP_ATMOSPHERE = np.array(
 )
 
 
-def model_params(max_step_s: float = 1.0) -> np.ndarray:
+def model_params(max_step_s: float = 1.0, h_atm_m: float = 100e3, q_atm_m2_s3: float = 1.0) -> np.ndarray:
     """The ``params`` row of the motion model with WGS-84 / EGM96 constants."""
-    return np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S, max_step_s])
+    return np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S, max_step_s, h_atm_m, q_atm_m2_s3])
 
 
 def radar_row(
@@ -248,6 +251,9 @@ def predict_one(
     k = np.empty((4, NX))
     tmp = np.empty(NX)
     for _ in range(nsub):
+        q = q_acc
+        if params[6] > q and height_above_ellipsoid_radial(x[0], x[1], x[2]) < params[5]:
+            q = params[6]
         jacobian(x, params, atm, A)
         # Φ = I + A h + A² h²/2
         for i in range(NX):
@@ -272,10 +278,10 @@ def predict_one(
                 P[i, j] = s
                 P[j, i] = s
         for i in range(3):
-            P[i, i] += q_acc * ah * ah * ah / 3.0
-            P[i, 3 + i] += q_acc * h * ah / 2.0
-            P[3 + i, i] += q_acc * h * ah / 2.0
-            P[3 + i, 3 + i] += q_acc * ah
+            P[i, i] += q * ah * ah * ah / 3.0
+            P[i, 3 + i] += q * h * ah / 2.0
+            P[3 + i, i] += q * h * ah / 2.0
+            P[3 + i, 3 + i] += q * ah
             if q_jerk > 0.0:
                 h2 = h * h
                 a = 7 + i

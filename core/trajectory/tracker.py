@@ -9,7 +9,8 @@ Composition (one scan of one sensor at a time, in time order; Stone Soup's vocab
 - updater: IMM/EKF update of the assigned pairs (:func:`kalman.imm_update_batch`);
 - initiator: every radar measurement left over starts a tentative track (single-point initiation, zero
   velocity with a wide spread, or the range rate along the line of sight); a tentative track is confirmed
-  after ``m_confirm`` hits in the first ``n_confirm`` scans of the sensor that started it (M-of-N), else
+  after ``m_confirm`` hits in the first ``n_confirm`` scans of the sensor that started it, the initiating
+  scan included (M-of-N), else
   dropped without ever being reported. Infrared line-of-sight reports only update existing tracks;
 - deleter: a confirmed track without an update for ``coast_after_s`` is COASTING; after ``delete_after_s``,
   when its position uncertainty exceeds ``max_pos_sigma_m``, or once it is predicted below the ground, it is
@@ -50,12 +51,14 @@ class TrackerConfig:
     coast_after_s: float = 5.0
     delete_after_s: float = 20.0
     max_pos_sigma_m: float = 30e3
-    q_ballistic_m2_s3: float = 0.5  # white acceleration density of the ballistic model
+    q_ballistic_m2_s3: float = 1e-4  # white acceleration density of the ballistic model above the air
+    q_atmosphere_m2_s3: float = 1.0  # at least this below atmosphere_height_m (drag model error)
+    atmosphere_height_m: float = 100e3
     q_boost_m2_s3: float = 10.0  # of the boost model
     q_jerk_boost_m2_s5: float = 4.0  # thrust acceleration random walk: ~2 m/s² per √s (steering, mass loss)
     sigma_a_init_m_s2: float = 30.0
     q_theta_1_s: float = 1e-5  # random walk density of ln β
-    rate_to_boost_1_s: float = 1.0 / 2000.0
+    rate_to_boost_1_s: float = 1e-6  # a coasting missile does not start thrusting again
     rate_to_ballistic_1_s: float = 1.0 / 60.0
     mu_boost_init: float = 0.5
     sigma_v_init_m_s: float = 3000.0
@@ -91,7 +94,9 @@ class Tracker:
             raise ValueError(f"sensor_rows must have shape (s, {kalman.SP_LEN}), got {self.sp.shape}")
         if self.sp.shape[0] > 63:
             raise ValueError("a tracker handles at most 63 sensors (bit mask of contributors)")
-        self.params = kalman.model_params(self.cfg.max_step_s)
+        self.params = kalman.model_params(
+            self.cfg.max_step_s, self.cfg.atmosphere_height_m, self.cfg.q_atmosphere_m2_s3
+        )
         self.atm = kalman.VALLADO_EXP_ATMOSPHERE
         self.q = np.array([self.cfg.q_ballistic_m2_s3, self.cfg.q_boost_m2_s3])
         self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5])
@@ -223,7 +228,7 @@ class Tracker:
                 self.state[s] = CONFIRMED
                 self.number[s] = self.next_number
                 self.next_number += 1
-            drop = tent[(self.hits[tent] < self.cfg.m_confirm) & (self.scans[tent] >= self.cfg.n_confirm)]
+            drop = tent[(self.hits[tent] < self.cfg.m_confirm) & (self.scans[tent] + 1 >= self.cfg.n_confirm)]
             self.state[drop] = FREE
         # initiation from the radar measurements left over
         new = np.flatnonzero(used < 0)
