@@ -1,0 +1,112 @@
+"""Measurement generation + local tracking of one nation: CPU time per simulated second, % of one core.
+
+Run: ``python benches/bench_tracking.py [--objects 100] [--nation us] [--seconds 200] [--seed 1]``.
+
+A salvo of ``--objects`` missiles is launched within 20 s from around Pyongyang (the synthetic truth of
+:mod:`triwarn.sensors.sim.synthetic`), so all of them fly at the same time for several minutes. The nation's
+whole catalog of sensors (all of them, not only a scenario's) scans them, false alarms included, and the
+nation's tracker runs, stepped at 1 Hz, exactly as the node service calls it (:class:`NationSim.step`). The
+CPU time (``time.process_time``, all threads) of the steps over ``--seconds`` simulated seconds, once every
+object is in flight, is divided by the simulated time. Truth generation is excluded (it is precomputed);
+truth sampling is included. Writes ``benches/results/bench_tracking.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_tracking.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=100)
+    parser.add_argument("--nation", default="us", choices=["us", "jp", "kr"])
+    parser.add_argument("--seconds", type=float, default=120.0, help="simulated seconds measured (from t = 120 s)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    from triwarn.core.trajectory.tracks import Status
+    from triwarn.sensors.sim.nation import NationSim
+    from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
+
+    print("compiling numba kernels (first run only)...", flush=True)
+    t0 = time.perf_counter()
+    warm = NationSim(args.nation, SyntheticScenario(salvo(2, seed=0)), seed=0)
+    for t in np.arange(0.0, 160.0, 1.0):
+        warm.step(t)
+    print(f"  ready in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    print(f"flying {args.objects} objects (synthetic truth)...", flush=True)
+    scenario = SyntheticScenario(salvo(args.objects, seed=args.seed, spread_s=20.0))
+    sim = NationSim(args.nation, scenario, seed=args.seed)
+    truth = sim.truth
+    print(f"  {args.nation} sensors: {', '.join(sim.sensor_ids)}", flush=True)
+
+    # spin up: from the first launch until every object is launched and most have tracks
+    t_start = 120.0
+    for t in np.arange(0.0, t_start, 1.0):
+        sim.step(t)
+    steps = np.arange(t_start, t_start + args.seconds, 1.0)
+    cpu = np.empty(steps.size)
+    in_flight = np.empty(steps.size, np.int64)
+    live_tracks = np.empty(steps.size, np.int64)
+    measurements = 0
+    sim.scan_log = []
+    for i, t in enumerate(steps):
+        c0 = time.process_time()
+        lt = sim.step(float(t))
+        cpu[i] = time.process_time() - c0
+        in_flight[i] = int(truth.sample(float(t)).active.sum())
+        live_tracks[i] = int((lt.status != Status.DELETED).sum())
+        if (i + 1) % 50 == 0 or i + 1 == steps.size:
+            print(
+                f"  t = {t:5.0f} s: {in_flight[i]:3d} objects in flight, {live_tracks[i]:3d} tracks, "
+                f"{1e3 * cpu[max(0, i - 49) : i + 1].mean():6.2f} ms CPU per 1 s step",
+                flush=True,
+            )
+        measurements += sum(len(s) for s in sim.scan_log)
+        sim.scan_log.clear()
+    pct = 100.0 * cpu.sum() / (steps.size * 1.0)
+    result = {
+        "benchmark": "tracking",
+        "nation": args.nation,
+        "sensors": list(sim.sensor_ids),
+        "objects": args.objects,
+        "simulated_s": float(steps.size),
+        "step_s": 1.0,
+        "mean_objects_in_flight": float(in_flight.mean()),
+        "min_objects_in_flight": int(in_flight.min()),
+        "mean_live_tracks": float(live_tracks.mean()),
+        "measurements_per_s": measurements / steps.size,
+        "cpu_ms_per_step_mean": 1e3 * float(cpu.mean()),
+        "cpu_ms_per_step_p99": 1e3 * float(np.percentile(cpu, 99)),
+        "cpu_percent_of_one_core": pct,
+        "target_percent": 10.0,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "numpy": np.__version__,
+    }
+    r = result
+    print(
+        f"{args.nation}: {r['mean_objects_in_flight']:.0f} objects in flight (min {r['min_objects_in_flight']}), "
+        f"{r['mean_live_tracks']:.0f} tracks, {r['measurements_per_s']:.0f} measurements/s: "
+        f"{r['cpu_ms_per_step_mean']:.1f} ms CPU per simulated second (p99 {r['cpu_ms_per_step_p99']:.1f} ms) "
+        f"= {pct:.1f} % of one core (target < 10 %)"
+    )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
