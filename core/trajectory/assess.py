@@ -1,0 +1,393 @@
+"""Assessment of system tracks: phase, class, launch point, impact point, threatened areas, warning level.
+
+:class:`Assessor` is called once per picture update of one view with the tracks that changed; it keeps a short
+history per track (for the acceleration that tells boost from coast, and for the launch estimate) and returns a
+frozen :class:`Assessment` per track. Everything heavy is batched over the tracks of the call: one metrics
+kernel, one sigma-point impact propagation (:mod:`.impact`), one area-probability kernel and one ground-track
+kernel (:mod:`.areas`); launch estimates (:mod:`.launch`) run only for young tracks and are then frozen.
+
+Warning level (proto ``WarningLevel``):
+
+- WARNING: P(impact on Japan or ROK land) ≥ ``p_area``;
+- WATCH: P(impact in Japan's EEZ) ≥ ``p_area``, or the predicted path overflies Japanese or ROK land above the
+  re-entry interface (100 km);
+- ADVISORY: a launch is tracked but no impact area yet (no valid prediction: boost far from burnout, an orbit);
+- NONE: tracked, no area of the three nations threatened.
+
+While boosting, the prediction is the instantaneous impact point (where it would fall if thrust stopped now):
+it moves downrange until burnout, and the level says so in its reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+from triwarn.core.trajectory import areas as area_grid
+from triwarn.core.trajectory.atmosphere import density_kg_m3
+from triwarn.core.trajectory.classify import (
+    M_A_ALONG,
+    M_A_SIGMA,
+    M_ERANGE,
+    M_H,
+    M_SPEED,
+    M_VUP,
+    MissileClass,
+    class_from_metrics,
+    flight_metrics,
+    phase_from_metrics,
+)
+from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
+from triwarn.core.trajectory.frames import geodesic_inverse
+from triwarn.core.trajectory.impact import ground_track_batch, predict_impacts
+from triwarn.core.trajectory.launch import estimate_launch
+from triwarn.core.trajectory.tracks import Phase, SystemTrack
+
+NS = 1_000_000_000
+
+#: Prior of the re-entry ballistic coefficient when a track has not measured its drag: ln β ~ N(ln 7500, 0.35²)
+BETA_PRIOR_KG_M2 = 7500.0  # assumption: not a published figure (spans the 5,000-10,000 kg/m² of missiles.toml)
+SIGMA_LN_BETA = 0.35  # assumption: not a published figure
+
+
+class WarningLevel(IntEnum):
+    """Values match ``triwarn.v1.WarningLevel``."""
+
+    UNSPECIFIED = 0
+    NONE = 1
+    ADVISORY = 2
+    WATCH = 3
+    WARNING = 4
+
+
+class AreaKind(IntEnum):
+    """Values match ``triwarn.v1.AreaKind``."""
+
+    UNSPECIFIED = 0
+    JP_LAND = 1
+    KR_LAND = 2
+    JP_EEZ = 3
+    JP_OVERFLIGHT = 4
+    KR_OVERFLIGHT = 5
+
+
+AREA_NAMES: dict[AreaKind, str] = {
+    AreaKind.JP_LAND: "Japan land",
+    AreaKind.KR_LAND: "ROK land",
+    AreaKind.JP_EEZ: "Japan EEZ (200 nmi approximation)",
+    AreaKind.JP_OVERFLIGHT: "overflight of Japan",
+    AreaKind.KR_OVERFLIGHT: "overflight of the ROK",
+}
+
+
+@dataclass(frozen=True)
+class Ellipse:
+    """Error ellipse on the ground (local east-north plane at its centre)."""
+
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float  # azimuth of the major axis, clockwise from north, [0, 180)
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class LaunchPoint:
+    valid: bool
+    lat_deg: float = math.nan
+    lon_deg: float = math.nan
+    time_ns: int = 0
+    time_sigma_s: float = math.nan
+    ellipse: Ellipse = field(default_factory=lambda: Ellipse(math.nan, math.nan, math.nan))
+
+
+@dataclass(frozen=True)
+class ImpactPoint:
+    valid: bool
+    lat_deg: float = math.nan
+    lon_deg: float = math.nan
+    time_ns: int = 0
+    time_sigma_s: float = math.nan
+    ellipse: Ellipse = field(default_factory=lambda: Ellipse(math.nan, math.nan, math.nan))
+
+
+@dataclass(frozen=True)
+class ThreatenedArea:
+    kind: AreaKind
+    name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the picture says about one system track beyond its state."""
+
+    track_id: int
+    time_ns: int
+    phase: Phase
+    phase_reasons: tuple[str, ...]
+    missile_class: MissileClass
+    class_provisional: bool
+    class_reasons: tuple[str, ...]
+    apogee_m: float  # osculating (Kepler) apogee height, for display
+    launch: LaunchPoint
+    impact: ImpactPoint
+    areas: tuple[ThreatenedArea, ...]  # impact areas and overflights, probability ≥ p_report
+    overflight: tuple[AreaKind, ...]  # JP_OVERFLIGHT / KR_OVERFLIGHT when the predicted path overflies
+    level: WarningLevel
+    reasons: tuple[str, ...]  # why this level
+
+    @property
+    def impact_area_known(self) -> bool:
+        return self.impact.valid
+
+
+@dataclass
+class _TrackMemory:
+    history: deque[tuple[int, np.ndarray, np.ndarray]]
+    first_time_ns: int
+    seen_boost: bool = False
+    launch: LaunchPoint | None = None
+    launch_frozen: bool = False
+    ln_beta: float = math.log(BETA_PRIOR_KG_M2)
+    var_ln_beta: float = SIGMA_LN_BETA**2
+
+
+@dataclass
+class Assessor:
+    """Stateful assessor of one view's tracks (keeps short histories per track id)."""
+
+    area_map: area_grid.AreaMap = field(default_factory=area_grid.AreaMap.load)
+    p_area: float = 0.05  # probability from which an area counts as threatened (a design choice)
+    p_report: float = 0.01  # areas below this probability are not listed
+    accel_min_dt_s: float = 2.0  # use an earlier state at least this old for the acceleration
+    history_s: float = 30.0
+    launch_window_s: float = 20.0  # launch estimates are refreshed for this long after a track appears
+    n_area_samples: int = 400
+    track_dt_s: float = 10.0  # ground-track step for overflight
+    overflight_min_h_m: float = 100_000.0
+    seed: int = 20221004
+    _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
+    _z: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._z = np.random.default_rng(self.seed).standard_normal((self.n_area_samples, 2))
+
+    # ------------------------------------------------------------------------------------------------
+    def forget(self, track_ids: list[int] | tuple[int, ...]) -> None:
+        """Drop the memory of deleted tracks."""
+        for tid in track_ids:
+            self._mem.pop(int(tid), None)
+
+    def assess(self, tracks: list[SystemTrack], now_ns: int) -> dict[int, Assessment]:
+        """Assess the given tracks (typically those that changed in this update). ``now_ns`` is not used for
+        the physics (each track is assessed at its own time of validity) but kept for the record."""
+        del now_ns
+        n = len(tracks)
+        if n == 0:
+            return {}
+        X = np.array([np.asarray(t.x, dtype=np.float64) for t in tracks])
+        Pm = np.array([np.asarray(t.P, dtype=np.float64) for t in tracks])
+        Xp = np.zeros((n, 6))
+        Pp = np.tile(np.eye(6), (n, 1, 1))
+        dt = np.full(n, np.nan)
+        mems = []
+        for k, t in enumerate(tracks):
+            mem = self._mem.get(t.track_id)
+            if mem is None:
+                mem = _TrackMemory(deque(), t.time_ns)
+                self._mem[t.track_id] = mem
+            mems.append(mem)
+            prev = None
+            for tn, xh, ph in reversed(mem.history):
+                if (t.time_ns - tn) / NS >= self.accel_min_dt_s:
+                    prev = (tn, xh, ph)
+                    break
+            if prev is not None:
+                Xp[k], Pp[k], dt[k] = prev[1], prev[2], (t.time_ns - prev[0]) / NS
+            if not mem.history or t.time_ns > mem.history[-1][0]:
+                mem.history.append((t.time_ns, X[k].copy(), Pm[k].copy()))
+            while mem.history and (t.time_ns - mem.history[0][0]) / NS > self.history_s:
+                mem.history.popleft()
+
+        metrics = flight_metrics(X, Pm, Xp, Pp, dt)
+        phases = [phase_from_metrics(metrics[k], Phase(int(tracks[k].phase))) for k in range(n)]
+
+        # drag-measured ballistic coefficient (terminal phase): β = ρ v² / (2 |a_drag|), combined with the prior
+        for k in range(n):
+            m = metrics[k]
+            a_al, a_sig = m[M_A_ALONG], m[M_A_SIGMA]
+            if phases[k].phase == Phase.TERMINAL and math.isfinite(a_al) and a_al < -max(2.0, 3.0 * a_sig):
+                rho = float(density_kg_m3(max(float(m[M_H]), 0.0)))
+                beta = rho * m[M_SPEED] ** 2 / (2.0 * -a_al)
+                var = (a_sig / -a_al) ** 2 + 0.05**2  # + 5% for the density model
+                mem = mems[k]
+                w = 1.0 / var + 1.0 / mem.var_ln_beta
+                mem.ln_beta = (math.log(beta) / var + mem.ln_beta / mem.var_ln_beta) / w
+                mem.var_ln_beta = 1.0 / w
+
+        preds = predict_impacts(X, Pm, np.array([m.ln_beta for m in mems]), np.array([m.var_ln_beta for m in mems]))
+
+        # launch estimates for young, ascending tracks (frozen afterwards)
+        todo = [k for k in range(n) if not mems[k].launch_frozen and metrics[k][M_VUP] > 0.0]
+        if todo:
+            hc = np.array(
+                [0.0 if phases[k].phase == Phase.BOOST else _burnout_height_guess_m(metrics[k][M_ERANGE]) for k in todo]
+            )
+            ests = estimate_launch(X[todo], Pm[todo], hc)
+            for k, est in zip(todo, ests, strict=True):
+                mem = mems[k]
+                # keep the tightest estimate: the boost model is best close to the launch point
+                if est.valid and (mem.launch is None or est.semi_major_m < mem.launch.ellipse.semi_major_m):
+                    mem.launch = LaunchPoint(
+                        True,
+                        est.lat_deg,
+                        est.lon_deg,
+                        int(tracks[k].time_ns + round(est.t_s * NS)),
+                        est.t_sigma_s,
+                        Ellipse(est.semi_major_m, est.semi_minor_m, est.orientation_deg, est.confidence),
+                    )
+        for k in range(n):
+            mem = mems[k]
+            if phases[k].phase == Phase.BOOST:
+                mem.seen_boost = True
+            age_s = (tracks[k].time_ns - mem.first_time_ns) / NS
+            if mem.launch is not None and age_s >= self.launch_window_s:
+                mem.launch_frozen = True
+            if metrics[k][M_VUP] <= 0.0:
+                mem.launch_frozen = True
+
+        # areas: impact probabilities and overflight
+        valid = np.array([p.valid for p in preds])
+        probs = np.zeros((n, 4))
+        if valid.any():
+            idx = np.flatnonzero(valid)
+            probs[idx] = self.area_map.probabilities(
+                np.array([preds[k].lat_deg for k in idx]),
+                np.array([preds[k].lon_deg for k in idx]),
+                np.array([preds[k].cov_en_m2 for k in idx]),
+                self._z,
+            )
+        over = np.zeros(n, dtype=np.uint8)
+        if valid.any():
+            idx = np.flatnonzero(valid)
+            max_pts = int(min(max(np.nanmax([preds[k].t_s for k in idx]) / self.track_dt_s + 3, 3), 2000))
+            path = ground_track_batch(
+                X[idx], np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S]), self.track_dt_s, max_pts
+            )
+            high = path[:, :, 2] >= self.overflight_min_h_m
+            lat = np.where(high, path[:, :, 0], np.nan)
+            lon = np.where(high, path[:, :, 1], np.nan)
+            # NaN points are skipped by splitting: flag every high point and every high-high segment
+            over[idx] = _high_path_flags(self.area_map, lat, lon)
+
+        out: dict[int, Assessment] = {}
+        for k, t in enumerate(tracks):
+            out[t.track_id] = self._one(t, metrics[k], phases[k], preds[k], probs[k], int(over[k]), mems[k])
+        return out
+
+    # ------------------------------------------------------------------------------------------------
+    def _one(self, t, m, ph, pred, prob, over, mem) -> Assessment:  # type: ignore[no-untyped-def]
+        launch = mem.launch or LaunchPoint(False)
+        ground_range = math.nan
+        if pred.valid and launch.valid:
+            ground_range = geodesic_inverse(
+                math.radians(launch.lat_deg),
+                math.radians(launch.lon_deg),
+                math.radians(pred.lat_deg),
+                math.radians(pred.lon_deg),
+            )[0]
+        cls = class_from_metrics(m, ph.phase, ground_range)
+        if pred.valid:
+            impact = ImpactPoint(
+                True,
+                pred.lat_deg,
+                pred.lon_deg,
+                int(t.time_ns + round(pred.t_s * NS)),
+                pred.t_sigma_s,
+                Ellipse(pred.semi_major_m, pred.semi_minor_m, pred.orientation_deg, pred.confidence),
+            )
+        else:
+            impact = ImpactPoint(False)
+        p_jp, p_kr, p_eez = float(prob[1]), float(prob[2]), float(prob[3])
+        areas: list[ThreatenedArea] = []
+        for kind, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr), (AreaKind.JP_EEZ, p_eez)):
+            if p >= self.p_report:
+                areas.append(ThreatenedArea(kind, AREA_NAMES[kind], p))
+        overflight: list[AreaKind] = []
+        if over & area_grid.JP_LAND:
+            overflight.append(AreaKind.JP_OVERFLIGHT)
+        if over & area_grid.KR_LAND:
+            overflight.append(AreaKind.KR_OVERFLIGHT)
+        for kind in overflight:
+            areas.append(ThreatenedArea(kind, AREA_NAMES[kind], 1.0))
+
+        reasons: list[str] = []
+        if not pred.valid:
+            level = WarningLevel.ADVISORY
+            reasons.append("launch tracked; impact area not yet determined")
+        else:
+            where = f"impact predicted at {pred.lat_deg:.2f}°N {pred.lon_deg:.2f}°E"
+            size = f"95% ellipse {pred.semi_major_m / 1e3:.0f} x {pred.semi_minor_m / 1e3:.0f} km"
+            if p_jp >= self.p_area or p_kr >= self.p_area:
+                level = WarningLevel.WARNING
+                if p_jp >= self.p_area:
+                    reasons.append(f"impact expected on Japan land (p = {p_jp:.2f})")
+                if p_kr >= self.p_area:
+                    reasons.append(f"impact expected on ROK land (p = {p_kr:.2f})")
+            elif p_eez >= self.p_area or overflight:
+                level = WarningLevel.WATCH
+                if p_eez >= self.p_area:
+                    reasons.append(f"impact expected in Japan's EEZ (p = {p_eez:.2f})")
+            else:
+                level = WarningLevel.NONE
+                reasons.append("impact outside the land and EEZ of Japan and the ROK")
+            for kind in overflight:
+                reasons.append(f"predicted path: {AREA_NAMES[kind]}")
+            reasons.append(f"{where}, {size}")
+            if ph.phase == Phase.BOOST:
+                reasons.append("boosting: instantaneous impact point, moves downrange until burnout")
+        return Assessment(
+            track_id=t.track_id,
+            time_ns=t.time_ns,
+            phase=ph.phase,
+            phase_reasons=ph.reasons,
+            missile_class=cls.missile_class,
+            class_provisional=cls.provisional,
+            class_reasons=cls.reasons,
+            apogee_m=cls.apogee_m,
+            launch=launch,
+            impact=impact,
+            areas=tuple(areas),
+            overflight=tuple(overflight),
+            level=level,
+            reasons=tuple(reasons),
+        )
+
+
+def _burnout_height_guess_m(energy_range_m: float) -> float:
+    """Height (m) to coast back to before the boost model takes over, for a track first seen after burnout:
+    5% of the energy-equivalent range, within 40-400 km. # assumption: not a published figure"""
+    if not math.isfinite(energy_range_m):
+        return 200_000.0
+    return float(min(max(0.05 * energy_range_m, 40_000.0), 400_000.0))
+
+
+def _high_path_flags(amap: area_grid.AreaMap, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """OR of flags under the runs of finite points of each row (NaN points break the polyline)."""
+    n = lat.shape[0]
+    out = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        ok = np.isfinite(lat[i])
+        if not ok.any():
+            continue
+        # split into runs of consecutive finite points
+        edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            la = np.ascontiguousarray(lat[i, a:b][None])
+            lo = np.ascontiguousarray(lon[i, a:b][None])
+            out[i] |= amap.path_flags(la, lo, np.array([b - a]))[0]
+    return out

@@ -1,0 +1,132 @@
+"""The assessor on the trajectory core's flights to the published impact areas of events.md: the Japan MOD's
+statements (inside or outside the EEZ, overflight or not), warning levels, and the quality targets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pymap3d.vincenty import vdist
+
+from triwarn.core.trajectory.assess import AreaKind, Assessor, WarningLevel
+from triwarn.core.trajectory.classify import MissileClass
+from triwarn.core.trajectory.missiles import get_missile
+from triwarn.core.trajectory.planning import plan_trajectory
+from triwarn.core.trajectory.tracks import Phase, SystemTrack
+
+NS = 1_000_000_000
+KM = 1000.0
+# a fused track's accuracy (assumption for the test: not a published figure)
+P_TRACK = np.diag([200.0**2] * 3 + [4.0**2] * 3)
+
+
+def plan(missile: str, launch: tuple[float, float], aim: tuple[float, float], shape: str | None, apogee_km=None):
+    return plan_trajectory(
+        get_missile(missile).vehicle, *launch, aim_lat_deg=aim[0], aim_lon_deg=aim[1], shape=shape, apogee_km=apogee_km
+    ).flight
+
+
+def track_at(f, t: float, rng: np.random.Generator, track_id: int = 1) -> SystemTrack:
+    p, v = f.sample(np.array([t]))
+    x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P_TRACK)
+    return SystemTrack(track_id, round(t * NS), x, P_TRACK, ("jp", "kr", "us"), ())
+
+
+def run(f, times, seed: int = 0):
+    """Assess one track over the given flight times; returns the assessments in order."""
+    rng = np.random.default_rng(seed)
+    a = Assessor()
+    return [a.assess([track_at(f, t, rng)], round(t * NS))[1] for t in times]
+
+
+def miss_km(a, f) -> float:
+    return (
+        float(
+            vdist(a.impact.lat_deg, a.impact.lon_deg, math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad))[0]
+        )
+        / KM
+    )
+
+
+@pytest.fixture(scope="module")
+def overflight_2022_10_04():
+    # Mupyong-ri (Chagang) to the published impact area ~3,200 km east of Kamaishi
+    return plan("hwasong-12", (40.6, 126.4), (33.70, 177.25), "minimum_energy")
+
+
+def test_2022_10_04_overflies_japan_and_falls_outside_the_eez(overflight_2022_10_04) -> None:
+    f = overflight_2022_10_04
+    times = [20.0, 25.0, 30.0, f.burnout_t_s + 30.0, f.burnout_t_s + 60.0, f.flight_time_s - 60.0]
+    out = run(f, times)
+    mid = out[4]
+    assert mid.phase == Phase.MIDCOURSE
+    assert AreaKind.JP_OVERFLIGHT in mid.overflight and AreaKind.KR_OVERFLIGHT not in mid.overflight
+    kinds = {x.kind: x.probability for x in mid.areas}
+    assert kinds.get(AreaKind.JP_EEZ, 0.0) < 0.05 and kinds.get(AreaKind.JP_LAND, 0.0) < 0.05
+    assert mid.level == WarningLevel.WATCH
+    assert mid.missile_class == MissileClass.IRBM and not mid.class_provisional
+    # launch point from the boost-phase states: issue 6 target 10 km
+    lp = out[-1].launch
+    assert lp.valid
+    assert float(vdist(lp.lat_deg, lp.lon_deg, 40.6, 126.4)[0]) < 10 * KM
+    assert abs(lp.time_ns / NS) < 10.0  # launched at t = 0
+    # impact point 60 s before impact: issue 6 target 5 km
+    last = out[-1]
+    assert last.impact.valid and miss_km(last, f) < 5.0
+    assert AreaKind.JP_OVERFLIGHT not in last.overflight  # Japan is behind it by then
+    assert last.level == WarningLevel.NONE
+
+
+@pytest.mark.parametrize(
+    ("event", "missile", "launch", "aim", "apogee_km", "in_eez"),
+    [
+        # events.md: sites, derived impact points and published apogees; the MOD said inside/outside the EEZ
+        ("2017-11-29 Hwasong-15", "hwasong-15", (39.25, 125.87), (40.61, 136.97), 4475.0, True),
+        ("2022-11-18 Hwasong-17", "hwasong-17", (39.22, 125.67), (41.49, 136.97), 6040.9, True),
+        ("2023-07-12 Hwasong-18", "hwasong-18", (39.22, 125.67), (42.11, 136.44), 6000.0, False),
+    ],
+)
+def test_lofted_icbm_eez_statements(event: str, missile: str, launch, aim, apogee_km: float, in_eez: bool) -> None:
+    f = plan(missile, launch, aim, None, apogee_km)
+    t300 = f.flight_time_s - 300.0
+    out = run(f, [f.burnout_t_s + 20.0, f.burnout_t_s + 25.0, t300, f.flight_time_s - 60.0], seed=7)
+    a = out[2]
+    p_eez = {x.kind: x.probability for x in a.areas}.get(AreaKind.JP_EEZ, 0.0)
+    assert (p_eez > 0.5) == in_eez, (event, p_eez)
+    assert a.level == (WarningLevel.WATCH if in_eez else WarningLevel.NONE), event
+    assert not a.overflight
+    assert a.missile_class == MissileClass.ICBM, event  # lofted: ICBM energy for a ~1,000 km range
+    assert miss_km(a, f) < 25.0, event  # issue 6: 300 s before impact on lofted ICBMs
+    assert miss_km(out[3], f) < 5.0, event
+
+
+def test_impact_on_japanese_land_is_a_warning() -> None:
+    # a Nodong-class shot from Wonsan at Sado island (hypothetical, to exercise the land rule)
+    f = plan("nodong", (39.17, 127.48), (38.02, 138.40), "minimum_energy")
+    out = run(f, [f.burnout_t_s + 20.0, f.burnout_t_s + 25.0, 0.6 * f.flight_time_s], seed=3)
+    a = out[-1]
+    p_land = {x.kind: x.probability for x in a.areas}.get(AreaKind.JP_LAND, 0.0)
+    assert a.level == WarningLevel.WARNING and p_land > 0.3, p_land
+    assert any("Japan land" in r for r in a.reasons)
+
+
+def test_first_assessment_has_an_impact_area(overflight_2022_10_04) -> None:
+    """Issue 6: a first warning with an impact area within 5 s of the first fused track: the first call
+    already predicts an impact (the instantaneous impact point while boosting)."""
+    f = overflight_2022_10_04
+    a = run(f, [40.0])[0]
+    assert a.impact.valid and a.level != WarningLevel.UNSPECIFIED
+    assert a.impact.time_ns > 40 * NS
+
+
+def test_forget_and_batch_of_tracks(overflight_2022_10_04) -> None:
+    f = overflight_2022_10_04
+    rng = np.random.default_rng(5)
+    a = Assessor()
+    tracks = [track_at(f, 200.0 + 10 * k, rng, track_id=k + 1) for k in range(5)]
+    out = a.assess(tracks, 0)
+    assert sorted(out) == [1, 2, 3, 4, 5]
+    assert all(x.impact.valid for x in out.values())
+    a.forget([1, 2])
+    assert a.assess([], 0) == {}
