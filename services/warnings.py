@@ -1,0 +1,244 @@
+"""Warnings with a lifecycle, from the per-track assessments of :mod:`triwarn.core.trajectory.assess`.
+
+One :class:`WarningBook` per view. :meth:`WarningBook.update` is called once per picture update with that
+update's assessments and deleted tracks, and returns the warnings that are new or changed (a delta). Lifecycle
+of the one warning a track can have (``Warning.State`` in picture.proto):
+
+- ``NEW``: first assessment of a track (every tracked launch gets a warning; ``level`` says how severe);
+- ``IMPACT_EXPECTED``: the impact area became known and lies in (or the path overflies) an area of the
+  three nations; also re-issued when the set of areas changes;
+- ``UPDATED``: level, areas or estimates changed materially (impact point moved by more than
+  ``move_m``, or its ellipse changed by more than ``ellipse_frac``), so subscribers are not flooded every cycle;
+- ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``), or after it
+  was last seen in the terminal phase: the object impacted;
+- ``CANCELLED``: the track was deleted well before any predicted impact and never reached the terminal phase,
+  or the caller names it false: the track turned out to be false.
+
+Ended and cancelled warnings leave the book; warning ids are never reused. Plain dataclasses here; the
+protobuf converters (:func:`warning_to_proto`, :func:`fill_track_assessment`) sit at the end of the module;
+:func:`triwarn.services.assessment.apply_assessment` wires both into a picture update.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any, cast
+
+from triwarn.core.trajectory.assess import AreaKind, Assessment, ThreatenedArea, WarningLevel
+from triwarn.core.trajectory.tracks import Phase
+
+NS = 1_000_000_000
+
+
+class WarningState(IntEnum):
+    """Values match ``triwarn.v1.Warning.State``."""
+
+    UNSPECIFIED = 0
+    NEW = 1
+    UPDATED = 2
+    IMPACT_EXPECTED = 3
+    ENDED = 4
+    CANCELLED = 5
+
+
+@dataclass(frozen=True)
+class WarningChange:
+    """A warning as it is now (mirrors ``triwarn.v1.Warning``)."""
+
+    warning_id: int
+    track_id: int
+    level: WarningLevel
+    state: WarningState
+    areas: tuple[ThreatenedArea, ...]
+    reasons: tuple[str, ...]
+    issued_time_ns: int
+    updated_time_ns: int
+
+
+@dataclass
+class _Active:
+    warning: WarningChange
+    last: Assessment
+    area_kinds: frozenset[AreaKind]
+    seen_terminal: bool = False
+    announced: frozenset[AreaKind] = frozenset()  # areas of the last IMPACT_EXPECTED
+
+
+@dataclass
+class WarningBook:
+    """Active warnings of one view, keyed by system track id."""
+
+    move_m: float = 10_000.0
+    ellipse_frac: float = 0.25
+    impact_slack_s: float = 30.0
+    _next_id: int = 1
+    _active: dict[int, _Active] = field(default_factory=dict)
+
+    @property
+    def active(self) -> list[WarningChange]:
+        """Every active warning (for a snapshot)."""
+        return [a.warning for a in self._active.values()]
+
+    def update(
+        self,
+        assessments: Mapping[int, Assessment],
+        deleted_track_ids: Iterable[int],
+        now_ns: int,
+        false_track_ids: Iterable[int] = (),
+    ) -> list[WarningChange]:
+        """New or changed warnings after this update (see the module docstring for the lifecycle)."""
+        out: list[WarningChange] = []
+        for tid, a in assessments.items():
+            change = self._assess_one(int(tid), a, now_ns)
+            if change is not None:
+                out.append(change)
+        false_ids = {int(t) for t in false_track_ids}
+        for tid in [*deleted_track_ids, *false_ids]:
+            act = self._active.pop(int(tid), None)
+            if act is None:
+                continue
+            out.append(self._close(act, int(tid) in false_ids, now_ns))
+        return out
+
+    # ------------------------------------------------------------------------------------------------
+    def _assess_one(self, tid: int, a: Assessment, now_ns: int) -> WarningChange | None:
+        kinds = frozenset(x.kind for x in a.areas if x.probability > 0.0)
+        threatening = a.impact.valid and a.level >= WarningLevel.WATCH
+        act = self._active.get(tid)
+        if act is None:
+            w = WarningChange(
+                warning_id=self._next_id,
+                track_id=tid,
+                level=a.level,
+                state=WarningState.IMPACT_EXPECTED if threatening else WarningState.NEW,
+                areas=a.areas,
+                reasons=_reasons(a, "new launch track"),
+                issued_time_ns=now_ns,
+                updated_time_ns=now_ns,
+            )
+            self._next_id += 1
+            self._active[tid] = _Active(w, a, kinds, a.phase == Phase.TERMINAL, kinds if threatening else frozenset())
+            return w
+        act.seen_terminal |= a.phase == Phase.TERMINAL
+        prev = act.last
+        state: WarningState | None = None
+        why = ""
+        announced = act.announced
+        if threatening and kinds != act.announced:
+            state, why = (
+                WarningState.IMPACT_EXPECTED,
+                "impact area determined" if not act.announced else ("threatened areas changed"),
+            )
+            announced = kinds
+        if state is None and a.level != act.warning.level:
+            state, why = WarningState.UPDATED, f"level {act.warning.level.name} -> {a.level.name}"
+        if state is None and kinds != act.area_kinds:
+            state, why = WarningState.UPDATED, "threatened areas changed"
+        if state is None and a.impact.valid != prev.impact.valid:
+            state, why = WarningState.UPDATED, "impact prediction " + ("available" if a.impact.valid else "lost")
+        if state is None and a.impact.valid and prev.impact.valid:
+            moved = _distance_m(prev.impact.lat_deg, prev.impact.lon_deg, a.impact.lat_deg, a.impact.lon_deg)
+            e0, e1 = prev.impact.ellipse.semi_major_m, a.impact.ellipse.semi_major_m
+            if moved > self.move_m:
+                state, why = WarningState.UPDATED, f"impact point moved {moved / 1e3:.0f} km"
+            elif e0 > 0 and abs(e1 - e0) > self.ellipse_frac * e0:
+                state, why = WarningState.UPDATED, f"impact ellipse now {e1 / 1e3:.1f} km"
+        if state is None:
+            return None
+        w = replace(
+            act.warning, level=a.level, state=state, areas=a.areas, reasons=_reasons(a, why), updated_time_ns=now_ns
+        )
+        self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced)
+        return w
+
+    def _close(self, act: _Active, named_false: bool, now_ns: int) -> WarningChange:
+        a = act.last
+        impacted = False
+        if a.impact.valid:
+            impacted = now_ns >= a.impact.time_ns - self.impact_slack_s * NS
+        if named_false:
+            state, why = WarningState.CANCELLED, "track judged false"
+        elif impacted or act.seen_terminal:
+            state, why = WarningState.ENDED, "object impacted; track ended"
+        else:
+            state, why = WarningState.CANCELLED, "track dropped before any predicted impact: judged false"
+        return replace(act.warning, state=state, reasons=(why, *act.warning.reasons), updated_time_ns=now_ns)
+
+
+def _reasons(a: Assessment, why: str) -> tuple[str, ...]:
+    cls = a.missile_class.name + (" (provisional)" if a.class_provisional else "")
+    return (why, *a.reasons, f"phase {a.phase.name.lower()}, class {cls}")
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on the mean sphere (enough to decide whether a warning changed)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    c = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
+    return 6_371_008.8 * math.acos(max(-1.0, min(1.0, c)))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# protobuf edge
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _ellipse_pb(msg: Any, semi_major_m: float, semi_minor_m: float, orientation_deg: float, conf: float) -> None:
+    msg.semi_major_m = semi_major_m
+    msg.semi_minor_m = semi_minor_m
+    msg.orientation_deg = orientation_deg
+    msg.confidence = conf
+
+
+def _area_pb(msg: Any, area: ThreatenedArea) -> None:
+    msg.kind = int(area.kind)
+    msg.name = area.name
+    msg.probability = area.probability
+
+
+def warning_to_proto(w: WarningChange) -> Any:
+    """A :class:`WarningChange` as a ``triwarn.v1.Warning``."""
+    from triwarn.v1 import picture_pb2
+
+    msg = picture_pb2.Warning(
+        warning_id=w.warning_id,
+        track_id=w.track_id,
+        level=cast(Any, int(w.level)),
+        state=cast(Any, int(w.state)),
+        issued_time_ns=w.issued_time_ns,
+        updated_time_ns=w.updated_time_ns,
+    )
+    for area in w.areas:
+        _area_pb(msg.areas.add(), area)
+    msg.reasons[:] = list(w.reasons)
+    return msg
+
+
+def fill_track_assessment(msg: Any, a: Assessment) -> None:
+    """Fill the assessment fields of a ``triwarn.v1.SystemTrack``: phase, missile_class, launch_point,
+    impact, threatened_areas, warning_level."""
+    msg.phase = int(a.phase)
+    msg.missile_class = int(a.missile_class)
+    msg.warning_level = int(a.level)
+    lp = msg.launch_point
+    lp.valid = a.launch.valid
+    if a.launch.valid:
+        lp.lat_deg, lp.lon_deg = a.launch.lat_deg, a.launch.lon_deg
+        lp.launch_time_ns = a.launch.time_ns
+        lp.launch_time_sigma_s = a.launch.time_sigma_s
+        e = a.launch.ellipse
+        _ellipse_pb(lp.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
+    ip = msg.impact
+    ip.valid = a.impact.valid
+    if a.impact.valid:
+        ip.lat_deg, ip.lon_deg = a.impact.lat_deg, a.impact.lon_deg
+        ip.impact_time_ns = a.impact.time_ns
+        ip.impact_time_sigma_s = a.impact.time_sigma_s
+        e = a.impact.ellipse
+        _ellipse_pb(ip.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
+    del msg.threatened_areas[:]
+    for area in a.areas:
+        _area_pb(msg.threatened_areas.add(), area)

@@ -1,0 +1,174 @@
+"""Warning lifecycle transitions, protobuf conversion, and the picture-update glue with a real assessor."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from triwarn.core.trajectory.assess import (
+    AreaKind,
+    Assessment,
+    Assessor,
+    Ellipse,
+    ImpactPoint,
+    LaunchPoint,
+    ThreatenedArea,
+    WarningLevel,
+)
+from triwarn.core.trajectory.classify import MissileClass
+from triwarn.core.trajectory.missiles import get_missile
+from triwarn.core.trajectory.planning import plan_trajectory
+from triwarn.core.trajectory.tracks import Phase, SystemTrack
+from triwarn.services.assessment import apply_assessment
+from triwarn.services.picture import system_track_pb
+from triwarn.services.warnings import WarningBook, WarningState, fill_track_assessment, warning_to_proto
+from triwarn.v1 import picture_pb2, tracks_pb2
+
+NS = 1_000_000_000
+EEZ = ThreatenedArea(AreaKind.JP_EEZ, "Japan EEZ", 0.9)
+LAND = ThreatenedArea(AreaKind.JP_LAND, "Japan land", 0.4)
+
+
+def assessment(
+    tid: int = 1,
+    *,
+    level: WarningLevel = WarningLevel.ADVISORY,
+    impact: tuple[float, float] | None = None,
+    impact_t_s: float = 600.0,
+    areas: tuple[ThreatenedArea, ...] = (),
+    phase: Phase = Phase.MIDCOURSE,
+    ellipse_m: float = 10_000.0,
+) -> Assessment:
+    ip = (
+        ImpactPoint(True, impact[0], impact[1], int(impact_t_s * NS), 2.0, Ellipse(ellipse_m, ellipse_m / 2, 30.0))
+        if impact
+        else ImpactPoint(False)
+    )
+    return Assessment(
+        track_id=tid,
+        time_ns=0,
+        phase=phase,
+        phase_reasons=("test",),
+        missile_class=MissileClass.ICBM,
+        class_provisional=False,
+        class_reasons=("test",),
+        apogee_m=6.0e6,
+        launch=LaunchPoint(False),
+        impact=ip,
+        areas=areas,
+        overflight=(),
+        level=level,
+        reasons=(f"level {level.name}",),
+    )
+
+
+def test_lifecycle_new_impact_expected_updated_ended() -> None:
+    book = WarningBook()
+    (w,) = book.update({1: assessment(level=WarningLevel.ADVISORY, phase=Phase.BOOST)}, [], 1 * NS)
+    assert w.state == WarningState.NEW and w.level == WarningLevel.ADVISORY and w.warning_id == 1
+    assert book.update({1: assessment(level=WarningLevel.ADVISORY, phase=Phase.BOOST)}, [], 2 * NS) == []
+    (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(41.5, 137.0), areas=(EEZ,))}, [], 3 * NS)
+    assert w.state == WarningState.IMPACT_EXPECTED and w.areas == (EEZ,) and w.issued_time_ns == 1 * NS
+    assert w.updated_time_ns == 3 * NS and w.reasons[0] == "impact area determined"
+    # small move: no news
+    assert book.update({1: assessment(level=WarningLevel.WATCH, impact=(41.52, 137.0), areas=(EEZ,))}, [], 4 * NS) == []
+    # 30 km move: updated
+    (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(41.8, 137.0), areas=(EEZ,))}, [], 5 * NS)
+    assert w.state == WarningState.UPDATED and "moved" in w.reasons[0]
+    # ellipse shrinks by half: updated
+    (w,) = book.update(
+        {1: assessment(level=WarningLevel.WATCH, impact=(41.8, 137.0), areas=(EEZ,), ellipse_m=5000.0)}, [], 6 * NS
+    )
+    assert w.state == WarningState.UPDATED
+    # deleted after its predicted impact: ended
+    (w,) = book.update({}, [1], 700 * NS)
+    assert w.state == WarningState.ENDED and w.warning_id == 1
+    assert book.active == []
+
+
+def test_areas_change_reannounces_and_level_rises() -> None:
+    book = WarningBook()
+    book.update({1: assessment(level=WarningLevel.WATCH, impact=(38.5, 137.5), areas=(EEZ,))}, [], 0)
+    (w,) = book.update({1: assessment(level=WarningLevel.WARNING, impact=(38.2, 138.3), areas=(EEZ, LAND))}, [], NS)
+    assert w.state == WarningState.IMPACT_EXPECTED and w.level == WarningLevel.WARNING
+    assert w.reasons[0] == "threatened areas changed"
+    (w,) = book.update({1: assessment(level=WarningLevel.NONE, impact=(39.0, 133.0), areas=())}, [], 2 * NS)
+    assert w.state == WarningState.UPDATED and w.level == WarningLevel.NONE
+
+
+def test_cancelled_when_dropped_early_or_named_false_and_ids_never_reused() -> None:
+    book = WarningBook()
+    out = book.update(
+        {1: assessment(1, impact=(40.0, 135.0)), 2: assessment(2, impact=(40.0, 135.0)), 3: assessment(3)}, [], 0
+    )
+    assert [w.warning_id for w in out] == [1, 2, 3] and all(w.state == WarningState.NEW for w in out)
+    # track 1 dropped 10 s in, long before its impact at 600 s: a false track
+    (w,) = book.update({}, [1], 10 * NS)
+    assert w.state == WarningState.CANCELLED and "false" in w.reasons[0]
+    # track 2 named false by the caller
+    (w,) = book.update({}, [], 11 * NS, false_track_ids=[2])
+    assert w.state == WarningState.CANCELLED
+    # track 3 seen in the terminal phase, then dropped: it impacted
+    book.update({3: assessment(3, phase=Phase.TERMINAL)}, [], 12 * NS)
+    (w,) = book.update({}, [3], 13 * NS)
+    assert w.state == WarningState.ENDED
+    # a new track gets a new id, and an unknown deletion is ignored
+    (w,) = book.update({1: assessment(1)}, [99], 14 * NS)
+    assert w.warning_id == 4
+
+
+def test_warning_and_track_to_proto() -> None:
+    book = WarningBook()
+    a = assessment(level=WarningLevel.WARNING, impact=(38.0, 138.4), areas=(LAND, EEZ))
+    (w,) = book.update({1: a}, [], 5)
+    msg = warning_to_proto(w)
+    back = picture_pb2.Warning.FromString(msg.SerializeToString())
+    assert back.warning_id == 1 and back.track_id == 1
+    assert back.level == picture_pb2.WARNING_LEVEL_WARNING
+    assert back.state == picture_pb2.Warning.STATE_IMPACT_EXPECTED
+    assert [x.kind for x in back.areas] == [picture_pb2.AREA_KIND_JP_LAND, picture_pb2.AREA_KIND_JP_EEZ]
+    assert back.areas[0].probability == pytest.approx(0.4)
+    assert list(back.reasons) == list(w.reasons) and back.issued_time_ns == 5
+    t = picture_pb2.SystemTrack()
+    fill_track_assessment(t, a)
+    assert t.missile_class == picture_pb2.MISSILE_CLASS_ICBM and t.phase == tracks_pb2.FLIGHT_PHASE_MIDCOURSE
+    assert t.impact.valid and t.impact.lat_deg == 38.0 and t.impact.ellipse.confidence == 0.95
+    assert t.impact.impact_time_ns == 600 * NS and t.impact.ellipse.orientation_deg == 30.0
+    assert not t.launch_point.valid and t.warning_level == picture_pb2.WARNING_LEVEL_WARNING
+    assert [x.kind for x in t.threatened_areas] == [picture_pb2.AREA_KIND_JP_LAND, picture_pb2.AREA_KIND_JP_EEZ]
+
+
+def test_enum_values_match_the_wire_contract() -> None:
+    for lvl in WarningLevel:
+        assert picture_pb2.WarningLevel.Name(int(lvl)) == f"WARNING_LEVEL_{lvl.name}"
+    for kind in AreaKind:
+        assert picture_pb2.AreaKind.Name(int(kind)) == f"AREA_KIND_{kind.name}"
+    for st in WarningState:
+        assert picture_pb2.Warning.State.Name(int(st)) == f"STATE_{st.name}"
+    for c in MissileClass:
+        name = "UNSPECIFIED" if c == MissileClass.UNKNOWN else c.name
+        assert picture_pb2.MissileClass.Name(int(c)) == f"MISSILE_CLASS_{name}"
+
+
+def test_apply_assessment_fills_a_picture_update() -> None:
+    f = plan_trajectory(
+        get_missile("kn-23").vehicle, 39.17, 127.48, aim_lat_deg=39.40, aim_lon_deg=132.60, shape="minimum_energy"
+    ).flight
+    P = np.diag([200.0**2] * 3 + [4.0**2] * 3)
+    assessor, book = Assessor(), WarningBook()
+    seen: list[picture_pb2.Warning] = []
+    for t in (40.0, 45.0, 0.5 * f.flight_time_s):
+        p, v = f.sample(np.array([t]))
+        track = SystemTrack(9, round(t * NS), np.r_[p[0], v[0]], P, ("us",), ())
+        update = picture_pb2.PictureUpdate()
+        msgs = [system_track_pb(track)]
+        apply_assessment(assessor, book, [track], [], msgs, update, round(t * NS))
+        assert msgs[0].impact.valid
+        seen.extend(update.warnings)
+    assert seen[0].state == picture_pb2.Warning.STATE_NEW and seen[0].track_id == 9
+    update = picture_pb2.PictureUpdate()
+    apply_assessment(assessor, book, [], [9], [], update, round((f.flight_time_s + 1) * NS))
+    assert [w.state for w in update.warnings] == [picture_pb2.Warning.STATE_ENDED]
+    assert math.isfinite(msgs[0].impact.ellipse.semi_major_m)
