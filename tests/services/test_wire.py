@@ -65,24 +65,22 @@ def _mutated(**changes: object) -> bytes:
 @pytest.mark.parametrize(
     ("payload", "nation", "reason", "words"),
     [
-        (b"\x0a\xff\xff", "jp", "malformed", "not a triwarn.v1.LocalTrackBatch"),
-        (b"", "xx", "unknown_nation", "not one of us, jp, kr"),
-        (None, "kr", "nation_mismatch", "published on the 'kr' topic"),
-        (_mutated(vx_m_s=float("inf")), "jp", "not_finite", "NaN or infinite"),
-        (_mutated(z_m=1e12), "jp", "out_of_range", "position"),
-        (_mutated(vz_m_s=1e6), "jp", "out_of_range", "speed"),
-        (_mutated(quality=1.5), "jp", "out_of_range", "quality"),
-        (_mutated(cov=[1.0] * 20), "jp", "bad_covariance", "has 20 values, not 21"),
-        (_mutated(cov=[-1.0] + [0.0] * 20), "jp", "bad_covariance", "not positive definite"),
-        (_mutated(dup=True), "jp", "duplicate_track", "appears twice"),
-        (_mutated(node_id=""), "jp", "bad_id", "node_id"),
+        (lambda: b"\x0a\xff\xff", "jp", "malformed", "not a triwarn.v1.LocalTrackBatch"),
+        (lambda: b"", "xx", "unknown_nation", "not one of us, jp, kr"),
+        (lambda: wire.encode_batch(_batch()), "kr", "nation_mismatch", "published on the 'kr' topic"),
+        (lambda: _mutated(vx_m_s=float("inf")), "jp", "not_finite", "NaN or infinite"),
+        (lambda: _mutated(z_m=1e12), "jp", "out_of_range", "position"),
+        (lambda: _mutated(vz_m_s=1e6), "jp", "out_of_range", "speed"),
+        (lambda: _mutated(quality=1.5), "jp", "out_of_range", "quality"),
+        (lambda: _mutated(cov=[1.0] * 20), "jp", "bad_covariance", "has 20 values, not 21"),
+        (lambda: _mutated(cov=[-1.0] + [0.0] * 20), "jp", "bad_covariance", "not positive definite"),
+        (lambda: _mutated(dup=True), "jp", "duplicate_track", "appears twice"),
+        (lambda: _mutated(node_id=""), "jp", "bad_id", "node_id"),
     ],
 )
 def test_bad_batches_are_rejected_with_a_reason_and_a_clear_message(payload, nation, reason, words) -> None:
-    if payload is None:
-        payload = wire.encode_batch(_batch())
-    with pytest.raises(wire.RejectedInput) as info:
-        wire.decode_batch(payload, nation, time.time_ns(), LIMITS)
+    with pytest.raises(wire.RejectedInput) as info:  # payloads made now: their times are fresh
+        wire.decode_batch(payload(), nation, time.time_ns(), LIMITS)
     assert info.value.reason == reason
     assert words in str(info.value)
 
