@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from triwarn.core.jit import kernel
@@ -88,7 +87,7 @@ def en_offset_to_deg(lat_deg: float, e_m: float, n_m: float) -> tuple[float, flo
     return math.degrees(n_m / m_r), math.degrees(e_m / (n_r * c))
 
 
-@kernel(parallel=True)
+@kernel
 def area_probabilities_batch(
     lat_deg: np.ndarray,
     lon_deg: np.ndarray,
@@ -106,7 +105,7 @@ def area_probabilities_batch(
     n = lat_deg.shape[0]
     m = z.shape[0]
     out = np.zeros((n, 4), dtype=np.float64)
-    for k in numba.prange(n):
+    for k in range(n):
         a = max(cov_en_m2[k, 0, 0], 0.0)
         b = cov_en_m2[k, 0, 1]
         c = max(cov_en_m2[k, 1, 1], 0.0)
@@ -132,7 +131,7 @@ def area_probabilities_batch(
     return out
 
 
-@kernel(parallel=True)
+@kernel
 def path_area_flags_batch(
     path_lat_deg: np.ndarray,
     path_lon_deg: np.ndarray,
@@ -148,7 +147,7 @@ def path_area_flags_batch(
     ~10-100 km spacing of a sampled trajectory); a longitude step across ±180° takes the short way."""
     n = path_lat_deg.shape[0]
     out = np.zeros(n, dtype=np.uint8)
-    for k in numba.prange(n):
+    for k in range(n):
         acc = 0
         npts = n_points[k]
         if npts >= 1:

@@ -152,6 +152,7 @@ class _TrackMemory:
     seen_boost: bool = False
     launch: LaunchPoint | None = None
     launch_frozen: bool = False
+    launch_tried_ns: int | None = None
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
 
@@ -166,6 +167,7 @@ class Assessor:
     accel_min_dt_s: float = 2.0  # use an earlier state at least this old for the acceleration
     history_s: float = 30.0
     launch_window_s: float = 20.0  # launch estimates are refreshed for this long after a track appears
+    launch_every_s: float = 4.0  # ... at most this often
     n_area_samples: int = 400
     track_dt_s: float = 10.0  # ground-track step for overflight
     overflight_min_h_m: float = 100_000.0
@@ -232,7 +234,18 @@ class Assessor:
         preds = predict_impacts(X, Pm, np.array([m.ln_beta for m in mems]), np.array([m.var_ln_beta for m in mems]))
 
         # launch estimates for young, ascending tracks (frozen afterwards)
-        todo = [k for k in range(n) if not mems[k].launch_frozen and metrics[k][M_VUP] > 0.0]
+        todo = [
+            k
+            for k in range(n)
+            if not mems[k].launch_frozen
+            and metrics[k][M_VUP] > 0.0
+            and (
+                mems[k].launch_tried_ns is None
+                or (tracks[k].time_ns - mems[k].launch_tried_ns) / NS >= self.launch_every_s
+            )
+        ]
+        for k in todo:
+            mems[k].launch_tried_ns = tracks[k].time_ns
         if todo:
             hc = np.array(
                 [0.0 if phases[k].phase == Phase.BOOST else _burnout_height_guess_m(metrics[k][M_ERANGE]) for k in todo]

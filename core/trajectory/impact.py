@@ -67,7 +67,7 @@ def cholesky_lower(A: np.ndarray, L: np.ndarray) -> bool:
     return True
 
 
-@kernel(parallel=True)
+@kernel
 def sigma_points_batch(
     x: np.ndarray, P: np.ndarray, ln_beta: np.ndarray, var_ln_beta: np.ndarray, kappa: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,7 +78,7 @@ def sigma_points_batch(
     beta = np.empty(n * N_SIGMA)
     ok = np.zeros(n, dtype=np.bool_)
     c = math.sqrt(L_AUG + kappa)
-    for k in numba.prange(n):
+    for k in range(n):
         Lc = np.empty((6, 6))
         Pk = np.empty((6, 6))
         for i in range(6):
@@ -101,7 +101,7 @@ def sigma_points_batch(
     return pts, beta, ok
 
 
-@kernel(parallel=True)
+@kernel
 def impact_stats_batch(
     impact_pos_ecef_m: np.ndarray, impact_t_s: np.ndarray, ok_in: np.ndarray, kappa: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -117,7 +117,7 @@ def impact_stats_batch(
     valid = np.zeros(n, dtype=np.bool_)
     w0 = kappa / (L_AUG + kappa)
     wi = 0.5 / (L_AUG + kappa)
-    for k in numba.prange(n):
+    for k in range(n):
         if not ok_in[k]:
             continue
         base = k * N_SIGMA

@@ -140,30 +140,78 @@ def solve_launch(
     (s), a_T (m/s²), miss] (6,); NaN when no thrust level in (0, a_max] brings the state to rest at the ground."""
     res = np.full(6, np.nan)
     out = np.empty(7)
+    # coast back to the burnout height once (it does not depend on the thrust level)
+    x_b = x0.copy()
+    s_coast = 0.0
+    if h_coast_m > 0.0 and ecef_to_geodetic(x0[0], x0[1], x0[2])[2] > h_coast_m:
+        coast = _coast_to(x0, h_coast_m, earth, ds_s, s_max_s, out)
+        if not coast:
+            return res
+        for i in range(6):
+            x_b[i] = out[i]
+        s_coast = out[6]
     lo = 0.0
     hi = a_max
-    f_hi = back_integrate(x0, hi, ve_m_s, h_coast_m, earth, ds_s, s_max_s, out)
+    f_hi = back_integrate(x_b, hi, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
     if not (f_hi < 0.0):
         return res
-    f_lo = back_integrate(x0, 1e-3, ve_m_s, h_coast_m, earth, ds_s, s_max_s, out)
+    f_lo = back_integrate(x_b, 1e-3, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
     if not (f_lo > 0.0):
         return res
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
-        f = back_integrate(x0, mid, ve_m_s, h_coast_m, earth, ds_s, s_max_s, out)
+        f = back_integrate(x_b, mid, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
         if f > 0.0:
             lo = mid
         else:
             hi = mid
     a = 0.5 * (lo + hi)
-    miss = back_integrate(x0, a, ve_m_s, h_coast_m, earth, ds_s, s_max_s, out)
+    miss = back_integrate(x_b, a, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
     res[0] = out[0]
     res[1] = out[1]
     res[2] = out[2]
-    res[3] = out[6]
+    res[3] = out[6] + s_coast
     res[4] = a
     res[5] = miss
     return res
+
+
+@kernel
+def _coast_to(x0: np.ndarray, h_stop_m: float, earth: np.ndarray, ds_s: float, s_max_s: float, out: np.ndarray) -> bool:
+    """Coast backwards (no thrust) from x0 until the height falls to h_stop_m; end state and time in ``out``."""
+    y = x0.copy()
+    yt = np.empty(6)
+    k1 = np.empty(6)
+    k2 = np.empty(6)
+    k3 = np.empty(6)
+    k4 = np.empty(6)
+    s = 0.0
+    h = ecef_to_geodetic(y[0], y[1], y[2])[2]
+    while s < s_max_s:
+        _back_deriv(y, 0.0, earth, k1)
+        for i in range(6):
+            yt[i] = y[i] + 0.5 * ds_s * k1[i]
+        _back_deriv(yt, 0.0, earth, k2)
+        for i in range(6):
+            yt[i] = y[i] + 0.5 * ds_s * k2[i]
+        _back_deriv(yt, 0.0, earth, k3)
+        for i in range(6):
+            yt[i] = y[i] + ds_s * k3[i]
+        _back_deriv(yt, 0.0, earth, k4)
+        for i in range(6):
+            yt[i] = y[i] + ds_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        h_new = ecef_to_geodetic(yt[0], yt[1], yt[2])[2]
+        if h_new <= h_stop_m:
+            f = (h - h_stop_m) / (h - h_new) if h > h_new else 1.0
+            for i in range(6):
+                out[i] = y[i] + f * (yt[i] - y[i])
+            out[6] = s + f * ds_s
+            return True
+        for i in range(6):
+            y[i] = yt[i]
+        h = h_new
+        s += ds_s
+    return False
 
 
 @kernel(parallel=True)

@@ -1,0 +1,181 @@
+"""Impact prediction speed and the trajectory-estimate quality targets of issue 6.
+
+    triwarn bench impact [--tracks 100] [--runs 20] [--no-quality] [--json]
+    python benches/bench_impact.py      (same, and writes benches/results/bench_impact.json)
+
+Speed: impact prediction with its 95% ellipse (15 sigma points through the core's batch propagator, drag
+included) for one track and for 100 tracks in one batch, and the full assessment (phase, class, impact, area
+probabilities, overflight, level) of 100 tracks, on the cores numba may use. Quality: on flights planned by the
+trajectory core to the events.md impact areas (published apogees), the impact-point error 300 s and 60 s before
+impact, the launch-point error from a first track 20 s after launch (boost) and the 95% ellipse's coverage over
+Monte Carlo runs. The track noise is an assumption (σ 200 m, 4 m/s per axis), not a published figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+NS = 1_000_000_000
+SIGMA_POS_M = 200.0  # assumption: not a published figure (fused track accuracy)
+SIGMA_VEL_M_S = 4.0  # assumption: not a published figure
+
+# events.md: (name, missile, launch site, derived impact point, published apogee km or None for min-energy)
+EVENTS: tuple[tuple[str, str, tuple[float, float], tuple[float, float], float | None], ...] = (
+    ("2017-11-29 Hwasong-15 (lofted)", "hwasong-15", (39.25, 125.87), (40.61, 136.97), 4475.0),
+    ("2022-11-18 Hwasong-17 (lofted)", "hwasong-17", (39.22, 125.67), (41.49, 136.97), 6040.9),
+    ("2023-07-12 Hwasong-18 (lofted)", "hwasong-18", (39.22, 125.67), (42.11, 136.44), 6000.0),
+    ("2017-08-29 Hwasong-12 (overflight)", "hwasong-12", (39.22, 125.67), (41.05, 157.38), None),
+    ("2022-10-04 IRBM (overflight)", "hwasong-12", (40.6, 126.4), (33.70, 177.25), None),
+    ("2019-07-25 KN-23 (depressed)", "kn-23", (39.17, 127.48), (39.40, 132.60), None),
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tracks", type=int, default=100, help="tracks in one batch (default 100)")
+    p.add_argument("--runs", type=int, default=20, help="noisy runs per event for the quality figures")
+    p.add_argument("--mc-runs", type=int, default=300, help="Monte Carlo runs for the ellipse coverage")
+    p.add_argument("--no-quality", action="store_true", help="speed only")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON document")
+    p.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
+
+
+def _flights() -> list[tuple[str, Any, tuple[float, float]]]:
+    from triwarn.core.trajectory.missiles import get_missile
+    from triwarn.core.trajectory.planning import plan_trajectory
+
+    out = []
+    for name, missile, site, aim, apogee in EVENTS:
+        kw: dict[str, Any] = {"apogee_km": apogee} if apogee else {"shape": "minimum_energy"}
+        plan = plan_trajectory(get_missile(missile).vehicle, *site, aim_lat_deg=aim[0], aim_lon_deg=aim[1], **kw)
+        out.append((name, plan.flight, site))
+    return out
+
+
+def _median_ms(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numba
+    import numpy as np
+    from pymap3d.vincenty import vdist
+
+    from triwarn.core.trajectory.assess import Assessor
+    from triwarn.core.trajectory.frames import ecef_to_geodetic
+    from triwarn.core.trajectory.impact import CHI2_2DOF_95, mahalanobis2_en, predict_impacts
+    from triwarn.core.trajectory.propagate import propagate_to_impact
+    from triwarn.core.trajectory.tracks import SystemTrack
+
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else (lambda *a: print(*a, flush=True))
+    rng = np.random.default_rng(1)
+    P = np.diag([SIGMA_POS_M**2] * 3 + [SIGMA_VEL_M_S**2] * 3)
+    lnb, varb = math.log(7500.0), 0.35**2
+    say("planning the event flights with the trajectory core...")
+    flights = _flights()
+    say("compiling numba kernels (first run only)...")
+    t0 = time.perf_counter()
+    f0 = flights[1][1]
+    p0, v0 = f0.sample(np.array([0.5 * f0.flight_time_s]))
+    predict_impacts(np.r_[p0[0], v0[0]][None], P[None], lnb, varb)
+    Assessor().assess([SystemTrack(1, 0, np.r_[p0[0], v0[0]], P, ("us",), ())], 0)
+    warm_s = time.perf_counter() - t0
+    say(f"  warm-up {warm_s:.1f} s")
+
+    # a mix of mid-course states of every event flight
+    n = args.tracks
+    X = np.empty((n, 6))
+    for k in range(n):
+        f = flights[k % len(flights)][1]
+        t = f.burnout_t_s + (0.1 + 0.8 * rng.random()) * (f.flight_time_s - f.burnout_t_s)
+        p, v = f.sample(np.array([t]))
+        X[k] = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P)
+    Pn = np.repeat(P[None], n, 0)
+    say(f"speed on {numba.get_num_threads()} numba threads:")
+    one_ms = _median_ms(lambda: predict_impacts(X[:1], Pn[:1], lnb, varb), 30)
+    say(f"  impact + ellipse, 1 track:            {one_ms:7.2f} ms")
+    batch_ms = _median_ms(lambda: predict_impacts(X, Pn, lnb, varb), 7)
+    say(f"  impact + ellipse, {n} tracks in one batch: {batch_ms:7.1f} ms ({batch_ms / n:.3f} ms per track)")
+    tracks = [SystemTrack(k + 1, 0, X[k], P, ("us",), ()) for k in range(n)]
+    assessor = Assessor()
+    assessor.assess(tracks, 0)
+    full_ms = _median_ms(lambda: assessor.assess(tracks, 0), 5)
+    say(f"  full assessment, {n} tracks:         {full_ms:7.1f} ms ({full_ms / n:.3f} ms per track)")
+    result: dict[str, Any] = {
+        "threads": numba.get_num_threads(),
+        "warmup_s": warm_s,
+        "impact_1_track_ms": one_ms,
+        "impact_batch_tracks": n,
+        "impact_batch_ms": batch_ms,
+        "impact_batch_ms_per_track": batch_ms / n,
+        "assess_batch_ms": full_ms,
+        "assess_batch_ms_per_track": full_ms / n,
+    }
+
+    if not args.no_quality:
+        say(f"quality over {args.runs} noisy runs per event (track noise {SIGMA_POS_M:.0f} m, {SIGMA_VEL_M_S} m/s):")
+        say(f"  {'event':38s} {'IPP err T-300 s':>16s} {'IPP err T-60 s':>15s} {'LPE err (t=20 s)':>17s}")
+        quality = []
+        for name, f, site in flights:
+            il, ilo = math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad)
+            row: dict[str, Any] = {"event": name}
+            for label, tgo in (("ipp_err_km_t300", 300.0), ("ipp_err_km_t60", 60.0)):
+                t = max(f.flight_time_s - tgo, f.burnout_t_s + 1.0)
+                p, v = f.sample(np.array([t]))
+                Xs = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P, args.runs)
+                preds = predict_impacts(Xs, np.repeat(P[None], args.runs, 0), lnb, varb)
+                errs = [float(vdist(q.lat_deg, q.lon_deg, il, ilo)[0]) / 1e3 for q in preds]
+                row[label] = {"mean": float(np.mean(errs)), "max": float(np.max(errs))}
+            lerr = []
+            for _ in range(max(3, args.runs // 4)):
+                a = Assessor()
+                for t in (20.0, 21.0):  # the first fused track 20 s after launch, then one more update
+                    p, v = f.sample(np.array([t]))
+                    x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P)
+                    out = a.assess([SystemTrack(1, round(t * NS), x, P, ("us",), ())], round(t * NS))[1]
+                lp = out.launch
+                lerr.append(float(vdist(lp.lat_deg, lp.lon_deg, *site)[0]) / 1e3 if lp.valid else math.nan)
+            row["lpe_err_km_t20"] = {"mean": float(np.mean(lerr)), "max": float(np.max(lerr))}
+            quality.append(row)
+            say(
+                f"  {name:38s} {row['ipp_err_km_t300']['mean']:6.2f} (max {row['ipp_err_km_t300']['max']:5.1f})"
+                f" {row['ipp_err_km_t60']['mean']:6.2f} (max {row['ipp_err_km_t60']['max']:5.1f})"
+                f" {row['lpe_err_km_t20']['mean']:7.2f} (max {row['lpe_err_km_t20']['max']:5.1f})"
+            )
+        result["quality"] = quality
+        # Monte Carlo coverage of the 95% ellipse on the lofted Hwasong-17, 300 s before impact
+        f = flights[1][1]
+        p, v = f.sample(np.array([f.flight_time_s - 300.0]))
+        x = np.r_[p[0], v[0]]
+        m = args.mc_runs
+        truths = x + rng.multivariate_normal(np.zeros(6), P, m)
+        beta = np.exp(lnb + math.sqrt(varb) * rng.standard_normal(m))
+        pos, _ = propagate_to_impact(truths, 0.0, beta)
+        est = truths + rng.multivariate_normal(np.zeros(6), P, m)
+        preds = predict_impacts(est, np.repeat(P[None], m, 0), lnb, varb)
+        inside = 0
+        for k in range(m):
+            la, lo, _ = ecef_to_geodetic(*pos[k])
+            inside += mahalanobis2_en(preds[k], math.degrees(la), math.degrees(lo)) <= CHI2_2DOF_95
+        result["ellipse_coverage"] = inside / m
+        result["ellipse_coverage_runs"] = m
+        say(f"  95% ellipse coverage over {m} Monte Carlo runs (Hwasong-17, T-300 s): {inside / m:.3f}")
+
+    if args.json:
+        print(json.dumps(result, indent=2))
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(result, indent=2) + "\n")
+        say(f"wrote {args.output}")
+    return 0
