@@ -42,7 +42,7 @@ from triwarn.core.trajectory.classify import (
     phase_from_metrics,
 )
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import geodesic_inverse
+from triwarn.core.trajectory.frames import ecef_to_geodetic, geodesic_inverse
 from triwarn.core.trajectory.impact import ground_track_batch, predict_impacts
 from triwarn.core.trajectory.launch import estimate_launch
 from triwarn.core.trajectory.tracks import Phase, SystemTrack
@@ -179,6 +179,13 @@ class Assessor:
         self._z = np.random.default_rng(self.seed).standard_normal((self.n_area_samples, 2))
 
     # ------------------------------------------------------------------------------------------------
+    def beta_estimate(self, track_id: int) -> tuple[float, float]:
+        """(β kg/m², σ of ln β) used for a track's re-entry: the prior until the track measured its drag."""
+        mem = self._mem.get(int(track_id))
+        if mem is None:
+            return BETA_PRIOR_KG_M2, SIGMA_LN_BETA
+        return math.exp(mem.ln_beta), math.sqrt(mem.var_ln_beta)
+
     def forget(self, track_ids: list[int] | tuple[int, ...]) -> None:
         """Drop the memory of deleted tracks."""
         for tid in track_ids:
@@ -223,8 +230,13 @@ class Assessor:
             m = metrics[k]
             a_al, a_sig = m[M_A_ALONG], m[M_A_SIGMA]
             if phases[k].phase == Phase.TERMINAL and math.isfinite(a_al) and a_al < -max(2.0, 3.0 * a_sig):
-                rho = float(density_kg_m3(max(float(m[M_H]), 0.0)))
-                beta = rho * m[M_SPEED] ** 2 / (2.0 * -a_al)
+                # the acceleration is the mean over [t - dt, t]: use the log-mean density and mean v² there
+                h0 = ecef_to_geodetic(Xp[k, 0], Xp[k, 1], Xp[k, 2])[2]
+                r0 = float(density_kg_m3(max(h0, 0.0)))
+                r1 = float(density_kg_m3(max(float(m[M_H]), 0.0)))
+                rho = (r1 - r0) / math.log(r1 / r0) if r0 > 0.0 and r1 > 0.0 and abs(r1 - r0) > 1e-12 * r1 else r1
+                v2 = 0.5 * (m[M_SPEED] ** 2 + float(Xp[k, 3] ** 2 + Xp[k, 4] ** 2 + Xp[k, 5] ** 2))
+                beta = rho * v2 / (2.0 * -a_al)
                 var = (a_sig / -a_al) ** 2 + 0.05**2  # + 5% for the density model
                 mem = mems[k]
                 w = 1.0 / var + 1.0 / mem.var_ln_beta

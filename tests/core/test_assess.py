@@ -130,3 +130,22 @@ def test_forget_and_batch_of_tracks(overflight_2022_10_04) -> None:
     assert all(x.impact.valid for x in out.values())
     a.forget([1, 2])
     assert a.assess([], 0) == {}
+
+
+def test_terminal_drag_measures_the_ballistic_coefficient() -> None:
+    """Descending through the atmosphere, the deceleration gives β = ρ v² / (2 |a|) (ρ from USSA-1976)."""
+    veh = get_missile("hwasong-12").vehicle  # rv_beta_kg_m2 = 8000 (missiles.toml)
+    f = plan("hwasong-12", (40.6, 126.4), (39.0, 134.0), "minimum_energy")
+    a = Assessor()
+    rng = np.random.default_rng(11)
+    P = np.diag([20.0**2] * 3 + [0.5**2] * 3)
+    t_end = f.flight_time_s
+    for t in np.arange(t_end - 40.0, t_end - 5.0, 2.5):
+        p, v = f.sample(np.array([t]))
+        x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P)
+        out = a.assess([SystemTrack(1, round(t * NS), x, P, ("jp",), ())], 0)[1]
+    beta, sig = a.beta_estimate(1)
+    assert out.phase == Phase.TERMINAL
+    assert sig < 0.2  # measured, not the prior's 0.35
+    assert beta == pytest.approx(veh.rv_beta_kg_m2, rel=0.05)
+    assert a.beta_estimate(99) == (7500.0, 0.35)
