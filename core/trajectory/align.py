@@ -31,13 +31,15 @@ import numpy as np
 from numba import prange
 
 from triwarn.core.jit import kernel
+from triwarn.core.trajectory import constants
+from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 from triwarn.core.trajectory.tracks import FloatArray
 
-#: WGS-84 (physics.md, "Geodesy")
-GM_M3_S2 = 3.986004418e14
-RE_M = 6378137.0
-J2 = 1.08263e-3
-OMEGA_E_RAD_S = 7.292115e-5
+#: WGS-84 and J2 (``triwarn.core.trajectory.constants``)
+GM_M3_S2 = constants.GM_M3_S2
+RE_M = constants.RE_J2_M
+J2 = constants.J2
+OMEGA_E_RAD_S = constants.OMEGA_E_RAD_S
 
 
 @dataclass(frozen=True)
@@ -54,19 +56,11 @@ class BallisticModel:
 
 @kernel
 def accel_ecef(x, gm_m3_s2, re_m, j2, omega_rad_s, out):
-    """Acceleration (m/s²) in rotating ECEF of state ``x`` (6,): gravity with J2, Coriolis, centrifugal."""
-    px, py, pz = x[0], x[1], x[2]
-    r2 = px * px + py * py + pz * pz
-    r = np.sqrt(r2)
-    mu_r3 = gm_m3_s2 / (r2 * r)
-    k = -1.5 * j2 * gm_m3_s2 * re_m * re_m / (r2 * r2 * r)
-    s = pz * pz / r2
-    f = 1.0 - 5.0 * s
-    g = 3.0 - 5.0 * s
-    w2 = omega_rad_s * omega_rad_s
-    out[0] = -mu_r3 * px + k * px * f + 2.0 * omega_rad_s * x[4] + w2 * px
-    out[1] = -mu_r3 * py + k * py * f - 2.0 * omega_rad_s * x[3] + w2 * py
-    out[2] = -mu_r3 * pz + k * pz * g
+    """Acceleration (m/s²) in rotating ECEF of state ``x`` (6,): gravity with J2, Coriolis, centrifugal.
+
+    Written into ``out`` (3,); the formula is :func:`triwarn.core.trajectory.gravity.accel_j2_ecef_rotating`.
+    """
+    out[0], out[1], out[2] = accel_j2_ecef_rotating(x[0], x[1], x[2], x[3], x[4], x[5], gm_m3_s2, re_m, j2, omega_rad_s)
 
 
 @kernel

@@ -108,8 +108,22 @@ def _try_pair(i, j, pa, ra, mask_a, xb, rb, mask_b, self_join, fill, rows, cols,
 
 
 @kernel
+def _lower_bound(a, v):
+    """First index k with a[k] >= v in the sorted array ``a`` (no allocation, unlike np.searchsorted)."""
+    lo = 0
+    hi = a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@kernel
 def _scan_one(
-    i, xa, ra, mask_a, xb, rb, mask_b, c, half, sorted_keys, order, big_list, self_join, fill, rows, cols, base
+    i, xa, ra, mask_a, xb, rb, mask_b, c, half, rb_max, sorted_keys, order, big_list, self_join, fill, rows, cols, base
 ):
     """Candidates of ``a``-row ``i``: grid neighbours plus the huge ``b``; all ``b`` if ``i`` is huge."""
     nb = xb.shape[0]
@@ -119,12 +133,13 @@ def _scan_one(
         for j in range(nb):
             n_found += _try_pair(i, j, pa, ra, mask_a, xb, rb, mask_b, self_join, fill, rows, cols, base + n_found)
         return n_found
-    ix, iy, iz = _cell_of(pa, c)
-    for ddx in range(-1, 2):
-        for ddy in range(-1, 2):
-            for ddz in range(-1, 2):
-                key = _cell_key(ix + ddx, iy + ddy, iz + ddz)
-                k = np.searchsorted(sorted_keys, key)
+    # only the cells that the sphere of radius ra + (largest ordinary rb) around pa reaches
+    reach = ra[i] + rb_max
+    for ix in range(np.int64(np.floor((pa[0] - reach) / c)), np.int64(np.floor((pa[0] + reach) / c)) + 1):
+        for iy in range(np.int64(np.floor((pa[1] - reach) / c)), np.int64(np.floor((pa[1] + reach) / c)) + 1):
+            for iz in range(np.int64(np.floor((pa[2] - reach) / c)), np.int64(np.floor((pa[2] + reach) / c)) + 1):
+                key = _cell_key(ix, iy, iz)
+                k = _lower_bound(sorted_keys, key)
                 while k < nb and sorted_keys[k] == key:
                     n_found += _try_pair(
                         i, order[k], pa, ra, mask_a, xb, rb, mask_b, self_join, fill, rows, cols, base + n_found
@@ -174,6 +189,10 @@ def gate_pairs(xa, Pa, mask_a, xb, Pb, mask_b, gamma, min_cell_m, self_join):
     order = np.argsort(keys, kind="mergesort")
     sorted_keys = keys[order]
     big_list = np.nonzero(big_b)[0]
+    rb_max = 0.0
+    for j in range(nb):
+        if not big_b[j] and rb[j] > rb_max:
+            rb_max = rb[j]
     cand = np.zeros(na, dtype=np.int64)
     empty_i = np.empty(0, dtype=np.int64)
     for i in prange(na):
@@ -187,6 +206,7 @@ def gate_pairs(xa, Pa, mask_a, xb, Pb, mask_b, gamma, min_cell_m, self_join):
             mask_b,
             c,
             half,
+            rb_max,
             sorted_keys,
             order,
             big_list,
@@ -214,6 +234,7 @@ def gate_pairs(xa, Pa, mask_a, xb, Pb, mask_b, gamma, min_cell_m, self_join):
             mask_b,
             c,
             half,
+            rb_max,
             sorted_keys,
             order,
             big_list,
@@ -380,6 +401,26 @@ def pair_distances(xa, Pa, xb, Pb, d2_out):
     """d² of matched pairs: row i of ``a`` against row i of ``b``, into ``d2_out`` (n,)."""
     for i in prange(xa.shape[0]):
         d2_out[i] = mahalanobis2(xa[i], Pa[i], xb[i], Pb[i])
+
+
+@kernel(parallel=True)
+def min_d2_to_others(offsets, x, P, flag, out):
+    """For each flagged row m of group g (rows ``offsets[g]:offsets[g + 1]`` of ``x`` (m, 6), ``P`` (m, 6, 6)),
+    the smallest d² to another row of its group into ``out[m]`` (+inf if it is alone; unflagged rows untouched).
+    """
+    for g in prange(offsets.shape[0] - 1):
+        a = offsets[g]
+        b = offsets[g + 1]
+        for m in range(a, b):
+            if not flag[m]:
+                continue
+            best = np.inf
+            for k in range(a, b):
+                if k != m:
+                    d2 = mahalanobis2(x[m], P[m], x[k], P[k])
+                    if d2 < best:
+                        best = d2
+            out[m] = best
 
 
 def gate(

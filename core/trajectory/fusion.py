@@ -117,6 +117,31 @@ def _log_det_inv(Y, Yi, L):
 
 
 @kernel
+def ci_workspace(k, n):
+    """Scratch arrays for fusing up to ``k`` estimates of dimension ``n`` (so the kernels never allocate)."""
+    return (
+        np.empty((n, n)),  # 0 Y
+        np.empty((n, n)),  # 1 Yi
+        np.empty((n, n)),  # 2 L
+        np.empty((k, n, n)),  # 3 M = Y⁻¹ I_k
+        np.empty(k),  # 4 g
+        np.empty((k, k)),  # 5 K
+        np.empty((k, k)),  # 6 K (active block)
+        np.empty((k, k)),  # 7 K⁻¹
+        np.empty((k, k)),  # 8 Cholesky scratch
+        np.empty(k),  # 9 K⁻¹ g
+        np.empty(k),  # 10 K⁻¹ 1
+        np.empty(k),  # 11 d
+        np.empty(k),  # 12 w_try
+        np.empty(k),  # 13 active (1.0 / 0.0)
+        np.empty((k, n, n)),  # 14 I (information matrices of the usable estimates)
+        np.empty(k),  # 15 their weights
+        np.empty(n),  # 16 information vector
+        np.empty(k, dtype=np.int64),  # 17 index of the usable estimates
+    )
+
+
+@kernel
 def ci_weights(I, w, tol, max_iter):
     """Optimal CI weights for information matrices ``I`` (k, n, n): maximise f = log det Σ w_k I_k on the simplex.
 
@@ -126,74 +151,74 @@ def ci_weights(I, w, tol, max_iter):
     (KKT): g_k equal on A and not larger outside it, to ``tol``·n. ``w`` (k,) is the start on input (on the
     simplex) and the result on output. Returns the number of Newton steps.
     """
+    return _ci_weights(I, w, tol, max_iter, ci_workspace(I.shape[0], I.shape[1]))
+
+
+@kernel
+def _ci_weights(I, w, tol, max_iter, ws):
     k = I.shape[0]
     n = I.shape[1]
     if k == 1:
         w[0] = 1.0
         return 0
-    Y = np.empty((n, n))
-    Yi = np.empty((n, n))
-    L = np.empty((n, n))
-    M = np.empty((k, n, n))
-    g = np.empty(k)
-    K = np.empty((k, k))
-    KL = np.empty((k, k))
-    rhs = np.empty(k)
-    ones = np.empty(k)
-    d = np.zeros(k)
-    w_try = np.empty(k)
-    active = w > 0.0
+    Y, Yi, L, M, g, _, Ka, Ki, KL, rhs, ones, d, w_try, active = ws[:14]
+    for m in range(k):
+        active[m] = 1.0 if w[m] > 0.0 else 0.0
     steps = 0
     _weighted_info(I, w, Y)
     f = _log_det_inv(Y, Yi, L)
     for _ in range(max_iter):
-        # gradient and (negated) Hessian at w; Yi holds Y⁻¹
+        # gradient g_k = tr(Y⁻¹ I_k) at w (Yi holds Y⁻¹)
         for m in range(k):
-            for a in range(n):
-                for b in range(n):
-                    s = 0.0
-                    for c in range(n):
-                        s += Yi[a, c] * I[m, c, b]
-                    M[m, a, b] = s
-            s = 0.0
-            for a in range(n):
-                s += M[m, a, a]
-            g[m] = s
+            g[m] = _trace_prod(Yi, I[m])
         # KKT check; re-activate a zero weight whose gradient exceeds the active ones
         gmax = -np.inf
         gmin = np.inf
         for m in range(k):
-            if active[m]:
+            if active[m] > 0.0:
                 gmax = max(gmax, g[m])
                 gmin = min(gmin, g[m])
         best_out = -1
         for m in range(k):
-            if not active[m] and g[m] > gmax + tol * n and (best_out < 0 or g[m] > g[best_out]):
+            if active[m] == 0.0 and g[m] > gmax + tol * n and (best_out < 0 or g[m] > g[best_out]):
                 best_out = m
         if gmax - gmin <= tol * n:
             if best_out < 0:
                 break
-            active[best_out] = True
-        # Newton step on the active set
-        idx = np.nonzero(active)[0]
-        na = idx.shape[0]
+            active[best_out] = 1.0
+        elif best_out >= 0 and g[best_out] - gmax > gmax - gmin:
+            active[best_out] = 1.0  # the violation outside the active set dominates: take it in now
+        # Newton step on the active set: M_k = Y⁻¹ I_k, K_pq = tr(M_p M_q)
+        na = 0
+        for m in range(k):
+            if active[m] > 0.0:
+                for a in range(n):
+                    for b in range(n):
+                        s = 0.0
+                        for c in range(n):
+                            s += Yi[a, c] * I[m, c, b]
+                        M[m, a, b] = s
+                na += 1
+        idx = np.empty(na, dtype=np.int64)
+        q = 0
+        for m in range(k):
+            if active[m] > 0.0:
+                idx[q] = m
+                q += 1
+        ridge = 0.0
         for p in range(na):
             for q in range(p, na):
                 s = 0.0
                 for a in range(n):
                     for b in range(n):
                         s += M[idx[p], a, b] * M[idx[q], b, a]
-                K[p, q] = s
-                K[q, p] = s
-        ridge = 0.0
-        for p in range(na):
-            ridge += K[p, p]
+                Ka[p, q] = s
+                Ka[q, p] = s
+            ridge += Ka[p, p]
         ridge = 1e-12 * ridge / na + 1e-300
         for p in range(na):
-            K[p, p] += ridge
-        Ka = K[:na, :na].copy()
-        Ki = np.empty((na, na))
-        if not spd_inverse(Ka, Ki, KL[:na, :na]):
+            Ka[p, p] += ridge
+        if not spd_inverse(Ka[:na, :na], Ki[:na, :na], KL[:na, :na]):
             break
         # λ = 1ᵀK⁻¹g / 1ᵀK⁻¹1, d = K⁻¹(g - λ1)
         num = 0.0
@@ -215,7 +240,12 @@ def ci_weights(I, w, tol, max_iter):
         for p in range(na):
             d[idx[p]] = rhs[p] - lam * ones[p]
             slope += g[idx[p]] * d[idx[p]]
-        if not slope > 0.0:
+        if not slope > 1e-12:
+            # the predicted gain of a full Newton step is below what double precision resolves in f: the
+            # active set is solved; continue only if a zero weight still violates optimality
+            if best_out >= 0 and active[best_out] == 0.0:
+                active[best_out] = 1.0
+                continue
             break
         # largest step inside the simplex
         a_max = np.inf
@@ -230,7 +260,8 @@ def ci_weights(I, w, tol, max_iter):
         else:
             hit = -1
         accepted = False
-        for _ls in range(40):
+        f_try = f
+        for _ls in range(30):
             for m in range(k):
                 w_try[m] = w[m] + alpha * d[m]
                 if w_try[m] < 0.0:
@@ -256,7 +287,7 @@ def ci_weights(I, w, tol, max_iter):
         for m in range(k):
             w[m] /= tot
             if w[m] == 0.0:
-                active[m] = False
+                active[m] = 0.0
         if tot != 1.0:
             _weighted_info(I, w, Y)
             f = _log_det_inv(Y, Yi, L)
@@ -269,53 +300,55 @@ def ci_weights(I, w, tol, max_iter):
 def ci_fuse(x, P, w, x_out, P_out):
     """Fuse k estimates ``x`` (k, 6), ``P`` (k, 6, 6) of one object by CI with optimal weights.
 
-    ``w`` (k,) holds the starting weights on input (a warm start, e.g. the previous cycle's weights; if they
-    do not sum to a positive number the start is uniform) and the optimal weights on output. Estimates whose
-    covariance is not positive definite get weight 0. Returns False if none is usable.
+    Writes the fused state and covariance into ``x_out`` (6,), ``P_out`` (6, 6). ``w`` (k,) holds the
+    starting weights on input (a warm start, e.g. the previous cycle's weights; if they do not sum to a
+    positive number the start is uniform) and the optimal weights on output. Estimates whose covariance is not
+    positive definite get weight 0. Returns False if none is usable.
     """
+    return _ci_fuse(x, P, w, x_out, P_out, ci_workspace(x.shape[0], x.shape[1]))
+
+
+@kernel
+def _ci_fuse(x, P, w, x_out, P_out, ws):
     k = x.shape[0]
     n = x.shape[1]
-    I = np.empty((k, n, n))
-    L = np.empty((n, n))
-    ok = np.zeros(k, dtype=np.bool_)
+    Y = ws[0]
+    L = ws[2]
+    Iall = ws[14]
+    wall = ws[15]
+    yv = ws[16]
+    use = ws[17]
     n_ok = 0
     for m in range(k):
-        if spd_inverse(P[m], I[m], L):
-            ok[m] = True
+        if spd_inverse(P[m], Iall[n_ok], L):
+            use[n_ok] = m
+            wall[n_ok] = w[m] if w[m] > 0.0 else 0.0
             n_ok += 1
     if n_ok == 0:
         return False
-    Iu = np.empty((n_ok, n, n))
-    wu = np.empty(n_ok)
-    c = 0
-    for m in range(k):
-        if ok[m]:
-            Iu[c] = I[m]
-            wu[c] = w[m] if w[m] > 0.0 else 0.0
-            c += 1
+    Iu = Iall[:n_ok]
+    wu = wall[:n_ok]
     tot = 0.0
     for c in range(n_ok):
         tot += wu[c]
     for c in range(n_ok):
         wu[c] = wu[c] / tot if tot > 0.0 else 1.0 / n_ok
-    ci_weights(Iu, wu, 1e-9, 50)
-    Y = np.empty((n, n))
+    _ci_weights(Iu, wu, 1e-9, 50, ws)
     _weighted_info(Iu, wu, Y)
     if not spd_inverse(Y, P_out, L):
         return False
-    yv = np.zeros(n)
-    c = 0
+    for a in range(n):
+        yv[a] = 0.0
     for m in range(k):
-        if ok[m]:
-            w[m] = wu[c]
-            for a in range(n):
-                s = 0.0
-                for b in range(n):
-                    s += Iu[c, a, b] * x[m, b]
-                yv[a] += wu[c] * s
-            c += 1
-        else:
-            w[m] = 0.0
+        w[m] = 0.0
+    for c in range(n_ok):
+        m = use[c]
+        w[m] = wu[c]
+        for a in range(n):
+            s = 0.0
+            for b in range(n):
+                s += Iu[c, a, b] * x[m, b]
+            yv[a] += wu[c] * s
     for a in range(n):
         s = 0.0
         for b in range(n):
@@ -332,16 +365,23 @@ def ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok_out):
     of its members into ``w_out[offsets[g]:offsets[g + 1]]`` (which holds the starting weights on input, see
     :func:`ci_fuse`) and whether it worked into ``ok_out[g]``.
     """
-    for g in prange(offsets.shape[0] - 1):
-        a = offsets[g]
-        b = offsets[g + 1]
-        if b - a == 1:
-            x_out[g] = x[a]
-            P_out[g] = P[a]
-            w_out[a] = 1.0
-            ok_out[g] = True
-        else:
-            ok_out[g] = ci_fuse(x[a:b], P[a:b], w_out[a:b], x_out[g], P_out[g])
+    n_groups = offsets.shape[0] - 1
+    kmax = 1
+    for g in range(n_groups):
+        kmax = max(kmax, offsets[g + 1] - offsets[g])
+    n_chunks = min(n_groups, 64)
+    for c in prange(n_chunks):
+        ws = ci_workspace(kmax, x.shape[1])
+        for g in range(c * n_groups // n_chunks, (c + 1) * n_groups // n_chunks):
+            a = offsets[g]
+            b = offsets[g + 1]
+            if b - a == 1:
+                x_out[g] = x[a]
+                P_out[g] = P[a]
+                w_out[a] = 1.0
+                ok_out[g] = True
+            else:
+                ok_out[g] = _ci_fuse(x[a:b], P[a:b], w_out[a:b], x_out[g], P_out[g], ws)
 
 
 def covariance_intersection(x: FloatArray, P: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -9,7 +9,7 @@ import pytest
 
 from triwarn.core.trajectory.align import predict
 from triwarn.core.trajectory.engine import FusionConfig, FusionEngine, FusionResult
-from triwarn.core.trajectory.tracks import LocalTrackBatch, Phase, Status
+from triwarn.core.trajectory.tracks import LocalTrackBatch, Phase, Status, SystemTrack
 from triwarn.services.benchmarks.fusion import batch_of, make_scenario
 
 T0 = 1_800_000_000_000_000_000
@@ -197,3 +197,15 @@ def test_bad_configuration_is_refused() -> None:
     with pytest.raises(ValueError):
         FusionConfig(q_by_phase_m2_s3=(1.0, 2.0))  # type: ignore[arg-type]
     assert dataclasses.replace(FusionConfig(), late_window_s=1.0).late_window_s == 1.0
+
+
+def test_result_tracks_are_complete_system_tracks_that_never_alias_engine_state() -> None:
+    engine = FusionEngine()
+    (track,) = engine.ingest(_batch("us", T0, [1], [X_OBJ])).changed
+    assert set(vars(track)) == {f.name for f in dataclasses.fields(SystemTrack)}
+    assert track.phase is Phase.MIDCOURSE and track.sources[0].nation == "us"
+    x_before = track.x.copy()
+    engine.ingest(_batch("us", T0 + S, [1], [_at(T0 + S) + 50.0]))
+    np.testing.assert_array_equal(track.x, x_before)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        track.track_id = 5  # type: ignore[misc]
