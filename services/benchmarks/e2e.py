@@ -1,0 +1,361 @@
+"""End-to-end benchmark: nodes -> Mosquitto -> fusion service -> gRPC -> N subscribers, all on loopback.
+
+For every (rate, subscribers) configuration it starts a broker (Mosquitto when installed), a fresh fusion
+service (``triwarn fusion`` in a child process, its own warning log), N subscribers of the ``us`` view (one
+child process, one gRPC channel each) and three publishers (us, jp, kr, one MQTT client each, QoS 1, like the
+nodes). Each nation publishes one batch per ``--period`` seconds with ``rate * period`` tracks of synthetic
+objects in mid-course (``triwarn.services.synthetic``), propagated under point-mass gravity so that they
+stay associated. It measures, per picture update a subscriber receives, the publish-to-receive latency
+(the batch's ``sent_time_ns`` set just before publishing, to the subscriber's clock on receipt: one
+machine, one clock), the throughput, and everything lost: every published batch must reach every
+subscriber as one update carrying its ``source_sent_time_ns``, and sequence numbers must have no gap.
+
+    triwarn bench e2e [--rates 100,300,1000] [--subscribers 1,10] [--duration 10] [--json]
+    python benches/bench_e2e.py      (same, and writes benches/results/bench_e2e.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+GM_M3_S2 = 3.986004418e14  # WGS-84 gravitational parameter (point mass is enough for a few seconds)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rates", default="100,300,1000", help="tracks per second per nation (default 100,300,1000)")
+    p.add_argument("--subscribers", default="1,10", help="numbers of subscribers to run with (default 1,10)")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds of publishing per configuration")
+    p.add_argument("--period", type=float, default=0.1, help="seconds between two batches of a nation")
+    p.add_argument("--broker", help="use this MQTT broker (mqtt://HOST:PORT) instead of starting one")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON document")
+    p.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from triwarn.services.broker import start_broker
+
+    rates = [int(r) for r in str(args.rates).split(",") if r]
+    subs = [int(n) for n in str(args.subscribers).split(",") if n]
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else _print
+    broker = start_broker(args.broker)
+    say(f"broker: {broker.kind} at {broker.url}")
+    results: list[dict[str, Any]] = []
+    try:
+        for rate in rates:
+            for n_subs in subs:
+                say(f"-- 3 nations x {rate} tracks/s, {n_subs} subscriber(s), {args.duration:g} s ...")
+                r = run_config(broker.url, rate, n_subs, args.duration, args.period, say)
+                results.append(r)
+                say(_line(r))
+    finally:
+        broker.stop()
+    doc = {
+        "benchmark": "e2e",
+        "what": "publish-to-receive latency, nodes -> MQTT broker -> fusion -> gRPC -> subscribers (loopback)",
+        "broker": broker.kind,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "duration_s": args.duration,
+        "period_s": args.period,
+        "results": results,
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        _print_table(results)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(doc, indent=2) + "\n")
+        say(f"written to {args.output}")
+    return 0 if all(r["lost"] == 0 and r["gaps"] == 0 for r in results) else 1
+
+
+def _print(*a: Any) -> None:
+    print(*a, flush=True)
+
+
+def _line(r: dict[str, Any]) -> str:
+    return (
+        f"   p50 {r['latency_ms']['p50']:.2f} ms  p99 {r['latency_ms']['p99']:.2f} ms  "
+        f"max {r['latency_ms']['max']:.1f} ms  {r['delivered_tracks_per_s']:.0f} tracks/s delivered  "
+        f"lost {r['lost']}  gaps {r['gaps']}\n"
+        f"   of which publish -> fusion p50 {r['publish_to_fusion_ms']['p50']:.2f} ms, "
+        f"fusion -> subscriber p50 {r['fusion_to_receive_ms']['p50']:.2f} ms; "
+        f"fusion cycle mean {r['fusion_service'].get('fusion_cycle_mean_ms', float('nan')):.1f} ms"
+    )
+
+
+def _print_table(results: list[dict[str, Any]]) -> None:
+    print()
+    print("tracks/s/nation  subscribers  updates  p50 ms  p99 ms  max ms  tracks/s delivered (all subs)  lost")
+    for r in results:
+        print(
+            f"{r['tracks_per_s_per_nation']:>15}  {r['subscribers']:>11}  {r['updates_received']:>7}  "
+            f"{r['latency_ms']['p50']:>6.2f}  {r['latency_ms']['p99']:>6.2f}  {r['latency_ms']['max']:>6.1f}  "
+            f"{r['delivered_tracks_per_s']:>29.0f}  {r['lost']:>4}"
+        )
+
+
+# --- one configuration ---------------------------------------------------------------------------------
+
+
+def run_config(broker_url: str, rate: int, n_subs: int, duration_s: float, period_s: float, say: Any) -> dict[str, Any]:
+    from triwarn.services.broker import free_port
+
+    n_objects = max(1, round(rate * period_s))
+    with tempfile.TemporaryDirectory(prefix="triwarn-bench-e2e-") as tmp:
+        target = f"127.0.0.1:{free_port()}"
+        metrics_port = free_port()
+        log_path = Path(tmp) / "fusion.log"
+        with log_path.open("wb") as log_file:
+            fusion = subprocess.Popen(
+                [
+                    sys.executable, "-m", "triwarn.services.cli", "--log-level", "WARNING", "fusion",
+                    "--broker", broker_url, "--listen", target, "--metrics-port", str(metrics_port),
+                    "--warning-log", str(Path(tmp) / "warnings.sqlite"),
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                say("   starting the fusion service (compiling numba kernels (first run only)...)")
+                _wait_serving(target, fusion, 300.0, log_path)
+                ctx = multiprocessing.get_context("spawn")
+                parent, child = ctx.Pipe()
+                progress = ctx.Value("q", 0)  # updates received so far, all subscribers together
+                sub_proc = ctx.Process(target=_subscribers_main, args=(target, n_subs, child, progress), daemon=True)
+                sub_proc.start()
+                if not parent.poll(60.0):
+                    raise RuntimeError("the subscribers did not connect")
+                parent.recv()  # "ready": every subscriber holds its snapshot
+                published = asyncio.run(_publish(broker_url, n_objects, duration_s, period_s))
+                # drain: wait until every subscriber has every update, or nothing moved for 5 s
+                expected = len(published) * n_subs
+                last, still_since = -1, time.monotonic()
+                while progress.value < expected and time.monotonic() - still_since < 5.0:
+                    if progress.value != last:
+                        last, still_since = progress.value, time.monotonic()
+                    time.sleep(0.1)
+                service = _scrape(metrics_port)
+                parent.send("stop")
+                received = parent.recv()
+                sub_proc.join(10)
+            finally:
+                fusion.send_signal(signal.SIGTERM)
+                try:
+                    fusion.wait(15)
+                except subprocess.TimeoutExpired:
+                    fusion.kill()
+                    fusion.wait()
+    summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
+    summary["fusion_service"] = service
+    return summary
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """The fusion service's own counters from its Prometheus endpoint (for attributing the latency)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in (
+                "triwarn_fusion_cycle_seconds_sum",
+                "triwarn_fusion_cycle_seconds_count",
+                "triwarn_batches_late_dropped_total",
+                "triwarn_batches_rejected_total",
+                "triwarn_subscribers_fell_behind_total",
+            ):
+                values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
+    n = values.get("triwarn_fusion_cycle_seconds_count", 0.0)
+    if n:
+        values["fusion_cycle_mean_ms"] = 1e3 * values["triwarn_fusion_cycle_seconds_sum"] / n
+    return values
+
+
+def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, log_path: Path) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the fusion service exited ({proc.returncode}): {log_path.read_text()[-2000:]}")
+            with contextlib.suppress(grpc.RpcError):
+                resp = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                if resp.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            time.sleep(0.1)
+    raise RuntimeError(f"the fusion service did not become SERVING within {timeout_s:g} s")
+
+
+def _summarize(
+    rate: int,
+    n_subs: int,
+    n_objects: int,
+    duration_s: float,
+    period_s: float,
+    published: list[tuple[str, int, int]],
+    received: list[dict[str, Any]],
+) -> dict[str, Any]:
+    sent = {t for _, t, _ in published}
+    lat_ms: list[float] = []
+    to_fusion_ms: list[float] = []
+    lost = 0
+    gaps = 0
+    updates = 0
+    tracks = 0
+    for sub in received:
+        seqs = np.asarray(sub["seq"], dtype=np.int64)
+        gaps += int(np.sum(np.diff(seqs) - 1)) if seqs.size > 1 else 0
+        src = np.asarray(sub["source_ns"], dtype=np.int64)
+        recv = np.asarray(sub["recv_ns"], dtype=np.int64)
+        mine = np.isin(src, list(sent))
+        lat_ms += ((recv[mine] - src[mine]) * 1e-6).tolist()
+        to_fusion_ms += ((np.asarray(sub["stamp_ns"], dtype=np.int64)[mine] - src[mine]) * 1e-6).tolist()
+        lost += len(sent - set(src[mine].tolist()))
+        updates += int(mine.sum())
+        tracks += int(np.asarray(sub["n_tracks"])[mine].sum())
+    lat = np.asarray(lat_ms) if lat_ms else np.asarray([np.nan])
+    split = np.asarray(to_fusion_ms) if to_fusion_ms else np.asarray([np.nan])
+    rest = lat - split if lat_ms else np.asarray([np.nan])
+    return {
+        "tracks_per_s_per_nation": rate,
+        "nations": 3,
+        "objects": n_objects,
+        "period_s": period_s,
+        "subscribers": n_subs,
+        "batches_published": len(published),
+        "tracks_published_per_s": sum(n for _, _, n in published) / duration_s,
+        "updates_received": updates,
+        "delivered_tracks_per_s": tracks / duration_s,
+        "latency_ms": {
+            "p50": float(np.percentile(lat, 50)),
+            "p90": float(np.percentile(lat, 90)),
+            "p99": float(np.percentile(lat, 99)),
+            "max": float(np.max(lat)),
+            "samples": len(lat_ms),
+        },
+        # the split at the fusion service's stamp (update.time_ns, taken once a batch is decoded, before
+        # fusing): node -> broker -> fusion ingest, then fusion + log + gRPC -> subscriber
+        "publish_to_fusion_ms": {"p50": float(np.percentile(split, 50)), "p99": float(np.percentile(split, 99))},
+        "fusion_to_receive_ms": {"p50": float(np.percentile(rest, 50)), "p99": float(np.percentile(rest, 99))},
+        "lost": lost,
+        "gaps": gaps,
+    }
+
+
+# --- publishers (in the benchmark's process) -----------------------------------------------------------
+
+
+def _propagate(truth: np.ndarray, dt_s: float, steps: int = 4) -> np.ndarray:
+    """Point-mass gravity, a few RK-free semi-implicit Euler steps: accurate to metres over a second."""
+    x = truth.copy()
+    h = dt_s / steps
+    for _ in range(steps):
+        r = np.linalg.norm(x[:, :3], axis=1, keepdims=True)
+        x[:, 3:] += -GM_M3_S2 * x[:, :3] / r**3 * h
+        x[:, :3] += x[:, 3:] * h
+    return x
+
+
+async def _publish(broker_url: str, n_objects: int, duration_s: float, period_s: float) -> list[tuple[str, int, int]]:
+    """Three nations publish for ``duration_s``; returns (nation, sent_time_ns, n_tracks) per batch."""
+    from triwarn.core.trajectory.tracks import NATIONS
+    from triwarn.services import mqtt, synthetic, wire
+
+    truth0 = synthetic.truth_states(n_objects, seed=7)
+    published: list[tuple[str, int, int]] = []
+    start = time.monotonic() + 0.2
+
+    async def nation_loop(i: int, nation: str) -> None:
+        async with mqtt.client(broker_url, f"bench-e2e-{nation}-{time.time_ns()}") as client:
+            truth = truth0
+            k = 0
+            while True:
+                t_next = start + k * period_s + i * period_s / len(NATIONS)  # nations spread over a period
+                if t_next - start >= duration_s:
+                    return
+                await asyncio.sleep(max(0.0, t_next - time.monotonic()))
+                now = time.time_ns()
+                batch = synthetic.nation_batch(nation, truth, now, batch_seq=k, seed=k)
+                payload = wire.encode_batch(batch)
+                await client.publish(wire.tracks_topic(nation), payload, qos=1)
+                published.append((nation, now, n_objects))
+                truth = _propagate(truth, period_s)
+                k += 1
+
+    await asyncio.gather(*(nation_loop(i, n) for i, n in enumerate(NATIONS)))
+    return published
+
+
+# --- subscribers (one child process) -------------------------------------------------------------------
+
+
+def _subscribers_main(target: str, n: int, conn: Any, progress: Any) -> None:
+    asyncio.run(_subscribers(target, n, conn, progress))
+
+
+async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
+    import grpc
+
+    from triwarn.services.distribution import CLIENT_OPTIONS
+    from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
+
+    records: list[dict[str, list[int]]] = [
+        {"seq": [], "source_ns": [], "recv_ns": [], "stamp_ns": [], "n_tracks": []} for _ in range(n)
+    ]
+    channels = [grpc.aio.insecure_channel(target, options=CLIENT_OPTIONS) for _ in range(n)]
+    calls = [
+        warning_service_pb2_grpc.WarningServiceStub(ch).Subscribe(warning_service_pb2.SubscribeRequest())
+        for ch in channels
+    ]
+    for call in calls:
+        snap = await call.read()
+        assert snap.kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT
+
+    async def reader(call: Any, rec: dict[str, list[int]]) -> None:
+        while True:
+            update = await call.read()
+            now = time.time_ns()
+            if update is grpc.aio.EOF:  # type: ignore[attr-defined]
+                return
+            rec["seq"].append(update.seq)
+            progress.value += 1
+            rec["source_ns"].append(update.source_sent_time_ns)
+            rec["recv_ns"].append(now)
+            rec["stamp_ns"].append(update.time_ns)
+            rec["n_tracks"].append(len(update.tracks))
+
+    tasks = [asyncio.create_task(reader(c, r)) for c, r in zip(calls, records, strict=True)]
+    conn.send("ready")
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+    for call in calls:
+        call.cancel()
+    for t in tasks:
+        with contextlib.suppress(BaseException):
+            await t
+    for ch in channels:
+        await ch.close(None)
+    conn.send(records)
