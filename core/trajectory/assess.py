@@ -257,7 +257,9 @@ class Assessor:
             )
         ]
         for k in todo:
-            mems[k].launch_tried_ns = tracks[k].time_ns
+            # without an acceleration history the phase is a guess: try again at the next update
+            if math.isfinite(metrics[k][M_A_ALONG]):
+                mems[k].launch_tried_ns = tracks[k].time_ns
         if todo:
             hc = np.array(
                 [0.0 if phases[k].phase == Phase.BOOST else _burnout_height_guess_m(metrics[k][M_ERANGE]) for k in todo]

@@ -153,6 +153,11 @@ def solve_launch(
     lo = 0.0
     hi = a_max
     f_hi = back_integrate(x_b, hi, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
+    if not (f_hi < 0.0) and ve_m_s > 0.0:
+        # one stage of this exhaust speed cannot give the state's speed (a fast multi-stage missile):
+        # fall back to a constant thrust acceleration
+        ve_m_s = 0.0
+        f_hi = back_integrate(x_b, hi, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
     if not (f_hi < 0.0):
         return res
     f_lo = back_integrate(x_b, 1e-3, ve_m_s, 0.0, earth, ds_s, s_max_s, out)
