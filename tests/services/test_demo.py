@@ -1,0 +1,91 @@
+"""`triwarn demo` as a user runs it: a picture that changes over time, exit 0, no orphan processes."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _children() -> set[int]:
+    """Live (non-zombie) processes whose parent is this process."""
+    me = os.getpid()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def subreaper() -> None:
+    """Orphans of the demo are re-parented to this process instead of init, so the test can see them."""
+    if ctypes.CDLL("libc.so.6").prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
+        pytest.fail("prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _reap_and_check(before: set[int]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with_zombies_reaped = _children() - before
+        if not with_zombies_reaped:
+            return
+        time.sleep(0.2)
+    left = _children() - before
+    cmdlines = [Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode() for p in left]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    raise AssertionError(f"the demo left orphan processes: {cmdlines}")
+
+
+@pytest.mark.slow
+def test_demo_shows_a_changing_fused_picture_and_exits_cleanly(subreaper: None, tmp_path: Path) -> None:
+    before = _children()
+    # no --duration: the demo must stop by itself when the scenario ends (379 s at 25x: ~15 s)
+    cmd = [sys.executable, "-m", "triwarn.services.cli", "demo", "--json", "--speed", "25", "--workdir", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _reap_and_check(before)
+
+    updates = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert updates and updates[0]["kind"] == "KIND_SNAPSHOT"
+    seqs = [int(u["seq"]) for u in updates]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gap in the picture's sequence numbers"
+    tracks = [t for u in updates for t in u.get("tracks", [])]
+    assert len({t["track_id"] for t in tracks}) >= 1, "the demo's picture never held a track"
+    fused = [t for t in tracks if len(t.get("contributing_nations", [])) >= 2]
+    assert fused, "no track was fused from two or more nations"
+    altitudes = [t["altitude_m"] for t in tracks if t["track_id"] == tracks[0]["track_id"]]
+    assert max(altitudes) - min(altitudes) > 10e3, "the picture did not change over time"
+    assert (tmp_path / "services.log").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_demo_and_everything_it_started(subreaper: None, tmp_path: Path) -> None:
+    before = _children()
+    cmd = [sys.executable, "-m", "triwarn.services.cli", "demo", "--json", "--workdir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until the picture streams
+        if line.startswith("{"):
+            break
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out[-3000:]
+    _reap_and_check(before)
