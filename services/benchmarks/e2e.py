@@ -44,6 +44,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", help="use this MQTT broker (mqtt://HOST:PORT) instead of starting one")
     p.add_argument("--json", action="store_true", help="print the results as one JSON document")
     p.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
+    p.add_argument(
+        "--no-distribution-stage",
+        dest="distribution_stage",
+        action="store_false",
+        help="skip the second stage (picture hub -> warning log -> gRPC -> subscribers, without MQTT and fusion)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +70,15 @@ def run(args: argparse.Namespace) -> int:
                 say(_line(r))
     finally:
         broker.stop()
+    stage2: list[dict[str, Any]] = []
+    if args.distribution_stage:
+        say("== distribution alone: PictureHub.publish -> SQLite log -> gRPC -> subscribers (same update sizes)")
+        for rate in rates:
+            for n_subs in subs:
+                say(f"-- updates as for 3 nations x {rate} tracks/s, {n_subs} subscriber(s) ...")
+                r = run_distribution_config(rate, n_subs, args.duration, args.period)
+                stage2.append(r)
+                say(_line(r, split=False))
     doc = {
         "benchmark": "e2e",
         "what": "publish-to-receive latency, nodes -> MQTT broker -> fusion -> gRPC -> subscribers (loopback)",
@@ -72,11 +87,16 @@ def run(args: argparse.Namespace) -> int:
         "duration_s": args.duration,
         "period_s": args.period,
         "results": results,
+        "distribution_only": stage2,
     }
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
+        print("\nend to end (nodes -> broker -> fusion -> gRPC -> subscribers):")
         _print_table(results)
+        if stage2:
+            print("\ndistribution alone (hub -> log -> gRPC -> subscribers):")
+            _print_table(stage2)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(doc, indent=2) + "\n")
@@ -88,7 +108,12 @@ def _print(*a: Any) -> None:
     print(*a, flush=True)
 
 
-def _line(r: dict[str, Any]) -> str:
+def _line(r: dict[str, Any], split: bool = True) -> str:
+    if not split:
+        return (
+            f"   p50 {r['latency_ms']['p50']:.2f} ms  p99 {r['latency_ms']['p99']:.2f} ms  "
+            f"max {r['latency_ms']['max']:.1f} ms  lost {r['lost']}  gaps {r['gaps']}"
+        )
     return (
         f"   p50 {r['latency_ms']['p50']:.2f} ms  p99 {r['latency_ms']['p99']:.2f} ms  "
         f"max {r['latency_ms']['max']:.1f} ms  {r['delivered_tracks_per_s']:.0f} tracks/s delivered  "
@@ -264,6 +289,72 @@ def _summarize(
         "lost": lost,
         "gaps": gaps,
     }
+
+
+def run_distribution_config(rate: int, n_subs: int, duration_s: float, period_s: float) -> dict[str, Any]:
+    """The distribution alone: this process publishes picture updates into a PictureHub (SQLite log, gRPC
+    server) at the rate the end-to-end run produces them (3 nations x 1/period batches/s, each one update
+    per view, ``rate * period`` tracks each); N subscribers in a child process measure as above."""
+    return asyncio.run(_distribution(rate, n_subs, duration_s, period_s))
+
+
+async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: float) -> dict[str, Any]:
+    from triwarn.core.trajectory.tracks import NATIONS
+    from triwarn.services.distribution import PictureHub, start_server
+    from triwarn.services.settings import Settings
+    from triwarn.v1 import picture_pb2, tracks_pb2
+
+    n_objects = max(1, round(rate * period_s))
+    template = picture_pb2.PictureUpdate()
+    for i in range(n_objects):  # a fused track as the fusion service fills it (state, covariance, sources)
+        t = template.tracks.add(track_id=i + 1, time_ns=time.time_ns(), phase=2, warning_level=2)
+        t.state.x_m, t.state.y_m, t.state.z_m = -3.1e6, 4.1e6, 3.9e6
+        t.state.covariance_upper.extend([1.0e4] * 21)
+        nations = [tracks_pb2.NATION_US, tracks_pb2.NATION_JP, tracks_pb2.NATION_KR]
+        t.contributing_nations.extend(nations)
+        for nation in nations:
+            t.sources.add(nation=nation, node_id="xx-c2", local_track_number=i + 1)
+        t.altitude_m, t.lat_deg, t.lon_deg = 3.0e5, 39.0, 131.0
+    with tempfile.TemporaryDirectory(prefix="triwarn-bench-dist-") as tmp:
+        settings = Settings(warning_log=str(Path(tmp) / "warnings.sqlite"), grpc_listen="127.0.0.1:0")
+        hub = await PictureHub.open(settings, NATIONS)
+        handle = await start_server(settings, hub)
+        await handle.set_serving()
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        progress = ctx.Value("q", 0)
+        sub_proc = ctx.Process(target=_subscribers_main, args=(handle.address, n_subs, child, progress), daemon=True)
+        sub_proc.start()
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, parent.recv)  # "ready"
+            published: list[tuple[str, int, int]] = []
+            start = time.monotonic() + 0.2
+            k = 0
+            step = period_s / len(NATIONS)  # three nations' batches spread over a period
+            while k * step < duration_s:
+                await asyncio.sleep(max(0.0, start + k * step - time.monotonic()))
+                now = time.time_ns()
+                for view in NATIONS:
+                    update = picture_pb2.PictureUpdate()
+                    update.CopyFrom(template)
+                    update.source_sent_time_ns = now
+                    update.time_ns = now
+                    await hub.publish(view, update)
+                published.append((NATIONS[k % len(NATIONS)], now, n_objects))
+                k += 1
+            expected = len(published) * n_subs
+            for _ in range(100):
+                if progress.value >= expected:
+                    break
+                await asyncio.sleep(0.05)
+            parent.send("stop")
+            received = await loop.run_in_executor(None, parent.recv)
+        finally:
+            await handle.stop(1.0)
+            await hub.close()
+            sub_proc.join(10)
+    return _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
 
 
 # --- publishers (in the benchmark's process) -----------------------------------------------------------
