@@ -27,6 +27,12 @@ def register(sub: Any) -> None:
         help="track-to-truth association threshold, metres (default 10000)",
     )
     p.add_argument("--ospa-c-m", type=float, default=10_000.0, help="OSPA cut-off c, metres (default 10000)")
+    p.add_argument(
+        "--from-first-track",
+        action="store_true",
+        help="score each object from the first time any view holds a track of it (record with a policy that "
+        "releases nothing to get one view per nation: then this is 'once any nation holds a track')",
+    )
     p.add_argument("--view", action="append", help="score only this view (repeatable; default: every view)")
     p.set_defaults(func=run)
 
@@ -41,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
             association_m=args.association_m,
             ospa_c_m=args.ospa_c_m,
             views=args.view,
+            from_first_track=args.from_first_track,
         )
     except EvaluationError as exc:
         print(f"triwarn evaluate: {exc}", file=sys.stderr)

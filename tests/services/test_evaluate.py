@@ -116,3 +116,12 @@ def test_a_picture_off_the_truth_clock_is_refused(tmp_path: Path, capsys: pytest
     d = _write(tmp_path, _truth_rows(), shifted)
     assert main(["evaluate", str(d)]) == 2
     assert "same evaluation clock" in capsys.readouterr().err
+
+
+def test_scoring_from_the_first_track(tmp_path: Path) -> None:
+    # the picture starts tracking every object only at the 5th step: completeness 7/12 overall, 1 from then on
+    late = [(t, v, tid, x) for t, v, tid, x in _perfect() if t >= 100.0 + 0.5 * 5]
+    d = _write(tmp_path, _truth_rows(), late)
+    assert evaluate(d)["views"]["us"]["SIAP Completeness"] == pytest.approx(7 / 12)
+    r = evaluate(d, from_first_track=True)
+    assert r["views"]["us"]["SIAP Completeness"] == 1.0 and r["from_first_track"]
