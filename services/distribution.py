@@ -389,7 +389,9 @@ class PictureHub:
     async def publish(self, view: str, update: picture_pb2.PictureUpdate) -> int:
         """Assign the next seq of ``view``, append to the log, apply, fan out; returns the seq.
 
-        The hub takes ownership of ``update`` (it sets seq, kind=DELTA, view, and time_ns if 0)."""
+        The hub takes ownership of ``update`` (it sets seq, kind=DELTA, view, and time_ns if 0) and keeps
+        references to its tracks and warnings: do not modify it afterwards. Publishing one message to several
+        views one after the other (awaiting each publish) is fine; publishing it concurrently is not."""
         if self._failed is not None:
             raise RuntimeError("the warning log failed; the hub cannot publish") from self._failed
         if self._closed:

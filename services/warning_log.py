@@ -175,10 +175,14 @@ class _Checkpointer:
     def _checkpoint(self) -> None:
         if self._conn is None:
             self._conn = sqlite3.connect(self._path, check_same_thread=False)
-        try:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # busy or locked: the next one catches up
-            log.debug("WAL checkpoint skipped: %s", exc)
+        while True:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:  # busy or locked: the next one catches up
+                log.debug("WAL checkpoint skipped: %s", exc)
+            if self._pending_bytes < self._every_bytes:  # more was appended meanwhile: go again
+                return
+            self._pending_bytes = 0
 
     def close(self) -> None:
         def _close() -> None:
@@ -214,19 +218,28 @@ class WarningLog:
     """Asynchronous front of the durable log. Open with :meth:`open`; every method is safe to await from the
     event loop (the work runs in the log's own thread, in call order)."""
 
-    def __init__(self, backend: _Backend, executor: ThreadPoolExecutor, location: str) -> None:
+    def __init__(
+        self,
+        backend: _Backend,
+        executor: ThreadPoolExecutor,
+        location: str,
+        wal_checkpoint_bytes: int = WAL_CHECKPOINT_BYTES,
+    ) -> None:
         self._backend = backend
         self._executor = executor
         self.location = location
         self._checkpointer = (
-            _Checkpointer(backend.path, WAL_CHECKPOINT_BYTES)
+            _Checkpointer(backend.path, wal_checkpoint_bytes)
             if isinstance(backend, _SqliteBackend) and backend.path != ":memory:"
             else None
         )
 
     @classmethod
-    async def open(cls, location: str, *, synchronous: str = "NORMAL") -> WarningLog:
-        """Open (creating if needed) the log at ``location``: a SQLite file path or a ``postgresql://`` URL."""
+    async def open(
+        cls, location: str, *, synchronous: str = "NORMAL", wal_checkpoint_bytes: int = WAL_CHECKPOINT_BYTES
+    ) -> WarningLog:
+        """Open (creating if needed) the log at ``location``: a SQLite file path or a ``postgresql://`` URL.
+        SQLite only: ``synchronous`` (NORMAL or FULL) and the bytes appended between two WAL checkpoints."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triwarn-warning-log")
         loop = asyncio.get_running_loop()
         try:
@@ -238,7 +251,7 @@ class WarningLog:
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(backend, executor, location)
+        return cls(backend, executor, location, wal_checkpoint_bytes)
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)

@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from triwarn.services.distribution import SERVICE_NAME, GrpcServerHandle, PictureHub, start_server
+from triwarn.services.metrics import Metrics
 from triwarn.services.settings import Settings
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
@@ -59,8 +60,10 @@ def delta(*tracks: picture_pb2.SystemTrack, deleted: Iterable[int] = (), pad_byt
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[PictureHub, GrpcServerHandle]]:
-    hub = await PictureHub.open(settings, ["us", "jp", "kr"])
+async def running(
+    settings: Settings, metrics: Metrics | None = None
+) -> AsyncIterator[tuple[PictureHub, GrpcServerHandle]]:
+    hub = await PictureHub.open(settings, ["us", "jp", "kr"], metrics=metrics)
     handle = await start_server(settings, hub)
     try:
         yield hub, handle
@@ -201,8 +204,10 @@ def test_slow_subscriber_is_isolated_and_ends_with_resource_exhausted(tmp_path: 
     n_updates = 300
     queue = 8
 
+    metrics = Metrics()
+
     async def main() -> None:
-        async with running(settings_for(tmp_path, subscriber_queue=queue)) as (hub, handle):
+        async with running(settings_for(tmp_path, subscriber_queue=queue), metrics) as (hub, handle):
             options = [("grpc.http2.bdp_probe", 0)]  # keep the slow client's window small
             async with (
                 grpc.aio.insecure_channel(handle.address, options=options) as fast_ch,
@@ -221,6 +226,9 @@ def test_slow_subscriber_is_isolated_and_ends_with_resource_exhausted(tmp_path: 
                     fast_got.append(await fast.read())
                 assert seqs(fast_got) == list(range(1, n_updates + 1))
                 assert hub.subscriber_count("us") == 1  # the slow one was dropped
+                assert metrics.value("triwarn_subscribers", view="us") == 1
+                assert metrics.value("triwarn_subscribers_fell_behind_total", view="us") == 1
+                assert metrics.value("triwarn_picture_updates_total", view="us") == n_updates
                 # the slow subscriber now reads: an unbroken prefix, then RESOURCE_EXHAUSTED
                 slow_got: list[PU] = []
                 with pytest.raises(grpc.aio.AioRpcError) as info:

@@ -116,6 +116,27 @@ def test_sqlite_log_is_in_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("SELECT seq, payload FROM picture_updates").fetchall() == [(1, b"x")]
 
 
+def test_sqlite_wal_is_checkpointed_into_the_database_while_writing(tmp_path: Path) -> None:
+    path = tmp_path / "w.sqlite"
+
+    async def main() -> None:
+        wlog = await WarningLog.open(str(path), wal_checkpoint_bytes=64 * 1024)
+        size_before = path.stat().st_size
+        payload = bytes(range(256)) * 40  # 10 kB
+        for seq in range(1, 101):
+            await wlog.append_many([("us", seq, seq, payload)])
+        # writes go to the WAL only; the checkpointer copies them into the database file meanwhile
+        for _ in range(500):
+            if path.stat().st_size > size_before + 500_000:
+                break
+            await asyncio.sleep(0.01)
+        assert path.stat().st_size > size_before + 500_000
+        assert await wlog.bounds("us") == (1, 100)
+        await wlog.close()
+
+    asyncio.run(main())
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     retention=st.integers(min_value=1, max_value=40),
