@@ -165,6 +165,7 @@ class _View:
     last_seq: int = 0  # last update applied (committed and fanned out)
     next_seq: int = 0  # last seq assigned by publish
     checkpoint_seq: int = 0
+    last_time_ns: int = 0  # time_ns of the last update applied (the fusion service's clock)
     subscribers: set[Subscription] = field(default_factory=set)
 
     def apply(self, update: picture_pb2.PictureUpdate) -> None:
@@ -182,6 +183,7 @@ class _View:
             else:
                 self.warnings[w.warning_id] = w
         self.last_seq = update.seq
+        self.last_time_ns = update.time_ns
 
     def class_of(self, track_id: int) -> int | None:
         t = self.tracks.get(track_id)
@@ -192,7 +194,7 @@ class _View:
             seq=self.last_seq,
             kind=picture_pb2.PictureUpdate.KIND_SNAPSHOT,
             view=self.nation,
-            time_ns=time.time_ns(),
+            time_ns=self.last_time_ns,  # a snapshot is the picture as of its last update
         )
         snap.tracks.extend(self.tracks[k] for k in sorted(self.tracks))
         snap.warnings.extend(self.warnings[k] for k in sorted(self.warnings))

@@ -97,7 +97,10 @@ class ClientPicture:
                 else:
                     self.warnings[w.warning_id] = w
         self.last_seq = update.seq
-        if update.time_ns:
+        if update.time_ns and update.kind == PU.KIND_SNAPSHOT:
+            if self._clock_ref is None:  # the picture as of its last update: a first, rough clock
+                self._clock_ref = (update.time_ns, now)
+        elif update.time_ns:
             if self._clock_first is None:
                 self._clock_first = (update.time_ns, now)
             else:

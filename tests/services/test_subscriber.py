@@ -63,9 +63,18 @@ def test_client_picture_applies_snapshots_deltas_and_counts_gaps() -> None:
     d.tracks.add(track_id=3)
     p.apply(d)
     assert sorted(p.tracks) == [1, 3] and p.warnings == {} and p.last_seq == 6
-    p.apply(PU(seq=6, kind=PU.KIND_DELTA))  # a duplicate is ignored
-    p.apply(PU(seq=9, kind=PU.KIND_DELTA))  # 7 and 8 missing
-    assert (p.duplicates, p.gaps, p.last_seq) == (1, 2, 9)
+    t3 = p.tracks[3]
+    assert p.time_to_impact_s(t3) is None  # no impact prediction yet
+    later = PU(seq=7, kind=PU.KIND_DELTA, time_ns=1_900_000_000_000_000_000)
+    t = later.tracks.add(track_id=3)
+    t.impact.valid = True
+    t.impact.impact_time_ns = later.time_ns + 120 * 10**9
+    p.apply(later)
+    tti = p.time_to_impact_s(p.tracks[3])  # counted on the picture's clock, not this machine's
+    assert tti is not None and 119.0 < tti <= 120.0
+    p.apply(PU(seq=7, kind=PU.KIND_DELTA))  # a duplicate is ignored
+    p.apply(PU(seq=10, kind=PU.KIND_DELTA))  # 8 and 9 missing
+    assert (p.duplicates, p.gaps, p.last_seq) == (1, 2, 10)
 
 
 def test_json_has_every_scalar_and_64_bit_numbers() -> None:
