@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -145,10 +146,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-stonesoup", action="store_true", help="skip the Stone Soup comparison")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the scenario")
+    parser.add_argument(
+        "--stonesoup-objects",
+        type=int,
+        default=100,
+        help="objects in the Stone Soup comparison (default 100: it takes ~1.5 s per cycle there, ~40 s per "
+        "scan at 1000)",
+    )
+    parser.add_argument("--stonesoup-cycles", type=int, default=2, help="cycles of the Stone Soup comparison")
+    parser.add_argument("--threads", type=int, help="numba threads for the kernels (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:
-    result = measure(args.objects, args.cycles, seed=args.seed, stonesoup=not args.no_stonesoup, log=sys.stderr)
+    if args.threads:
+        import numba
+
+        numba.set_num_threads(args.threads)
+    result = measure(
+        args.objects,
+        args.cycles,
+        seed=args.seed,
+        stonesoup=not args.no_stonesoup,
+        log=sys.stderr,
+        stonesoup_objects=args.stonesoup_objects,
+        stonesoup_cycles=args.stonesoup_cycles,
+    )
     if args.json:
         print(json.dumps(result))
     else:
@@ -201,6 +223,7 @@ def measure(
         "fused_rms_position_m": ours["fused_rms_m"],
         "best_nation_rms_position_m": ours["best_nation_rms_m"],
         "threads": numba.get_num_threads(),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "versions": _versions(),
     }
     if stonesoup:
