@@ -43,7 +43,7 @@ from triwarn.core.trajectory.classify import (
 )
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import ecef_to_geodetic, geodesic_inverse
-from triwarn.core.trajectory.impact import ground_track_batch, predict_impacts
+from triwarn.core.trajectory.impact import ground_track_batch, ground_track_batch_parallel, predict_impacts
 from triwarn.core.trajectory.launch import estimate_launch
 from triwarn.core.trajectory.tracks import Phase, SystemTrack
 
@@ -302,9 +302,8 @@ class Assessor:
         if valid.any():
             idx = np.flatnonzero(valid)
             max_pts = int(min(max(np.nanmax([preds[k].t_s for k in idx]) / self.track_dt_s + 3, 3), 2000))
-            path = ground_track_batch(
-                X[idx], np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S]), self.track_dt_s, max_pts
-            )
+            track_fn = ground_track_batch_parallel if idx.size >= 8 else ground_track_batch
+            path = track_fn(X[idx], np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S]), self.track_dt_s, max_pts)
             high = path[:, :, 2] >= self.overflight_min_h_m
             lat = np.where(high, path[:, :, 0], np.nan)
             lon = np.where(high, path[:, :, 1], np.nan)

@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
-import numba
 import numpy as np
 
 from triwarn.core.jit import kernel
@@ -101,7 +100,7 @@ def ellipsoid_radius_m(lat_rad: float, a_m: float, b_m: float) -> float:
     return math.sqrt(num / den)
 
 
-@kernel(parallel=True)
+@kernel
 def flight_metrics_batch(
     x: np.ndarray,
     P: np.ndarray,
@@ -122,7 +121,7 @@ def flight_metrics_batch(
     acceleration columns are NaN). P, P_prev: (n, 6, 6) covariances (only the velocity blocks are used)."""
     n = x.shape[0]
     out = np.full((n, N_METRICS), np.nan)
-    for k in numba.prange(n):
+    for k in range(n):
         px, py, pz = x[k, 0], x[k, 1], x[k, 2]
         vx, vy, vz = x[k, 3], x[k, 4], x[k, 5]
         lat, lon, h = ecef_to_geodetic(px, py, pz)

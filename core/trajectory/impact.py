@@ -265,56 +265,74 @@ def _coast_deriv(y: np.ndarray, earth: np.ndarray, dy: np.ndarray) -> None:
     dy[5] = gz
 
 
-@kernel(parallel=True)
+@kernel
+def ground_track_one(x: np.ndarray, earth: np.ndarray, dt_s: float, out: np.ndarray) -> None:
+    """Drag-free ground track of one state (6,) into ``out`` (max_points, 3) ``[lat_deg, lon_deg, h_m]``
+    every ``dt_s`` (fixed-step RK4, J2 on the rotating Earth, ``earth`` = ``[μ, Re, J2, ω]``) until the ground
+    is crossed (that last row is the crossing, h = 0) or the rows run out; unused rows are left as they are.
+    Drag is left out: it bends the last few tens of km of the path, not the overflight."""
+    max_points = out.shape[0]
+    y = np.empty(6)
+    yt = np.empty(6)
+    k1 = np.empty(6)
+    k2 = np.empty(6)
+    k3 = np.empty(6)
+    k4 = np.empty(6)
+    for i in range(6):
+        y[i] = x[i]
+    la, lo, h = ecef_to_geodetic(y[0], y[1], y[2])
+    out[0, 0] = math.degrees(la)
+    out[0, 1] = math.degrees(lo)
+    out[0, 2] = h
+    if not h > 0.0:
+        return
+    for p in range(1, max_points):
+        _coast_deriv(y, earth, k1)
+        for i in range(6):
+            yt[i] = y[i] + 0.5 * dt_s * k1[i]
+        _coast_deriv(yt, earth, k2)
+        for i in range(6):
+            yt[i] = y[i] + 0.5 * dt_s * k2[i]
+        _coast_deriv(yt, earth, k3)
+        for i in range(6):
+            yt[i] = y[i] + dt_s * k3[i]
+        _coast_deriv(yt, earth, k4)
+        for i in range(6):
+            yt[i] = y[i] + dt_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        la, lo, h_new = ecef_to_geodetic(yt[0], yt[1], yt[2])
+        if h_new <= 0.0:
+            f = h / (h - h_new)
+            for i in range(3):
+                yt[i] = y[i] + f * (yt[i] - y[i])
+            la, lo, _ = ecef_to_geodetic(yt[0], yt[1], yt[2])
+            out[p, 0] = math.degrees(la)
+            out[p, 1] = math.degrees(lo)
+            out[p, 2] = 0.0
+            return
+        out[p, 0] = math.degrees(la)
+        out[p, 1] = math.degrees(lo)
+        out[p, 2] = h_new
+        for i in range(6):
+            y[i] = yt[i]
+        h = h_new
+
+
+@kernel
 def ground_track_batch(x: np.ndarray, earth: np.ndarray, dt_s: float, max_points: int) -> np.ndarray:
-    """Drag-free ground track of n states for overflight checks: (n, max_points, 3) rows
-    ``[lat_deg, lon_deg, h_m]`` every ``dt_s`` (fixed-step RK4, J2 on the rotating Earth, ``earth`` =
-    ``[μ, Re, J2, ω]``) until the ground is crossed (that last row is the crossing, h = 0) or max_points;
-    unused rows are NaN. Drag is left out: the path it bends is the last few tens of km, not the overflight."""
+    """Ground tracks of n states (n, 6): (n, max_points, 3) rows as :func:`ground_track_one`, NaN where unused.
+    Serial: for a few tracks a parallel launch costs more than the work (see the parallel form below)."""
+    n = x.shape[0]
+    out = np.full((n, max_points, 3), np.nan)
+    for k in range(n):
+        ground_track_one(x[k], earth, dt_s, out[k])
+    return out
+
+
+@kernel(parallel=True)
+def ground_track_batch_parallel(x: np.ndarray, earth: np.ndarray, dt_s: float, max_points: int) -> np.ndarray:
+    """:func:`ground_track_batch` across cores, for many tracks."""
     n = x.shape[0]
     out = np.full((n, max_points, 3), np.nan)
     for k in numba.prange(n):
-        y = np.empty(6)
-        yt = np.empty(6)
-        k1 = np.empty(6)
-        k2 = np.empty(6)
-        k3 = np.empty(6)
-        k4 = np.empty(6)
-        for i in range(6):
-            y[i] = x[k, i]
-        la, lo, h = ecef_to_geodetic(y[0], y[1], y[2])
-        out[k, 0, 0] = math.degrees(la)
-        out[k, 0, 1] = math.degrees(lo)
-        out[k, 0, 2] = h
-        if not h > 0.0:
-            continue
-        for p in range(1, max_points):
-            _coast_deriv(y, earth, k1)
-            for i in range(6):
-                yt[i] = y[i] + 0.5 * dt_s * k1[i]
-            _coast_deriv(yt, earth, k2)
-            for i in range(6):
-                yt[i] = y[i] + 0.5 * dt_s * k2[i]
-            _coast_deriv(yt, earth, k3)
-            for i in range(6):
-                yt[i] = y[i] + dt_s * k3[i]
-            _coast_deriv(yt, earth, k4)
-            for i in range(6):
-                yt[i] = y[i] + dt_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-            la, lo, h_new = ecef_to_geodetic(yt[0], yt[1], yt[2])
-            if h_new <= 0.0:
-                f = h / (h - h_new)
-                for i in range(3):
-                    yt[i] = y[i] + f * (yt[i] - y[i])
-                la, lo, _ = ecef_to_geodetic(yt[0], yt[1], yt[2])
-                out[k, p, 0] = math.degrees(la)
-                out[k, p, 1] = math.degrees(lo)
-                out[k, p, 2] = 0.0
-                break
-            out[k, p, 0] = math.degrees(la)
-            out[k, p, 1] = math.degrees(lo)
-            out[k, p, 2] = h_new
-            for i in range(6):
-                y[i] = yt[i]
-            h = h_new
+        ground_track_one(x[k], earth, dt_s, out[k])
     return out

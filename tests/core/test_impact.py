@@ -19,6 +19,7 @@ from triwarn.core.trajectory.impact import (
     cholesky_lower,
     ellipse_from_cov,
     ground_track_batch,
+    ground_track_batch_parallel,
     mahalanobis2_en,
     predict_impacts,
     sigma_points_batch,
@@ -157,3 +158,14 @@ def test_ground_track_ends_near_the_impact(irbm) -> None:
     # drag-free track: within a few km of the flight's impact (β = 8,000 kg/m² shortens the flight a little)
     d = float(vdist(path[last, 0], path[last, 1], math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad))[0])
     assert d < 20 * KM
+
+
+def test_parallel_ground_track_equals_serial(irbm) -> None:
+    f, _ = irbm
+    t = np.linspace(f.burnout_t_s + 10.0, f.flight_time_s - 100.0, 9)
+    p, v = f.sample(t)
+    x = np.ascontiguousarray(np.hstack([p, v]))
+    earth = np.array([3.986004418e14, 6378137.0, 1.08263e-3, 7.292115e-5])
+    a = ground_track_batch(x, earth, 10.0, 300)
+    b = ground_track_batch_parallel(x, earth, 10.0, 300)
+    np.testing.assert_array_equal(a, b)
