@@ -209,3 +209,27 @@ def test_result_tracks_are_complete_system_tracks_that_never_alias_engine_state(
     np.testing.assert_array_equal(track.x, x_before)
     with pytest.raises(dataclasses.FrozenInstanceError):
         track.track_id = 5  # type: ignore[misc]
+
+
+def test_crossing_objects_keep_their_numbers_and_partners() -> None:
+    # two objects within a few tens of metres and 8 m/s of each other for 12 s, meeting at T0 + 6 s: every
+    # local track is inside the gate of both system tracks the whole time, yet each system track keeps its
+    # number and, once paired, its partner nation's track (no swaps cycle to cycle)
+    t_cross = 6.0
+    xa_c = _at(T0 + round(t_cross * 1e9))
+    xb_c = xa_c + np.array([3.0, 0.0, 0.0, 8.0, 0.0, 0.0])
+    (xa0, xb0), _ = predict(np.stack([xa_c, xb_c]), np.zeros((2, 6, 6)), -t_cross)
+    rng = np.random.default_rng(21)
+    engine = FusionEngine()
+    seen: dict[int, set[tuple[str, int]]] = {}
+    for k in range(13):
+        for nation, offset_ns, numbers in (("us", 0, [1, 2]), ("jp", S // 3, [7, 8])):
+            t = T0 + k * S + offset_ns
+            xs, _ = predict(np.stack([xa0, xb0]), np.zeros((2, 6, 6)), (t - T0) * 1e-9)
+            xs = xs + rng.normal(size=(2, 6)) * np.array([60.0] * 3 + [1.5] * 3)
+            engine.ingest(_batch(nation, t, numbers, list(xs)))
+        for track in engine.snapshot():
+            seen.setdefault(track.track_id, set()).update((s.nation, s.local_track_number) for s in track.sources)
+    assert sorted(seen) == [1, 2]
+    assert all(sorted(n for n, _ in members) == ["jp", "us"] for members in seen.values())
+    assert seen[1] | seen[2] == {("us", 1), ("us", 2), ("jp", 7), ("jp", 8)}
