@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class InfraredModel:
         s = self.sensor
         return kalman.ir_row(self.sat_ecef_m, math.hypot(s.sigma_los_rad, s.bias_los_rad))
 
-    def _run(self, pos, active, phase, normals, uniforms):  # type: ignore[no-untyped-def]
+    def _run(self, pos: Any, active: Any, phase: Any, normals: Any, uniforms: Any) -> Any:
         s = self.sensor
         boost = np.ascontiguousarray(np.asarray(phase) == Phase.BOOST)
         return ir_measure_batch(

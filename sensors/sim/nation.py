@@ -7,8 +7,9 @@ node publishes.
 Each sensor scans on its own clock (``scan_offset_s + j * revisit_s``) and draws from its own random stream
 (derived from the seed, the nation and the sensor's position in the nation's list), so a run is deterministic
 for a seed. A scan reaches the tracker ``latency_s`` after it was taken; the tracker processes scans in time
-order once every sensor's report for that time can have arrived, that is, scans up to ``t − max latency``
-(no out-of-sequence measurements). The reported track times are therefore up to that latency old.
+order up to the earliest scan of any sensor that is still on its way (:meth:`NationSim.ready_until`), so no
+report is ever processed out of sequence. The reported track times lag the step time by about the largest
+latency (less when the slow sensor's next scan is later than the fast sensors' reports).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class NationSim:
         self.tracker = Tracker(rows, tracker_config)
         root = np.random.SeedSequence([int(seed), zlib.crc32(nation.encode())])
         self._rngs = [np.random.default_rng(s) for s in root.spawn(len(self.models))]
+        #: the largest reporting latency of the nation's sensors, s (the most a track time lags a step)
         self.hold_s = max((m.sensor.latency_s for m in self.models), default=0.0)
         self._next_scan = np.full(len(self.models), np.nan)
         self._queue: list[Scan] = []
@@ -117,6 +119,17 @@ class NationSim:
                     self.scan_log.append(scan)
                 self._next_scan[i] += s.revisit_s
 
+    def ready_until(self, t_s: float) -> float:
+        """Scan time up to which every report has arrived at ``t_s``: the earliest scan, over all sensors, that
+        is still on its way (taken but not yet delivered). Processing stops there: no report can then arrive
+        out of sequence."""
+        e = math.inf
+        for m in self.models:
+            s = m.sensor
+            k = math.floor((t_s - s.latency_s - s.scan_offset_s) / s.revisit_s + 1e-9) + 1
+            e = min(e, s.scan_offset_s + k * s.revisit_s)
+        return min(e, t_s)
+
     def step(self, t_s: float) -> LocalTracks:
         """Advance the sensors and the tracker to scenario time ``t_s`` and report the local tracks."""
         t_s = float(t_s)
@@ -124,13 +137,17 @@ class NationSim:
             raise ValueError(f"NationSim.step: time went backwards ({t_s} s after {self._t} s)")
         self._t = t_s
         self._generate(t_s)
-        ready_until = t_s - self.hold_s + 1e-9
-        ready = sorted((s for s in self._queue if s.t_s <= ready_until), key=lambda s: (s.t_s, s.sensor_index))
+        ready_until = self.ready_until(t_s) + 1e-9
+        ready = sorted(
+            (s for s in self._queue if s.t_s <= ready_until and s.t_available_s <= t_s + 1e-9),
+            key=lambda s: (s.t_s, s.sensor_index),
+        )
         if ready:
-            self._queue = [s for s in self._queue if s.t_s > ready_until]
+            taken = {id(s) for s in ready}
+            self._queue = [s for s in self._queue if id(s) not in taken]
             for scan in ready:
                 self.tracker.process_scan(scan.sensor_index, scan.t_s, scan.z)
-        tf = self.tracker.report(t_s - self.hold_s)
+        tf = self.tracker.report(min(t_s, ready_until))
         return LocalTracks(
             track_numbers=tf.track_numbers,
             t_s=tf.t_s,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class RadarModel:
         vis, _, _ = self._run(pos_ecef_m, vel_ecef_m_s, active, np.zeros((k, 4)), np.zeros(k))
         return vis
 
-    def _run(self, pos, vel, active, normals, uniforms):  # type: ignore[no-untyped-def]
+    def _run(self, pos: Any, vel: Any, active: Any, normals: Any, uniforms: Any) -> Any:
         s = self.sensor
         return radar_measure_batch(
             np.ascontiguousarray(pos, dtype=np.float64), np.ascontiguousarray(vel, dtype=np.float64),

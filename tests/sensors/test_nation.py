@@ -68,5 +68,26 @@ def test_fields_shapes_and_ranges(scenario: SyntheticScenario) -> None:
     assert set(lt.phase.tolist()) <= {int(p) for p in Phase}
     assert all(set(ids) <= set(sim.sensor_ids) and ids for ids in lt.sensor_ids)
     assert np.all(np.linalg.eigvalsh(lt.P) > 0)
+    # time of validity: the last scan processed, at most the largest latency (+ a scan) before the step time
+    t_step = 299.0
+    assert np.all(lt.t_s <= t_step) and np.all(lt.t_s >= t_step - sim.hold_s - 1.0)
+    assert sim.ready_until(t_step) <= t_step
     with pytest.raises(ValueError, match="backwards"):
         sim.step(10.0)
+
+
+def test_ballistic_coefficient_is_estimated_in_reentry(scenario: SyntheticScenario) -> None:
+    """The truth's drag uses its own exponential atmosphere (scale height 7.2 km), the tracker Vallado's
+    piecewise one, so β is estimated through a model mismatch of up to ~25 % in density."""
+    sim, out = _run("kr", 5, scenario)
+    last: dict[int, tuple[float, int]] = {}
+    for lt in out:
+        for i in np.flatnonzero((lt.status == Status.CONFIRMED) & (lt.beta_kg_m2 > 0)):
+            s = sim.truth.sample(float(lt.t_s[i]))
+            d = np.linalg.norm(s.pos_ecef_m - lt.x[i, :3], axis=1)
+            d[~s.active] = np.inf
+            last[int(lt.track_numbers[i])] = (float(lt.beta_kg_m2[i]), int(np.argmin(d)))
+    assert len(last) >= 2
+    for beta, obj in last.values():
+        true_beta = scenario.launches[obj].beta_kg_m2
+        assert abs(beta / true_beta - 1.0) < 0.25, (beta, true_beta)
