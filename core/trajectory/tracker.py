@@ -14,8 +14,8 @@ Composition (one scan of one sensor at a time, in time order; Stone Soup's vocab
   dropped without ever being reported. Infrared line-of-sight reports only update existing tracks;
 - deleter: a confirmed track without an update for ``coast_after_s`` is COASTING; after ``delete_after_s``,
   when its position uncertainty exceeds ``max_pos_sigma_m``, or once it is predicted below the ground, it is
-  DELETED: reported once more, then its slot is freed. Track numbers are given at confirmation, from 1
-  upwards, and never reused.
+  DELETED: reported once more, then its slot is freed. Track numbers are given at confirmation, from
+  ``first_track_number`` (1) upwards, and never reused.
 
 The state is struct-of-arrays with a growing capacity; all arithmetic is in batch kernels, Python only
 orchestrates per scan. No I/O, no logging. Time ``t_s`` is scenario seconds.
@@ -87,7 +87,13 @@ class TrackFile:
 class Tracker:
     """One nation's tracker over ``sensor_rows`` (s, SP_LEN) (see :func:`kalman.radar_row`, ``ir_row``)."""
 
-    def __init__(self, sensor_rows: np.ndarray, config: TrackerConfig | None = None, capacity: int = 64):
+    def __init__(
+        self,
+        sensor_rows: np.ndarray,
+        config: TrackerConfig | None = None,
+        capacity: int = 64,
+        first_track_number: int = 1,
+    ):
         self.cfg = config or TrackerConfig()
         self.sp = np.ascontiguousarray(sensor_rows, dtype=np.float64)
         if self.sp.ndim != 2 or self.sp.shape[1] != kalman.SP_LEN:
@@ -102,7 +108,9 @@ class Tracker:
         self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5])
         self.rates = np.array([self.cfg.rate_to_boost_1_s, self.cfg.rate_to_ballistic_1_s])
         self.gates = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in (2, 3, 4)}
-        self.next_number = 1
+        if first_track_number < 1:
+            raise ValueError(f"first_track_number must be >= 1, got {first_track_number}")
+        self.next_number = int(first_track_number)
         self._alloc(capacity)
 
     # --- storage ----------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class NationSim:
         seed: int,
         sensor_catalog: SensorCatalog | str | Path | None = None,
         tracker_config: TrackerConfig | None = None,
+        first_track_number: int = 1,
     ):
         if nation not in NATIONS:
             raise ValueError(f"unknown nation {nation!r}; expected one of {', '.join(NATIONS)}")
@@ -78,7 +79,7 @@ class NationSim:
         self.sensor_ids: tuple[str, ...] = tuple(s.id for s in sensors)
         self.truth = scenario.truth()
         rows = np.stack([m.tracker_row() for m in self.models]) if self.models else np.zeros((0, 22))
-        self.tracker = Tracker(rows, tracker_config)
+        self.tracker = Tracker(rows, tracker_config, first_track_number=first_track_number)
         root = np.random.SeedSequence([int(seed), zlib.crc32(nation.encode())])
         self._rngs = [np.random.default_rng(s) for s in root.spawn(len(self.models))]
         #: the largest reporting latency of the nation's sensors, s (the most a track time lags a step)
@@ -118,6 +119,12 @@ class NationSim:
                 if self.scan_log is not None:
                     self.scan_log.append(scan)
                 self._next_scan[i] += s.revisit_s
+
+    @property
+    def next_track_number(self) -> int:
+        """The number the next confirmed track will get: pass it as ``first_track_number`` to a new
+        NationSim (a scenario replayed in a loop) so that no number is ever reused."""
+        return int(self.tracker.next_number)
 
     def ready_until(self, t_s: float) -> float:
         """Scan time up to which every report has arrived at ``t_s``: the earliest scan, over all sensors, that

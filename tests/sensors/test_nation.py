@@ -91,3 +91,12 @@ def test_ballistic_coefficient_is_estimated_in_reentry(scenario: SyntheticScenar
     for beta, obj in last.values():
         true_beta = scenario.launches[obj].beta_kg_m2
         assert abs(beta / true_beta - 1.0) < 0.25, (beta, true_beta)
+
+
+def test_a_new_sim_can_continue_the_track_numbers_of_the_last(scenario: SyntheticScenario) -> None:
+    first, out = _run("jp", 2, scenario, 300.0)
+    used = {int(n) for lt in out for n in lt.track_numbers}
+    assert used and first.next_track_number == max(used) + 1
+    second = NationSim("jp", scenario, seed=2, first_track_number=first.next_track_number)
+    again = {int(n) for t in np.arange(0.0, 300.0, 1.0) for n in second.step(t).track_numbers}
+    assert again and min(again) == first.next_track_number and not (again & used)
