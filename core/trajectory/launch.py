@@ -144,7 +144,7 @@ def solve_launch(
     x_b = x0.copy()
     s_coast = 0.0
     if h_coast_m > 0.0 and ecef_to_geodetic(x0[0], x0[1], x0[2])[2] > h_coast_m:
-        coast = _coast_to(x0, h_coast_m, earth, ds_s, s_max_s, out)
+        coast = _coast_to(x0, h_coast_m, earth, 5.0 * ds_s, s_max_s, out)  # smooth coast: 5x the step
         if not coast:
             return res
         for i in range(6):
@@ -289,7 +289,7 @@ def estimate_launch(
     s_max_s: float = 3600.0,
     a_max_m_s2: float = 200.0,
     isp_s: float = 280.0,  # assumption: not a published figure (single-stage-equivalent specific impulse)
-    iters: int = 24,
+    iters: int = 18,
     kappa: float = 1.0,
     model_frac: float = 0.3,  # assumption: not a published figure (model error, fraction of boost distance)
 ) -> list[LaunchEstimate]:

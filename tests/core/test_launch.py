@@ -50,16 +50,16 @@ def flight(request):
 
 
 def test_launch_point_and_time_from_an_early_boost_state(flight) -> None:
-    """A state 20 s after launch (an infrared or early radar track) gives the pad within 2 km and the launch
-    time within 5 s (the target of issue 6 is 10 km)."""
+    """A state early in the boost (an infrared or early radar track; 20 s or 40% of the burn, whichever is
+    sooner) gives the pad within 3 km and the launch time within 5 s (issue 6's target is 10 km)."""
     name, f = flight
-    t = 20.0
+    t = min(20.0, 0.4 * f.burnout_t_s)
     p, v = f.sample(np.array([t]))
     P = np.diag([100.0**2] * 3 + [2.0**2] * 3)
     est = estimate_launch(np.r_[p[0], v[0]][None], P[None], 0.0)[0]
     assert est.valid, name
     err = float(vdist(est.lat_deg, est.lon_deg, 39.22, 125.67)[0])
-    assert err < 2 * KM, (name, err)
+    assert err < 3 * KM, (name, err)
     assert abs(t + est.t_s) < 5.0, (name, t + est.t_s)
     assert err < est.semi_major_m + 1 * KM  # the ellipse is not absurdly small
 
