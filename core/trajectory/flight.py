@@ -68,6 +68,8 @@ class Vehicle:
     rv_mass_kg: float
     rv_beta_kg_m2: float
     t_vert_s: float = 8.0  # vertical rise before the pitch program starts
+    t_pitch_s: float = 0.0  # duration of the pitch-over; 0: the pitch turns until cut-off
+    rv_lift_to_drag: float = 0.0  # > 0: quasi-ballistic, glides after apogee (KN-23-like); 0: ballistic
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.stages) <= prop.MAX_STAGES:
@@ -103,6 +105,8 @@ class Vehicle:
         v[prop.V_MASS_RV] = self.rv_mass_kg
         v[prop.V_BETA_RV] = self.rv_beta_kg_m2
         v[prop.V_TVERT] = self.t_vert_s
+        v[prop.V_TPITCH] = self.t_pitch_s
+        v[prop.V_LD] = self.rv_lift_to_drag
         for i, s in enumerate(self.stages):
             b = prop.V_STAGE0 + prop.V_STAGE_STRIDE * i
             v[b + prop.S_THRUST] = s.thrust_n

@@ -91,6 +91,8 @@ def parse_missiles(doc: dict[str, Any], source: str = "missiles.toml") -> dict[s
                 rv_mass_kg=_number(m, "rv_mass_kg", where),
                 rv_beta_kg_m2=_number(m, "rv_beta_kg_m2", where),
                 t_vert_s=_number(m, "t_vert_s", where, positive=False),
+                t_pitch_s=_number(m, "t_pitch_s", where, positive=False) if "t_pitch_s" in m else 0.0,
+                rv_lift_to_drag=_number(m, "rv_lift_to_drag", where, positive=False) if "rv_lift_to_drag" in m else 0.0,
             )
         except FlightError as exc:
             raise MissileError(f"{source}: {exc}") from None

@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.optimize import brentq
 
 from triwarn.core.trajectory.flight import Flight, Steering, Vehicle, fly_missile
@@ -134,52 +135,112 @@ def _check_coord(label: str, lat_deg: float, lon_deg: float) -> None:
 class _Solver:
     """Flights of one vehicle from one site along one azimuth, with the 1-D solves of the method."""
 
-    def __init__(self, vehicle: Vehicle, lat_rad: float, lon_rad: float, az_rad: float) -> None:
+    N_SCAN = 16
+
+    def __init__(self, vehicle: Vehicle, lat_rad: float, lon_rad: float, az_rad: float, az_ref_rad: float) -> None:
         self.v = vehicle
         self.lat = lat_rad
         self.lon = lon_rad
-        self.az = az_rad
+        self.az = az_rad  # launch azimuth
+        self.az_ref = az_ref_rad  # azimuth along which ranges are measured (towards the aim point)
         self.t_full = vehicle.total_burn_s
-        self.t_min = vehicle.t_vert_s + 2.0
+        self.t_min = min(vehicle.t_vert_s + 2.0, 0.5 * self.t_full)
+        self.t_grid = np.linspace(self.t_min, self.t_full, self.N_SCAN)
+        self._scans: dict[float, np.ndarray] = {}
 
     def fly(self, pitch: float, t_cut: float, store: bool = False) -> Flight:
         return fly_missile(self.v, self.lat, self.lon, Steering(self.az, pitch, t_cut), store=store)
 
     def range_m(self, pitch: float, t_cut: float) -> float:
+        """Downrange distance (m) of the impact towards the aim point: negative when a steep shot falls
+        back behind the site (Coriolis)."""
         f = self.fly(pitch, t_cut)
         if not f.hit_ground:
             return 4.0e7  # orbit or escape: further than any range on Earth
-        return f.range_m
+        return f.range_m * math.cos(f.impact_azimuth_rad - self.az_ref)
+
+    def scan(self, pitch: float) -> np.ndarray:
+        """Ranges (m) at the cut-off grid ``t_grid`` for this pitch (cached)."""
+        if pitch not in self._scans:
+            self._scans[pitch] = np.array([self.range_m(pitch, t) for t in self.t_grid])
+        return self._scans[pitch]
+
+    def feasible(self, pitch: float, d_m: float) -> bool:
+        return bool(np.any(self.scan(pitch) >= d_m))
 
     def max_range(self) -> tuple[float, float]:
         """(pitch, range) of the longest full-burn flight (golden section on the unimodal R(θ))."""
         return _golden_max(lambda p: self.range_m(p, self.t_full), PITCH_MIN_RAD, PITCH_MAX_RAD, 1e-4)
 
-    def pitch_limits(self, d_m: float, pitch_me: float) -> tuple[float, float]:
-        """[θ_lo, θ_hi]: the pitches whose full-burn range reaches ``d_m``."""
-
-        def g(p: float) -> float:
-            return self.range_m(p, self.t_full) - d_m
-
-        lo = PITCH_MIN_RAD if g(PITCH_MIN_RAD) >= 0.0 else brentq(g, PITCH_MIN_RAD, pitch_me, xtol=1e-7)
-        hi = PITCH_MAX_RAD if g(PITCH_MAX_RAD) >= 0.0 else brentq(g, pitch_me, PITCH_MAX_RAD, xtol=1e-7)
-        return lo, hi
-
     def cut_for_range(self, pitch: float, d_m: float) -> float:
-        """Cut-off time giving range ``d_m`` at pitch ``pitch`` (the full burn if it only just reaches)."""
+        """The smallest cut-off time giving downrange ``d_m`` at this pitch; for a pitch that cannot reach it,
+        the full burn plus a penalty growing with the shortfall (so that a minimum search avoids it)."""
+        ranges = self.scan(pitch)
+        above = np.flatnonzero(ranges >= d_m)
+        if above.size == 0:
+            return self.t_full * (1.0 + (d_m - float(ranges.max())) / d_m)
+        k = int(above[0])
+        if k == 0:
+            return float(self.t_grid[0])
+        return float(
+            brentq(lambda t: self.range_m(pitch, t) - d_m, self.t_grid[k - 1], self.t_grid[k], xtol=1e-7, rtol=1e-12)
+        )
 
-        def g(t: float) -> float:
-            return self.range_m(pitch, t) - d_m
+    def apogee_m(self, pitch: float, t_cut: float) -> float:
+        f = self.fly(pitch, t_cut)
+        return f.apogee_m if math.isfinite(f.apogee_m) else 4.0e7
 
-        g_full = g(self.t_full)
-        if g_full <= 0.0:
-            return self.t_full
-        if g(self.t_min) >= 0.0:
+    def cut_for_apogee(self, pitch: float, h_m: float) -> float:
+        """Cut-off time giving apogee ``h_m`` at this pitch (the apogee grows with the impulse)."""
+        if self.apogee_m(pitch, self.t_min) >= h_m:
             return self.t_min
-        return brentq(g, self.t_min, self.t_full, xtol=1e-7, rtol=1e-12)
+        if self.apogee_m(pitch, self.t_full) <= h_m:
+            return self.t_full
+        return float(brentq(lambda t: self.apogee_m(pitch, t) - h_m, self.t_min, self.t_full, xtol=1e-7, rtol=1e-12))
 
-    def apogee_at_range(self, pitch: float, d_m: float) -> float:
-        return self.fly(pitch, self.cut_for_range(pitch, d_m)).apogee_m
+    def highest_apogee(self) -> tuple[float, float]:
+        """(pitch, apogee) of the highest full-burn flight (near vertical; golden section)."""
+        return _golden_max(lambda p: self.apogee_m(p, self.t_full), math.radians(45.0), PITCH_MAX_RAD, 1e-4)
+
+    def flattest_pitch_for_apogee(self, h_m: float, p_top: float) -> float:
+        """The flattest pitch whose full burn still climbs to ``h_m`` (the apogee grows with the pitch up to
+        ``p_top``)."""
+        if self.apogee_m(PITCH_MIN_RAD, self.t_full) >= h_m:
+            return PITCH_MIN_RAD
+        return float(brentq(lambda p: self.apogee_m(p, self.t_full) - h_m, PITCH_MIN_RAD, p_top, xtol=1e-9))
+
+    def range_at_apogee(self, pitch: float, h_m: float) -> float:
+        return self.range_m(pitch, self.cut_for_apogee(pitch, h_m))
+
+    def solve_apogee_and_range(self, h_m: float, d_m: float) -> tuple[float, float]:
+        """(pitch, cut-off) of the flight with apogee ``h_m`` and downrange ``d_m``. At a fixed apogee the
+        range shrinks as the pitch steepens, so one Brent search on the pitch finds it; the limits of the
+        search are the class's limits, reported by :class:`PlanningError`."""
+        name = self.v.name
+        p_top, h_max = self.highest_apogee()
+        if h_m > h_max:
+            raise PlanningError(
+                f"apogee {h_m / 1e3:.1f} km is beyond what {name} can reach: {h_max / 1e3:.1f} km even on a "
+                f"vertical shot"
+            )
+        p_flat = self.flattest_pitch_for_apogee(h_m, p_top)
+        r_far = self.range_at_apogee(p_flat, h_m)
+        if r_far < d_m:
+            raise PlanningError(
+                f"with apogee {h_m / 1e3:.1f} km, {name} reaches at most {r_far / 1e3:.0f} km, short of "
+                f"{d_m / 1e3:.0f} km: " + ("lower the apogee" if p_flat > PITCH_MIN_RAD + 1e-6 else "raise the apogee")
+            )
+        r_near = self.range_at_apogee(PITCH_MAX_RAD, h_m)
+        p_near = PITCH_MAX_RAD
+        if r_near > d_m and p_top < PITCH_MAX_RAD:
+            p_near, r_near = p_top, self.range_at_apogee(p_top, h_m)
+        if r_near > d_m:
+            raise PlanningError(
+                f"with apogee {h_m / 1e3:.1f} km, {name} flies at least {r_near / 1e3:.0f} km, beyond "
+                f"{d_m / 1e3:.0f} km: raise the apogee"
+            )
+        pitch = float(brentq(lambda p: self.range_at_apogee(p, h_m) - d_m, p_flat, p_near, xtol=1e-10))
+        return pitch, self.cut_for_apogee(pitch, h_m)
 
 
 def _golden_max(f: Callable[[float], float], a: float, b: float, tol: float) -> tuple[float, float]:
@@ -253,33 +314,49 @@ def plan_trajectory(
     steering: Steering | None = None
     flight: Flight | None = None
     max_range = math.nan
+    pitch_me: float | None = None  # minimum-energy pitch, kept while the azimuth converges
+    prev: tuple[float, float] | None = None  # (azimuth, azimuth miss) of the previous iteration
     for _ in range(MAX_AZIMUTH_ITERATIONS):
-        s = _Solver(vehicle, lat0, lon0, az)
-        pitch_me, max_range = s.max_range()
-        if d_m > max_range:
-            raise PlanningError(
-                f"aim point at {d_m / 1e3:.0f} km is beyond the maximum range of {vehicle.name}: "
-                f"{max_range / 1e3:.0f} km on this azimuth"
-            )
-        lo, hi = s.pitch_limits(d_m, pitch_me)
-        if shape == "minimum_energy" or (apogee_km is None):
-            pitch = _golden_max(lambda p, s=s: -s.cut_for_range(p, d_m), lo, hi, 1e-5)[0]
+        s = _Solver(vehicle, lat0, lon0, az, az_target)
+        if pitch_me is None and (shape == "minimum_energy" or apogee_km is None):
+            pitch_far, max_range = s.max_range()
+            if d_m > max_range:
+                raise PlanningError(
+                    f"aim point at {d_m / 1e3:.0f} km is beyond the maximum range of {vehicle.name}: "
+                    f"{max_range / 1e3:.0f} km on this azimuth"
+                )
+            pitch_me = _golden_max(lambda p, s=s: -s.cut_for_range(p, d_m), pitch_far, PITCH_MAX_RAD, 1e-5)[0]
             if shape != "minimum_energy":
-                apo_me = s.apogee_at_range(pitch, d_m)
-                target_km = (2.0 if shape == "lofted" else 0.5) * apo_me / 1e3
-                pitch = _solve_apogee(s, d_m, target_km, lo, hi, shape, vehicle.name)
+                apo_me = s.apogee_m(pitch_me, s.cut_for_range(pitch_me, d_m))
+                apogee_km = (2.0 if shape == "lofted" else 0.5) * apo_me / 1e3
+        if apogee_km is None:
+            assert pitch_me is not None
+            pitch = pitch_me
+            t_cut = s.cut_for_range(pitch, d_m)
         else:
-            pitch = _solve_apogee(s, d_m, float(apogee_km), lo, hi, shape, vehicle.name)
-        t_cut = s.cut_for_range(pitch, d_m)
+            pitch, t_cut = s.solve_apogee_and_range(float(apogee_km) * 1e3, d_m)
         flight = s.fly(pitch, t_cut, store=True)
         steering = Steering(az, pitch, t_cut)
+        if not flight.hit_ground:
+            raise PlanningError(f"{vehicle.name}: the planned flight did not come down (numerical failure)")
         miss = geodesic_inverse(
             flight.impact_lat_rad, flight.impact_lon_rad, math.radians(aim_lat_deg), math.radians(aim_lon_deg)
         )[0]
         if miss <= AIM_TOL_M:
             break
-        daz = (az_target - flight.impact_azimuth_rad + math.pi) % (2.0 * math.pi) - math.pi
-        az = (az + daz) % (2.0 * math.pi)
+        daz = _wrap(az_target - flight.impact_azimuth_rad)
+        step = daz
+        if prev is not None and abs(daz - prev[1]) > 1e-12:
+            step = daz * _wrap(az - prev[0]) / (prev[1] - daz)  # secant on the azimuth miss
+        prev = (az, daz)
+        az = (az + step) % (2.0 * math.pi)
+    else:
+        raise PlanningError(
+            f"{vehicle.name}: the aim point could not be hit within {AIM_TOL_M:.0f} m "
+            f"(miss {miss:.0f} m after {MAX_AZIMUTH_ITERATIONS} azimuth corrections)"
+        )
+    if math.isnan(max_range):
+        max_range = _Solver(vehicle, lat0, lon0, az, az_target).max_range()[1]
     assert steering is not None and flight is not None
     if not (math.isfinite(flight.apogee_m) and math.isfinite(flight.impact_t_s)):
         raise PlanningError(f"{vehicle.name}: the planned flight did not come down (numerical failure)")
@@ -297,13 +374,6 @@ def plan_trajectory(
     )
 
 
-def _solve_apogee(s: _Solver, d_m: float, apogee_km: float, lo: float, hi: float, shape: str, name: str) -> float:
-    h_m = apogee_km * 1e3
-    a_lo = s.apogee_at_range(lo, d_m)
-    a_hi = s.apogee_at_range(hi, d_m)
-    if not a_lo <= h_m <= a_hi:
-        raise PlanningError(
-            f"apogee {apogee_km:.1f} km is outside what {name} can fly to {d_m / 1e3:.0f} km: "
-            f"between {a_lo / 1e3:.1f} km (most depressed) and {a_hi / 1e3:.1f} km (most lofted)"
-        )
-    return brentq(lambda p: s.apogee_at_range(p, d_m) - h_m, lo, hi, xtol=1e-8)
+def _wrap(a_rad: float) -> float:
+    """An angle difference folded into [-π, π)."""
+    return (a_rad + math.pi) % (2.0 * math.pi) - math.pi
