@@ -67,8 +67,9 @@ class FusionConfig:
     merge_chi2: float = CHI2_6DOF_0999
     #: track states older than the newest time seen minus this are dropped and counted, seconds
     late_window_s: float = 10.0
-    #: a local track not refreshed for this long (data time) is dropped, seconds
-    source_timeout_s: float = 5.0
+    #: a local track not refreshed for this long (data time) is dropped, seconds; at least late_window_s, so
+    #: that a state accepted as late-but-in-window is not dropped as stale in the same breath
+    source_timeout_s: float = 10.0
     #: white-noise acceleration density of the alignment model per flight phase (UNKNOWN, BOOST,
     #: MIDCOURSE, TERMINAL), m²/s³: covers thrust in boost and drag in re-entry, which the ballistic model
     #: leaves out. # assumption: not a published figure
@@ -81,8 +82,8 @@ class FusionConfig:
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
             raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
-        if not self.late_window_s >= 0 or not self.source_timeout_s > 0:
-            raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0")
+        if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
+            raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
         if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
             raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
 
@@ -268,6 +269,28 @@ class FusionEngine:
         changed = self._tracks(np.asarray(sorted(live, key=lambda s: int(self._st.id[s])), dtype=np.int64))
         self.timings_s["total"] += time.perf_counter() - t_start
         return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=late)
+
+    def drop_source(self, nation: str, node_id: str) -> FusionResult:
+        """Remove every local track of one node (e.g. on its MQTT death certificate) and refuse what it fed."""
+        idx = self._src_index.get((nation, node_id))
+        if idx is None:
+            return FusionResult(changed=[], deleted=[], late_dropped=0)
+        t_start = time.perf_counter()
+        self._first_id_this_ingest = self._next_id
+        lt = self._lt
+        n = self._lt_n
+        mine = np.nonzero(lt.alive[:n] & (lt.src[:n] == idx))[0]
+        changed_sys: set[int] = set()
+        for s in mine.tolist():
+            if lt.sys[s] >= 0:
+                changed_sys.add(int(lt.sys[s]))
+            self._free_local(s)
+        deleted_ids: list[int] = []
+        self._refuse(changed_sys, deleted_ids)
+        live = [s for s in changed_sys if self._st.alive[s]]
+        changed = self._tracks(np.asarray(sorted(live, key=lambda s: int(self._st.id[s])), dtype=np.int64))
+        self.timings_s["total"] += time.perf_counter() - t_start
+        return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=0)
 
     def snapshot(self) -> list[SystemTrack]:
         """Every live system track at its own time of validity, by track number."""

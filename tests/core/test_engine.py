@@ -126,7 +126,7 @@ def test_a_track_ends_when_every_source_drops_it() -> None:
 
 
 def test_a_source_that_goes_silent_times_out() -> None:
-    engine = FusionEngine(FusionConfig(source_timeout_s=3.0))
+    engine = FusionEngine(FusionConfig(late_window_s=2.0, source_timeout_s=3.0))
     other = X_OBJ + np.array([5e5, 0, 0, 0, 0, 0])
     engine.ingest(_batch("us", T0, [1], [X_OBJ]))
     deleted: list[int] = []
@@ -136,6 +136,17 @@ def test_a_source_that_goes_silent_times_out() -> None:
         deleted += engine.ingest(_batch("jp", t, [9], [x_other])).deleted
     assert deleted == [1]
     assert [t.nations for t in engine.snapshot()] == [("jp",)]
+
+
+def test_a_dead_node_is_dropped_at_once() -> None:
+    engine = FusionEngine()
+    engine.ingest(_batch("us", T0, [1, 2], [X_OBJ, X_OBJ + np.array([4e5, 0, 0, 0, 0, 0])]))
+    engine.ingest(_batch("jp", T0 + S // 2, [3], [_at(T0 + S // 2)]))
+    res = engine.drop_source("us", "us-c2")
+    assert res.deleted == [2]
+    assert [(t.track_id, t.nations) for t in res.changed] == [(1, ("jp",))]
+    assert engine.drop_source("us", "us-c2") == FusionResult(changed=[], deleted=[], late_dropped=0)
+    assert engine.drop_source("kr", "kr-c2") == FusionResult(changed=[], deleted=[], late_dropped=0)
 
 
 def test_late_batches_are_dropped_and_counted_and_out_of_order_ones_do_no_harm() -> None:
@@ -196,6 +207,8 @@ def test_bad_configuration_is_refused() -> None:
         FusionConfig(gate_chi2=0.0)
     with pytest.raises(ValueError):
         FusionConfig(q_by_phase_m2_s3=(1.0, 2.0))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        FusionConfig(late_window_s=20.0, source_timeout_s=5.0)
     assert dataclasses.replace(FusionConfig(), late_window_s=1.0).late_window_s == 1.0
 
 
