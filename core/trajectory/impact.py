@@ -206,8 +206,8 @@ def predict_impacts(
     *,
     kappa: float = KAPPA,
     max_flight_s: float = 7200.0,
-    rtol: float = 1e-8,
-    atol: float = 1e-3,
+    rtol: float = 1e-7,
+    atol: float = 1e-2,
     confidence: float = 0.95,
 ) -> list[ImpactPrediction]:
     """Impact predictions of n tracks: x (n, 6) ECEF m, m/s; P (n, 6, 6); ln β and its variance (n,).
