@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "replay",
     "evaluate",
     "health",
+    "trajectory",
+    "scenario",
 )
 
 DESCRIPTION = """\
