@@ -12,6 +12,8 @@ Composition (one scan of one sensor at a time, in time order; Stone Soup's vocab
   after ``m_confirm`` hits in the first ``n_confirm`` scans of the sensor that started it, the initiating
   scan included (M-of-N), else
   dropped without ever being reported. Infrared line-of-sight reports only update existing tracks;
+- duplicate check: of two confirmed tracks that are statistically the same object (within ``merge_distance_m``
+  and a χ² gate on the 6-D difference) the younger one is deleted;
 - deleter: a confirmed track without an update for ``coast_after_s`` is COASTING; after ``delete_after_s``,
   when its position uncertainty exceeds ``max_pos_sigma_m``, or once it is predicted below the ground, it is
   DELETED: reported once more, then its slot is freed. Track numbers are given at confirmation, from
@@ -65,6 +67,8 @@ class TrackerConfig:
     beta_init_kg_m2: float = 5000.0
     sigma_ln_beta_init: float = 1.5
     terminal_height_m: float = 100e3  # descending below this: TERMINAL
+    merge_distance_m: float = 2000.0  # two confirmed tracks closer than this and ...
+    merge_probability: float = 0.99  # ... inside this χ² gate on their 6-D difference are one object
     max_step_s: float = 1.0
 
 
@@ -108,6 +112,7 @@ class Tracker:
         self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5])
         self.rates = np.array([self.cfg.rate_to_boost_1_s, self.cfg.rate_to_ballistic_1_s])
         self.gates = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in (2, 3, 4)}
+        self.merge_gate = float(chi2.ppf(self.cfg.merge_probability, 6))
         if first_track_number < 1:
             raise ValueError(f"first_track_number must be >= 1, got {first_track_number}")
         self.next_number = int(first_track_number)
@@ -279,6 +284,27 @@ class Tracker:
 
     # --- maintenance and reports -------------------------------------------------------------------------
 
+    def _duplicates(self, xs: np.ndarray, Ps: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """(n,) bool: the younger track (higher number) of every pair of confirmed tracks that are the same
+        object: positions within ``merge_distance_m`` and the 6-D difference inside the χ² gate
+        (Δᵀ(Pa + Pb)⁻¹Δ ≤ χ²₆(merge_probability)). Two objects of a salvo are kilometres apart."""
+        n = xs.shape[0]
+        dup = np.zeros(n, np.bool_)
+        if n < 2:
+            return dup
+        d = np.linalg.norm(xs[:, None, :3] - xs[None, :, :3], axis=2)
+        ia, ib = np.nonzero(np.triu(d < self.cfg.merge_distance_m, 1))
+        for a, b in zip(ia.tolist(), ib.tolist(), strict=True):
+            diff = xs[a, :6] - xs[b, :6]
+            S = Ps[a, :6, :6] + Ps[b, :6, :6]
+            try:
+                d2 = float(diff @ np.linalg.solve(S, diff))
+            except np.linalg.LinAlgError:
+                continue
+            if d2 <= self.merge_gate:
+                dup[b if numbers[b] > numbers[a] else a] = True
+        return dup
+
     def report(self, t_now_s: float) -> TrackFile:
         """Apply the deletion rules at ``t_now_s`` and return the reportable tracks; tracks deleted now are
         included once with status DELETED, and their slots are freed."""
@@ -290,6 +316,7 @@ class Tracker:
         pos_sigma = np.sqrt(np.clip(np.trace(Ps[:, :3, :3], axis1=1, axis2=2), 0.0, None))
         age = t_now_s - self.last_hit_t[conf]
         gone = (age > cfg.delete_after_s) | (pos_sigma > cfg.max_pos_sigma_m) | (lla[:, 2] < -1000.0)
+        gone |= self._duplicates(xs, Ps, self.number[conf])
         status = np.where(gone, Status.DELETED, np.where(age > cfg.coast_after_s, Status.COASTING, Status.CONFIRMED))
         # phase: boost while the boost model dominates and the track climbs; terminal when descending low
         up = xs[:, :3] / np.linalg.norm(xs[:, :3], axis=1, keepdims=True) if conf.size else np.zeros((0, 3))

@@ -157,3 +157,17 @@ def test_tracker_nees_over_monte_carlo_runs_is_never_overconfident() -> None:
     assert np.all(imm > 0.6 * 6), imm
     ballistic = anees(TrackerConfig(mu_boost_init=1e-6))
     assert np.all((ballistic[:3] > lo) & (ballistic[:3] < hi)), (ballistic, lo, hi)
+
+
+def test_duplicate_rule_deletes_the_younger_of_two_tracks_of_one_object() -> None:
+    tr = Tracker(_sp()[None])
+    x = np.zeros((4, 6))
+    x[:, :3] = np.array(geodetic_to_ecef(LAT, LON, 150e3))
+    x[:, 3:] = (1000.0, 2000.0, 500.0)
+    x[1, :3] += 30.0  # the same object, 52 m off with 100 m sigmas
+    x[2, 0] += 5000.0  # another object 5 km away
+    x[3, :3] += 30.0
+    x[3, 3] += 400.0  # close in position, but flying elsewhere: a different object
+    P = np.tile(np.diag([100.0**2] * 3 + [10.0**2] * 3), (4, 1, 1))
+    dup = tr._duplicates(x, P, np.array([7, 9, 8, 10]))
+    assert dup.tolist() == [False, True, False, False]
