@@ -17,6 +17,7 @@ from triwarn.core.trajectory.association import (
     gate_radius,
     lsa_dense,
     mahalanobis2,
+    min_d2_to_others,
     pair_distances,
 )
 
@@ -161,3 +162,18 @@ def test_assignment_of_nothing() -> None:
     np.testing.assert_array_equal(assign(3, 2, empty, empty, np.empty(0), 1.0), [-1, -1, -1])
     rows, cols, d2 = gate(np.empty((0, 6)), np.empty((0, 6, 6)), np.zeros((2, 6)), np.tile(np.eye(6), (2, 1, 1)))
     assert rows.size == cols.size == d2.size == 0
+
+
+def test_min_distance_to_the_other_members_of_a_group() -> None:
+    rng = np.random.default_rng(8)
+    offsets = np.array([0, 1, 4, 6], dtype=np.int64)
+    x = rng.normal(size=(6, 6)) * 50
+    P = _cov(rng, 6, 40.0, 4.0)
+    flag = np.array([True, True, False, True, True, True])
+    out = np.full(6, -1.0)
+    min_d2_to_others(offsets, x, P, flag, out)
+    assert out[0] == np.inf  # alone in its group
+    assert out[2] == -1.0  # not flagged: untouched
+    for m, others in ((1, (2, 3)), (3, (1, 2)), (4, (5,)), (5, (4,))):
+        expected = min((x[m] - x[k]) @ np.linalg.solve(P[m] + P[k], x[m] - x[k]) for k in others)
+        assert out[m] == pytest.approx(expected, rel=1e-10)
