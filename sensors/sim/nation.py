@@ -166,3 +166,16 @@ class NationSim:
             beta_kg_m2=tf.beta_kg_m2,
             sensor_ids=tuple(self._sensor_names(int(mk)) for mk in tf.sensor_mask),
         )
+
+
+def warm_up(seed: int = 0) -> int:
+    """Compile (first run on a machine) or load from numba's cache every kernel a NationSim uses: radar and
+    infrared measurement, IMM prediction, gating, update and initiation, by tracking one synthetic missile
+    with the US sensors (radars and infrared) through boost and free flight. Call it before serving."""
+    from triwarn.sensors.sim.synthetic import Launch, SyntheticScenario
+
+    sc = SyntheticScenario((Launch(lat_deg=39.0, lon_deg=125.7, az_deg=80.0, burn_s=100.0),))
+    sim = NationSim("us", sc, seed=seed)
+    for t in range(0, 160, 4):
+        sim.step(float(t))
+    return sim.next_track_number - 1  # tracks confirmed (1 expected)

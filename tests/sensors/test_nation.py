@@ -100,3 +100,14 @@ def test_a_new_sim_can_continue_the_track_numbers_of_the_last(scenario: Syntheti
     second = NationSim("jp", scenario, seed=2, first_track_number=first.next_track_number)
     again = {int(n) for t in np.arange(0.0, 300.0, 1.0) for n in second.step(t).track_numbers}
     assert again and min(again) == first.next_track_number and not (again & used)
+
+
+def test_warm_up_runs_every_kernel_through_a_real_track() -> None:
+    from triwarn.core.trajectory import kalman
+    from triwarn.sensors.sim import measure
+    from triwarn.sensors.sim.nation import warm_up
+
+    assert warm_up() == 1
+    if hasattr(kalman.imm_update_batch, "signatures"):  # compiled (not under NUMBA_DISABLE_JIT)
+        for fn in (kalman.imm_update_batch, kalman.gate_batch, kalman.init_from_radar, measure.ir_measure_batch):
+            assert fn.signatures
