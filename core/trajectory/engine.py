@@ -219,7 +219,12 @@ class FusionEngine:
         status = np.asarray(batch.status, dtype=np.int64)
         slots = np.fromiter((self._lt_key.get((src, k), -1) for k in nums.tolist()), np.int64, n)
         deleted_status = status == int(Status.DELETED)
-        too_old = t_ns < late_limit_ns
+        # a track number twice in one batch: only its newest state counts (the others are dropped as stale)
+        repeated = np.zeros(n, dtype=np.bool_)
+        if n > 1:
+            order = np.lexsort((t_ns, nums))
+            repeated[order[:-1][nums[order[:-1]] == nums[order[1:]]]] = True
+        too_old = (t_ns < late_limit_ns) | repeated
         existing = slots >= 0
         superseded = np.zeros(n, dtype=np.bool_)
         superseded[existing] = t_ns[existing] < lt.t_ns[slots[existing]]

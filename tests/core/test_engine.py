@@ -168,6 +168,16 @@ def test_late_batches_are_dropped_and_counted_and_out_of_order_ones_do_no_harm()
     assert [(t.track_id, t.nations) for t in res.changed] == [(1, ("jp", "us"))]
 
 
+def test_a_track_number_repeated_in_one_batch_counts_once() -> None:
+    engine = FusionEngine()
+    res = engine.ingest(_batch("us", T0, [4, 4], [X_OBJ + 100.0, X_OBJ]))
+    assert res.late_dropped == 1
+    (track,) = res.changed
+    assert [s.local_track_number for s in track.sources] == [4]
+    res = engine.ingest(_batch("us", T0 + S, [], []))
+    assert res.deleted == [1] and engine.snapshot() == []
+
+
 def test_duplicates_merge_into_the_older_track_number() -> None:
     engine = FusionEngine()
     bias = np.array([30e3, 0, 0, 0, 0, 0])  # jp's first estimates are 30 km off: no association
