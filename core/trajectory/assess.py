@@ -31,6 +31,7 @@ from triwarn.core.trajectory import areas as area_grid
 from triwarn.core.trajectory.atmosphere import density_kg_m3
 from triwarn.core.trajectory.classify import (
     M_A_ALONG,
+    M_A_LIFT,
     M_A_SIGMA,
     M_ERANGE,
     M_H,
@@ -153,6 +154,7 @@ class _TrackMemory:
     launch: LaunchPoint | None = None
     launch_frozen: bool = False
     launch_tried_ns: int | None = None
+    lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
 
@@ -171,6 +173,9 @@ class Assessor:
     n_area_samples: int = 400
     track_dt_s: float = 10.0  # ground-track step for overflight
     overflight_min_h_m: float = 100_000.0
+    reentry_interface_m: float = 100_000.0
+    lift_min_m_s2: float = 2.0  # upward acceleration across the velocity that counts as lift
+    lift_to_drag_max: float = 5.0  # cap of the measured L/D (assumption: not a published figure)
     seed: int = 20221004
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
@@ -243,7 +248,27 @@ class Assessor:
                 mem.ln_beta = (math.log(beta) / var + mem.ln_beta / mem.var_ln_beta) / w
                 mem.var_ln_beta = 1.0 / w
 
-        preds = predict_impacts(X, Pm, np.array([m.ln_beta for m in mems]), np.array([m.var_ln_beta for m in mems]))
+        # lift (a quasi-ballistic glide): upward acceleration across the velocity while descending in the air
+        for k in range(n):
+            m = metrics[k]
+            a_al, a_sig, a_lift = m[M_A_ALONG], m[M_A_SIGMA], m[M_A_LIFT]
+            if (
+                m[M_VUP] < 0.0
+                and m[M_H] < self.reentry_interface_m
+                and math.isfinite(a_lift)
+                and a_lift > max(self.lift_min_m_s2, 3.0 * a_sig)
+                and a_al < -max(1.0, 3.0 * a_sig)
+            ):
+                mems[k].lift_to_drag = max(mems[k].lift_to_drag, min(a_lift / -a_al, self.lift_to_drag_max))
+
+        ld = np.array([m.lift_to_drag for m in mems])
+        preds = predict_impacts(
+            X,
+            Pm,
+            np.array([m.ln_beta for m in mems]),
+            np.array([m.var_ln_beta for m in mems]),
+            lift_to_drag=ld if np.any(ld > 0.0) else None,
+        )
 
         # launch estimates for young, ascending tracks (frozen afterwards)
         todo = [
@@ -376,6 +401,8 @@ class Assessor:
             reasons.append(f"{where}, {size}")
             if ph.phase == Phase.BOOST:
                 reasons.append("boosting: instantaneous impact point, moves downrange until burnout")
+            if mem.lift_to_drag > 0.0:
+                reasons.append(f"gliding (lift seen, L/D >= {mem.lift_to_drag:.1f}): predicted with that lift")
         return Assessment(
             track_id=t.track_id,
             time_ns=t.time_ns,

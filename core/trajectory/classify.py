@@ -6,7 +6,9 @@ when the caller has one, an earlier state of the same track:
 - geodetic height ``h`` and the vertical speed ``v_up`` (velocity along the local geodetic up);
 - the non-gravitational acceleration along the velocity, ``a_along`` (thrust > 0, drag < 0), from the change
   of velocity between the two states minus the modelled apparent acceleration (J2 gravity, Coriolis,
-  centrifugal) at the mid-point, and its 1-σ ``a_sigma`` from the two velocity covariances;
+  centrifugal) at the mid-point, and its 1-σ ``a_sigma`` from the two velocity covariances; likewise
+  ``a_lift``, the part perpendicular to the velocity in the vertical plane, upwards (a gliding re-entry
+  vehicle's lift);
 - the **energy-equivalent range**: the ground range a minimum-energy shot with the same specific energy would
   fly on a non-rotating spherical Earth (Earth-relative velocity). With ε = v²/2 − μ/r, the speed at the
   surface v₀² = 2(ε + μ/R) and ν = v₀² R/μ, the maximum range angle is Ψ = 2 asin(ν/(2 − ν)) (textbook
@@ -55,8 +57,8 @@ CLASS_LIMITS_M: tuple[tuple[MissileClass, float], ...] = (
 REENTRY_INTERFACE_M = 100_000.0
 
 # columns of flight_metrics_batch's output
-M_H, M_VUP, M_SPEED, M_ERANGE, M_APOGEE, M_A_ALONG, M_A_SIGMA = 0, 1, 2, 3, 4, 5, 6
-N_METRICS = 7
+M_H, M_VUP, M_SPEED, M_ERANGE, M_APOGEE, M_A_ALONG, M_A_SIGMA, M_A_LIFT = 0, 1, 2, 3, 4, 5, 6, 7
+N_METRICS = 8
 
 
 @kernel
@@ -159,6 +161,12 @@ def flight_metrics_batch(
                     for j in range(3):
                         var += u[i] * (P[k, 3 + i, 3 + j] + P_prev[k, 3 + i, 3 + j]) * u[j]
                 out[k, M_A_SIGMA] = math.sqrt(max(var, 0.0)) / dt
+                # lift: the part along the local up made perpendicular to the velocity (vertical plane)
+                s_up = ux * upx + uy * upy + uz * upz
+                nx, ny, nz = upx - s_up * ux, upy - s_up * uy, upz - s_up * uz
+                nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+                if nn > 0.0:
+                    out[k, M_A_LIFT] = (ax * nx + ay * ny + az * nz) / nn
     return out
 
 

@@ -52,3 +52,26 @@ def test_mod_statement(name: str, in_eez: bool, overflight: bool) -> None:
     assert late.level == (WarningLevel.WATCH if in_eez else WarningLevel.NONE), name
     assert early.level >= (WarningLevel.WATCH if (in_eez or overflight) else WarningLevel.NONE), name
     assert t_launch <= t_bo < t_imp
+
+
+def test_quasi_ballistic_glide_is_seen_and_predicted() -> None:
+    """The catalog's KN-23 glides after apogee (lift): a ballistic prediction falls short by ~10 km at T-60 s;
+    once the assessor has seen the lift it predicts with it."""
+    from pymap3d.vincenty import vdist
+
+    from triwarn.core.trajectory.impact import predict_impacts
+
+    truth = load_scenario("2019-07-25-kn23-depressed").truth()
+    k = 0
+    t_imp = truth.impact_time_s[k]
+    times = list(np.arange(t_imp - 150.0, t_imp - 59.0, 1.0))
+    out = assess_at(truth, k, times, seed=4)
+    last = out[-1]
+    assert any("gliding" in r for r in last.reasons)
+    il, ilo = truth.impact_lat_deg[k], truth.impact_lon_deg[k]
+    err = float(vdist(last.impact.lat_deg, last.impact.lon_deg, il, ilo)[0])
+    s = truth.sample(times[-1])
+    x = np.r_[s.pos_ecef_m[k], s.vel_ecef_m_s[k]]
+    ballistic = predict_impacts(x[None], P_TRACK[None], np.log(12000.0), 0.0)[0]
+    err_ballistic = float(vdist(ballistic.lat_deg, ballistic.lon_deg, il, ilo)[0])
+    assert err < 6000.0 and err_ballistic > 2 * err, (err, err_ballistic)
