@@ -76,6 +76,7 @@ class FusionService:
         self.groups = list(groups.values())
         self.views: tuple[str, ...] = NATIONS
         self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
+        self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
 
     def reject(self, nation: str, exc: wire.RejectedInput) -> None:
         label = nation if nation in NATIONS else "unknown"
@@ -98,45 +99,60 @@ class FusionService:
             self.metrics.batch_gaps.labels(nation=batch.nation).inc(batch.batch_seq - last[1] - 1)
         self.last_batch[key] = (batch.bd_seq, batch.batch_seq)
 
-        now_ns = self.clock.now_ns()
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
         for group in self.groups:
-            if batch.nation not in group.sources:
-                continue
-            result = group.engine.ingest(batch)  # type: ignore[attr-defined]
-            if result.late_dropped:
-                self.metrics.batches_late.labels(nation=batch.nation).inc(result.late_dropped)
-            if not result.changed and not result.deleted:
-                continue
-            update = picture.delta(
-                result.changed,
-                result.deleted,
-                now_ns=now_ns,
-                source_sent_time_ns=batch.sent_time_ns,
-                assessor=group.assessor,
-                warnings=group.warnings,
-            )
-            group.track_count = len(group.engine.snapshot())  # type: ignore[attr-defined]
-            for view in group.views:
-                self.metrics.system_tracks.labels(view=view).set(group.track_count)
-                updates.append((view, update))
+            if batch.nation in group.sources:
+                result = group.engine.ingest(batch)  # type: ignore[attr-defined]
+                if result.late_dropped:
+                    self.metrics.batches_late.labels(nation=batch.nation).inc(result.late_dropped)
+                updates += self._picture_updates(group, result, batch.sent_time_ns)
         self.metrics.fusion_cycle_seconds.observe(time.perf_counter() - started)
         return updates
 
-    def handle_status(self, topic_nation: str, payload: bytes) -> None:
+    def _picture_updates(
+        self, group: _Group, result: object, source_sent_time_ns: int
+    ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """One DELTA per view of ``group`` for an engine result (none when nothing changed)."""
+        changed, deleted = result.changed, result.deleted  # type: ignore[attr-defined]
+        if not changed and not deleted:
+            return []
+        update = picture.delta(
+            changed,
+            deleted,
+            now_ns=self.clock.now_ns(),
+            source_sent_time_ns=source_sent_time_ns,
+            assessor=group.assessor,
+            warnings=group.warnings,
+        )
+        group.track_count = len(group.engine.snapshot())  # type: ignore[attr-defined]
+        for view in group.views:
+            self.metrics.system_tracks.labels(view=view).set(group.track_count)
+        return [(view, update) for view in group.views]
+
+    def handle_status(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """A node's BIRTH or DEATH. A DEATH that pairs with the node's current BIRTH (same bd_seq) drops the
+        node's local tracks from the picture at once, instead of waiting for them to time out; a DEATH of an
+        older session (a retained will from before a reconnect) changes nothing."""
         try:
             event = wire.decode_status(payload, topic_nation, self.limits)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
-            return
-        self.metrics.node_status.labels(nation=event.nation).set(1 if event.birth else 0)
-        log.info(
-            "node %s (%s): %s, bd_seq=%d",
-            event.nation,
-            event.node_id,
-            "BIRTH" if event.birth else "DEATH",
-            event.bd_seq,
-        )
+            return []
+        key = (event.nation, event.node_id)
+        log.info("node %s (%s): %s, bd_seq=%d", *key, "BIRTH" if event.birth else "DEATH", event.bd_seq)
+        if event.birth:
+            self.births[key] = max(event.bd_seq, self.births.get(key, 0))
+            self.metrics.node_status.labels(nation=event.nation).set(1)
+            return []
+        if event.bd_seq < self.births.get(key, 0):
+            return []  # the death of an earlier session
+        self.metrics.node_status.labels(nation=event.nation).set(0)
+        updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
+        for group in self.groups:
+            if event.nation in group.sources:
+                result = group.engine.drop_source(event.nation, event.node_id)  # type: ignore[attr-defined]
+                updates += self._picture_updates(group, result, 0)
+        return updates
 
     def warm_up(self) -> None:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
@@ -222,9 +238,10 @@ async def _consume(client: object, service: FusionService, hub: object) -> None:
         nation = wire.topic_nation(topic)
         payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
         if topic.endswith("/status"):
-            service.handle_status(nation, bytes(payload))
-            continue
-        for view, update in service.handle_tracks(nation, bytes(payload)):
+            updates = service.handle_status(nation, bytes(payload))
+        else:
+            updates = service.handle_tracks(nation, bytes(payload))
+        for view, update in updates:
             await hub.publish(view, update)  # type: ignore[attr-defined]
             if update.source_sent_time_ns:
                 latency_ns = service.clock.now_ns() - update.source_sent_time_ns

@@ -144,6 +144,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     stop = stop or stop_on_signals()
     clock = Clock(t0_ns=settings.scenario_t0_ns, speed=settings.clock_speed)
     log.info("node %s: preparing sensors and tracker (the first run compiles numba kernels)", settings.nation)
+    from triwarn.sensors.sim.nation import warm_up
+
+    await asyncio.to_thread(warm_up)
     node = await asyncio.to_thread(Node, settings, clock)
     log.info(
         "node %s (%s): %d sensors, scenario %r, %.0f s, publishing to %s",

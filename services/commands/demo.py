@@ -96,7 +96,7 @@ def warm_up(scenario: str, seed: int) -> float:
     """Compile (first run) or load (cached) every numba kernel the nodes and the fusion service use, here
     once, so that the child processes start in about a second. Returns the seconds it took."""
     from triwarn.core.trajectory.scenario import load_scenario
-    from triwarn.sensors.sim.nation import NationSim
+    from triwarn.sensors.sim import nation
     from triwarn.services.clock import Clock
     from triwarn.services.fusion import FusionService
     from triwarn.services.metrics import Metrics
@@ -105,10 +105,7 @@ def warm_up(scenario: str, seed: int) -> float:
     t = time.perf_counter()
     sc = load_scenario(scenario)
     sc.truth()
-    for nation in NATIONS:
-        sim = NationSim(nation, sc, seed=seed)
-        for t_s in (0.0, 1.0, 2.0):
-            sim.step(t_s)
+    nation.warm_up(seed)
     FusionService(Settings.load(env={}), Clock(), Metrics()).warm_up()
     return time.perf_counter() - t
 

@@ -160,3 +160,36 @@ def test_bad_input_is_rejected_counted_logged_once_and_the_service_keeps_serving
     for t in update.tracks:
         assert np.isfinite([t.state.x_m, t.state.y_m, t.state.z_m]).all()
         assert abs(t.state.x_m) < 1e8
+
+
+def _status(nation: str, birth: bool, bd_seq: int) -> tuple[str, bytes]:
+    event = wire.NodeStatusEvent(nation, f"{nation}-c2", birth, bd_seq, time.time_ns(), (), 1.0)
+    return wire.status_topic(nation), wire.encode_status(event)
+
+
+def test_a_nodes_death_removes_its_contribution_and_an_old_death_changes_nothing(fusion) -> None:
+    settings = fusion.settings
+    with grpc.insecure_channel(settings.grpc_target) as channel:
+        stub = warning_service_pb2_grpc.WarningServiceStub(channel)
+        stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_US), timeout=60)
+        next(stream)
+        publish(settings.broker_url, [_status(n, True, 5) for n in ("us", "jp", "kr")] + good_batches(2))
+        tracks: dict[int, picture_pb2.SystemTrack] = {}
+        while len(tracks) < 2 or any(len(t.contributing_nations) < 3 for t in tracks.values()):
+            for t in next(stream).tracks:
+                tracks[t.track_id] = t
+        # a retained will of an earlier session (bd_seq 4 < 5) must not touch the picture: after it, a US
+        # batch still updates tracks fused with the ROK's
+        us_only = [m for m in good_batches(2, seq=1) if m[0] == wire.tracks_topic("us")]
+        publish(settings.broker_url, [_status("kr", False, 4), *us_only])
+        after_old_death = next(stream)
+        assert after_old_death.tracks
+        assert all(tracks_pb2.NATION_KR in t.contributing_nations for t in after_old_death.tracks)
+        # the death that pairs with the current birth removes the ROK's contribution at once
+        publish(settings.broker_url, [_status("kr", False, 5)])
+        update = next(stream)
+        stream.cancel()
+    assert {t.track_id for t in update.tracks} | set(update.deleted_track_ids) == set(tracks)
+    for t in update.tracks:
+        assert tracks_pb2.NATION_KR not in t.contributing_nations
+        assert sorted(t.contributing_nations) == [tracks_pb2.NATION_US, tracks_pb2.NATION_JP]
