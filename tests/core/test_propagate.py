@@ -182,3 +182,11 @@ def test_dense_output_matches_steps_and_rejects_outside() -> None:
     assert np.all(np.isnan(ys[0])) and np.all(np.isnan(ys[3]))
     np.testing.assert_allclose(ys[1], y0, atol=1e-6)
     np.testing.assert_allclose(ys[2], rc[5, 0], atol=1e-6)
+
+
+def test_propagate_to_impact_default_tolerance_is_metre_accurate() -> None:
+    x = _ballistic_states(30, seed=8)
+    pos, t = prop.propagate_to_impact(x, 0.0, 8000.0)
+    ref, t_ref = prop.propagate_to_impact(x, 0.0, 8000.0, rtol=1e-11)
+    assert np.max(np.linalg.norm(pos - ref, axis=1)) < 5.0  # m
+    assert np.max(np.abs(t - t_ref)) < 0.01  # s
