@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     rates = [int(r) for r in str(args.rates).split(",") if r]
     subs = [int(n) for n in str(args.subscribers).split(",") if n]
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else _print
+    load_before = os.getloadavg()
     broker = start_broker(args.broker)
     say(f"broker: {broker.kind} at {broker.url}")
     results: list[dict[str, Any]] = []
@@ -83,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
         "benchmark": "e2e",
         "what": "publish-to-receive latency, nodes -> MQTT broker -> fusion -> gRPC -> subscribers (loopback)",
         "broker": broker.kind,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            # other work on the machine inflates every figure: the 1-minute load average before and after
+            "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        },
         "duration_s": args.duration,
         "period_s": args.period,
         "results": results,
