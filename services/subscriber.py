@@ -60,7 +60,7 @@ class ClientPicture:
     def __init__(self) -> None:
         self.tracks: dict[int, picture_pb2.SystemTrack] = {}
         self.warnings: dict[int, picture_pb2.Warning] = {}
-        self.view: int = tracks_pb2.NATION_UNSPECIFIED
+        self.view: tracks_pb2.Nation = tracks_pb2.NATION_UNSPECIFIED
         self.last_seq: int | None = None
         self.updates = 0
         self.snapshots = 0
