@@ -176,6 +176,7 @@ class Assessor:
     reentry_interface_m: float = 100_000.0
     lift_min_m_s2: float = 2.0  # upward acceleration across the velocity that counts as lift
     lift_to_drag_max: float = 5.0  # cap of the measured L/D (assumption: not a published figure)
+    glide_ld_prior: float = 2.5  # L/D of a vehicle seen gliding (assumption: not a published figure)
     seed: int = 20221004
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
@@ -259,7 +260,10 @@ class Assessor:
                 and a_lift > max(self.lift_min_m_s2, 3.0 * a_sig)
                 and a_al < -max(1.0, 3.0 * a_sig)
             ):
-                mems[k].lift_to_drag = max(mems[k].lift_to_drag, min(a_lift / -a_al, self.lift_to_drag_max))
+                # in an equilibrium glide the lift only holds the path level, so the seen ratio is a lower bound
+                # of the vehicle's L/D: predict with at least the prior of a gliding re-entry vehicle
+                seen = min(a_lift / -a_al, self.lift_to_drag_max)
+                mems[k].lift_to_drag = max(mems[k].lift_to_drag, seen, self.glide_ld_prior)
 
         ld = np.array([m.lift_to_drag for m in mems])
         preds = predict_impacts(

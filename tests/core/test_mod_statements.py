@@ -74,4 +74,4 @@ def test_quasi_ballistic_glide_is_seen_and_predicted() -> None:
     x = np.r_[s.pos_ecef_m[k], s.vel_ecef_m_s[k]]
     ballistic = predict_impacts(x[None], P_TRACK[None], np.log(12000.0), 0.0)[0]
     err_ballistic = float(vdist(ballistic.lat_deg, ballistic.lon_deg, il, ilo)[0])
-    assert err < 6000.0 and err_ballistic > 2 * err, (err, err_ballistic)
+    assert err < 5000.0 and err_ballistic > 2 * err, (err, err_ballistic)  # issue 6: 5 km at T-60 s
