@@ -168,8 +168,8 @@ class _View:
     last_time_ns: int = 0  # time_ns of the last update applied (the fusion service's clock)
     subscribers: set[Subscription] = field(default_factory=set)
 
-    def apply(self, update: picture_pb2.PictureUpdate) -> None:
-        """Apply a DELTA (or replace everything with a SNAPSHOT)."""
+    def apply(self, update: picture_pb2.PictureUpdate, seq: int | None = None) -> None:
+        """Apply a DELTA (or replace everything with a SNAPSHOT) as update ``seq`` (default: its own)."""
         if update.kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT:
             self.tracks.clear()
             self.warnings.clear()
@@ -182,7 +182,7 @@ class _View:
                 self.warnings.pop(w.warning_id, None)
             else:
                 self.warnings[w.warning_id] = w
-        self.last_seq = update.seq
+        self.last_seq = update.seq if seq is None else seq
         self.last_time_ns = update.time_ns
 
     def class_of(self, track_id: int) -> int | None:
@@ -308,7 +308,8 @@ class Subscription:
 @dataclass
 class _Pending:
     view: _View
-    update: picture_pb2.PictureUpdate
+    seq: int
+    update: picture_pb2.PictureUpdate  # may be shared between views: read its seq and view from here, not it
     payload: bytes
     done: asyncio.Future[int]
 
@@ -392,8 +393,17 @@ class PictureHub:
         """Assign the next seq of ``view``, append to the log, apply, fan out; returns the seq.
 
         The hub takes ownership of ``update`` (it sets seq, kind=DELTA, view, and time_ns if 0) and keeps
-        references to its tracks and warnings: do not modify it afterwards. Publishing one message to several
-        views one after the other (awaiting each publish) is fine; publishing it concurrently is not."""
+        references to its tracks and warnings: do not modify them afterwards. One message may be published to
+        several views, one after the other or concurrently (see :meth:`publish_many`)."""
+        return await asyncio.shield(self._enqueue(view, update))
+
+    async def publish_many(self, items: Sequence[tuple[str, picture_pb2.PictureUpdate]]) -> list[int]:
+        """Publish several (view, update) pairs in one log transaction (e.g. one fused batch for every view);
+        returns their seqs. Cheaper than awaiting ``publish`` for each: one commit, one wake-up."""
+        futures = [self._enqueue(view, update) for view, update in items]
+        return list(await asyncio.shield(asyncio.gather(*futures)))
+
+    def _enqueue(self, view: str, update: picture_pb2.PictureUpdate) -> asyncio.Future[int]:
         if self._failed is not None:
             raise RuntimeError("the warning log failed; the hub cannot publish") from self._failed
         if self._closed:
@@ -406,10 +416,10 @@ class PictureHub:
         if not update.time_ns:
             update.time_ns = time.time_ns()
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(state, update, update.SerializeToString(), done))
+        self._pending.append(_Pending(state, state.next_seq, update, update.SerializeToString(), done))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="triwarn-hub-flush")
-        return await asyncio.shield(done)
+        return done
 
     async def _flush(self) -> None:
         """Commit everything pending in one transaction, then apply and fan out in seq order; repeat."""
@@ -417,9 +427,7 @@ class PictureHub:
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
-                    await self._log.append_many(
-                        [(p.view.name, p.update.seq, p.update.time_ns, p.payload) for p in batch]
-                    )
+                    await self._log.append_many([(p.view.name, p.seq, p.update.time_ns, p.payload) for p in batch])
                 except BaseException as exc:
                     self._failed = exc
                     log.error("warning log append failed: %s", exc)
@@ -430,7 +438,7 @@ class PictureHub:
                     return
                 for p in batch:
                     self._deliver(p)
-                    p.done.set_result(p.update.seq)
+                    p.done.set_result(p.seq)
                 for state in {p.view.name: p.view for p in batch}.values():
                     if state.last_seq - state.checkpoint_seq >= self._checkpoint_every:
                         await self._checkpoint(state)
@@ -439,7 +447,7 @@ class PictureHub:
 
     def _deliver(self, p: _Pending) -> None:
         state = p.view
-        state.apply(p.update)
+        state.apply(p.update, p.seq)
         by_filter: dict[FilterSpec, bytes] = {}
         deepest = 0
         dropped = 0
@@ -449,7 +457,9 @@ class PictureHub:
             else:
                 cached = by_filter.get(sub.spec)
                 if cached is None:
-                    cached = filter_update(p.update, sub.spec, state.class_of).SerializeToString()
+                    filtered = filter_update(p.update, sub.spec, state.class_of)
+                    filtered.seq, filtered.view = p.seq, state.nation
+                    cached = filtered.SerializeToString()
                     by_filter[sub.spec] = cached
                 data = cached
             if sub.push(data):

@@ -389,3 +389,39 @@ def test_deadline_ends_a_subscription_and_unregisters_it(tmp_path: Path) -> None
             assert hub.subscriber_count() == 0
 
     asyncio.run(main())
+
+
+def test_one_message_published_to_every_view_keeps_each_views_sequence(tmp_path: Path) -> None:
+    """The fusion service publishes one fused update to several views: with publish_many (one transaction)
+    or concurrent publish calls, each view's subscribers get that view's seq and view, filtered or not."""
+
+    async def main() -> None:
+        async with running(settings_for(tmp_path)) as (hub, handle):
+            await hub.publish("kr", delta(track(1)))  # views' sequences differ from here on
+            warn = warning_service_pb2.Filter(min_level=LEVEL.WARNING_LEVEL_WATCH)
+            async with grpc.aio.insecure_channel(handle.address) as ch:
+                stub = stub_for(ch)
+                calls = {
+                    (nation, name): stub.Subscribe(warning_service_pb2.SubscribeRequest(view=nation, filter=f))
+                    for nation in (tracks_pb2.NATION_US, tracks_pb2.NATION_KR)
+                    for name, f in (("all", warning_service_pb2.Filter()), ("warn", warn))
+                }
+                for call in calls.values():
+                    await call.read()
+                shared = delta(track(5, LEVEL.WARNING_LEVEL_WARNING), track(6))
+                assert await hub.publish_many([(v, shared) for v in ("us", "jp", "kr")]) == [1, 1, 2]
+                shared = delta(track(7))
+                got = await asyncio.gather(*(hub.publish(v, shared) for v in ("us", "jp", "kr")))
+                assert got == [2, 2, 3]
+                for (nation, name), call in calls.items():
+                    first, second = await read_n(call, 2)
+                    expected = [1, 2] if nation == tracks_pb2.NATION_US else [2, 3]
+                    assert seqs([first, second]) == expected
+                    assert first.view == second.view == nation
+                    kept = [t.track_id for t in first.tracks]
+                    assert kept == ([5, 6] if name == "all" else [5])
+                    call.cancel()
+            assert sorted(t.track_id for t in hub.snapshot("kr").tracks) == [1, 5, 6, 7]
+            assert hub.snapshot("jp").seq == 2
+
+    asyncio.run(main())
