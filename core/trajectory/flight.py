@@ -168,6 +168,7 @@ class Flight:
     impact_lon_rad: float
     range_m: float
     impact_azimuth_rad: float  # azimuth of the impact point seen from the launch site (geodesic)
+    staging_t_s: tuple[float, ...] = ()  # times the spent stages were dropped before burnout
     steps: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = field(default=None, repr=False)
 
     @property
@@ -292,6 +293,7 @@ def fly_missile(
         impact_lon_rad=float(lon_i),
         range_m=float(rng),
         impact_azimuth_rad=float(az),
+        staging_t_s=tuple(float(t) for t in seg_t[:-2]),
         steps=(st0, sh, src, int(n)) if store else None,
     )
 

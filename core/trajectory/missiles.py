@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from triwarn.core.trajectory.constants import G0_M_S2
@@ -103,10 +105,10 @@ def parse_missiles(doc: dict[str, Any], source: str = "missiles.toml") -> dict[s
 
 
 @functools.cache
-def missile_classes() -> dict[str, MissileClass]:
-    """The built-in classes of ``data/missiles.toml``, by name (parsed once; the result is read-only data)."""
+def missile_classes() -> Mapping[str, MissileClass]:
+    """The built-in classes of ``data/missiles.toml``, by name (parsed once; a read-only mapping)."""
     text = resources.files("triwarn.core.trajectory.data").joinpath("missiles.toml").read_text("utf-8")
-    return parse_missiles(tomllib.loads(text))
+    return MappingProxyType(parse_missiles(tomllib.loads(text)))
 
 
 def get_missile(name: str) -> MissileClass:

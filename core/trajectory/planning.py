@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -93,7 +94,7 @@ class Plan:
             math.radians(self.aim_lon_deg),
         )[0]
 
-    def summary(self) -> dict[str, float | str]:
+    def summary(self) -> dict[str, Any]:
         """The numbers a user asks for, in display units (km, s, degrees)."""
         f = self.flight
         bo = f.burnout_state
@@ -118,6 +119,7 @@ class Plan:
             "burnout_lon_deg": math.degrees(bo_lon),
             "apogee_t_s": f.apogee_t_s,
             "reentry_t_s": f.reentry_t_s,
+            "staging_t_s": list(f.staging_t_s),
             "max_range_km": self.max_range_m / 1e3,
         }
 

@@ -47,6 +47,7 @@ def test_staging_obeys_the_rocket_equation() -> None:
     m2 = s2.dry_kg + s2.prop_kg + TWO_STAGE.rv_mass_kg
     dv = s1.isp_s * G0_M_S2 * math.log(m0 / m1) + s2.isp_s * G0_M_S2 * math.log(m2 / (m2 - s2.prop_kg))
     assert f.burnout_t_s == pytest.approx(180.0)
+    assert f.staging_t_s == (100.0,)
     assert f.burnout_speed_m_s == pytest.approx(dv, rel=1e-8)
     assert f.burnout_state[6] == pytest.approx(TWO_STAGE.rv_mass_kg)  # the RV flies on alone
     # the mass on the dense output: full at launch, stage 1 dropped at 100 s
