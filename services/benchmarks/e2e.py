@@ -45,6 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the results as one JSON document")
     p.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
     p.add_argument(
+        "--distribution-only",
+        action="store_true",
+        help="run only the second stage (no broker, no fusion service)",
+    )
+    p.add_argument(
         "--no-distribution-stage",
         dest="distribution_stage",
         action="store_false",
@@ -59,20 +64,23 @@ def run(args: argparse.Namespace) -> int:
     subs = [int(n) for n in str(args.subscribers).split(",") if n]
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else _print
     load_before = os.getloadavg()
-    broker = start_broker(args.broker)
-    say(f"broker: {broker.kind} at {broker.url}")
     results: list[dict[str, Any]] = []
-    try:
-        for rate in rates:
-            for n_subs in subs:
-                say(f"-- 3 nations x {rate} tracks/s, {n_subs} subscriber(s), {args.duration:g} s ...")
-                r = run_config(broker.url, rate, n_subs, args.duration, args.period, say)
-                results.append(r)
-                say(_line(r))
-    finally:
-        broker.stop()
+    broker_kind = "none"
+    if not args.distribution_only:
+        broker = start_broker(args.broker)
+        broker_kind = broker.kind
+        say(f"broker: {broker.kind} at {broker.url}")
+        try:
+            for rate in rates:
+                for n_subs in subs:
+                    say(f"-- 3 nations x {rate} tracks/s, {n_subs} subscriber(s), {args.duration:g} s ...")
+                    r = run_config(broker.url, rate, n_subs, args.duration, args.period, say)
+                    results.append(r)
+                    say(_line(r))
+        finally:
+            broker.stop()
     stage2: list[dict[str, Any]] = []
-    if args.distribution_stage:
+    if args.distribution_stage or args.distribution_only:
         say("== distribution alone: PictureHub.publish -> SQLite log -> gRPC -> subscribers (same update sizes)")
         for rate in rates:
             for n_subs in subs:
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     doc = {
         "benchmark": "e2e",
         "what": "publish-to-receive latency, nodes -> MQTT broker -> fusion -> gRPC -> subscribers (loopback)",
-        "broker": broker.kind,
+        "broker": broker_kind,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -99,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        print("\nend to end (nodes -> broker -> fusion -> gRPC -> subscribers):")
-        _print_table(results)
+        if results:
+            print("\nend to end (nodes -> broker -> fusion -> gRPC -> subscribers):")
+            _print_table(results)
         if stage2:
             print("\ndistribution alone (hub -> log -> gRPC -> subscribers):")
             _print_table(stage2)
@@ -342,12 +351,11 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
             while k * step < duration_s:
                 await asyncio.sleep(max(0.0, start + k * step - time.monotonic()))
                 now = time.time_ns()
-                for view in NATIONS:
-                    update = picture_pb2.PictureUpdate()
-                    update.CopyFrom(template)
-                    update.source_sent_time_ns = now
-                    update.time_ns = now
-                    await hub.publish(view, update)
+                update = picture_pb2.PictureUpdate()
+                update.CopyFrom(template)
+                update.source_sent_time_ns = now
+                update.time_ns = now
+                await hub.publish_many([(view, update) for view in NATIONS])  # one batch, every view
                 published.append((NATIONS[k % len(NATIONS)], now, n_objects))
                 k += 1
             expected = len(published) * n_subs
