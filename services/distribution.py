@@ -427,7 +427,10 @@ class PictureHub:
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
+                    started = time.perf_counter()
                     await self._log.append_many([(p.view.name, p.seq, p.update.time_ns, p.payload) for p in batch])
+                    if self._metrics is not None:
+                        self._metrics.log_commit_seconds.observe(time.perf_counter() - started)
                 except BaseException as exc:
                     self._failed = exc
                     log.error("warning log append failed: %s", exc)

@@ -70,6 +70,12 @@ class Metrics:
             ["view"],
             registry=r,
         )
+        self.log_commit_seconds = Histogram(
+            "triwarn_warning_log_commit_seconds",
+            "Time to commit one group of picture updates to the warning log (before they are streamed)",
+            buckets=_LATENCY_BUCKETS_S,
+            registry=r,
+        )
         self.e2e_latency_seconds = Histogram(
             "triwarn_node_to_picture_latency_seconds",
             "From a node's sent_time to the picture update being handed to subscribers",

@@ -229,6 +229,7 @@ def test_slow_subscriber_is_isolated_and_ends_with_resource_exhausted(tmp_path: 
                 assert metrics.value("triwarn_subscribers", view="us") == 1
                 assert metrics.value("triwarn_subscribers_fell_behind_total", view="us") == 1
                 assert metrics.value("triwarn_picture_updates_total", view="us") == n_updates
+                assert 1 <= metrics.value("triwarn_warning_log_commit_seconds_count") <= n_updates
                 # the slow subscriber now reads: an unbroken prefix, then RESOURCE_EXHAUSTED
                 slow_got: list[PU] = []
                 with pytest.raises(grpc.aio.AioRpcError) as info:
