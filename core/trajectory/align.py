@@ -52,6 +52,9 @@ class BallisticModel:
     omega_rad_s: float = OMEGA_E_RAD_S
     #: longest RK4 sub-step, seconds
     max_step_s: float = 1.0
+    #: most sub-steps of one prediction: longer predictions (a track reacquired after a coverage gap) take
+    #: longer steps; RK4 in free flight stays at the metre level with 30 s steps
+    max_substeps: int = 32
 
 
 @kernel
@@ -156,8 +159,10 @@ def _transition(x, h, gm, re, j2, w, Phi, A, A2, G):
 
 
 @kernel
-def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, x_out, P_out):
+def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, x_out, P_out):
     """Predict one state ``x`` (6,) and covariance ``P`` (6, 6) by ``dt_s`` (signed) into ``x_out``, ``P_out``.
+
+    RK4 sub-steps of at most ``max_step_s``, but never more than ``max_substeps`` of them.
 
     ``x_out`` may be ``x`` and ``P_out`` may be ``P`` (in-place prediction is allowed).
     """
@@ -167,7 +172,7 @@ def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s
         x_out[:] = xs
         P_out[:, :] = Ps
         return
-    n_steps = int(np.ceil(abs(dt_s) / max_step_s))
+    n_steps = min(int(np.ceil(abs(dt_s) / max_step_s)), max_substeps)
     h = dt_s / n_steps
     k1 = np.empty(6)
     k2 = np.empty(6)
@@ -213,14 +218,27 @@ def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s
 
 
 @kernel(parallel=True)
-def predict_many(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, x_out, P_out):
+def predict_many(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, x_out, P_out):
     """Predict ``n`` states ``x`` (n, 6) and covariances ``P`` (n, 6, 6) by ``dt_s`` (n,) each.
 
     ``q_m2_s3`` (n,) is each track's process noise density. Results go into ``x_out``, ``P_out`` (which may
     be the inputs).
     """
     for i in prange(x.shape[0]):
-        predict_one(x[i], P[i], dt_s[i], q_m2_s3[i], gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, x_out[i], P_out[i])
+        predict_one(
+            x[i],
+            P[i],
+            dt_s[i],
+            q_m2_s3[i],
+            gm_m3_s2,
+            re_m,
+            j2,
+            omega_rad_s,
+            max_step_s,
+            max_substeps,
+            x_out[i],
+            P_out[i],
+        )
 
 
 def predict(
@@ -242,5 +260,5 @@ def predict(
     q = np.ascontiguousarray(np.broadcast_to(np.asarray(q_m2_s3, dtype=np.float64), (n,)))
     x_out = np.empty_like(x)
     P_out = np.empty_like(P)
-    predict_many(x, P, dt, q, m.gm_m3_s2, m.re_m, m.j2, m.omega_rad_s, m.max_step_s, x_out, P_out)
+    predict_many(x, P, dt, q, m.gm_m3_s2, m.re_m, m.j2, m.omega_rad_s, m.max_step_s, m.max_substeps, x_out, P_out)
     return x_out, P_out

@@ -78,12 +78,18 @@ class FusionConfig:
     model: BallisticModel = field(default_factory=BallisticModel)
     #: smallest cell of the gating grid, metres
     min_cell_m: float = 100.0
+    #: a system track that lost every source is reported deleted, but kept dormant this long (data time,
+    #: seconds): a new local track that gates against its ballistic prediction (the same object reacquired
+    #: after a coverage gap) brings it back under its old number. 0 disables.
+    reacquire_s: float = 600.0
 
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
             raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
         if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
             raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
+        if not self.reacquire_s >= 0:
+            raise ValueError("reacquire_s must be >= 0")
         if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
             raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
 
@@ -93,7 +99,10 @@ class FusionResult:
     """What one :meth:`FusionEngine.ingest` changed."""
 
     changed: list[SystemTrack]  # new or updated system tracks, by track_id
-    deleted: list[int]  # system track numbers that ended (all sources dropped, or merged into another)
+    #: system track numbers that ended (all sources dropped, or merged into another). A track that ended
+    #: because every source dropped it comes back under the same number if the same object is reacquired
+    #: within ``FusionConfig.reacquire_s`` (numbers are never given to another object).
+    deleted: list[int]
     late_dropped: int  # track states dropped as too old (late window, or older than the state held)
 
 
@@ -173,6 +182,8 @@ class FusionEngine:
                 "P": ((6, 6), np.float64, 0.0),
                 "t_ns": ((), np.int64, 0),
                 "alive": ((), np.bool_, False),
+                "dormant": ((), np.bool_, False),  # deleted, but may be reacquired (reacquire_s)
+                "dormant_since_ns": ((), np.int64, 0),
                 "mask": ((), np.int64, 0),
                 "phase": ((), np.int64, 0),
             }
@@ -257,6 +268,14 @@ class FusionEngine:
                 if sys_slot >= 0:
                     changed_sys.add(sys_slot)
                 self._free_local(s)
+
+        # dormant system tracks past the reacquisition window end for good
+        if cfg.reacquire_s > 0:
+            st = self._st
+            limit = now_ns - round(cfg.reacquire_s * 1e9)
+            for s in np.nonzero(st.dormant[: self._st_n] & (st.dormant_since_ns[: self._st_n] < limit))[0].tolist():
+                st.dormant[s] = False
+                self._st_free.append(int(s))
 
         # --- 2. alignment of every affected system track's members, stability check, association --------
         changed_sys.update(int(v) for v in lt.sys[upd_slots][lt.sys[upd_slots] >= 0].tolist())
@@ -379,6 +398,7 @@ class FusionEngine:
         self._st.id[s] = self._next_id
         self._next_id += 1
         self._st.alive[s] = True
+        self._st.dormant[s] = False
         self._st.mask[s] = 0
         self._st_refs[s] = None
         return s
@@ -404,6 +424,7 @@ class FusionEngine:
             m.j2,
             m.omega_rad_s,
             m.max_step_s,
+            m.max_substeps,
             x_out,
             P_out,
         )
@@ -447,6 +468,9 @@ class FusionEngine:
         xf, Pf = self._predict(lt.x[upd[free]], lt.P[upd[free]], dt, lt.phase[upd[free]])
         live = np.nonzero(st.alive[: self._st_n])[0]
         cand = live[(st.mask[live] & bit) == 0]
+        dormant = np.nonzero(st.dormant[: self._st_n])[0]
+        if dormant.size:
+            cand = np.concatenate([cand, dormant])
         col_of_row = np.full(free.size, -1, dtype=np.int64)
         if cand.size:
             xs, Ps = self._predict_systems(cand, t_c)
@@ -472,6 +496,10 @@ class FusionEngine:
         for r, s in enumerate(upd[free].tolist()):
             c = int(col_of_row[r])
             sys_slot = int(cand[c]) if c >= 0 else self._new_system()
+            if self._st.dormant[sys_slot]:  # the same object reacquired: back under its old number
+                self._st.dormant[sys_slot] = False
+                self._st.alive[sys_slot] = True
+                self._st.mask[sys_slot] = 0
             self._lt.sys[s] = sys_slot
             self._refs_dirty.add(sys_slot)
             self._st.mask[sys_slot] |= bit
@@ -517,7 +545,11 @@ class FusionEngine:
             if st.alive[s]:
                 deleted_ids.append(int(st.id[s]))
                 st.alive[s] = False
-                self._st_free.append(int(s))
+                if self.config.reacquire_s > 0 and int(st.id[s]) < self._first_id_this_ingest:
+                    st.dormant[s] = True
+                    st.dormant_since_ns[s] = self._now_ns if self._now_ns is not None else 0
+                else:
+                    self._st_free.append(int(s))
             changed_sys.discard(int(s))
         if g.slots.size == 0:
             return

@@ -120,9 +120,33 @@ def test_a_track_ends_when_every_source_drops_it() -> None:
     res = engine.ingest(_batch("jp", T0 + S + S // 4, [2], [_at(T0 + S + S // 4)], [int(Status.DELETED)]))
     assert res.deleted == [1] and res.changed == []
     assert engine.snapshot() == []
-    # numbers are never reused
-    (c,) = engine.ingest(_batch("us", T0 + 2 * S, [1], [_at(T0 + 2 * S)])).changed
+    # numbers are never given to another object
+    (c,) = engine.ingest(_batch("us", T0 + 2 * S, [1], [_at(T0 + 2 * S) + np.array([3e5, 0, 0, 0, 0, 0])])).changed
     assert c.track_id == 2
+
+
+def test_an_object_reacquired_after_a_coverage_gap_gets_its_number_back() -> None:
+    engine = FusionEngine(FusionConfig(reacquire_s=300.0))
+    for k in range(5):
+        engine.ingest(_batch("us", T0 + k * S, [1], [_at(T0 + k * S)]))
+    assert engine.ingest(_batch("us", T0 + 5 * S, [], [])).deleted == [1]
+    other = X_OBJ + np.array([6e5, 0, 0, 0, 0, 0])
+    for k in range(6, 120, 10):  # kr tracks an unrelated object meanwhile: time goes on
+        (x_other,), _ = predict(other[None], np.zeros((1, 6, 6)), k * 1.0)
+        engine.ingest(_batch("kr", T0 + k * S, [5], [x_other]))
+    # 2 minutes later jp picks the object up with a track of its own
+    t = T0 + 125 * S
+    jp_x = _at(t) + np.array([30.0, -20.0, 10.0, 2.0, -1.0, 1.0])
+    (track,) = [tr for tr in engine.ingest(_batch("jp", t, [9], [jp_x])).changed if tr.nations == ("jp",)]
+    assert track.track_id == 1
+    # ... but not after the reacquisition window
+    engine.ingest(_batch("jp", T0 + 126 * S, [], []))
+    for k in range(130, 480, 50):
+        (x_other,), _ = predict(other[None], np.zeros((1, 6, 6)), k * 1.0)
+        engine.ingest(_batch("kr", T0 + k * S, [5], [x_other]))
+    t = T0 + 480 * S
+    (track,) = [tr for tr in engine.ingest(_batch("jp", t, [10], [_at(t)])).changed if tr.nations == ("jp",)]
+    assert track.track_id == 3
 
 
 def test_a_source_that_goes_silent_times_out() -> None:
