@@ -190,3 +190,13 @@ def test_propagate_to_impact_default_tolerance_is_metre_accurate() -> None:
     ref, t_ref = prop.propagate_to_impact(x, 0.0, 8000.0, rtol=1e-11)
     assert np.max(np.linalg.norm(pos - ref, axis=1)) < 5.0  # m
     assert np.max(np.abs(t - t_ref)) < 0.01  # s
+
+
+@settings(max_examples=200, deadline=None)
+@given(lat=st.floats(-1.5707, 1.5707), lon=st.floats(-3.14, 3.14), h=st.floats(-100.0, 1.0e6))
+def test_air_height_is_close_to_the_geodetic_height(lat: float, lon: float, h: float) -> None:
+    """The cheap height the drag uses: within 1 m of the geodetic height below 120 km, 20 m up to 1000 km."""
+    x, y, z = geodetic_to_ecef(lat, lon, h)
+    tol = 1.0 if h < 120e3 else 20.0
+    assert abs(prop.air_height_m(x, y, z, prop.earth_model()) - h) < tol
+    assert prop.air_height_m(x, y, z, SPHERE) == pytest.approx(math.sqrt(x * x + y * y + z * z) - R_TABLE)
