@@ -740,3 +740,83 @@ def imm_update_batch(
         mu[i, 1] = 1.0 - mu0
         out[a] = nis[0] if mu0 >= 0.5 else nis[1]
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# infrared lines of sight: triangulation of two satellites
+# ---------------------------------------------------------------------------------------------------------
+
+
+@kernel
+def los_unit(z: np.ndarray, sp: np.ndarray) -> tuple[float, float, float]:
+    """Unit line of sight (ECEF) of the angles z = [α, δ] of the infrared sensor ``sp``:
+    u = cos δ cos α X + cos δ sin α Y + sin δ Z (the inverse of :func:`measure_h`'s infrared model)."""
+    ca = math.cos(z[0])
+    sa = math.sin(z[0])
+    cd = math.cos(z[1])
+    sd = math.sin(z[1])
+    return (
+        cd * ca * sp[11] + cd * sa * sp[14] + sd * sp[17],
+        cd * ca * sp[12] + cd * sa * sp[15] + sd * sp[18],
+        cd * ca * sp[13] + cd * sa * sp[16] + sd * sp[19],
+    )
+
+
+@kernel
+def los_crossings(
+    za: np.ndarray,
+    spa: np.ndarray,
+    zb: np.ndarray,
+    spb: np.ndarray,
+    gate_extra_m: float,
+    n_sigma: float,
+    max_height_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where lines of sight za (ka, 2) of satellite ``spa`` and zb (kb, 2) of ``spb`` cross.
+
+    For the rays pa + s ua and pb + t ub the closest points are s = (b e − d)/(1 − b²), t = (e − b d)/(1 − b²)
+    with b = ua·ub, d = ua·(pa − pb), e = ub·(pa − pb). A pair crosses when both are in front of their
+    satellites, the miss distance is at most n_sigma (σa s + σb t) + ``gate_extra_m`` (σ the sensors' angle
+    noise, sp[7]) and the midpoint's height is in [0, ``max_height_m``]. Returns (midpoints (ka, kb, 3),
+    crossing (ka, kb) bool)."""
+    ka = za.shape[0]
+    kb = zb.shape[0]
+    mid = np.zeros((ka, kb, 3))
+    ok = np.zeros((ka, kb), np.bool_)
+    wx = spa[1] - spb[1]
+    wy = spa[2] - spb[2]
+    wz = spa[3] - spb[3]
+    for i in range(ka):
+        ax, ay, az = los_unit(za[i], spa)
+        d = ax * wx + ay * wy + az * wz
+        for j in range(kb):
+            bx, by, bz = los_unit(zb[j], spb)
+            b = ax * bx + ay * by + az * bz
+            den = 1.0 - b * b
+            if den < 1e-8:
+                continue
+            e = bx * wx + by * wy + bz * wz
+            s = (b * e - d) / den
+            t = (e - b * d) / den
+            if s <= 0.0 or t <= 0.0:
+                continue
+            c1x = spa[1] + s * ax
+            c1y = spa[2] + s * ay
+            c1z = spa[3] + s * az
+            c2x = spb[1] + t * bx
+            c2y = spb[2] + t * by
+            c2z = spb[3] + t * bz
+            miss = math.sqrt((c1x - c2x) ** 2 + (c1y - c2y) ** 2 + (c1z - c2z) ** 2)
+            if miss > n_sigma * (spa[7] * s + spb[7] * t) + gate_extra_m:
+                continue
+            mx = 0.5 * (c1x + c2x)
+            my = 0.5 * (c1y + c2y)
+            mz = 0.5 * (c1z + c2z)
+            h = height_above_ellipsoid_radial(mx, my, mz)
+            if h < 0.0 or h > max_height_m:
+                continue
+            mid[i, j, 0] = mx
+            mid[i, j, 1] = my
+            mid[i, j, 2] = mz
+            ok[i, j] = True
+    return mid, ok

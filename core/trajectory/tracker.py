@@ -8,10 +8,12 @@ Composition (one scan of one sensor at a time, in time order; Stone Soup's vocab
   (``scipy.optimize.linear_sum_assignment``) over the gated pairs;
 - updater: IMM/EKF update of the assigned pairs (:func:`kalman.imm_update_batch`);
 - initiator: every radar measurement left over starts a tentative track (single-point initiation, zero
-  velocity with a wide spread, or the range rate along the line of sight); a tentative track is confirmed
+  velocity with a wide spread, or the range rate along the line of sight); infrared lines of sight left over
+  wait up to ``ir_pair_max_dt_s`` for one of another satellite: where two cross (unambiguously) above the
+  ground, a tentative boost-phase track starts; a tentative track is confirmed
   after ``m_confirm`` hits in the first ``n_confirm`` scans of the sensor that started it, the initiating
   scan included (M-of-N), else
-  dropped without ever being reported. Infrared line-of-sight reports only update existing tracks;
+  dropped without ever being reported;
 - duplicate check: of two confirmed tracks that are statistically the same object (within ``merge_distance_m``
   and a χ² gate on the 6-D difference) the younger one is deleted;
 - deleter: a confirmed track without an update for ``coast_after_s`` is COASTING; after ``delete_after_s``,
@@ -70,6 +72,14 @@ class TrackerConfig:
     merge_distance_m: float = 2000.0  # two confirmed tracks closer than this and ...
     merge_probability: float = 0.99  # ... inside this χ² gate on their 6-D difference are one object
     max_step_s: float = 1.0
+    # two-satellite infrared initiation
+    ir_initiation: bool = True
+    ir_pair_max_dt_s: float = 2.5  # lines of sight of two satellites at most this far apart in time ...
+    ir_max_speed_m_s: float = 4000.0  # ... may miss each other by the target's motion in between
+    ir_max_height_m: float = 1.0e6
+    ir_sigma_pos_init_m: float = 3000.0
+    ir_mu_boost_init: float = 0.9  # an infrared sensor sees boosting missiles only
+    ir_boost_memory_s: float = 5.0  # a track an infrared sensor saw this recently is in boost
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,8 @@ class Tracker:
         if first_track_number < 1:
             raise ValueError(f"first_track_number must be >= 1, got {first_track_number}")
         self.next_number = int(first_track_number)
+        #: unassigned infrared lines of sight waiting for a partner: (sensor, t_s, z (k, 2))
+        self._los: list[tuple[int, float, np.ndarray]] = []
         self._alloc(capacity)
 
     # --- storage ----------------------------------------------------------------------------------------
@@ -135,6 +147,7 @@ class Tracker:
         self.first_t = np.zeros(cap)
         self.mask = np.zeros(cap, np.int64)
         self.n_updates = np.zeros(cap, np.int64)
+        self.last_ir_t = np.full(cap, -np.inf)
 
     def _grow(self, need: int) -> None:
         cap = self.t.shape[0]
@@ -157,6 +170,7 @@ class Tracker:
                 "first_t",
                 "mask",
                 "n_updates",
+                "last_ir_t",
             )
         }
         self._alloc(new)
@@ -231,6 +245,8 @@ class Tracker:
                     self.last_hit_t[slots] = t_s
                     self.mask[slots] |= 1 << sensor
                     self.n_updates[slots] += 1
+                    if sp[0] == kalman.KIND_IR:
+                        self.last_ir_t[slots] = t_s
                     used[meas] = slots
         # M-of-N over the scans of the originating sensor
         tent = np.flatnonzero((self.state == TENTATIVE) & (self.origin == sensor) & (self.first_t < t_s))
@@ -243,19 +259,68 @@ class Tracker:
                 self.next_number += 1
             drop = tent[(self.hits[tent] < self.cfg.m_confirm) & (self.scans[tent] + 1 >= self.cfg.n_confirm)]
             self.state[drop] = FREE
-        # initiation from the radar measurements left over
+        # initiation from the radar measurements left over, or from two satellites' lines of sight
         new = np.flatnonzero(used < 0)
         if new.size and sp[0] == kalman.KIND_RADAR:
             used[new] = self._initiate(sensor, t_s, z[new], sp)
+        elif sp[0] == kalman.KIND_IR and self.cfg.ir_initiation:
+            self._los = [e for e in self._los if t_s - e[1] <= self.cfg.ir_pair_max_dt_s]
+            if new.size:
+                used[new] = self._triangulate(sensor, t_s, zm[new, :2])
         return used
+
+    def _triangulate(self, sensor: int, t_s: float, z: np.ndarray) -> np.ndarray:
+        """Start tentative tracks where a line of sight of ``sensor`` and a waiting one of another satellite
+        cross (:func:`kalman.los_crossings`); only pairs that are each other's unique candidate (a salvo
+        seen by two satellites has ghost crossings). Lines of sight left over wait for a partner."""
+        cfg = self.cfg
+        out = np.full(z.shape[0], -1, np.int64)
+        free = np.ones(z.shape[0], np.bool_)
+        for e, (other, t_o, z_o) in enumerate(self._los):
+            if other == sensor or not z_o.shape[0] or not free.any():
+                continue
+            rows = np.flatnonzero(free)
+            gate_extra = cfg.ir_max_speed_m_s * abs(t_s - t_o)
+            mid, ok = kalman.los_crossings(
+                z[rows], self.sp[sensor], z_o, self.sp[other], gate_extra, 3.0, cfg.ir_max_height_m
+            )
+            unique = ok & (ok.sum(axis=1, keepdims=True) == 1) & (ok.sum(axis=0, keepdims=True) == 1)
+            ia, ib = np.nonzero(unique)
+            if not ia.size:
+                continue
+            x0 = np.zeros((ia.size, kalman.NX))
+            x0[:, :3] = mid[ia, ib]
+            x0[:, 6] = math.log(cfg.beta_init_kg_m2)
+            P0 = np.zeros((ia.size, kalman.NX, kalman.NX))
+            for a in range(3):
+                P0[:, a, a] = cfg.ir_sigma_pos_init_m**2
+                P0[:, 3 + a, 3 + a] = cfg.sigma_v_init_m_s**2
+                P0[:, 7 + a, 7 + a] = cfg.sigma_a_init_m_s2**2
+            P0[:, 6, 6] = cfg.sigma_ln_beta_init**2
+            slots = self._start(sensor, t_s, x0, P0, cfg.ir_mu_boost_init)
+            self.hits[slots] = 2  # two sensors saw it
+            self.last_ir_t[slots] = t_s
+            self.mask[slots] |= 1 << other
+            out[rows[ia]] = slots
+            free[rows[ia]] = False
+            keep = np.ones(z_o.shape[0], np.bool_)
+            keep[ib] = False
+            self._los[e] = (other, t_o, z_o[keep])
+        if free.any():
+            self._los.append((sensor, t_s, z[free].copy()))
+        return out
 
     def _initiate(self, sensor: int, t_s: float, z: np.ndarray, sp: np.ndarray) -> np.ndarray:
         cfg = self.cfg
         x0, P0 = kalman.init_from_radar(
             z, sp, math.log(cfg.beta_init_kg_m2), cfg.sigma_v_init_m_s, cfg.sigma_ln_beta_init, cfg.sigma_a_init_m_s2
         )
+        return self._start(sensor, t_s, x0, P0, cfg.mu_boost_init)
+
+    def _start(self, sensor: int, t_s: float, x0: np.ndarray, P0: np.ndarray, mu_boost: float) -> np.ndarray:
+        """Tentative tracks in free slots from initial states x0 (k, NX) and covariances P0 (k, NX, NX)."""
         free = np.flatnonzero(self.state == FREE)
-        n = z.shape[0]
+        n = x0.shape[0]
         if free.size < n:
             start = self.t.shape[0]
             self._grow(start + n - free.size)
@@ -268,8 +333,8 @@ class Tracker:
         self.xm[slots, 0, kalman.I_ACC :] = 0.0  # the ballistic model has no thrust
         self.Pm[slots, 0, kalman.I_ACC :, :] = 0.0
         self.Pm[slots, 0, :, kalman.I_ACC :] = 0.0
-        self.mu[slots, 0] = 1.0 - cfg.mu_boost_init
-        self.mu[slots, 1] = cfg.mu_boost_init
+        self.mu[slots, 0] = 1.0 - mu_boost
+        self.mu[slots, 1] = mu_boost
         self.t[slots] = t_s
         self.state[slots] = TENTATIVE
         self.number[slots] = 0
@@ -280,6 +345,7 @@ class Tracker:
         self.first_t[slots] = t_s
         self.mask[slots] = 1 << sensor
         self.n_updates[slots] = 1
+        self.last_ir_t[slots] = -np.inf
         return slots
 
     # --- maintenance and reports -------------------------------------------------------------------------
@@ -315,14 +381,19 @@ class Tracker:
         lla = ecef_to_geodetic_batch(np.ascontiguousarray(xs[:, :3])) if conf.size else np.zeros((0, 3))
         pos_sigma = np.sqrt(np.clip(np.trace(Ps[:, :3, :3], axis1=1, axis2=2), 0.0, None))
         age = t_now_s - self.last_hit_t[conf]
-        gone = (age > cfg.delete_after_s) | (pos_sigma > cfg.max_pos_sigma_m) | (lla[:, 2] < -1000.0)
-        gone |= self._duplicates(xs, Ps, self.number[conf])
-        status = np.where(gone, Status.DELETED, np.where(age > cfg.coast_after_s, Status.COASTING, Status.CONFIRMED))
-        # phase: boost while the boost model dominates and the track climbs; terminal when descending low
         up = xs[:, :3] / np.linalg.norm(xs[:, :3], axis=1, keepdims=True) if conf.size else np.zeros((0, 3))
         v_up = np.einsum("ij,ij->i", up, xs[:, 3:6])
-        boost = (self.mu[conf, 1] > 0.5) & (v_up > 0.0)
-        terminal = (v_up < 0.0) & (lla[:, 2] < cfg.terminal_height_m)
+        sig_v_up = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", up, Ps[:, 3:6, 3:6], up), 0.0))
+        # impacted: descending and below the ground by more than its uncertainty (not a fresh launch track)
+        impacted = (v_up < 0.0) & (lla[:, 2] < -1000.0 - 3.0 * pos_sigma)
+        gone = (age > cfg.delete_after_s) | (pos_sigma > cfg.max_pos_sigma_m) | impacted
+        gone |= self._duplicates(xs, Ps, self.number[conf])
+        status = np.where(gone, Status.DELETED, np.where(age > cfg.coast_after_s, Status.COASTING, Status.CONFIRMED))
+        # phase: boost while an infrared sensor sees the plume, or while the boost model dominates and the
+        # track is not clearly falling; terminal when descending below terminal_height_m; midcourse otherwise
+        boost = (self.mu[conf, 1] > 0.5) & (v_up > -2.0 * sig_v_up)
+        boost |= t_now_s - self.last_ir_t[conf] <= cfg.ir_boost_memory_s
+        terminal = ~boost & (v_up < 0.0) & (lla[:, 2] < cfg.terminal_height_m)
         phase = np.where(boost, Phase.BOOST, np.where(terminal, Phase.TERMINAL, Phase.MIDCOURSE))
         # quality: 1 when fresh and tight, falling with staleness and position uncertainty
         quality = np.clip(np.exp(-np.maximum(age, 0.0) / 10.0) / (1.0 + pos_sigma / 1000.0), 0.0, 1.0)

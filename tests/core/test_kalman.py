@@ -303,3 +303,40 @@ def test_radar_initiation_places_the_point_and_its_covariance() -> None:
     assert float(los @ x[0, 3:6]) == pytest.approx(z[3], abs=1e-9)
     assert float(los @ P[0, 3:6, 3:6] @ los) == pytest.approx(1.0, rel=1e-9)
     assert P[0, 6, 6] == pytest.approx(1.5**2)
+
+
+def _geo_row(lon_deg: float, sigma: float = 20e-6) -> np.ndarray:
+    r = 42_164_172.0
+    return kalman.ir_row(
+        np.array([r * math.cos(math.radians(lon_deg)), r * math.sin(math.radians(lon_deg)), 0.0]), sigma
+    )
+
+
+def test_two_satellite_lines_of_sight_cross_at_the_target() -> None:
+    spa, spb = _geo_row(100.0), _geo_row(150.0)
+    targets = [_state(39.0, 125.7, 20e3), _state(40.0, 128.0, 150e3)]
+    za = np.empty((2, 2))
+    zb = np.empty((2, 2))
+    z = np.empty(kalman.MAX_Z)
+    H = np.empty((kalman.MAX_Z, kalman.NX))
+    for i, x in enumerate(targets):
+        kalman.measure_h(x, spa, z, H)
+        za[i] = z[:2]
+        kalman.measure_h(x, spb, z, H)
+        zb[i] = z[:2]
+    mid, ok = kalman.los_crossings(za, spa, zb, spb, 0.0, 3.0, 1e6)
+    assert ok.tolist() == [[True, False], [False, True]]  # 200 km apart: no ghost pairing
+    for i, x in enumerate(targets):
+        assert np.linalg.norm(mid[i, i] - x[:3]) < 1 * MM
+    # the unit line of sight inverts the angles
+    u = np.array(kalman.los_unit(za[0], spa))
+    np.testing.assert_allclose(u, (targets[0][:3] - spa[1:4]) / np.linalg.norm(targets[0][:3] - spa[1:4]), atol=1e-12)
+    # a line of sight 1 mrad off (37 km at GEO range) misses; one that crosses below the ground is refused
+    zoff = za.copy()
+    zoff[0, 1] += 1e-3
+    assert not kalman.los_crossings(zoff, spa, zb, spb, 0.0, 3.0, 1e6)[1][0, 0]
+    under = _state(39.0, 125.7, -50e3)
+    kalman.measure_h(under, spa, z, H)
+    zu_a = z[:2].copy()
+    kalman.measure_h(under, spb, z, H)
+    assert not kalman.los_crossings(zu_a[None], spa, z[None, :2], spb, 0.0, 3.0, 1e6)[1][0, 0]

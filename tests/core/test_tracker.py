@@ -171,3 +171,40 @@ def test_duplicate_rule_deletes_the_younger_of_two_tracks_of_one_object() -> Non
     P = np.tile(np.diag([100.0**2] * 3 + [10.0**2] * 3), (4, 1, 1))
     dup = tr._duplicates(x, P, np.array([7, 9, 8, 10]))
     assert dup.tolist() == [False, True, False, False]
+
+
+def test_two_infrared_satellites_start_a_boost_phase_track() -> None:
+    """SBIRS-like satellites at 100° E and 150° E see a missile in boost: their lines of sight cross, a
+    tentative track starts and is confirmed by the next scans, in boost phase, within a few km."""
+    from triwarn.core.trajectory.tracks import Phase
+    from triwarn.sensors.sim.synthetic import Launch, SyntheticTruth
+
+    r = 42_164_172.0
+    rows = np.array([
+        kalman.ir_row(np.array([r * math.cos(math.radians(lon)), r * math.sin(math.radians(lon)), 0.0]), 25e-6)
+        for lon in (100.0, 150.0)
+    ])  # fmt: skip
+    truth = SyntheticTruth([Launch(lat_deg=39.0, lon_deg=125.7, az_deg=80.0, burn_s=90.0)])
+    tr = Tracker(rows)
+    rng = np.random.default_rng(4)
+    z = np.empty(kalman.MAX_Z)
+    H_ = np.empty((kalman.MAX_Z, kalman.NX))
+    first_confirmed = None
+    for t in np.arange(2.0, 80.0, 1.0):
+        s = int(t) % 2  # the satellites scan alternately, each every 2 s
+        smp = truth.sample(float(t))
+        x = np.zeros(kalman.NX)
+        x[:6] = np.r_[smp.pos_ecef_m[0], smp.vel_ecef_m_s[0]]
+        kalman.measure_h(x, rows[s], z, H_)
+        zm = z[:2] + 20e-6 * rng.standard_normal(2)
+        fa = rng.uniform(-0.15, 0.15, (rng.poisson(0.5), 2))  # false alarms over the Earth disc
+        tr.process_scan(s, float(t), np.vstack([zm[None], fa]))
+        tf = tr.report(float(t))
+        if len(tf.track_numbers):
+            assert len(tf.track_numbers) == 1
+            assert np.linalg.norm(tf.x[0, :3] - smp.pos_ecef_m[0]) < 10e3
+            if first_confirmed is None:
+                first_confirmed = t
+            if t > 20:
+                assert tf.phase[0] == Phase.BOOST
+    assert first_confirmed is not None and first_confirmed <= 10.0
