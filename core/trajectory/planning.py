@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
+from triwarn.core.trajectory.constants import R_MEAN_M
 from triwarn.core.trajectory.flight import Flight, Steering, Vehicle, fly_missile
 from triwarn.core.trajectory.frames import geodesic_direct, geodesic_inverse
 
@@ -362,7 +363,7 @@ def plan_trajectory(
     assert steering is not None and flight is not None
     if not (math.isfinite(flight.apogee_m) and math.isfinite(flight.impact_t_s)):
         raise PlanningError(f"{vehicle.name}: the planned flight did not come down (numerical failure)")
-    final_shape = shape if shape != "apogee" else "by_apogee"
+    final_shape = shape if shape == "minimum_energy" else _shape_of(flight, d_m)
     return Plan(
         missile=vehicle.name,
         shape=final_shape,
@@ -374,6 +375,16 @@ def plan_trajectory(
         aim_lon_deg=float(aim_lon_deg),
         max_range_m=max_range,
     )
+
+
+def _shape_of(flight: Flight, d_m: float) -> str:
+    """``lofted`` or ``depressed``: the burnout flight-path angle against the minimum-energy angle of a
+    vacuum arc over a spherical Earth, γ* = 45° − (range / R) / 4 (textbook)."""
+    r = flight.burnout_state[0:3]
+    v = flight.burnout_state[3:6]
+    gamma = math.asin(float(r @ v) / (float(np.linalg.norm(r)) * float(np.linalg.norm(v))))
+    gamma_me = math.pi / 4.0 - d_m / R_MEAN_M / 4.0
+    return "lofted" if gamma > gamma_me else "depressed"
 
 
 def _wrap(a_rad: float) -> float:

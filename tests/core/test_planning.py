@@ -127,3 +127,11 @@ def test_impossible_or_malformed_requests(kwargs: dict, pattern: str) -> None:
 def test_bad_launch_site() -> None:
     with pytest.raises(PlanningError, match=r"launch longitude must be a finite number"):
         plan_trajectory(VEH, 39.0, math.nan, azimuth_deg=90.0, range_km=300.0)
+
+
+def test_shape_labels() -> None:
+    lofted = load_scenario("2022-11-18-hwasong17-lofted").truth().plans[0]
+    depressed = load_scenario("2019-07-25-kn23-depressed").truth().plans[0]
+    overflight = load_scenario("2017-08-29-hwasong12-overflight").truth().plans[0]
+    assert lofted.shape == "lofted" and depressed.shape == "depressed"
+    assert overflight.shape == "depressed"  # 550 km apogee at 2,700 km is below the minimum-energy arc
