@@ -288,6 +288,8 @@ class LiveSink:
             f"   seq {p.last_seq if p.last_seq is not None else '-'}   {p.rate_per_s():.1f} updates/s"
             f"   {len(p.tracks)} tracks   {len(p.warnings)} warnings"
         )
+        if p.gaps or p.duplicates:  # never expected: the server guarantees a gap-free sequence
+            header.append(f"   {p.gaps} missing, {p.duplicates} duplicate updates", style="bold red")
         if p.clock_rate > 1.05 or p.clock_rate < 0.95:
             header.append(f"   (clock x{p.clock_rate:.0f})")
 

@@ -199,3 +199,28 @@ def test_cli_json_count_and_ctrl_c(tmp_path: Path) -> None:
             await hub.close()
 
     asyncio.run(main())
+
+
+def test_live_view_shows_tracks_impact_countdown_and_warnings() -> None:
+    from rich.console import Console
+
+    from triwarn.services.subscriber import LiveSink
+
+    console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+    sink = LiveSink("127.0.0.1:50051", console)
+    picture = ClientPicture()
+    sink._picture = picture  # what start() sets; render without the live refresh thread
+    u = PU(seq=12, kind=PU.KIND_SNAPSHOT, view=2, time_ns=1_900_000_000_000_000_000)
+    t = u.tracks.add(track_id=4, warning_level=picture_pb2.WARNING_LEVEL_WARNING, phase=2, missile_class=1)
+    t.contributing_nations.extend([1, 2])
+    t.impact.valid, t.impact.lat_deg, t.impact.lon_deg = True, 36.51, 138.22
+    t.impact.impact_time_ns = u.time_ns + 95 * 10**9
+    t.impact.ellipse.semi_major_m, t.impact.ellipse.semi_minor_m = 12_000.0, 4_000.0
+    t.threatened_areas.add(kind=picture_pb2.AREA_KIND_JP_LAND, name="Japan land", probability=0.8)
+    u.warnings.add(warning_id=1, track_id=4, level=picture_pb2.WARNING_LEVEL_WARNING, reasons=["impact on land"])
+    picture.apply(u)
+    console.print(sink._render())
+    screen = console.file.getvalue()  # type: ignore[attr-defined]
+    for expected in ("view jp", "seq 12", "midcourse", "srbm", "us,jp", "36.51, 138.22", "12.0 x 4.0", "1:3"):
+        assert expected in screen, expected
+    assert "Japan land 80%" in screen and "impact on land" in screen
