@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triwarn.core.trajectory.frames import geodesic_direct, geodesic_inverse
 from triwarn.core.trajectory.missiles import get_missile
@@ -135,3 +137,22 @@ def test_shape_labels() -> None:
     overflight = load_scenario("2017-08-29-hwasong12-overflight").truth().plans[0]
     assert lofted.shape == "lofted" and depressed.shape == "depressed"
     assert overflight.shape == "depressed"  # 550 km apogee at 2,700 km is below the minimum-energy arc
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    az=st.floats(0.0, 359.0),
+    range_km=st.floats(6.0, 900.0),
+    apogee_km=st.one_of(st.none(), st.floats(1.0, 2000.0)),
+)
+def test_any_request_is_flown_or_refused_never_nan(az: float, range_km: float, apogee_km: float | None) -> None:
+    try:
+        plan = plan_trajectory(VEH, *SITE, azimuth_deg=az, range_km=range_km, apogee_km=apogee_km)
+    except PlanningError as exc:
+        assert "hwasong-6" in str(exc) and "km" in str(exc)
+        return
+    s = plan.summary()
+    assert all(math.isfinite(s[k]) for k in ("apogee_km", "range_km", "flight_time_s", "impact_lat_deg"))
+    assert plan.miss_m < 100.0
+    if apogee_km is not None:
+        assert s["apogee_km"] == pytest.approx(apogee_km, rel=1e-4)
