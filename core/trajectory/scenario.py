@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -221,7 +222,7 @@ def sites() -> Mapping[str, tuple[float, float]]:
     """Named launch sites of ``scenarios/sites.toml``: name -> (lat_deg, lon_deg)."""
     text = resources.files(CATALOG_PACKAGE).joinpath("sites.toml").read_text("utf-8")
     doc = tomllib.loads(text)
-    return {k: (float(v["lat_deg"]), float(v["lon_deg"])) for k, v in doc["site"].items()}
+    return MappingProxyType({k: (float(v["lat_deg"]), float(v["lon_deg"])) for k, v in doc["site"].items()})
 
 
 def catalog_names() -> tuple[str, ...]:
