@@ -14,8 +14,13 @@ truth times.
 SIAP definitions (Stone Soup): completeness = tracked truths / truths; ambiguity = associated tracks /
 tracked truths; spuriousness = unassociated tracks / tracks; position / velocity accuracy = mean error of the
 associated tracks; rate of track-number change per unit time; longest track segment (fraction of each truth's
-life covered by its longest single-number segment). The ID metrics compare truth and track identities,
-which are unrelated numbers here: they are in ``--json`` only.
+life covered by its longest single-number segment). Stone Soup sees a track that leaves the picture and comes
+back under the same number as two tracks (see ``score_view``), so its R and LS count such a gap as a change;
+"number changes per object" (computed here from the recorded numbers) does not. The ID metrics compare truth
+and track identities, which are unrelated numbers here: they are in ``--json`` only.
+
+"Once any nation holds a track": if ``truth.csv`` has an optional column ``held`` (1 when at least one nation
+holds a local track of the object at that time, else 0), ``held_only`` scores only those rows.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("SIAP Position Accuracy", "position error, m", "{:.1f}"),
     ("SIAP Velocity Accuracy", "velocity error, m/s", "{:.2f}"),
     ("SIAP Rate of Track Number Change", "track-number changes per s", "{:.4f}"),
+    ("number changes per object", "number changes per object", "{:.2f}"),
     ("SIAP Longest Track Segment", "longest track segment", "{:.3f}"),
     ("OSPA mean", "OSPA mean, m", "{:.1f}"),
     ("OSPA max", "OSPA max, m", "{:.1f}"),
@@ -97,9 +103,19 @@ def _float(path: Path, line_no: int, name: str, text: str) -> float:
     return v
 
 
-def read_truth(path: Path) -> Series:
-    """``truth.csv`` grouped by object id."""
-    return _read_series(path, TRUTH_COLUMNS, key_cols=1)
+def read_truth(path: Path, held_only: bool = False) -> Series:
+    """``truth.csv`` grouped by object id; with ``held_only`` only the rows whose ``held`` column is 1."""
+    if not held_only:
+        return _read_series(path, TRUTH_COLUMNS, key_cols=1)
+    rows = _read_csv(path, (*TRUTH_COLUMNS, "held"))
+    held = []
+    for n, r in enumerate(rows, start=2):
+        flag = r[-1].lower()
+        if flag not in ("0", "1", "true", "false"):
+            raise EvaluationError(f"{path}:{n}: held = {r[-1]!r}; expected 0 or 1")
+        if flag in ("1", "true"):
+            held.append(r[:-1])
+    return _series(path, held, TRUTH_COLUMNS, 1)
 
 
 def read_picture(path: Path) -> dict[str, Series]:
@@ -173,11 +189,26 @@ def score_view(
         ]
         if states:
             truths.add(GroundTruthPath(states))
+    # Stone Soup's TrackToTruth walks a track's own states only, so an association spans a gap in a track
+    # and the metrics then look up states that are not there (IndexError). A track that leaves the picture
+    # and comes back under the same number (reacquired after a coverage gap) is therefore given to Stone Soup
+    # as one Track per unbroken run of evaluation times; "number changes" below counts numbers, not runs.
+    step_index = {int(t): k for k, t in enumerate(times_us.tolist())}
     tracks_ss = set()
     for tid, (t, x) in tracks.rows.items():
-        states = [State(x[i][order].reshape(6, 1), timestamp=stamp(t[i])) for i in range(t.size) if int(t[i]) in keep]
-        if states:
-            tracks_ss.add(Track(states, init_metadata={"ident": f"track-{tid}"}))
+        run: list[Any] = []
+        last = -2
+        for i in range(t.size):
+            k = step_index.get(int(t[i]))
+            if k is None:
+                continue
+            if k != last + 1 and run:
+                tracks_ss.add(Track(run, init_metadata={"ident": f"track-{tid}"}))
+                run = []
+            run.append(State(x[i][order].reshape(6, 1), timestamp=stamp(t[i])))
+            last = k
+        if run:
+            tracks_ss.add(Track(run, init_metadata={"ident": f"track-{tid}"}))
     pos = Euclidean(mapping=(0, 2, 4))
     vel = Euclidean(mapping=(1, 3, 5))
     generators = [
@@ -198,8 +229,41 @@ def score_view(
     ospa = [float(m.value) for m in metrics["ospa"]["OSPA distances"].value]
     out["OSPA mean"] = float(np.mean(ospa)) if ospa else float("nan")
     out["OSPA max"] = float(np.max(ospa)) if ospa else float("nan")
-    out["tracks"] = float(len(tracks_ss))
+    out["tracks"] = float(len(tracks.rows))
+    out["number changes per object"] = number_changes(truth, tracks, times_us, association_m)
     return out
+
+
+def number_changes(truth: Series, tracks: Series, times_us: np.ndarray, association_m: float) -> float:
+    """Mean count, per tracked true object, of changes of the number of its nearest track within ``association_m``.
+
+    Computed here (not by Stone Soup) from the recorded numbers, so that a track that leaves the picture and
+    comes back under the same number does not count as a change.
+    """
+    keep = set(times_us.tolist())
+    at: dict[int, list[tuple[Any, np.ndarray]]] = defaultdict(list)
+    for tid, (t, x) in tracks.rows.items():
+        for k in range(t.size):
+            if int(t[k]) in keep:
+                at[int(t[k])].append((tid, x[k, :3]))
+    changes = []
+    for t, x in truth.rows.values():
+        last = None
+        n = 0
+        for k in range(t.size):
+            cands = at.get(int(t[k]), [])
+            if int(t[k]) not in keep or not cands:
+                continue
+            d = [float(np.linalg.norm(p - x[k, :3])) for _, p in cands]
+            j = int(np.argmin(d))
+            if d[j] > association_m:
+                continue
+            if last is not None and cands[j][0] != last:
+                n += 1
+            last = cands[j][0]
+        if last is not None:  # only objects that were tracked at all
+            changes.append(n)
+    return float(np.mean(changes)) if changes else 0.0
 
 
 def since_first_track(truth: Series, picture: dict[str, Series], association_m: float) -> Series:
@@ -234,14 +298,15 @@ def evaluate(
     ospa_c_m: float = 10_000.0,
     views: list[str] | None = None,
     from_first_track: bool = False,
+    held_only: bool = False,
 ) -> dict[str, Any]:
     """Score every view of ``DIR/picture.csv`` against ``DIR/truth.csv``; returns a JSON-ready dict.
 
     ``from_first_track``: score each object only from the first time any view holds a track of it (see
-    :func:`since_first_track`).
+    :func:`since_first_track`). ``held_only``: score only the truth rows whose ``held`` column is 1.
     """
     d = Path(directory)
-    truth = read_truth(d / "truth.csv")
+    truth = read_truth(d / "truth.csv", held_only=held_only)
     picture = read_picture(d / "picture.csv")
     if not truth.rows:
         raise EvaluationError(f"{d / 'truth.csv'}: no rows")
@@ -263,6 +328,7 @@ def evaluate(
         "association_threshold_m": association_m,
         "ospa_c_m": ospa_c_m,
         "from_first_track": from_first_track,
+        "held_only": held_only,
         "views": {},
     }
     truth_times = set(times.tolist())
@@ -285,7 +351,8 @@ def format_table(result: dict[str, Any]) -> str:
         f"(t {result['t_first_s']:.1f} .. {result['t_last_s']:.1f} s), "
         f"association {result['association_threshold_m']:.0f} m, "
         f"OSPA c {result['ospa_c_m']:.0f} m (Stone Soup SIAP and OSPA)"
-        + (", truth from each object's first track" if result.get("from_first_track") else ""),
+        + (", truth from each object's first track" if result.get("from_first_track") else "")
+        + (", truth only while a nation holds a track" if result.get("held_only") else ""),
     ]
     for view, m in result["views"].items():
         lines.append("")

@@ -72,8 +72,9 @@ class FusionConfig:
     source_timeout_s: float = 10.0
     #: white-noise acceleration density of the alignment model per flight phase (UNKNOWN, BOOST,
     #: MIDCOURSE, TERMINAL), m²/s³: covers thrust in boost and drag in re-entry, which the ballistic model
-    #: leaves out. # assumption: not a published figure
-    q_by_phase_m2_s3: tuple[float, float, float, float] = (400.0, 2500.0, 1.0, 2500.0)
+    #: leaves out; in midcourse only gravity harmonics beyond J2 remain (~1e-5 m/s²), so a prediction across
+    #: a long coverage gap stays tight. # assumption: not a published figure
+    q_by_phase_m2_s3: tuple[float, float, float, float] = (400.0, 2500.0, 0.01, 2500.0)
     #: the ballistic alignment model (WGS-84, J2, rotating Earth)
     model: BallisticModel = field(default_factory=BallisticModel)
     #: smallest cell of the gating grid, metres
@@ -81,7 +82,10 @@ class FusionConfig:
     #: a system track that lost every source is reported deleted, but kept dormant this long (data time,
     #: seconds): a new local track that gates against its ballistic prediction (the same object reacquired
     #: after a coverage gap) brings it back under its old number. 0 disables.
-    reacquire_s: float = 600.0
+    reacquire_s: float = 3600.0
+    #: ... unless its predicted position is this uncertain (sqrt of the trace of the position covariance,
+    #: metres): a track that died in boost cannot be predicted across a gap
+    reacquire_max_sigma_m: float = 100_000.0
 
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
@@ -474,6 +478,12 @@ class FusionEngine:
         col_of_row = np.full(free.size, -1, dtype=np.int64)
         if cand.size:
             xs, Ps = self._predict_systems(cand, t_c)
+            if dormant.size:
+                sigma2 = Ps[:, 0, 0] + Ps[:, 1, 1] + Ps[:, 2, 2]
+                usable = ~st.dormant[cand] | (sigma2 <= cfg.reacquire_max_sigma_m**2)
+                if not usable.all():
+                    cand, xs, Ps = cand[usable], np.ascontiguousarray(xs[usable]), np.ascontiguousarray(Ps[usable])
+        if cand.size:
             mask_a = np.full(free.size, bit, dtype=np.int64)
             mask_b = st.mask[cand]
             t_k = time.perf_counter()

@@ -33,6 +33,11 @@ def register(sub: Any) -> None:
         help="score each object from the first time any view holds a track of it (record with a policy that "
         "releases nothing to get one view per nation: then this is 'once any nation holds a track')",
     )
+    p.add_argument(
+        "--held-only",
+        action="store_true",
+        help="score only the truth rows whose 'held' column is 1 (some nation holds a local track then)",
+    )
     p.add_argument("--view", action="append", help="score only this view (repeatable; default: every view)")
     p.set_defaults(func=run)
 
@@ -48,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             ospa_c_m=args.ospa_c_m,
             views=args.view,
             from_first_track=args.from_first_track,
+            held_only=args.held_only,
         )
     except EvaluationError as exc:
         print(f"triwarn evaluate: {exc}", file=sys.stderr)

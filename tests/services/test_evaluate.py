@@ -70,6 +70,7 @@ def test_errors_spurious_tracks_missing_objects_and_number_changes(tmp_path: Pat
     assert views["kr"]["SIAP Completeness"] == pytest.approx(2 / 3)
     assert views["kr"]["SIAP Spuriousness"] == 0.0
     assert views["kr"]["SIAP Rate of Track Number Change"] > 0.0
+    assert views["kr"]["number changes per object"] == pytest.approx(1 / 2)  # object 1: one change
     assert views["kr"]["SIAP Longest Track Segment"] < 1.0
 
 
@@ -125,3 +126,22 @@ def test_scoring_from_the_first_track(tmp_path: Path) -> None:
     assert evaluate(d)["views"]["us"]["SIAP Completeness"] == pytest.approx(7 / 12)
     r = evaluate(d, from_first_track=True)
     assert r["views"]["us"]["SIAP Completeness"] == 1.0 and r["from_first_track"]
+
+
+def test_held_only_scores_the_times_some_nation_holds_a_track(tmp_path: Path) -> None:
+    # the picture has a gap at steps 4-7, exactly when (says truth.csv) no nation held a track
+    gap = {100.0 + 0.5 * k for k in range(4, 8)}
+    picture = [(t, v, tid, x) for t, v, tid, x in _perfect() if t not in gap]
+    d = _write(tmp_path, _truth_rows(), picture)
+    lines = (d / "truth.csv").read_text().splitlines()
+    out = [lines[0] + ",held"]
+    for line in lines[1:]:
+        out.append(line + (",0" if float(line.split(",")[0]) in gap else ",1"))
+    (d / "truth.csv").write_text("\n".join(out) + "\n")
+    assert evaluate(d)["views"]["us"]["SIAP Completeness"] == pytest.approx(8 / 12)
+    r = evaluate(d, held_only=True)
+    assert r["views"]["us"]["SIAP Completeness"] == 1.0
+    assert r["views"]["us"]["number changes per object"] == 0.0
+    (d / "truth.csv").write_text("\n".join([*out[:2], out[2].rsplit(",", 1)[0] + ",maybe"]) + "\n")
+    with pytest.raises(EvaluationError, match="held = 'maybe'"):
+        evaluate(d, held_only=True)
