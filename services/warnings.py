@@ -5,10 +5,11 @@ update's assessments and deleted tracks, and returns the warnings that are new o
 of the one warning a track can have (``Warning.State`` in picture.proto):
 
 - ``NEW``: first assessment of a track (every tracked launch gets a warning; ``level`` says how severe);
-- ``IMPACT_EXPECTED``: the impact area became known and lies in (or the path overflies) an area of the
-  three nations; also re-issued when the set of areas changes;
+- ``IMPACT_EXPECTED``: after burnout, the impact area lies in (or the path overflies) an area of the three
+  nations; re-issued when the set of areas changes;
 - ``UPDATED``: level, areas or estimates changed materially (impact point moved by more than
-  ``move_m``, or its ellipse changed by more than ``ellipse_frac``), so subscribers are not flooded every cycle;
+  ``move_m``, or its ellipse changed by more than ``ellipse_frac``; not while boosting, when the
+  instantaneous impact point races downrange), so subscribers are not flooded every cycle;
 - ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``), or after it
   was last seen in the terminal phase: the object impacted;
 - ``CANCELLED``: the track was deleted well before any predicted impact and never reached the terminal phase,
@@ -106,7 +107,8 @@ class WarningBook:
     # ------------------------------------------------------------------------------------------------
     def _assess_one(self, tid: int, a: Assessment, now_ns: int) -> WarningChange | None:
         kinds = frozenset(x.kind for x in a.areas if x.probability > 0.0)
-        threatening = a.impact.valid and a.level >= WarningLevel.WATCH
+        # "impact expected" only once the impact point stops racing downrange (after burnout)
+        threatening = a.impact.valid and a.level >= WarningLevel.WATCH and a.phase != Phase.BOOST
         act = self._active.get(tid)
         if act is None:
             w = WarningChange(
@@ -135,11 +137,13 @@ class WarningBook:
             announced = kinds
         if state is None and a.level != act.warning.level:
             state, why = WarningState.UPDATED, f"level {act.warning.level.name} -> {a.level.name}"
-        if state is None and kinds != act.area_kinds:
+        boosting = a.phase == Phase.BOOST  # then only level changes are news
+        if state is None and kinds != act.area_kinds and not boosting:
             state, why = WarningState.UPDATED, "threatened areas changed"
-        if state is None and a.impact.valid != prev.impact.valid:
+        if state is None and a.impact.valid != prev.impact.valid and not boosting:
             state, why = WarningState.UPDATED, "impact prediction " + ("available" if a.impact.valid else "lost")
-        if state is None and a.impact.valid and prev.impact.valid:
+        # while boosting the instantaneous impact point races downrange: only level and area changes count
+        if state is None and a.impact.valid and prev.impact.valid and not boosting:
             moved = _distance_m(prev.impact.lat_deg, prev.impact.lon_deg, a.impact.lat_deg, a.impact.lon_deg)
             e0, e1 = prev.impact.ellipse.semi_major_m, a.impact.ellipse.semi_major_m
             if moved > self.move_m:

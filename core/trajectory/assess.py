@@ -8,7 +8,8 @@ kernel (:mod:`.areas`); launch estimates (:mod:`.launch`) run only for young tra
 
 Warning level (proto ``WarningLevel``):
 
-- WARNING: P(impact on Japan or ROK land) ≥ ``p_area``;
+- WARNING: P(impact on Japan or ROK land) ≥ ``p_area`` (after burnout: while boosting, the instantaneous
+  impact point sweeping over land makes a WATCH);
 - WATCH: P(impact in Japan's EEZ) ≥ ``p_area``, or the predicted path overflies Japanese or ROK land above the
   re-entry interface (100 km);
 - ADVISORY: a launch is tracked but no impact area yet (no valid prediction: boost far from burnout, an orbit);
@@ -167,6 +168,8 @@ class Assessor:
     p_area: float = 0.05  # probability from which an area counts as threatened (a design choice)
     p_report: float = 0.01  # areas below this probability are not listed
     accel_min_dt_s: float = 2.0  # use an earlier state at least this old for the acceleration
+    accel_max_dt_s: float = 10.0  # ... and at most this old
+    accel_sigma_goal_m_s2: float = 2.0
     history_s: float = 30.0
     launch_window_s: float = 20.0  # launch estimates are refreshed for this long after a track appears
     launch_every_s: float = 4.0  # ... at most this often
@@ -216,10 +219,18 @@ class Assessor:
                 mem = _TrackMemory(deque(), t.time_ns)
                 self._mem[t.track_id] = mem
             mems.append(mem)
+            # the earlier state for the acceleration: the newest one at least accel_min_dt_s old whose velocity
+            # difference resolves accel_sigma_goal; noisy tracks (e.g. infrared in boost) use up to accel_max_dt_s
             prev = None
             for tn, xh, ph in reversed(mem.history):
-                if (t.time_ns - tn) / NS >= self.accel_min_dt_s:
-                    prev = (tn, xh, ph)
+                age = (t.time_ns - tn) / NS
+                if age < self.accel_min_dt_s:
+                    continue
+                if age > self.accel_max_dt_s:
+                    break
+                prev = (tn, xh, ph)
+                sig_a = math.sqrt(max(np.trace(ph[3:, 3:]) + np.trace(Pm[k][3:, 3:]), 0.0) / 3.0) / age
+                if sig_a <= self.accel_sigma_goal_m_s2:
                     break
             if prev is not None:
                 Xp[k], Pp[k], dt[k] = prev[1], prev[2], (t.time_ns - prev[0]) / NS
@@ -313,8 +324,8 @@ class Assessor:
             age_s = (tracks[k].time_ns - mem.first_time_ns) / NS
             if mem.launch is not None and age_s >= self.launch_window_s:
                 mem.launch_frozen = True
-            if metrics[k][M_VUP] <= 0.0:
-                mem.launch_frozen = True
+            if metrics[k][M_VUP] <= 0.0 and (mem.launch is not None or age_s >= self.launch_window_s):
+                mem.launch_frozen = True  # descending: no launch estimate from here on
 
         # areas: impact probabilities and overflight
         valid = np.array([p.valid for p in preds])
@@ -387,7 +398,14 @@ class Assessor:
         else:
             where = f"impact predicted at {pred.lat_deg:.2f}°N {pred.lon_deg:.2f}°E"
             size = f"95% ellipse {pred.semi_major_m / 1e3:.0f} x {pred.semi_minor_m / 1e3:.0f} km"
-            if p_jp >= self.p_area or p_kr >= self.p_area:
+            if (p_jp >= self.p_area or p_kr >= self.p_area) and ph.phase == Phase.BOOST:
+                # the instantaneous impact point sweeps downrange while boosting: land under it is a watch
+                level = WarningLevel.WATCH
+                reasons.append(
+                    f"boosting over land: the instantaneous impact point is on Japan or ROK land "
+                    f"(p = {max(p_jp, p_kr):.2f})"
+                )
+            elif p_jp >= self.p_area or p_kr >= self.p_area:
                 level = WarningLevel.WARNING
                 if p_jp >= self.p_area:
                     reasons.append(f"impact expected on Japan land (p = {p_jp:.2f})")

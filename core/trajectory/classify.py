@@ -16,8 +16,9 @@ when the caller has one, an earlier state of the same track:
   events.md's Kepler table uses the same model). ν ≥ 1 is orbital: reported as a half circumference;
 - the osculating (Kepler, inertial velocity) apogee height ``r_a − R(φ)``.
 
-Phase rules (in order): thrust seen (``a_along > max(thrust_min, k σ)``) → BOOST; no earlier state and the
-sources report BOOST → BOOST; descending below the re-entry interface (100 km) → TERMINAL; otherwise
+Phase rules (in order): thrust seen (``a_along > max(thrust_min, k σ)``) → BOOST; the sources report BOOST
+and either no earlier state exists or the acceleration is too noisy to tell (k σ > thrust_min) → BOOST;
+descending below the re-entry interface (100 km) → TERMINAL; otherwise
 MIDCOURSE. Class thresholds on the energy-equivalent range follow the proto's MissileClass (1,000, 3,000 and
 5,500 km). While boosting, the energy still grows: the class is a lower bound (``provisional``).
 """
@@ -231,6 +232,8 @@ def phase_from_metrics(
                 Phase.BOOST,
                 (f"thrust: non-gravitational acceleration {a_al:.1f} m/s² along the velocity (> {limit:.1f})",),
             )
+        if reported == Phase.BOOST and k_sigma * a_sig > thrust_min_m_s2 and v_up > 0.0:
+            return PhaseEstimate(Phase.BOOST, ("sources report boost; the acceleration is within the noise",))
     elif reported == Phase.BOOST:
         return PhaseEstimate(Phase.BOOST, ("sources report boost; no acceleration history yet",))
     if v_up < 0.0 and h < reentry_interface_m:

@@ -149,3 +149,18 @@ def test_terminal_drag_measures_the_ballistic_coefficient() -> None:
     assert sig < 0.2  # measured, not the prior's 0.35
     assert beta == pytest.approx(veh.rv_beta_kg_m2, rel=0.05)
     assert a.beta_estimate(99) == (7500.0, 0.35)
+
+
+def test_a_bad_first_state_does_not_block_the_launch_estimate(overflight_2022_10_04) -> None:
+    """An infrared track's first velocity can point down; the launch estimate waits for better states."""
+    f = overflight_2022_10_04
+    rng = np.random.default_rng(2)
+    a = Assessor()
+    first = track_at(f, 4.0, rng)
+    x_bad = first.x.copy()
+    x_bad[3:] = -x_bad[3:] - 100.0 * x_bad[:3] / np.linalg.norm(x_bad[:3])  # descending
+    a.assess([SystemTrack(1, first.time_ns, x_bad, P_TRACK, ("us",), ())], 0)
+    for t in (8.0, 12.0, 16.0):
+        out = a.assess([track_at(f, t, rng)], 0)[1]
+    assert out.launch.valid
+    assert float(vdist(out.launch.lat_deg, out.launch.lon_deg, 40.6, 126.4)[0]) < 5 * KM

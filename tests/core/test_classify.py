@@ -143,3 +143,14 @@ def test_no_history_uses_reported_boost() -> None:
     m = flight_metrics(x, np.eye(6)[None])[0]
     assert phase_from_metrics(m, Phase.BOOST).phase == Phase.BOOST
     assert phase_from_metrics(m).phase == Phase.MIDCOURSE
+
+
+def test_reported_boost_wins_when_the_acceleration_is_noise() -> None:
+    # an infrared-only boost track: velocity σ 150 m/s, so 2 s differences cannot resolve 20 m/s² of thrust
+    r = 6_356_752.3 + 10e3
+    x = np.array([[0.0, 0.0, r, 0.0, 0.0, 500.0]])
+    xp = np.array([[0.0, 0.0, r - 960.0, 0.0, 0.0, 460.0]])
+    P = np.diag([800.0**2] * 3 + [150.0**2] * 3)[None]
+    m = flight_metrics(x, P, xp, P, np.array([2.0]))[0]
+    assert phase_from_metrics(m, Phase.BOOST).phase == Phase.BOOST
+    assert phase_from_metrics(m, Phase.MIDCOURSE).phase == Phase.MIDCOURSE

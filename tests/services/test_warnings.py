@@ -172,3 +172,16 @@ def test_apply_assessment_fills_a_picture_update() -> None:
     apply_assessment(assessor, book, [], [9], [], update, round((f.flight_time_s + 1) * NS))
     assert [w.state for w in update.warnings] == [picture_pb2.Warning.STATE_ENDED]
     assert math.isfinite(msgs[0].impact.ellipse.semi_major_m)
+
+
+def test_while_boosting_only_level_changes_are_news() -> None:
+    book = WarningBook()
+    b = dict(phase=Phase.BOOST)
+    book.update({1: assessment(level=WarningLevel.NONE, impact=(39.5, 128.0), **b)}, [], 0)
+    # the instantaneous impact point races 200 km downrange and into the EEZ: no news while boosting
+    assert book.update({1: assessment(level=WarningLevel.NONE, impact=(39.9, 130.5), **b)}, [], NS) == []
+    (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(40.5, 136.0), areas=(EEZ,), **b)}, [], 2 * NS)
+    assert w.state == WarningState.UPDATED and w.level == WarningLevel.WATCH
+    # after burnout the same area is announced as expected
+    (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(40.6, 136.9), areas=(EEZ,))}, [], 3 * NS)
+    assert w.state == WarningState.IMPACT_EXPECTED
