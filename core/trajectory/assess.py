@@ -307,15 +307,22 @@ class Assessor:
             ests = estimate_launch(X[todo], Pm[todo], hc)
             for k, est in zip(todo, ests, strict=True):
                 mem = mems[k]
-                # keep the tightest estimate: the boost model is best close to the launch point
-                if est.valid and (mem.launch is None or est.semi_major_m < mem.launch.ellipse.semi_major_m):
+                # keep the tightest position (the boost model is best close to the launch point) and, apart,
+                # the tightest time (early infrared tracks place the pad well but their speed is poor)
+                if not est.valid:
+                    continue
+                cur = mem.launch
+                better_pos = cur is None or est.semi_major_m < cur.ellipse.semi_major_m
+                better_time = cur is None or est.t_sigma_s < cur.time_sigma_s
+                if cur is None or better_pos or better_time:
+                    ell = Ellipse(est.semi_major_m, est.semi_minor_m, est.orientation_deg, est.confidence)
                     mem.launch = LaunchPoint(
                         True,
-                        est.lat_deg,
-                        est.lon_deg,
-                        int(tracks[k].time_ns + round(est.t_s * NS)),
-                        est.t_sigma_s,
-                        Ellipse(est.semi_major_m, est.semi_minor_m, est.orientation_deg, est.confidence),
+                        est.lat_deg if cur is None or better_pos else cur.lat_deg,
+                        est.lon_deg if cur is None or better_pos else cur.lon_deg,
+                        int(tracks[k].time_ns + round(est.t_s * NS)) if cur is None or better_time else cur.time_ns,
+                        est.t_sigma_s if cur is None or better_time else cur.time_sigma_s,
+                        ell if cur is None or better_pos else cur.ellipse,
                     )
         for k in range(n):
             mem = mems[k]
