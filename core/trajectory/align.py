@@ -4,15 +4,17 @@ A local track arrives with its own time of validity; before two tracks can be co
 predicted to one common time. Between the nodes' update cycles the objects are mostly in free flight, so the
 prediction integrates
 
-    r'' = a_grav(r) - 2 ω × v - ω × (ω × r)          (ECEF, ω = [0, 0, ω_E])
+    r'' = a_grav(r) - 2 ω × v - ω × (ω × r) [+ a_drag]      (ECEF, ω = [0, 0, ω_E])
 
 with a_grav the point mass plus the J2 term (physics.md, "Gravity"), by classical RK4 in sub-steps of at
 most ``max_step_s``, forwards or backwards in time. The covariance follows the linearised model
 
-    P(t + h) = Φ P Φᵀ + Q,   Φ = I + A h + A² h²/2 + A³ h³/6,   A = [[0, I], [G + Ωc, C]]
+    P(t + h) = Φ P Φᵀ + Q,   Φ = I + A h + A² h²/2 + A³ h³/6,   A = [[0, I], [G + Ωc (+ D_r), C (+ D_v)]]
 
 per sub-step, with G = ∂a_grav/∂r the gravity gradient (analytic, point mass plus J2), Ωc = diag(ω², ω², 0)
-the centrifugal gradient and C the Coriolis matrix. Thrust (boost) and drag (re-entry) are not modelled: they
+the centrifugal gradient and C the Coriolis matrix. When a track's ballistic coefficient β (kg/m², from its
+node's tracker) is known, drag a_D = -ρ(h)|v|v/(2β) with the USSA-1976 density is added below 120 km, and its
+Jacobian (in v exactly, in r through dρ/dh along the radius) enters A. Thrust (boost) and the error of β
 enter as white-noise acceleration of spectral density ``q`` (m²/s³) per axis, chosen per track by the caller
 from its flight phase (Bar-Shalom, Li & Kirubarajan 2001, §6.2 "continuous white noise acceleration"):
 
@@ -32,6 +34,7 @@ from numba import prange
 
 from triwarn.core.jit import kernel
 from triwarn.core.trajectory import constants
+from triwarn.core.trajectory.atmosphere import upper_table, ussa1976_density
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 from triwarn.core.trajectory.tracks import FloatArray
 
@@ -55,6 +58,9 @@ class BallisticModel:
     #: most sub-steps of one prediction: longer predictions (a track reacquired after a coverage gap) take
     #: longer steps; RK4 in free flight stays at the metre level with 30 s steps
     max_substeps: int = 32
+    #: WGS-84 ellipsoid (for the height that gives the air density)
+    a_m: float = constants.A_M
+    b_m: float = constants.B_M
 
 
 @kernel
@@ -99,27 +105,62 @@ def gravity_gradient(pos_m, gm_m3_s2, re_m, j2, G):
 
 
 @kernel
-def _rk4_step(x, h, gm, re, j2, w, out, k1, k2, k3, k4, tmp, acc):
+def height_m(pos_m, a_m, b_m):
+    """Height (m) above the WGS-84 ellipsoid along the radius: |r| - R(φc), R the ellipsoid radius at the
+    geocentric latitude φc. Within ~20 m of the geodetic height below 200 km: enough for air density."""
+    r = np.sqrt(pos_m[0] * pos_m[0] + pos_m[1] * pos_m[1] + pos_m[2] * pos_m[2])
+    s2 = (pos_m[2] / r) ** 2
+    c2 = 1.0 - s2
+    return r - a_m * b_m / np.sqrt(b_m * b_m * c2 + a_m * a_m * s2)
+
+
+@kernel
+def _drag_density(x, beta_kg_m2, drag):
+    """Air density (kg/m³) at ``x`` if drag applies (known β, below 120 km), else 0."""
+    if not beta_kg_m2 > 0.0:
+        return 0.0
+    z_m, ln_rho, a_m, b_m = drag
+    h = height_m(x, a_m, b_m)
+    if h > 120e3:
+        return 0.0
+    return ussa1976_density(h, z_m, ln_rho)
+
+
+@kernel
+def _accel_total(x, beta_kg_m2, gm, re, j2, w, drag, out):
+    """Gravity (J2), frame terms and, for a known ballistic coefficient β, drag -ρ|v|v/(2β) (m/s²)."""
+    accel_ecef(x, gm, re, j2, w, out)
+    rho = _drag_density(x, beta_kg_m2, drag)
+    if rho > 0.0:
+        v = np.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+        k = -rho * v / (2.0 * beta_kg_m2)
+        out[0] += k * x[3]
+        out[1] += k * x[4]
+        out[2] += k * x[5]
+
+
+@kernel
+def _rk4_step(x, h, beta, gm, re, j2, w, drag, out, k1, k2, k3, k4, tmp, acc):
     # derivative of [r, v] is [v, a(r, v)]
-    accel_ecef(x, gm, re, j2, w, acc)
+    _accel_total(x, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k1[i] = x[3 + i]
         k1[3 + i] = acc[i]
     for i in range(6):
         tmp[i] = x[i] + 0.5 * h * k1[i]
-    accel_ecef(tmp, gm, re, j2, w, acc)
+    _accel_total(tmp, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k2[i] = tmp[3 + i]
         k2[3 + i] = acc[i]
     for i in range(6):
         tmp[i] = x[i] + 0.5 * h * k2[i]
-    accel_ecef(tmp, gm, re, j2, w, acc)
+    _accel_total(tmp, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k3[i] = tmp[3 + i]
         k3[3 + i] = acc[i]
     for i in range(6):
         tmp[i] = x[i] + h * k3[i]
-    accel_ecef(tmp, gm, re, j2, w, acc)
+    _accel_total(tmp, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k4[i] = tmp[3 + i]
         k4[3 + i] = acc[i]
@@ -128,7 +169,7 @@ def _rk4_step(x, h, gm, re, j2, w, out, k1, k2, k3, k4, tmp, acc):
 
 
 @kernel
-def _transition(x, h, gm, re, j2, w, Phi, A, A2, G):
+def _transition(x, h, beta, gm, re, j2, w, drag, Phi, A, A2, G):
     """Φ = I + A h + A² h²/2 + A³ h³/6 with A the Jacobian of the ballistic model at ``x``."""
     gravity_gradient(x[:3], gm, re, j2, G)
     for i in range(6):
@@ -142,6 +183,23 @@ def _transition(x, h, gm, re, j2, w, Phi, A, A2, G):
     A[4, 1] += w * w
     A[3, 4] = 2.0 * w
     A[4, 3] = -2.0 * w
+    rho = _drag_density(x, beta, drag)
+    if rho > 0.0:
+        # a_D = -ρ(h)|v| v/(2β): ∂a/∂v = -ρ/(2β) (|v| I + v vᵀ/|v|); ∂a/∂r = -|v| v/(2β) (dρ/dh) r̂ᵀ
+        z_m, ln_rho, a_m, b_m = drag
+        v = np.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+        c = -rho / (2.0 * beta)
+        h0 = height_m(x, a_m, b_m)
+        dh = 10.0
+        drho = (ussa1976_density(h0 + dh, z_m, ln_rho) - ussa1976_density(max(h0 - dh, 0.0), z_m, ln_rho)) / (
+            h0 + dh - max(h0 - dh, 0.0)
+        )
+        r = np.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])
+        for i in range(3):
+            for j in range(3):
+                A[3 + i, 3 + j] += c * x[3 + i] * x[3 + j] / v
+                A[3 + i, j] += -v * x[3 + i] / (2.0 * beta) * drho * x[j] / r
+            A[3 + i, 3 + i] += c * v
     # A2 = A @ A
     for i in range(6):
         for j in range(6):
@@ -159,12 +217,14 @@ def _transition(x, h, gm, re, j2, w, Phi, A, A2, G):
 
 
 @kernel
-def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, x_out, P_out):
+def predict_one(
+    x, P, dt_s, q_m2_s3, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, drag, x_out, P_out
+):
     """Predict one state ``x`` (6,) and covariance ``P`` (6, 6) by ``dt_s`` (signed) into ``x_out``, ``P_out``.
 
-    RK4 sub-steps of at most ``max_step_s``, but never more than ``max_substeps`` of them.
-
-    ``x_out`` may be ``x`` and ``P_out`` may be ``P`` (in-place prediction is allowed).
+    RK4 sub-steps of at most ``max_step_s``, but never more than ``max_substeps`` of them. ``beta_kg_m2`` > 0
+    adds drag (``drag`` = (z_m, ln_rho_kg_m3) of the USSA-1976 upper table and the ellipsoid's a_m, b_m);
+    0 means unknown: no drag. ``x_out`` may be ``x`` and ``P_out`` may be ``P``.
     """
     xs = x.copy()
     Ps = P.copy()
@@ -187,8 +247,11 @@ def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s
     G = np.empty((3, 3))
     T = np.empty((6, 6))
     for _ in range(n_steps):
-        _transition(xs, h, gm_m3_s2, re_m, j2, omega_rad_s, Phi, A, A2, G)
-        _rk4_step(xs, h, gm_m3_s2, re_m, j2, omega_rad_s, xn, k1, k2, k3, k4, tmp, acc)
+        _rk4_step(xs, h, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
+        # the Jacobian at the sub-step's midpoint makes Φ second-order accurate in h
+        for i in range(6):
+            tmp[i] = 0.5 * (xs[i] + xn[i])
+        _transition(tmp, h, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, Phi, A, A2, G)
         xs[:] = xn
         # P = Φ P Φᵀ
         for i in range(6):
@@ -218,11 +281,14 @@ def predict_one(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s
 
 
 @kernel(parallel=True)
-def predict_many(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, x_out, P_out):
+def predict_many(
+    x, P, dt_s, q_m2_s3, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, drag, x_out, P_out
+):
     """Predict ``n`` states ``x`` (n, 6) and covariances ``P`` (n, 6, 6) by ``dt_s`` (n,) each.
 
-    ``q_m2_s3`` (n,) is each track's process noise density. Results go into ``x_out``, ``P_out`` (which may
-    be the inputs).
+    ``q_m2_s3`` (n,) is each track's process noise density, ``beta_kg_m2`` (n,) its ballistic coefficient
+    (0: unknown, no drag); see :func:`predict_one`. Results go into ``x_out``, ``P_out`` (which may be the
+    inputs).
     """
     for i in prange(x.shape[0]):
         predict_one(
@@ -230,15 +296,24 @@ def predict_many(x, P, dt_s, q_m2_s3, gm_m3_s2, re_m, j2, omega_rad_s, max_step_
             P[i],
             dt_s[i],
             q_m2_s3[i],
+            beta_kg_m2[i],
             gm_m3_s2,
             re_m,
             j2,
             omega_rad_s,
             max_step_s,
             max_substeps,
+            drag,
             x_out[i],
             P_out[i],
         )
+
+
+def drag_context(model: BallisticModel | None = None) -> tuple[FloatArray, FloatArray, float, float]:
+    """The ``drag`` argument of the kernels: the USSA-1976 upper table and the ellipsoid."""
+    m = model or BallisticModel()
+    tab = upper_table()
+    return (tab.z_m, tab.ln_rho_kg_m3, m.a_m, m.b_m)
 
 
 def predict(
@@ -247,10 +322,12 @@ def predict(
     dt_s: FloatArray | float,
     q_m2_s3: FloatArray | float = 0.0,
     model: BallisticModel | None = None,
+    beta_kg_m2: FloatArray | float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Predict states ``x`` (n, 6) and covariances ``P`` (n, 6, 6) by ``dt_s`` seconds (scalar or (n,)).
 
-    Returns new arrays; the inputs are not changed.
+    ``beta_kg_m2`` (scalar or (n,)): ballistic coefficient for drag, 0 for none. Returns new arrays; the
+    inputs are not changed.
     """
     m = model or BallisticModel()
     x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, 6)
@@ -258,7 +335,11 @@ def predict(
     n = x.shape[0]
     dt = np.ascontiguousarray(np.broadcast_to(np.asarray(dt_s, dtype=np.float64), (n,)))
     q = np.ascontiguousarray(np.broadcast_to(np.asarray(q_m2_s3, dtype=np.float64), (n,)))
+    beta = np.ascontiguousarray(np.broadcast_to(np.asarray(beta_kg_m2, dtype=np.float64), (n,)))
     x_out = np.empty_like(x)
     P_out = np.empty_like(P)
-    predict_many(x, P, dt, q, m.gm_m3_s2, m.re_m, m.j2, m.omega_rad_s, m.max_step_s, m.max_substeps, x_out, P_out)
+    predict_many(
+        x, P, dt, q, beta, m.gm_m3_s2, m.re_m, m.j2, m.omega_rad_s, m.max_step_s, m.max_substeps,
+        drag_context(m), x_out, P_out,
+    )  # fmt: skip
     return x_out, P_out

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from triwarn.core.trajectory.align import BallisticModel, predict_many
+from triwarn.core.trajectory.align import BallisticModel, drag_context, predict_many
 from triwarn.core.trajectory.association import CHI2_6DOF_0999, assign_sparse, gate_pairs, min_d2_to_others
 from triwarn.core.trajectory.fusion import ci_fuse_groups
 from triwarn.core.trajectory.tracks import (
@@ -156,6 +156,7 @@ class FusionEngine:
         self.config = config or FusionConfig()
         self.sources = frozenset(NATIONS) if sources is None else frozenset(sources)
         self._q = np.asarray(self.config.q_by_phase_m2_s3, dtype=np.float64)
+        self._drag = drag_context(self.config.model)
         # sources: (nation, node_id) -> index (bit in the masks)
         self._src_index: dict[tuple[str, str], int] = {}
         self._src_names: list[tuple[str, str]] = []
@@ -172,6 +173,7 @@ class FusionEngine:
                 "alive": ((), np.bool_, False),
                 "phase": ((), np.int64, 0),
                 "w": ((), np.float64, 0.0),  # last CI weight (warm start of the next fusion)
+                "beta": ((), np.float64, 0.0),  # ballistic coefficient, kg/m² (0: unknown)
             }
         )
         self._lt_key: dict[tuple[int, int], int] = {}
@@ -190,6 +192,7 @@ class FusionEngine:
                 "dormant_since_ns": ((), np.int64, 0),
                 "mask": ((), np.int64, 0),
                 "phase": ((), np.int64, 0),
+                "beta": ((), np.float64, 0.0),  # mean of the members' known ballistic coefficients
             }
         )
         self._st_free: list[int] = []
@@ -262,6 +265,8 @@ class FusionEngine:
         lt.P[upd_slots] = batch.P[upd_idx]
         lt.t_ns[upd_slots] = t_ns[upd_idx]
         lt.phase[upd_slots] = np.clip(np.asarray(batch.phase, dtype=np.int64)[upd_idx], 0, 3)
+        beta = np.asarray(batch.beta_kg_m2, dtype=np.float64)[upd_idx]
+        lt.beta[upd_slots] = np.where(np.isfinite(beta) & (beta > 0.0), beta, 0.0)
         # timeouts (data time) over every source
         timeout_ns = now_ns - round(cfg.source_timeout_s * 1e9)
         stale = np.nonzero(lt.alive[: self._lt_n] & (lt.t_ns[: self._lt_n] < timeout_ns))[0]
@@ -412,7 +417,7 @@ class FusionEngine:
         return slots[np.argsort(self._st.id[slots], kind="stable")]
 
     def _predict(
-        self, x: FloatArray, P: FloatArray, dt_s: FloatArray, phase: IntArray
+        self, x: FloatArray, P: FloatArray, dt_s: FloatArray, phase: IntArray, beta: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         m = self.config.model
         x_out = np.empty_like(x)
@@ -423,12 +428,14 @@ class FusionEngine:
             np.ascontiguousarray(P),
             np.ascontiguousarray(dt_s, dtype=np.float64),
             np.ascontiguousarray(self._q[phase]),
+            np.ascontiguousarray(beta, dtype=np.float64),
             m.gm_m3_s2,
             m.re_m,
             m.j2,
             m.omega_rad_s,
             m.max_step_s,
             m.max_substeps,
+            self._drag,
             x_out,
             P_out,
         )
@@ -438,7 +445,7 @@ class FusionEngine:
     def _predict_systems(self, slots: IntArray, time_ns: int) -> tuple[FloatArray, FloatArray]:
         st = self._st
         dt = (time_ns - st.t_ns[slots]).astype(np.float64) * _NS
-        return self._predict(st.x[slots], st.P[slots], dt, st.phase[slots])
+        return self._predict(st.x[slots], st.P[slots], dt, st.phase[slots], st.beta[slots])
 
     def _associate(self, src: int, upd: IntArray, changed_sys: set[int], groups: _Groups) -> bool:
         """Stability check and association of the batch's updated local tracks ``upd``.
@@ -469,7 +476,7 @@ class FusionEngine:
         # source (masks are kept exact), predicted to the same time
         t_c = int(lt.t_ns[upd[free]].max())
         dt = (t_c - lt.t_ns[upd[free]]).astype(np.float64) * _NS
-        xf, Pf = self._predict(lt.x[upd[free]], lt.P[upd[free]], dt, lt.phase[upd[free]])
+        xf, Pf = self._predict(lt.x[upd[free]], lt.P[upd[free]], dt, lt.phase[upd[free]], lt.beta[upd[free]])
         live = np.nonzero(st.alive[: self._st_n])[0]
         cand = live[(st.mask[live] & bit) == 0]
         dormant = np.nonzero(st.dormant[: self._st_n])[0]
@@ -538,7 +545,7 @@ class FusionEngine:
         if sel.size:
             t_f = np.maximum.reduceat(lt.t_ns[sel], starts)
             dt = (np.repeat(t_f, counts) - lt.t_ns[sel]).astype(np.float64) * _NS
-            x, P = self._predict(lt.x[sel], lt.P[sel], dt, lt.phase[sel])
+            x, P = self._predict(lt.x[sel], lt.P[sel], dt, lt.phase[sel], lt.beta[sel])
         else:
             t_f = np.empty(0, dtype=np.int64)
             x, P = np.empty((0, 6)), np.empty((0, 6, 6))
@@ -579,6 +586,9 @@ class FusionEngine:
         bits = np.left_shift(np.int64(1), lt.src[sel])
         st.mask[g.slots] = np.bitwise_or.reduceat(bits, starts)
         st.phase[g.slots] = np.maximum.reduceat(lt.phase[sel], starts)
+        known = lt.beta[sel] > 0.0
+        n_known = np.add.reduceat(known.astype(np.float64), starts)
+        st.beta[g.slots] = np.where(n_known > 0, np.add.reduceat(lt.beta[sel], starts) / np.maximum(n_known, 1), 0.0)
 
     def _merge(self, changed_sys: set[int], deleted_ids: list[int]) -> None:
         """Merge changed system tracks into others without a common source when their states gate."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pymap3d
 import pytest
 from scipy.integrate import solve_ivp
 
@@ -13,10 +14,14 @@ from triwarn.core.trajectory.align import (
     RE_M,
     BallisticModel,
     accel_ecef,
+    drag_context,
     gravity_gradient,
+    height_m,
     predict,
     predict_one,
 )
+from triwarn.core.trajectory.atmosphere import density_kg_m3
+from triwarn.core.trajectory.constants import A_M, B_M
 
 MM = 1e-3
 
@@ -112,6 +117,63 @@ def test_forward_then_back_returns_and_zero_step_is_identity() -> None:
     np.testing.assert_allclose(x2[0, :3], X0[:3], atol=1 * MM)
     x_out, P_out = np.empty(6), np.empty((6, 6))
     P0 = np.diag(np.arange(1.0, 7.0))
-    predict_one(X0, P0, 0.0, 5.0, GM_M3_S2, RE_M, J2, OMEGA_E_RAD_S, 1.0, 32, x_out, P_out)
+    predict_one(X0, P0, 0.0, 5.0, 0.0, GM_M3_S2, RE_M, J2, OMEGA_E_RAD_S, 1.0, 32, drag_context(), x_out, P_out)
     np.testing.assert_array_equal(x_out, X0)
     np.testing.assert_array_equal(P_out, P0)
+
+
+# a re-entry state: ~40 km up over the Sea of Japan, 4 km/s downwards and eastwards
+_LAT, _LON, _H = 38.0, 134.0, 40e3
+X_RV = np.concatenate(
+    [
+        np.array(pymap3d.geodetic2ecef(_LAT, _LON, _H)),
+        np.array(pymap3d.enu2uvw(2500.0, 0.0, -3000.0, _LAT, _LON)),
+    ]
+)
+BETA = 8000.0
+
+
+def _rhs_drag(_t: float, y: np.ndarray) -> np.ndarray:
+    """Gravity as above plus drag with the geodetic height from pymap3d and the USSA-1976 density."""
+    out = _rhs(_t, y)
+    h = pymap3d.ecef2geodetic(*y[:3])[2]
+    v = np.linalg.norm(y[3:])
+    out[3:] += -float(density_kg_m3(h)) * v * y[3:] / (2 * BETA)
+    return out
+
+
+def test_height_along_the_radius_is_close_to_the_geodetic_height() -> None:
+    for lat, h in ((0.0, 0.0), (38.0, 40e3), (70.0, 110e3), (-45.0, 5e3)):
+        p = np.array(pymap3d.geodetic2ecef(lat, 20.0, h))
+        assert height_m(p, A_M, B_M) == pytest.approx(h, abs=25.0)
+
+
+def test_prediction_with_drag_matches_scipy() -> None:
+    dt = 4.0
+    ref = solve_ivp(_rhs_drag, (0.0, dt), X_RV, method="DOP853", rtol=1e-11, atol=1e-9).y[:, -1]
+    no_drag = solve_ivp(_rhs, (0.0, dt), X_RV, method="DOP853", rtol=1e-11, atol=1e-9).y[:, -1]
+    x, _ = predict(X_RV[None], np.eye(6)[None], dt, beta_kg_m2=BETA)
+    assert np.linalg.norm(ref[3:] - no_drag[3:]) > 20.0  # drag matters here: tens of m/s in 4 s
+    np.testing.assert_allclose(x[0, :3], ref[:3], atol=0.5)
+    np.testing.assert_allclose(x[0, 3:], ref[3:], atol=0.2)
+    # β = 0 means unknown: no drag
+    x0, _ = predict(X_RV[None], np.eye(6)[None], dt, beta_kg_m2=0.0)
+    np.testing.assert_allclose(x0[0, :3], no_drag[:3], atol=1 * MM)
+
+
+def test_covariance_with_drag_follows_the_jacobian() -> None:
+    dt = 2.0
+    J = np.empty((6, 6))
+    steps = np.array([5.0, 5.0, 5.0, 0.05, 0.05, 0.05])
+    for m in range(6):
+        h = np.zeros(6)
+        h[m] = steps[m]
+        xp, _ = predict((X_RV + h)[None], np.eye(6)[None], dt, beta_kg_m2=BETA)
+        xm, _ = predict((X_RV - h)[None], np.eye(6)[None], dt, beta_kg_m2=BETA)
+        J[:, m] = (xp[0] - xm[0]) / (2 * steps[m])
+    P0 = np.diag([100.0, 100.0, 100.0, 5.0, 5.0, 5.0]) ** 2
+    _, P = predict(X_RV[None], P0[None], dt, beta_kg_m2=BETA)
+    ref = J @ P0 @ J.T
+    scale = np.sqrt(np.outer(np.diag(ref), np.diag(ref)))
+    ratio = np.abs(P[0] - ref) / scale
+    assert ratio.max() <= 1e-3, (ratio.max(), np.unravel_index(ratio.argmax(), ratio.shape))
