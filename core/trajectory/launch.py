@@ -291,6 +291,7 @@ def estimate_launch(
     isp_s: float = 280.0,  # assumption: not a published figure (single-stage-equivalent specific impulse)
     iters: int = 18,
     kappa: float = 1.0,
+    min_points: int = 10,
     model_frac: float = 0.3,  # assumption: not a published figure (model error, fraction of boost distance)
 ) -> list[LaunchEstimate]:
     """Launch estimates of n states (n, 6) ECEF with covariances (n, 6, 6).
@@ -311,15 +312,26 @@ def estimate_launch(
     nan2 = np.full((2, 2), np.nan)
     for k in range(n):
         s = sols[k]
-        if not np.isfinite(s[:, :4]).all():
+        ok = np.isfinite(s[:, :4]).all(axis=1)
+        # the mean state and at least 10 of the 12 spread points must have a solution (a very uncertain
+        # state, e.g. an infrared track's first velocity, can put a few points where no boost fits)
+        if not ok[0] or ok[1:].sum() < min_points:
             out.append(LaunchEstimate(False, math.nan, math.nan, math.nan, math.nan, nan2, *(math.nan,) * 5))
             continue
-        mean = w @ s[:, :3]
+        wk = np.where(ok, w, 0.0)
+        wk /= wk.sum()
+        sk = np.where(ok[:, None], s, 0.0)
+        mean = wk @ sk[:, :3]
         la, lo, _ = ecef_to_geodetic(mean[0], mean[1], mean[2])
-        en = np.array([ecef_to_enu(p[0], p[1], p[2], la, lo, 0.0)[:2] for p in s[:, :3]])
-        cov = (w[:, None] * en).T @ en
-        t_mean = float(w @ s[:, 3])
-        t_sig = math.sqrt(max(float(w @ (s[:, 3] - t_mean) ** 2), 0.0))
+        en = np.array(
+            [
+                ecef_to_enu(p[0], p[1], p[2], la, lo, 0.0)[:2] if good else (0.0, 0.0)
+                for p, good in zip(sk[:, :3], ok, strict=True)
+            ]
+        )
+        cov = (wk[:, None] * en).T @ en
+        t_mean = float(wk @ sk[:, 3])
+        t_sig = math.sqrt(max(float(wk @ (sk[:, 3] - t_mean) ** 2), 0.0))
         # boost ground distance: launch point to the sub-point of the state
         sx, sy, sz = x[k, 0], x[k, 1], x[k, 2]
         sla, slo, _ = ecef_to_geodetic(sx, sy, sz)

@@ -86,3 +86,15 @@ def test_no_solution_is_flagged() -> None:
     ests = estimate_launch(x, P, 0.0)
     assert not ests[0].valid and not ests[1].valid
     assert ecef_to_geodetic(6_378_137.0, 0.0, 0.0)[2] == pytest.approx(0.0, abs=1e-6)  # it was on the ground
+
+
+def test_a_very_uncertain_boost_state_still_gives_an_estimate(flight) -> None:
+    """An infrared track's velocity can be uncertain by a quarter of the speed: a few sigma points then find no boost
+    that fits; the estimate uses the rest."""
+    name, f = flight
+    t = 0.3 * f.burnout_t_s
+    p, v = f.sample(np.array([t]))
+    P = np.diag([900.0**2] * 3 + [(0.25 * float(np.linalg.norm(v[0]))) ** 2] * 3)  # σ_v = speed / 4
+    est = estimate_launch(np.r_[p[0], v[0]][None], P[None], 0.0)[0]
+    assert est.valid, name
+    assert float(vdist(est.lat_deg, est.lon_deg, 39.22, 125.67)[0]) < 5 * KM
