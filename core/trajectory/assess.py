@@ -158,6 +158,7 @@ class _TrackMemory:
     lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
+    last: Assessment | None = None
 
 
 @dataclass
@@ -194,6 +195,11 @@ class Assessor:
         if mem is None:
             return BETA_PRIOR_KG_M2, SIGMA_LN_BETA
         return math.exp(mem.ln_beta), math.sqrt(mem.var_ln_beta)
+
+    def last(self, track_id: int) -> Assessment | None:
+        """The latest assessment of a track (None if it was never assessed or was forgotten)."""
+        mem = self._mem.get(int(track_id))
+        return None if mem is None else mem.last
 
     def forget(self, track_ids: list[int] | tuple[int, ...]) -> None:
         """Drop the memory of deleted tracks."""
@@ -359,7 +365,9 @@ class Assessor:
 
         out: dict[int, Assessment] = {}
         for k, t in enumerate(tracks):
-            out[t.track_id] = self._one(t, metrics[k], phases[k], preds[k], probs[k], int(over[k]), mems[k])
+            out[t.track_id] = mems[k].last = self._one(
+                t, metrics[k], phases[k], preds[k], probs[k], int(over[k]), mems[k]
+            )
         return out
 
     # ------------------------------------------------------------------------------------------------

@@ -168,9 +168,12 @@ def test_apply_assessment_fills_a_picture_update() -> None:
         assert msgs[0].impact.valid
         seen.extend(update.warnings)
     assert seen[0].state == picture_pb2.Warning.STATE_NEW and seen[0].track_id == 9
+    last = assessor.last(9)
+    assert last is not None and last.impact.valid
     update = picture_pb2.PictureUpdate()
     apply_assessment(assessor, book, [], [9], [], update, round((f.flight_time_s + 1) * NS))
     assert [w.state for w in update.warnings] == [picture_pb2.Warning.STATE_ENDED]
+    assert assessor.last(9) is None  # forgotten with the deleted track
     assert math.isfinite(msgs[0].impact.ellipse.semi_major_m)
 
 
@@ -185,3 +188,43 @@ def test_while_boosting_only_level_changes_are_news() -> None:
     # after burnout the same area is announced as expected
     (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(40.6, 136.9), areas=(EEZ,))}, [], 3 * NS)
     assert w.state == WarningState.IMPACT_EXPECTED
+
+
+def test_recording_cells_and_impact_scoring() -> None:
+    from pymap3d.vincenty import vreckon
+
+    from triwarn.services.assessment import (
+        IPP_COLUMNS,
+        LAUNCH_COLUMNS,
+        inside_ellipse,
+        ipp_cells,
+        launch_cells,
+        score_impacts,
+    )
+
+    a = assessment(level=WarningLevel.WATCH, impact=(41.5, 137.0), impact_t_s=600.0, areas=(EEZ,))
+    cells = ipp_cells(a, epoch_ns=100 * NS)
+    assert len(cells) == len(IPP_COLUMNS) and cells[:3] == ["41.500000", "137.000000", "500.000"]
+    assert ipp_cells(None, 0) == [""] * 6 and launch_cells(a, 0) == [""] * len(LAUNCH_COLUMNS)
+    # an ellipse 10 x 4 km, long north-east
+    assert inside_ellipse(6000.0, 6000.0, 10_000.0, 4_000.0, 45.0)  # 8.5 km along the major axis
+    assert not inside_ellipse(3000.0, -3000.0, 10_000.0, 4_000.0, 45.0)  # 4.2 km across it
+    # truth 3 km north (inside) 60 s before impact; 20 km east (outside) 400 s before impact
+    n_lat, n_lon = (float(v) for v in vreckon(41.5, 137.0, 3000.0, 0.0))
+    e_lat, e_lon = (float(v) for v in vreckon(41.5, 137.0, 20_000.0, 90.0))
+    rows = [
+        (540.0, 41.5, 137.0, 10_000.0, 4_000.0, 0.0, n_lat, n_lon, 600.0),
+        (200.0, 41.5, 137.0, 10_000.0, 4_000.0, 0.0, e_lat, e_lon, 600.0),
+        (300.0, math.nan, math.nan, 1.0, 1.0, 0.0, 41.0, 137.0, 600.0),  # no prediction: skipped
+    ]
+    s = score_impacts(rows)
+    assert s["n"] == 2 and s["coverage"] == 0.5
+    by = {tuple(b["tgo_s"]): b for b in s["bins"]}
+    assert by[(60.0, 120.0)]["n"] == 1 and by[(60.0, 120.0)]["mean_err_km"] == pytest.approx(3.0, abs=1e-3)
+    assert by[(300.0, 600.0)]["max_err_km"] == pytest.approx(20.0, abs=1e-3)
+    assert by[(300.0, 600.0)]["coverage"] == 0.0
+
+
+def test_assessor_keeps_the_last_assessment() -> None:
+    a = Assessor()
+    assert a.last(5) is None
