@@ -155,6 +155,7 @@ class _TrackMemory:
     launch: LaunchPoint | None = None
     launch_frozen: bool = False
     launch_tried_ns: int | None = None
+    launch_evidence: bool = False  # the kept estimate assumed a phase seen in the acceleration
     lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
@@ -317,6 +318,10 @@ class Assessor:
                 # the tightest time (early infrared tracks place the pad well but their speed is poor)
                 if not est.valid:
                     continue
+                evidence = bool(math.isfinite(metrics[k][M_A_ALONG]))
+                if evidence and not mem.launch_evidence:
+                    mem.launch = None  # estimates that guessed the phase give way to one that saw it
+                mem.launch_evidence |= evidence
                 cur = mem.launch
                 better_pos = cur is None or est.semi_major_m < cur.ellipse.semi_major_m
                 better_time = cur is None or est.t_sigma_s < cur.time_sigma_s
