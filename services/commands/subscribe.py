@@ -32,7 +32,12 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--target", dest="grpc_target", help="HOST:PORT of the fusion service (default 127.0.0.1:50051)")
+    p.add_argument(
+        "--target",
+        dest="grpc_target",
+        metavar="HOST:PORT",
+        help="the fusion service's gRPC address (default 127.0.0.1:50051; env TRIWARN_GRPC_TARGET)",
+    )
     p.add_argument("--view", choices=("us", "jp", "kr"), help="whose view of the picture (default: server's)")
     p.add_argument(
         "--from-seq",
