@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    NUMBA_CACHE_DIR=/var/cache/triwarn/numba
+    NUMBA_CACHE_DIR=/var/cache/triwarn/numba \
+    OMP_WAIT_POLICY=PASSIVE
 
 WORKDIR /src
 COPY pyproject.toml setup.py README.md ./
