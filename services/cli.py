@@ -22,9 +22,10 @@ COMMANDS: tuple[str, ...] = (
     "subscribe",
     "replay",
     "evaluate",
-    "health",
     "trajectory",
     "scenario",
+    "bench",
+    "health",
 )
 
 DESCRIPTION = """\

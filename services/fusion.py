@@ -43,7 +43,7 @@ class _Group:
     assessor: object | None = None
     warnings: object | None = None
     track_count: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    assessed: dict[int, tuple[int, object]] = field(default_factory=dict)  # track id -> (time_ns, assessment)
 
 
 class FusionService:
@@ -123,6 +123,8 @@ class FusionService:
             source_sent_time_ns=source_sent_time_ns,
             assessor=group.assessor,
             warnings=group.warnings,
+            assessed=group.assessed,
+            assess_period_ns=int(self.settings.assess_period_s * 1e9),
         )
         group.track_count = len(group.engine.snapshot())  # type: ignore[attr-defined]
         for view in group.views:
@@ -241,8 +243,10 @@ async def _consume(client: object, service: FusionService, hub: object) -> None:
             updates = service.handle_status(nation, bytes(payload))
         else:
             updates = service.handle_tracks(nation, bytes(payload))
-        for view, update in updates:
-            await hub.publish(view, update)  # type: ignore[attr-defined]
+        if not updates:
+            continue
+        await hub.publish_many(updates)  # type: ignore[attr-defined]  # one log transaction for every view
+        for _, update in updates[:1]:
             if update.source_sent_time_ns:
                 latency_ns = service.clock.now_ns() - update.source_sent_time_ns
                 service.metrics.e2e_latency_seconds.observe(latency_ns * 1e-9 / service.clock.speed)

@@ -67,6 +67,9 @@ class Settings:
     max_speed_m_s: float = 1.5e4
 
     # --- fusion service: picture and distribution --------------------------------------------------------
+    #: Seconds (data time) between two assessments of one track (impact point, areas, warning level); in
+    #: between, a track's updates carry its last assessment. New tracks are assessed at once.
+    assess_period_s: float = 1.0
     #: SQLite file (path) or PostgreSQL URL (postgresql://...) of the durable warning log.
     warning_log: str = "triwarn-warnings.sqlite"
     #: Releasability policy file (TOML); empty = release everything to everyone.
