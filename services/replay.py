@@ -9,9 +9,13 @@ runs in real time (``speed=1``), faster, or as fast as possible (``speed=None``)
 With ``record_dir`` it writes, on a fixed evaluation clock (every ``eval_period_s`` of scenario time):
 
 ``truth.csv``    ``t_s, object_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (ECEF), then ``phase``,
-                 ``impact_lat_deg, impact_lon_deg, impact_t_s`` (the true impact of the object)
+                 ``impact_lat_deg, impact_lon_deg, impact_t_s`` (the true impact of the object) and
+                 ``launch_lat_deg, launch_lon_deg, launch_t_s`` (its true launch)
 ``picture.csv``  ``t_s, view, track_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (system tracks of each view
-                 propagated to ``t_s``), then ``nations`` (contributing, "+"-joined)
+                 propagated to ``t_s``), then ``nations`` (contributing, "+"-joined), the track's latest
+                 impact prediction ``ipp_lat_deg, ipp_lon_deg, ipp_time_s, ipp_semi_major_m, ipp_semi_minor_m,
+                 ipp_orientation_deg`` (95% ellipse; orientation of the major axis clockwise from north) and
+                 launch point estimate ``lp_lat_deg, lp_lon_deg, lp_time_s`` (empty while there is none)
 ``meta.json``    scenario, seed, speed, evaluation period, counts
 
 ``t_s`` is seconds since the scenario's epoch.
@@ -33,6 +37,7 @@ import numpy as np
 
 from triwarn.core.trajectory.tracks import NATIONS
 from triwarn.services import mqtt, wire
+from triwarn.services.assessment import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
 from triwarn.services.clock import ManualClock
 from triwarn.services.fusion import FusionService
 from triwarn.services.metrics import Metrics
@@ -43,6 +48,14 @@ log = logging.getLogger("triwarn.replay")
 
 TRUTH_COLUMNS = ["t_s", "object_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s"]
 PICTURE_COLUMNS = ["t_s", "view", "track_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s"]
+TRUTH_EXTRA_COLUMNS = [
+    "impact_lat_deg",
+    "impact_lon_deg",
+    "impact_t_s",
+    "launch_lat_deg",
+    "launch_lon_deg",
+    "launch_t_s",
+]
 
 
 @dataclass(frozen=True)
@@ -67,24 +80,29 @@ class _Recorder:
         self.picture_file = (directory / "picture.csv").open("w", newline="")
         self.truth = csv.writer(self.truth_file)
         self.picture = csv.writer(self.picture_file)
-        self.truth.writerow([*TRUTH_COLUMNS, "phase", "impact_lat_deg", "impact_lon_deg", "impact_t_s"])
-        self.picture.writerow([*PICTURE_COLUMNS, "nations"])
+        self.truth.writerow([*TRUTH_COLUMNS, "phase", *TRUTH_EXTRA_COLUMNS])
+        self.picture.writerow([*PICTURE_COLUMNS, "nations", *IPP_COLUMNS, *LAUNCH_COLUMNS])
         self.truth_rows = 0
         self.picture_rows = 0
 
-    def record(self, t_s: float, truth: Any, service: FusionService, t_ns: int) -> None:
+    def record(self, t_s: float, truth: Any, service: FusionService, t_ns: int, epoch_ns: int) -> None:
         sample = truth.sample(t_s)
         for k in np.flatnonzero(sample.active):
             p, v = sample.pos_ecef_m[k], sample.vel_ecef_m_s[k]
             impact = (truth.impact_lat_deg[k], truth.impact_lon_deg[k], truth.impact_time_s[k])
+            launch = (truth.launch_lat_deg[k], truth.launch_lon_deg[k], truth.launch_time_s[k])
             row = [f"{t_s:.3f}", truth.object_ids[k], *_fmt(p), *_fmt(v), int(sample.phase[k])]
-            self.truth.writerow([*row, f"{impact[0]:.6f}", f"{impact[1]:.6f}", f"{impact[2]:.3f}"])
+            row += [f"{impact[0]:.6f}", f"{impact[1]:.6f}", f"{impact[2]:.3f}"]
+            self.truth.writerow([*row, f"{launch[0]:.6f}", f"{launch[1]:.6f}", f"{launch[2]:.3f}"])
             self.truth_rows += 1
         for group in service.groups:
             tracks = group.engine.at(t_ns)  # type: ignore[attr-defined]
             for view in group.views:
                 for tr in tracks:
                     row = [f"{t_s:.3f}", view, tr.track_id, *_fmt(tr.x[:3]), *_fmt(tr.x[3:]), "+".join(tr.nations)]
+                    last = group.assessed.get(tr.track_id)
+                    assessment = last[1] if last is not None else None
+                    row += ipp_cells(assessment, epoch_ns) + launch_cells(assessment, epoch_ns)  # type: ignore[arg-type]
                     self.picture.writerow(row)
                     self.picture_rows += 1
 
@@ -137,7 +155,7 @@ async def replay(
                 tracks_published += len(batch)
                 updates += len(service.handle_tracks(nation, payload))
             if recorder is not None and k % eval_every == 0:
-                recorder.record(float(t_s), truth, service, t_ns)
+                recorder.record(float(t_s), truth, service, t_ns, t0_ns)
             if progress is not None:
                 progress(float(t_s), float(ticks[-1]))
             if speed is not None:
