@@ -5,8 +5,15 @@ Data path of one batch (``FusionService.handle_message``):
     MQTT payload --wire.decode_batch--> LocalTrackBatch (validated; bad input rejected, counted, logged once)
       --> each fusion engine whose releasable sources include the batch's nation (one engine per distinct
           source set; the default policy gives one engine shared by every view)
-      --> assessment (phase, class, launch point, impact point, threatened areas) and warnings
-      --> one PictureUpdate DELTA per view --> PictureHub.publish (durable log first, then subscribers)
+      --> one PictureUpdate DELTA per view, each track carrying its latest assessment
+      --> PictureHub.publish_many (durable log first, then subscribers)
+
+Assessment (phase, class, launch point, impact point with its ellipse, threatened areas, warning level) and
+warnings propagate many sigma points to impact: milliseconds per track. So it is kept off that path: a track
+is due for assessment when it is new or its last assessment is ``assess_period_s`` old (data time); the live
+service assesses due tracks in a worker thread (numba kernels release the GIL) and publishes the result as a
+DELTA of its own, while track updates keep flowing; a replay assesses them inline after every batch
+(``assess_due``), which keeps it deterministic.
 
 ``run(settings)`` wires it to a broker (with reconnection) and starts the gRPC WarningService; the health
 check says SERVING only after the numba kernels are compiled and warmed.
@@ -20,8 +27,9 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from triwarn.core.trajectory.tracks import NATIONS
+from triwarn.core.trajectory.tracks import NATIONS, SystemTrack
 from triwarn.services import mqtt, picture, wire
 from triwarn.services.clock import Clock, ClockLike
 from triwarn.services.lifecycle import stop_on_signals
@@ -39,19 +47,24 @@ class _Group:
 
     sources: frozenset[str]
     views: list[str]
-    engine: object
-    assessor: object | None = None
-    warnings: object | None = None
+    engine: Any
+    assessor: Any
+    warnings: Any  # the WarningBook of these views
     track_count: int = 0
-    assessed: dict[int, tuple[int, object]] = field(default_factory=dict)  # track id -> (time_ns, assessment)
+    assessed: dict[int, tuple[int, Any]] = field(default_factory=dict)  # track id -> (time_ns, assessment)
+    latest: dict[int, picture_pb2.SystemTrack] = field(default_factory=dict)  # the last message of each track
+    due: dict[int, SystemTrack] = field(default_factory=dict)  # tracks waiting for assessment
+    forget: list[int] = field(default_factory=list)  # deleted tracks the assessor has not forgotten yet
 
 
 class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
     def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
+        from triwarn.core.trajectory.assess import Assessor
         from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
         from triwarn.services.policy import load_policy
+        from triwarn.services.warnings import WarningBook
 
         self.settings = settings
         self.clock = clock
@@ -70,8 +83,8 @@ class FusionService:
         for view in NATIONS:
             sources = frozenset(policy.sources_for(view))
             if sources not in groups:
-                groups[sources] = _Group(sources, [], FusionEngine(FusionConfig(), sources=sources))
-                groups[sources].assessor, groups[sources].warnings = _assessment_for(settings)
+                engine = FusionEngine(FusionConfig(), sources=sources)
+                groups[sources] = _Group(sources, [], engine, Assessor(), WarningBook())
             groups[sources].views.append(view)
         self.groups = list(groups.values())
         self.views: tuple[str, ...] = NATIONS
@@ -102,7 +115,7 @@ class FusionService:
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
         for group in self.groups:
             if batch.nation in group.sources:
-                result = group.engine.ingest(batch)  # type: ignore[attr-defined]
+                result = group.engine.ingest(batch)
                 if result.late_dropped:
                     self.metrics.batches_late.labels(nation=batch.nation).inc(result.late_dropped)
                 updates += self._picture_updates(group, result, batch.sent_time_ns)
@@ -110,26 +123,83 @@ class FusionService:
         return updates
 
     def _picture_updates(
-        self, group: _Group, result: object, source_sent_time_ns: int
+        self, group: _Group, result: Any, source_sent_time_ns: int
     ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
-        """One DELTA per view of ``group`` for an engine result (none when nothing changed)."""
-        changed, deleted = result.changed, result.deleted  # type: ignore[attr-defined]
+        """One DELTA per view of ``group`` for an engine result (none when nothing changed). Each track
+        carries its latest assessment; tracks that are new or whose assessment is older than
+        ``assess_period_s`` become due for assessment; deleted tracks end their warnings."""
+        from triwarn.services.warnings import fill_track_assessment, warning_to_proto
+
+        changed, deleted = result.changed, result.deleted
         if not changed and not deleted:
             return []
-        update = picture.delta(
-            changed,
-            deleted,
-            now_ns=self.clock.now_ns(),
-            source_sent_time_ns=source_sent_time_ns,
-            assessor=group.assessor,
-            warnings=group.warnings,
-            assessed=group.assessed,
-            assess_period_ns=int(self.settings.assess_period_s * 1e9),
-        )
-        group.track_count = len(group.engine.snapshot())  # type: ignore[attr-defined]
+        now_ns = self.clock.now_ns()
+        update = picture.delta(changed, deleted, now_ns=now_ns, source_sent_time_ns=source_sent_time_ns)
+        period_ns = int(self.settings.assess_period_s * 1e9)
+        for track, msg in zip(changed, update.tracks, strict=True):
+            last = group.assessed.get(track.track_id)
+            if last is not None:
+                fill_track_assessment(msg, last[1])
+            if last is None or track.time_ns - last[0] >= period_ns:
+                group.due[track.track_id] = track
+            group.latest[track.track_id] = msg
+        for track_id in map(int, deleted):
+            group.latest.pop(track_id, None)
+            group.due.pop(track_id, None)
+            group.assessed.pop(track_id, None)
+            group.forget.append(track_id)
+        if deleted:
+            update.warnings.extend(warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
+        group.track_count = len(group.latest)
         for view in group.views:
             self.metrics.system_tracks.labels(view=view).set(group.track_count)
         return [(view, update) for view in group.views]
+
+    # --- assessment: take the due tracks (event loop), assess them (any thread), publish (event loop) ---
+
+    def take_due(self) -> list[tuple[_Group, list[SystemTrack], list[int]]]:
+        """The due tracks and the tracks to forget of every group, handed over to ``assess``."""
+        work = []
+        for group in self.groups:
+            if group.due or group.forget:
+                work.append((group, list(group.due.values()), group.forget))
+                group.due, group.forget = {}, []
+        return work
+
+    @staticmethod
+    def assess(group: _Group, tracks: list[SystemTrack], forget: list[int], now_ns: int) -> dict[int, Any]:
+        """Run the assessor of ``group`` (the only code that touches it; safe in a worker thread)."""
+        if forget:
+            group.assessor.forget(forget)
+        return group.assessor.assess(tracks, now_ns) if tracks else {}
+
+    def assessment_updates(
+        self, group: _Group, assessments: dict[int, Any], now_ns: int
+    ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """A DELTA per view with the newly assessed tracks (their latest state) and the warnings that
+        changed. Tracks deleted while they were being assessed are left out."""
+        from triwarn.services.warnings import fill_track_assessment, warning_to_proto
+
+        live = {tid: a for tid, a in assessments.items() if tid in group.latest}
+        if not live:
+            return []
+        update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
+        for tid, a in live.items():
+            group.assessed[tid] = (int(a.time_ns), a)
+            msg = update.tracks.add()
+            msg.CopyFrom(group.latest[tid])
+            fill_track_assessment(msg, a)
+            group.latest[tid] = msg
+        update.warnings.extend(warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
+        return [(view, update) for view in group.views]
+
+    def assess_due(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """Assess every due track now, in this thread (replays: deterministic)."""
+        now_ns = self.clock.now_ns()
+        updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
+        for group, tracks, forget in self.take_due():
+            updates += self.assessment_updates(group, self.assess(group, tracks, forget, now_ns), now_ns)
+        return updates
 
     def handle_status(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """A node's BIRTH or DEATH. A DEATH that pairs with the node's current BIRTH (same bd_seq) drops the
@@ -152,7 +222,7 @@ class FusionService:
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
         for group in self.groups:
             if event.nation in group.sources:
-                result = group.engine.drop_source(event.nation, event.node_id)  # type: ignore[attr-defined]
+                result = group.engine.drop_source(event.nation, event.node_id)
                 updates += self._picture_updates(group, result, 0)
         return updates
 
@@ -164,16 +234,7 @@ class FusionService:
         scratch = FusionService(self.settings, self.clock, Metrics())
         for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
             scratch.handle_tracks(nation, payload)
-
-
-def _assessment_for(settings: Settings) -> tuple[object | None, object | None]:
-    """The assessor (impact/launch point, areas) and warning book of one engine, when installed."""
-    try:
-        from triwarn.core.trajectory.assess import Assessor
-        from triwarn.services.warnings import WarningBook
-    except ModuleNotFoundError:
-        return None, None
-    return Assessor(), WarningBook()
+        scratch.assess_due()
 
 
 async def run(
@@ -200,6 +261,8 @@ async def run(
     log.info("fusion: kernels ready in %.1f s", time.perf_counter() - t)
     await server.set_serving()
     backoff = mqtt.Backoff()
+    wake = asyncio.Event()
+    worker = asyncio.create_task(_assess_worker(service, hub, wake))
     try:
         while not stop.is_set():
             try:
@@ -208,7 +271,7 @@ async def run(
                     await client.subscribe(wire.STATUS_SUBSCRIPTION, qos=1)
                     log.info("fusion: subscribed to %s on %s", wire.TRACKS_SUBSCRIPTION, settings.broker_url)
                     backoff.reset()
-                    consumer = asyncio.create_task(_consume(client, service, hub))
+                    consumer = asyncio.create_task(_consume(client, service, hub, wake))
                     stopper = asyncio.create_task(stop.wait())
                     try:
                         await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -229,13 +292,16 @@ async def run(
                     await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
         log.info("fusion: shutting down")
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
         await server.stop(2.0)
         await hub.close()
     return 0
 
 
-async def _consume(client: object, service: FusionService, hub: object) -> None:
-    async for message in client.messages:  # type: ignore[attr-defined]
+async def _consume(client: Any, service: FusionService, hub: Any, assess: asyncio.Event) -> None:
+    async for message in client.messages:
         topic = str(message.topic)
         nation = wire.topic_nation(topic)
         payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
@@ -245,8 +311,22 @@ async def _consume(client: object, service: FusionService, hub: object) -> None:
             updates = service.handle_tracks(nation, bytes(payload))
         if not updates:
             continue
-        await hub.publish_many(updates)  # type: ignore[attr-defined]  # one log transaction for every view
-        for _, update in updates[:1]:
-            if update.source_sent_time_ns:
-                latency_ns = service.clock.now_ns() - update.source_sent_time_ns
-                service.metrics.e2e_latency_seconds.observe(latency_ns * 1e-9 / service.clock.speed)
+        await hub.publish_many(updates)  # one log transaction for every view
+        assess.set()
+        sent_ns = updates[0][1].source_sent_time_ns
+        if sent_ns:
+            latency_ns = service.clock.now_ns() - sent_ns
+            service.metrics.e2e_latency_seconds.observe(latency_ns * 1e-9 / service.clock.speed)
+
+
+async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event) -> None:
+    """Assess due tracks in a worker thread and publish the results, for as long as the service runs."""
+    while True:
+        await wake.wait()
+        wake.clear()
+        for group, tracks, forget in service.take_due():
+            now_ns = service.clock.now_ns()
+            assessments = await asyncio.to_thread(service.assess, group, tracks, forget, now_ns)
+            updates = service.assessment_updates(group, assessments, service.clock.now_ns())
+            if updates:
+                await hub.publish_many(updates)
