@@ -82,10 +82,10 @@ class FusionConfig:
     #: a system track that lost every source is reported deleted, but kept dormant this long (data time,
     #: seconds): a new local track that gates against its ballistic prediction (the same object reacquired
     #: after a coverage gap) brings it back under its old number. 0 disables.
-    reacquire_s: float = 3600.0
+    reacquire_s: float = 7200.0
     #: ... unless its predicted position is this uncertain (sqrt of the trace of the position covariance,
     #: metres): a track that died in boost cannot be predicted across a gap
-    reacquire_max_sigma_m: float = 100_000.0
+    reacquire_max_sigma_m: float = 300_000.0
 
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
