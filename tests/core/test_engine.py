@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triwarn.core.trajectory.align import predict
 from triwarn.core.trajectory.engine import FusionConfig, FusionEngine, FusionResult
@@ -280,3 +282,53 @@ def test_crossing_objects_keep_their_numbers_and_partners() -> None:
     assert sorted(seen) == [1, 2]
     assert all(sorted(n for n, _ in members) == ["jp", "us"] for members in seen.values())
     assert seen[1] | seen[2] == {("us", 1), ("us", 2), ("jp", 7), ("jp", 8)}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["us", "jp", "kr"]),
+            st.integers(-3, 6),  # time step (negative: late / out of order)
+            st.sets(st.integers(0, 4), max_size=5),  # which of 5 objects the node reports
+            st.booleans(),  # renumber its tracks this time
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_invariants_under_random_batch_sequences(steps: list[tuple[str, int, set[int], bool]], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    objects = [X_OBJ + np.array([k * 3e4, k * 1e4, 0, 0, 0, 0]) for k in range(5)]
+    engine = FusionEngine(FusionConfig(late_window_s=3.0, source_timeout_s=4.0, reacquire_s=20.0))
+    alive: dict[int, SystemTrack] = {}
+    ended: set[int] = set()
+    for nation, step, which, renumber in steps:
+        t = T0 + step * S + {"us": 0, "jp": S // 3, "kr": 2 * S // 3}[nation]
+        xs = []
+        for k in sorted(which):
+            (x,), _ = predict(objects[k][None], np.zeros((1, 6, 6)), (t - T0) * 1e-9)
+            xs.append(x + rng.normal(size=6) * np.array([100.0] * 3 + [3.0] * 3))
+        numbers = [k + (100 if renumber else 0) for k in sorted(which)]
+        res = engine.ingest(_batch(nation, t, numbers, xs))
+        assert res.late_dropped >= 0
+        ids = [tr.track_id for tr in res.changed]
+        assert len(ids) == len(set(ids)) and not set(ids) & set(res.deleted)
+        for tid in res.deleted:
+            alive.pop(tid, None)
+            ended.add(tid)
+        for tr in res.changed:
+            alive[tr.track_id] = tr
+            ended.discard(tr.track_id)  # a reacquired object gets its number back
+        snap = {tr.track_id: tr for tr in engine.snapshot()}
+        assert set(snap) == set(alive)
+        for tr in snap.values():
+            keys = [(s.nation, s.node_id) for s in tr.sources]
+            assert tr.sources and len(keys) == len(set(keys))  # one local track per source per system track
+            assert tr.nations == tuple(sorted({s.nation for s in tr.sources}))
+            assert np.all(np.isfinite(tr.x)) and np.all(np.linalg.eigvalsh(tr.P) > 0)
+        # every local track is in exactly one system track
+        refs = [s for tr in snap.values() for s in tr.sources]
+        assert len(refs) == len(set(refs))
+        assert len(engine) == len(snap)
