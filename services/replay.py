@@ -10,7 +10,9 @@ With ``record_dir`` it writes, on a fixed evaluation clock (every ``eval_period_
 
 ``truth.csv``    ``t_s, object_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (ECEF), then ``phase``,
                  ``impact_lat_deg, impact_lon_deg, impact_t_s`` (the true impact of the object) and
-                 ``launch_lat_deg, launch_lon_deg, launch_t_s`` (its true launch)
+                 ``launch_lat_deg, launch_lon_deg, launch_t_s`` (its true launch), and ``held``: 1 when some
+                 nation's latest batch holds a local track within ``HELD_RADIUS_M`` of the object (so "once any
+                 nation holds a track" can be scored: ``triwarn evaluate --held-only``), else 0
 ``picture.csv``  ``t_s, view, track_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (system tracks of each view
                  propagated to ``t_s``), then ``nations`` (contributing, "+"-joined), the track's latest
                  impact prediction ``ipp_lat_deg, ipp_lon_deg, ipp_time_s, ipp_semi_major_m, ipp_semi_minor_m,
@@ -35,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.trajectory.tracks import NATIONS
+from triwarn.core.trajectory.tracks import NATIONS, Status
 from triwarn.services import mqtt, wire
 from triwarn.services.assessment import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
 from triwarn.services.clock import ManualClock
@@ -48,6 +50,9 @@ log = logging.getLogger("triwarn.replay")
 
 TRUTH_COLUMNS = ["t_s", "object_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s"]
 PICTURE_COLUMNS = ["t_s", "view", "track_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s"]
+#: A nation "holds" an object when one of its local tracks is this close to it (the evaluation's association
+#: threshold is 10 km).
+HELD_RADIUS_M = 10_000.0
 TRUTH_EXTRA_COLUMNS = [
     "impact_lat_deg",
     "impact_lon_deg",
@@ -55,6 +60,7 @@ TRUTH_EXTRA_COLUMNS = [
     "launch_lat_deg",
     "launch_lon_deg",
     "launch_t_s",
+    "held",
 ]
 
 
@@ -85,7 +91,10 @@ class _Recorder:
         self.truth_rows = 0
         self.picture_rows = 0
 
-    def record(self, t_s: float, truth: Any, service: FusionService, t_ns: int, epoch_ns: int) -> None:
+    def record(
+        self, t_s: float, truth: Any, service: FusionService, t_ns: int, epoch_ns: int, local_pos_m: np.ndarray
+    ) -> None:
+        """One evaluation time. ``local_pos_m``: (m, 3) positions of every nation's latest local tracks."""
         sample = truth.sample(t_s)
         for k in np.flatnonzero(sample.active):
             p, v = sample.pos_ecef_m[k], sample.vel_ecef_m_s[k]
@@ -93,7 +102,8 @@ class _Recorder:
             launch = (truth.launch_lat_deg[k], truth.launch_lon_deg[k], truth.launch_time_s[k])
             row = [f"{t_s:.3f}", truth.object_ids[k], *_fmt(p), *_fmt(v), int(sample.phase[k])]
             row += [f"{impact[0]:.6f}", f"{impact[1]:.6f}", f"{impact[2]:.3f}"]
-            self.truth.writerow([*row, f"{launch[0]:.6f}", f"{launch[1]:.6f}", f"{launch[2]:.3f}"])
+            held = bool(local_pos_m.size) and float(np.min(np.linalg.norm(local_pos_m - p, axis=1))) < HELD_RADIUS_M
+            self.truth.writerow([*row, f"{launch[0]:.6f}", f"{launch[1]:.6f}", f"{launch[2]:.3f}", int(held)])
             self.truth_rows += 1
         for group in service.groups:
             tracks = group.engine.at(t_ns)
@@ -146,8 +156,10 @@ async def replay(
         for k, t_s in enumerate(ticks):
             t_ns = t0_ns + round(float(t_s) * 1e9)
             clock.set(t_ns)
+            local: list[np.ndarray] = []
             for nation, node in nodes.items():
                 batch = node.step(float(t_s), batch_seq=k, bd_seq=1)
+                local.append(batch.x[batch.status != Status.DELETED, :3])
                 payload = wire.encode_batch(batch)
                 if client is not None:
                     await client.publish(wire.tracks_topic(nation), payload, qos=1)
@@ -156,7 +168,7 @@ async def replay(
                 updates += len(service.handle_tracks(nation, payload))
                 updates += len(service.assess_due())  # inline, after every batch: deterministic
             if recorder is not None and k % eval_every == 0:
-                recorder.record(float(t_s), truth, service, t_ns, t0_ns)
+                recorder.record(float(t_s), truth, service, t_ns, t0_ns, np.concatenate(local))
             if progress is not None:
                 progress(float(t_s), float(ticks[-1]))
             if speed is not None:
