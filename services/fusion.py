@@ -302,6 +302,7 @@ async def run(
             await worker
         await server.stop(2.0)
         await hub.close()
+        metrics.close()
     return 0
 
 

@@ -84,9 +84,16 @@ class Metrics:
         )
 
     def serve(self, host: str, port: int) -> None:
-        """Start the HTTP endpoint in a daemon thread (port 0 disables it)."""
+        """Start the HTTP endpoint in a daemon thread (port 0 disables it); ``close`` stops it."""
         if port:
-            start_http_server(port, addr=host, registry=self.registry)
+            self._server, _ = start_http_server(port, addr=host, registry=self.registry)
+
+    def close(self) -> None:
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            self._server = None
 
     def value(self, name: str, **labels: str) -> float:
         """The current value of a sample (tests and benchmarks read metrics through this)."""

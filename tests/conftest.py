@@ -10,7 +10,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +102,19 @@ def fusion(fusion_settings: Settings) -> Iterator[FusionThread]:
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture
+def make_fusion() -> Iterator[Callable[[Settings], FusionThread]]:
+    """Start fusion services with custom settings; every one started is stopped after the test."""
+    started: list[FusionThread] = []
+
+    def make(settings: Settings) -> FusionThread:
+        started.append(FusionThread(settings).start())
+        return started[-1]
+
+    try:
+        yield make
+    finally:
+        for service in started:
+            service.stop()

@@ -196,3 +196,20 @@ def test_a_nodes_death_removes_its_contribution_and_an_old_death_changes_nothing
     assert len(tracks) == 2
     for t in tracks.values():
         assert sorted(t.contributing_nations) == [tracks_pb2.NATION_US, tracks_pb2.NATION_JP]
+
+
+def test_the_metrics_endpoint_serves_prometheus_text_with_the_counters(fusion_settings, make_fusion) -> None:
+    import urllib.request
+
+    from triwarn.services.broker import free_port
+
+    port = free_port()
+    service = make_fusion(fusion_settings.replace(metrics_port=port))
+    publish(fusion_settings.broker_url, [*good_batches(2), ("triwarn/v1/kr/tracks", b"garbage")])
+    wait_for(lambda: service.metrics.value("triwarn_batches_rejected_total", nation="kr", reason="malformed") >= 1)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    assert 'triwarn_batches_received_total{nation="jp"} 1.0' in text
+    assert 'triwarn_batches_rejected_total{nation="kr",reason="malformed"} 1.0' in text
+    for name in ("triwarn_fusion_cycle_seconds_bucket", "triwarn_subscribers", "triwarn_system_tracks"):
+        assert name in text
