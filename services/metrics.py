@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 _LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -16,6 +18,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._server: Any = None  # the HTTP endpoint's server, while it runs
         r = self.registry
         # --- ingest ---
         self.batches_received = Counter(
@@ -89,10 +92,9 @@ class Metrics:
             self._server, _ = start_http_server(port, addr=host, registry=self.registry)
 
     def close(self) -> None:
-        server = getattr(self, "_server", None)
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None
 
     def value(self, name: str, **labels: str) -> float:
