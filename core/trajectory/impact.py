@@ -250,8 +250,8 @@ class ImpactPrediction:
 def predict_impacts(
     x: np.ndarray,
     P: np.ndarray,
-    ln_beta: np.ndarray,
-    var_ln_beta: np.ndarray,
+    ln_beta: np.ndarray | float,
+    var_ln_beta: np.ndarray | float,
     *,
     kappa: float = KAPPA,
     max_flight_s: float = 7200.0,

@@ -46,7 +46,8 @@ def run_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['name']:36s} {r['launches']:2d} launch(es)  {', '.join(r['missiles']):28s} {r['description']}")
+            missiles = ", ".join(str(m) for m in r["missiles"])  # type: ignore[attr-defined]
+            print(f"{r['name']:36s} {r['launches']:2d} launch(es)  {missiles:28s} {r['description']}")
     return 0
 
 
