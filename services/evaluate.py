@@ -30,7 +30,7 @@ import datetime as dt
 import math
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -341,7 +341,22 @@ def evaluate(
                 "on the same evaluation clock as the truth"
             )
         result["views"][view] = score_view(truth, series, times, association_m, ospa_c_m)
+    if _has_assessment_columns(d):
+        matched = match_assessments(d, association_m)
+        for view in wanted:
+            result["views"][view]["assessment"] = score_assessments(matched.get(view, []))
     return result
+
+
+def _has_assessment_columns(d: Path) -> bool:
+    """Whether the recording has the impact and launch columns (older and synthetic recordings may not)."""
+    from triwarn.services.assessment import IPP_COLUMNS
+
+    def header(path: Path) -> list[str]:
+        with path.open(newline="", encoding="utf-8") as f:
+            return [h.strip() for h in next(csv.reader(f), [])]
+
+    return set(_TRUTH_ASSESS) <= set(header(d / "truth.csv")) and set(IPP_COLUMNS) <= set(header(d / "picture.csv"))
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -360,4 +375,316 @@ def format_table(result: dict[str, Any]) -> str:
         for key, label, fmt in TABLE:
             v = m.get(key, float("nan"))
             lines.append(f"  {label:<30} {fmt.format(v) if v == v else 'n/a':>10}")
+        if "assessment" in m:
+            lines.extend(_assessment_lines(m["assessment"], m.get("coverage_per_run")))
     return "\n".join(lines)
+
+
+def _num(v: float, fmt: str = "{:.1f}") -> str:
+    return fmt.format(v) if v == v else "n/a"
+
+
+def _assessment_lines(a: dict[str, Any], per_run: list[float] | None) -> list[str]:
+    lines = ["  impact-point error by time to go (s): rows, mean / max km, 95% ellipse coverage"]
+    for b in a["impact"]["bins"]:
+        lo, hi = b["tgo_s"]
+        span = f"{lo:.0f}-{hi:.0f}" if math.isfinite(hi) else f">{lo:.0f}"
+        lines.append(
+            f"    {span:>10} {b['n']:>7} {_num(b['mean_err_km']):>9} / {_num(b['max_err_km']):<9}"
+            f" {_num(b['coverage'], '{:.3f}')}"
+        )
+    for tgo, s in a["impact_at_tgo"].items():
+        label = f"impact error at {tgo} s to go, km"
+        lines.append(f"  {label:<30} {_num(s['mean_km']):>10} (max {_num(s['max_km'])}, {s['n']} rows)")
+    cov = f"{_num(a['coverage'], '{:.3f}'):>10} ({a['impact']['n']} rows"
+    cov += f"; per run {', '.join(_num(c, '{:.3f}') for c in per_run)})" if per_run else ")"
+    lines.append(f"  {'95% ellipse coverage':<30} {cov}")
+    for which, label in (("last", "launch point error (latest), km"), ("all", "launch point error (all), km")):
+        s = a["launch"][which]
+        lines.append(
+            f"  {label:<30} {_num(s['mean_km']):>10} (max {_num(s['max_km'])}, time error "
+            f"{_num(s['time_mean_s'])} s, {s['n']} rows)"
+        )
+    f = a["first_impact_delay_s"]
+    extra = f", never: {', '.join(f['objects_without'])}" if f["objects_without"] else ""
+    lines.append(f"  {'first track -> first impact, s':<30} {_num(f['max']):>10} (worst object{extra})")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------------------
+# impact point, launch point and first warning (issue 6 item 6), and Monte Carlo runs
+# ----------------------------------------------------------------------------------------------------------
+
+_TRUTH_ASSESS = ("impact_lat_deg", "impact_lon_deg", "impact_t_s", "launch_lat_deg", "launch_lon_deg", "launch_t_s")
+#: impact error is also reported "at" these times to go (s), from the rows within ``AT_TGO_WINDOW_S`` of them
+AT_TGO_S: tuple[float, ...] = (300.0, 60.0)
+AT_TGO_WINDOW_S = 5.0
+
+
+@dataclass(frozen=True)
+class Matched:
+    """One (track, evaluation time) of a view matched to its nearest true object within the association threshold.
+
+    ``ipp``: (lat_deg, lon_deg, semi_major_m, semi_minor_m, orientation_deg) or None; ``lp``: (lat_deg,
+    lon_deg, time_s) or None; ``impact`` and ``launch``: the object's true (lat_deg, lon_deg, t_s).
+    """
+
+    t_s: float
+    track_id: str
+    object_id: str
+    ipp: tuple[float, float, float, float, float] | None
+    lp: tuple[float, float, float] | None
+    impact: tuple[float, float, float]
+    launch: tuple[float, float, float]
+
+
+def _optional_floats(cells: list[str]) -> tuple[float, ...] | None:
+    if any(c == "" for c in cells):
+        return None
+    try:
+        vals = tuple(float(c) for c in cells)
+    except ValueError:
+        return None
+    return vals if all(math.isfinite(v) for v in vals) else None
+
+
+def match_assessments(directory: str | Path, association_m: float = 10_000.0) -> dict[str, list[Matched]]:
+    """Every view's (track, time) rows of ``picture.csv`` matched to the nearest true object at that time.
+
+    Matching as Stone Soup's ``TrackToTruth`` does it: at each evaluation time a track goes to the nearest true
+    position within ``association_m`` (Euclidean, ECEF); a track farther than that from every object is left
+    out. Needs the impact and launch columns of ``triwarn replay --record`` (truth.csv ``impact_*``,
+    ``launch_*``; picture.csv ``ipp_*``, ``lp_*``).
+    """
+    from triwarn.services.assessment import IPP_COLUMNS, LAUNCH_COLUMNS
+
+    d = Path(directory)
+    truth_rows = _read_csv(d / "truth.csv", (*TRUTH_COLUMNS[:5], *_TRUTH_ASSESS))
+    ipp_cols = (IPP_COLUMNS[0], IPP_COLUMNS[1], *IPP_COLUMNS[3:])
+    pic_rows = _read_csv(d / "picture.csv", (*PICTURE_COLUMNS[:6], *ipp_cols, *LAUNCH_COLUMNS))
+    truth_at: dict[int, tuple[list[str], np.ndarray, list[tuple[float, ...]]]] = {}
+    acc: dict[int, list[tuple[str, list[float], tuple[float, ...]]]] = defaultdict(list)
+    for n, r in enumerate(truth_rows, start=2):
+        t = _stamp_us(_float(d / "truth.csv", n, "t_s", r[0]))
+        pos = [_float(d / "truth.csv", n, c, v) for c, v in zip(TRUTH_COLUMNS[2:5], r[2:5], strict=True)]
+        extra = tuple(_float(d / "truth.csv", n, c, v) for c, v in zip(_TRUTH_ASSESS, r[5:], strict=True))
+        acc[t].append((r[1], pos, extra))
+    for t, items in acc.items():
+        truth_at[t] = ([i[0] for i in items], np.array([i[1] for i in items]), [i[2] for i in items])
+    out: dict[str, list[Matched]] = defaultdict(list)
+    for n, r in enumerate(pic_rows, start=2):
+        t_s = _float(d / "picture.csv", n, "t_s", r[0])
+        at = truth_at.get(_stamp_us(t_s))
+        if at is None:
+            continue
+        pos = np.array([_float(d / "picture.csv", n, c, v) for c, v in zip(PICTURE_COLUMNS[3:6], r[3:6], strict=True)])
+        dist = np.linalg.norm(at[1] - pos, axis=1)
+        k = int(np.argmin(dist))
+        if dist[k] > association_m:
+            continue
+        ipp = _optional_floats(r[6:11])
+        lp = _optional_floats(r[11:14])
+        extra = at[2][k]
+        out[r[1]].append(
+            Matched(
+                t_s=t_s,
+                track_id=r[2],
+                object_id=at[0][k],
+                ipp=ipp,  # type: ignore[arg-type]
+                lp=lp,  # type: ignore[arg-type]
+                impact=extra[:3],  # type: ignore[arg-type]
+                launch=extra[3:],  # type: ignore[arg-type]
+            )
+        )
+    return dict(out)
+
+
+def _stats_km(values_m: list[float]) -> dict[str, float]:
+    if not values_m:
+        return {"n": 0, "mean_km": math.nan, "max_km": math.nan}
+    return {"n": len(values_m), "mean_km": float(np.mean(values_m)) / 1e3, "max_km": float(np.max(values_m)) / 1e3}
+
+
+def score_assessments(matched: list[Matched]) -> dict[str, Any]:
+    """Impact-point error by time to go, at :data:`AT_TGO_S`, the 95% ellipse's coverage, launch-point and
+    launch-time errors, and the delay from each object's first track to its first impact prediction.
+
+    ``matched`` may pool several Monte Carlo runs (coverage is then over every run's rows). Launch errors are
+    given over every row with an estimate ("all") and for the latest estimate of each track ("last").
+    """
+    from triwarn.services.assessment import ground_offset_en_m, score_impacts
+
+    rows = [
+        (m.t_s, m.ipp[0], m.ipp[1], m.ipp[2], m.ipp[3], m.ipp[4], m.impact[0], m.impact[1], m.impact[2])
+        for m in matched
+        if m.ipp is not None
+    ]
+    impact = score_impacts(rows)
+    at_tgo: dict[str, dict[str, float]] = {}
+    for tgo in AT_TGO_S:
+        errs = []
+        for t, la, lo, *_, tla, tlo, tt in rows:
+            if abs((tt - t) - tgo) <= AT_TGO_WINDOW_S:
+                errs.append(math.hypot(*ground_offset_en_m(la, lo, tla, tlo)))
+        at_tgo[f"{tgo:.0f}"] = _stats_km(errs)
+    lp_err: list[float] = []
+    lt_err: list[float] = []
+    last: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for m in matched:
+        if m.lp is None:
+            continue
+        d_m = math.hypot(*ground_offset_en_m(m.lp[0], m.lp[1], m.launch[0], m.launch[1]))
+        lp_err.append(d_m)
+        lt_err.append(abs(m.lp[2] - m.launch[2]))
+        key = (m.track_id, m.object_id)
+        if key not in last or m.t_s >= last[key][0]:
+            last[key] = (m.t_s, d_m, abs(m.lp[2] - m.launch[2]))
+    first_track: dict[str, float] = {}
+    first_ipp: dict[str, float] = {}
+    for m in matched:
+        first_track[m.object_id] = min(first_track.get(m.object_id, math.inf), m.t_s)
+        if m.ipp is not None:
+            first_ipp[m.object_id] = min(first_ipp.get(m.object_id, math.inf), m.t_s)
+    delays = {obj: first_ipp[obj] - t for obj, t in first_track.items() if obj in first_ipp}
+    return {
+        "impact": impact,
+        "impact_at_tgo": at_tgo,
+        "coverage": impact["coverage"],
+        "launch": {
+            "all": {**_stats_km(lp_err), "time_mean_s": float(np.mean(lt_err)) if lt_err else math.nan},
+            "last": {
+                **_stats_km([v[1] for v in last.values()]),
+                "time_mean_s": float(np.mean([v[2] for v in last.values()])) if last else math.nan,
+            },
+        },
+        "first_impact_delay_s": {
+            "per_object": delays,
+            "max": max(delays.values()) if delays else math.nan,
+            "objects_without": sorted(set(first_track) - set(first_ipp)),
+        },
+    }
+
+
+def run_dirs(directory: str | Path, runs: int | None = None) -> list[Path]:
+    """The recordings to score: ``DIR`` itself when it holds ``truth.csv`` (one run), else its ``run-*``
+    folders in name order (``triwarn replay --record DIR --runs N``), the first ``runs`` of them if given."""
+    d = Path(directory)
+    found = sorted(p for p in d.glob("run-*") if p.is_dir() and (p / "truth.csv").is_file())
+    if not found:
+        if (d / "truth.csv").is_file() or not d.is_dir():
+            found = [d]
+        else:
+            raise EvaluationError(f"{d}: neither truth.csv nor run-*/ folders (triwarn replay --record DIR --runs N)")
+    if runs is not None:
+        if runs < 1:
+            raise EvaluationError(f"--runs must be at least 1, not {runs}")
+        if runs > len(found):
+            raise EvaluationError(f"{d}: --runs {runs} asked, {len(found)} run(s) recorded")
+        found = found[:runs]
+    return found
+
+
+def evaluate_runs(directory: str | Path, runs: int | None = None, **kwargs: Any) -> dict[str, Any]:
+    """:func:`evaluate` over the Monte Carlo runs of ``directory`` (see :func:`run_dirs`).
+
+    SIAP and OSPA numbers are the mean over the runs of each run's score; the impact, launch and coverage
+    scores pool every run's matched rows (so the coverage is the fraction over all runs); ``coverage_per_run``
+    lists each run's own coverage. One run gives exactly :func:`evaluate`'s answer.
+    """
+    dirs = run_dirs(directory, runs)
+    results = [evaluate(p, **kwargs) for p in dirs]
+    if len(results) == 1:
+        return results[0]
+    out = dict(results[0])
+    out["directory"] = str(directory)
+    out["runs"] = len(results)
+    out["run_directories"] = [str(p) for p in dirs]
+    association_m = kwargs.get("association_m", 10_000.0)
+    # track numbers repeat from run to run: tell the runs' tracks apart when pooling
+    matched = [
+        {
+            v: [replace(m, track_id=f"{i + 1}:{m.track_id}") for m in ms]
+            for v, ms in match_assessments(p, association_m).items()
+        }
+        for i, p in enumerate(dirs)
+    ]
+    views: dict[str, Any] = {}
+    for view in results[0]["views"]:
+        per_run = [r["views"].get(view, {}) for r in results]
+        siap = {}
+        for key in per_run[0]:
+            if not isinstance(per_run[0][key], float):
+                continue
+            vals = [float(m[key]) for m in per_run if isinstance(m.get(key), float)]
+            siap[key] = float(np.nanmean(vals)) if vals and not all(math.isnan(v) for v in vals) else math.nan
+        pooled = [row for m in matched for row in m.get(view, [])]
+        siap["assessment"] = score_assessments(pooled)
+        siap["coverage_per_run"] = [score_assessments(m.get(view, []))["coverage"] for m in matched]
+        views[view] = siap
+    out["views"] = views
+    return out
+
+
+def position_errors(truth: Series, tracks: Series, association_m: float = 10_000.0) -> dict[tuple[Any, int], float]:
+    """Position error (m) of the nearest track to each true object at each time, where one is within
+    ``association_m``: ``{(object_id, t_us): error_m}``."""
+    at: dict[int, list[np.ndarray]] = defaultdict(list)
+    for t, x in tracks.rows.values():
+        for k in range(t.size):
+            at[int(t[k])].append(x[k, :3])
+    stacked = {t: np.array(v) for t, v in at.items()}
+    out: dict[tuple[Any, int], float] = {}
+    for obj, (t, x) in truth.rows.items():
+        for k in range(t.size):
+            p = stacked.get(int(t[k]))
+            if p is None:
+                continue
+            d = float(np.min(np.linalg.norm(p - x[k, :3], axis=1)))
+            if d <= association_m:
+                out[(obj, int(t[k]))] = d
+    return out
+
+
+def fused_versus_single(
+    truth: Series, fused: Series, singles: dict[str, Series], association_m: float = 10_000.0
+) -> dict[str, Any]:
+    """The fused picture's position error against each single nation's, at the (object, time) both hold.
+
+    ``singles``: one series per nation holding only that nation's own fused tracks (the views of a replay whose
+    policy releases nothing). The best single nation is the one with the smallest mean error over the times
+    it and the fused picture both hold an object; ``ratio`` = fused mean / best nation's mean (< 1: fusion helps).
+    ``oracle`` is stricter: at each (object, time) the smallest error of any nation then.
+    """
+    f = position_errors(truth, fused, association_m)
+    per: dict[str, dict[str, float]] = {}
+    best_at: dict[tuple[Any, int], float] = {}
+    for nation, series in singles.items():
+        s = position_errors(truth, series, association_m)
+        for k, v in s.items():
+            best_at[k] = min(best_at.get(k, math.inf), v)
+        common = sorted(set(f) & set(s), key=lambda k: (str(k[0]), k[1]))
+        if not common:
+            continue
+        per[nation] = {
+            "n": len(common),
+            "fused_mean_m": float(np.mean([f[k] for k in common])),
+            "nation_mean_m": float(np.mean([s[k] for k in common])),
+        }
+    if not per:
+        return {"per_nation": per, "best_nation": None, "fused_mean_m": math.nan, "best_mean_m": math.nan}
+    best = min(per, key=lambda n: per[n]["nation_mean_m"])
+    b = per[best]
+    both = [k for k in f if k in best_at]
+    return {
+        "per_nation": per,
+        "oracle": {  # at each (object, time), the nation with the smallest error then
+            "n": len(both),
+            "fused_mean_m": float(np.mean([f[k] for k in both])),
+            "best_mean_m": float(np.mean([best_at[k] for k in both])),
+        },
+        "best_nation": best,
+        "fused_mean_m": b["fused_mean_m"],
+        "best_mean_m": b["nation_mean_m"],
+        "ratio": b["fused_mean_m"] / b["nation_mean_m"] if b["nation_mean_m"] > 0 else math.nan,
+        "n": b["n"],
+    }

@@ -11,13 +11,29 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "evaluate",
-        help="score a recorded picture (triwarn replay --record DIR) with Stone Soup's SIAP and OSPA metrics",
+        help="score a recorded picture (triwarn replay --record DIR): Stone Soup's SIAP and OSPA, impact and launch "
+        "point errors, the impact ellipse's coverage",
         description="Read DIR/truth.csv and DIR/picture.csv (one evaluation clock, ECEF) and score every view of "
         "the picture against the truth with Stone Soup's SIAP metrics (completeness, ambiguity, spuriousness, "
-        "position and velocity accuracy, track-number changes, longest track segment) and OSPA. Stone Soup is "
-        "slow: long recordings are subsampled to --max-steps evenly spaced times.",
+        "position and velocity accuracy, track-number changes, longest track segment) and OSPA (Stone Soup is "
+        "slow: long recordings are subsampled to --max-steps evenly spaced times). With the impact and launch "
+        "columns of the recording, also per view, over every (track, time) matched to its nearest true object "
+        "within --association-m: the impact-point error by time to go and at 300 s and 60 s to go, the 95%% "
+        "ellipse's coverage (fraction of rows whose true impact lies inside the reported ellipse), the launch-point "
+        "and launch-time errors, and the delay from each object's first track to its first impact prediction. "
+        "Monte Carlo: record with `triwarn replay SCENARIO --record DIR --runs N` (DIR/run-001 .. DIR/run-N, seeds "
+        "SEED..SEED+N-1); `triwarn evaluate DIR` then pools every run-*/ folder (SIAP/OSPA: mean over runs; "
+        "impact, launch and coverage: over all runs' rows), --runs N the first N.",
     )
-    p.add_argument("directory", metavar="DIR", help="directory with truth.csv and picture.csv")
+    p.add_argument(
+        "directory", metavar="DIR", help="directory with truth.csv and picture.csv, or with run-*/ folders of them"
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        metavar="N",
+        help="pool the first N Monte Carlo runs DIR/run-*/ (default: every run found)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--max-steps", type=int, default=100, help="most evaluation times scored (default 100; 0 = all)")
     p.add_argument(
@@ -43,11 +59,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.services.evaluate import EvaluationError, evaluate, format_table
+    from triwarn.services.evaluate import EvaluationError, evaluate_runs, format_table
 
     try:
-        result = evaluate(
+        result = evaluate_runs(
             args.directory,
+            runs=args.runs,
             max_steps=args.max_steps,
             association_m=args.association_m,
             ospa_c_m=args.ospa_c_m,

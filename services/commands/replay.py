@@ -27,6 +27,14 @@ def register(sub: Any) -> None:
     pace.add_argument("--fast", action="store_true", help="as fast as possible")
     p.add_argument("--seed", type=int, help="random seed (default 1)")
     p.add_argument("--record", type=Path, metavar="DIR", help="write truth.csv, picture.csv and meta.json here")
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Monte Carlo: replay N times with seeds SEED..SEED+N-1, recording DIR/run-001 .. DIR/run-N "
+        "(needs --record; `triwarn evaluate DIR` pools every run, e.g. for the ellipse's coverage)",
+    )
     p.add_argument("--eval-period", type=float, default=1.0, help="evaluation clock period, seconds (default 1)")
     p.add_argument("--broker", help="also publish every batch to this MQTT broker (mqtt://HOST:PORT)")
     p.add_argument("--policy", dest="policy_file", help="releasability policy file (default: release all)")
@@ -51,16 +59,26 @@ def run(args: argparse.Namespace) -> int:
         TextColumn("{task.fields[t]}"),
         TimeElapsedColumn(),
     )
+    if args.runs < 1 or (args.runs > 1 and args.record is None):
+        print("triwarn replay: --runs N needs N >= 1, and --record DIR when N > 1")
+        return 2
+    runs = [(settings, args.record)]
+    if args.runs > 1:
+        runs = [(settings.replace(seed=settings.seed + i), args.record / f"run-{i + 1:03d}") for i in range(args.runs)]
     try:
         with Progress(*columns, transient=args.json) as bar:
-            task = bar.add_task(args.scenario, total=1.0, t="compiling numba kernels (first run only)...")
+            for run_settings, record in runs:
+                name = args.scenario if len(runs) == 1 else f"{args.scenario} seed {run_settings.seed}"
+                task = bar.add_task(name, total=1.0, t="compiling numba kernels (first run only)...")
 
-            def progress(t_s: float, end_s: float) -> None:
-                bar.update(task, completed=t_s / end_s if end_s else 1.0, t=f"T+{t_s:.0f} s of {end_s:.0f} s")
+                def progress(t_s: float, end_s: float, task: Any = task) -> None:
+                    bar.update(task, completed=t_s / end_s if end_s else 1.0, t=f"T+{t_s:.0f} s of {end_s:.0f} s")
 
-            result = asyncio.run(
-                replay(settings, speed, args.record, args.eval_period, publish_to=args.broker, progress=progress)
-            )
+                result = asyncio.run(
+                    replay(run_settings, speed, record, args.eval_period, publish_to=args.broker, progress=progress)
+                )
+                if len(runs) > 1 and not args.json:
+                    bar.console.print(f"run seed {result.seed}: recorded in {record}")
     except ScenarioError as exc:
         print(f"triwarn replay: {exc}")
         return 2
@@ -73,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             f"{result.picture_updates} picture updates, {result.rejected} rejected"
         )
         if args.record:
-            print(f"recorded {result.truth_rows} truth rows and {result.picture_rows} picture rows in {args.record}")
+            where = args.record if len(runs) == 1 else f"{args.record}/run-*/ ({len(runs)} runs, last shown)"
+            print(f"recorded {result.truth_rows} truth rows and {result.picture_rows} picture rows in {where}")
             print(f"score it: triwarn evaluate {args.record}")
     return 0
