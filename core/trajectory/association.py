@@ -9,7 +9,7 @@ cross-covariance of the two estimates; that makes the gate wider, never narrower
 
 No all-pairs work: the position part of d² bounds the distance, |Δr|² ≤ γ λ_max(S_rr) ≤ γ (tr P_a,rr +
 tr P_b,rr), so |Δr| ≤ ρ_a + ρ_b with ρ = √(γ tr P_rr). The ``b`` estimates are put in a uniform hash grid of
-cell size c (twice a high quantile of the ρ, at least ``min_cell_m``); an ``a`` estimate looks only in its own
+cell size c (four times the 90 % quantile of the ρ, at least ``min_cell_m``); an ``a`` estimate looks only in its own
 and the 26 neighbouring cells. Estimates with ρ > c/2 (rare: a huge covariance) are compared with everything
 (each costs one pass over the other set). Cost per query is O(neighbours), so 10,000 objects gate in
 milliseconds.
@@ -165,7 +165,7 @@ def gate_pairs(xa, Pa, mask_a, xb, Pb, mask_b, gamma, min_cell_m, self_join):
     rb = np.empty(nb)
     gate_radius(Pa, gamma, ra)
     gate_radius(Pb, gamma, rb)
-    # cell size: twice a high quantile of the radii, so ordinary estimates need only 27 cells
+    # cell size: four times the 90 % quantile of the radii (ordinary estimates, ρ ≤ c/2, need only 27 cells)
     if na + nb > 0:
         allr = np.concatenate((ra, rb))
         allr.sort()

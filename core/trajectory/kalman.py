@@ -155,7 +155,7 @@ def exp_density(h_m: float, atm: np.ndarray) -> tuple[float, float]:
 
 @kernel
 def derivative(x: np.ndarray, params: np.ndarray, atm: np.ndarray, out: np.ndarray) -> None:
-    """ẋ of the 7-state model into ``out`` (7,)."""
+    """ẋ of the 10-state model (``NX``) into ``out`` (10,)."""
     ax, ay, az = accel_j2_ecef_rotating(x[0], x[1], x[2], x[3], x[4], x[5], params[0], params[1], params[2], params[3])
     h = height_above_ellipsoid_radial(x[0], x[1], x[2])
     rho, _ = exp_density(h, atm)
@@ -509,7 +509,7 @@ def update_one(x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> 
     for a in range(m):
         for b in range(m):
             nis += nu[a] * Sinv[a, b] * nu[b]
-    # PHᵀ (7, m), K = PHᵀ S⁻¹
+    # PHᵀ (10, m), K = PHᵀ S⁻¹
     PHt = np.zeros((NX, MAX_Z))
     for i in range(NX):
         for a in range(m):
