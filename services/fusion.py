@@ -307,22 +307,47 @@ async def run(
 
 
 async def _consume(client: Any, service: FusionService, hub: Any, assess: asyncio.Event) -> None:
-    async for message in client.messages:
-        topic = str(message.topic)
-        nation = wire.topic_nation(topic)
-        payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
-        if topic.endswith("/status"):
-            updates = service.handle_status(nation, bytes(payload))
-        else:
-            updates = service.handle_tracks(nation, bytes(payload))
-        if not updates:
-            continue
-        await hub.publish_many(updates)  # one log transaction for every view
+    """Fuse every message in arrival order. Publishing is pipelined: the updates of a batch are handed to the
+    hub at once (which fixes their order and sequence numbers) and the next message is fused while the log
+    commits them; at most ``_IN_FLIGHT`` batches wait for their commit (backpressure)."""
+    in_flight = asyncio.Semaphore(_IN_FLIGHT)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def publish(updates: list[tuple[str, picture_pb2.PictureUpdate]]) -> None:
+        try:
+            await hub.publish_many(updates)  # one log transaction for every view
+        finally:
+            in_flight.release()
         assess.set()
         sent_ns = updates[0][1].source_sent_time_ns
         if sent_ns:
             latency_ns = service.clock.now_ns() - sent_ns
             service.metrics.e2e_latency_seconds.observe(latency_ns * 1e-9 / service.clock.speed)
+
+    try:
+        async for message in client.messages:
+            topic = str(message.topic)
+            nation = wire.topic_nation(topic)
+            payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
+            if topic.endswith("/status"):
+                updates = service.handle_status(nation, bytes(payload))
+            else:
+                updates = service.handle_tracks(nation, bytes(payload))
+            if not updates:
+                continue
+            await in_flight.acquire()
+            task = asyncio.create_task(publish(updates))  # starts in creation order: seqs keep arrival order
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            for done in [t for t in pending if t.done() and not t.cancelled() and t.exception()]:
+                done.result()  # a failed log surfaces here
+    finally:
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+#: Batches handed to the hub whose log commit has not finished yet, at most.
+_IN_FLIGHT = 64
 
 
 async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event) -> None:
