@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from triwarn.services.cli import main
-from triwarn.services.evaluate import EvaluationError, evaluate, format_table
+from triwarn.services.evaluate import (
+    EvaluationError,
+    evaluate,
+    evaluate_runs,
+    format_table,
+    fused_versus_single,
+    read_picture,
+    read_truth,
+)
 
 STEPS = 12
 
@@ -145,3 +153,104 @@ def test_held_only_scores_the_times_some_nation_holds_a_track(tmp_path: Path) ->
     (d / "truth.csv").write_text("\n".join([*out[:2], out[2].rsplit(",", 1)[0] + ",maybe"]) + "\n")
     with pytest.raises(EvaluationError, match="held = 'maybe'"):
         evaluate(d, held_only=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# impact point, launch point, first impact prediction, Monte Carlo runs (issue 6 item 6)
+# ----------------------------------------------------------------------------------------------------------
+
+IMPACT = (40.0, 135.0, 405.0)  # true impact lat, lon, time (s)
+LAUNCH = (39.0, 127.5, 0.0)
+
+
+def _geodetic_at(lat_deg: float, lon_deg: float, east_m: float, north_m: float) -> tuple[float, float]:
+    import pymap3d
+
+    lat, lon, _ = pymap3d.enu2geodetic(east_m, north_m, 0.0, lat_deg, lon_deg, 0.0)
+    return float(lat), float(lon)
+
+
+def _write_assessed(d: Path, orientation_deg: float = 0.0, first_ipp_step: int = 2) -> Path:
+    """One object; track 7 follows it with an impact prediction 10 km north of the true impact (95% ellipse
+    20 x 5 km, major axis at ``orientation_deg``) from step ``first_ipp_step`` on, and a launch estimate 5 km east
+    of the true launch point, 3 s late; track 99 is 900 km away (never matched) and claims a perfect impact."""
+    d.mkdir(parents=True, exist_ok=True)
+    ipp_lat, ipp_lon = _geodetic_at(IMPACT[0], IMPACT[1], 0.0, 10_000.0)
+    lp_lat, lp_lon = _geodetic_at(LAUNCH[0], LAUNCH[1], 5_000.0, 0.0)
+    truth = [
+        "t_s,object_id,x_m,y_m,z_m,vx_m_s,vy_m_s,vz_m_s,phase,impact_lat_deg,impact_lon_deg,impact_t_s,"
+        "launch_lat_deg,launch_lon_deg,launch_t_s,held"
+    ]
+    picture = [
+        "t_s,view,track_id,x_m,y_m,z_m,vx_m_s,vy_m_s,vz_m_s,nations,ipp_lat_deg,ipp_lon_deg,ipp_time_s,"
+        "ipp_semi_major_m,ipp_semi_minor_m,ipp_orientation_deg,lp_lat_deg,lp_lon_deg,lp_time_s"
+    ]
+    for t, obj, x in _truth_rows():
+        if obj != 0:
+            continue
+        state = ",".join(f"{v:.3f}" for v in x)
+        truth.append(f"{t:.3f},a,{state},2,{IMPACT[0]},{IMPACT[1]},{IMPACT[2]},{LAUNCH[0]},{LAUNCH[1]},{LAUNCH[2]},1")
+        k = round((t - 100.0) / 0.5)
+        ipp = f"{ipp_lat},{ipp_lon},405,20000,5000,{orientation_deg}" if k >= first_ipp_step else ",,,,,"
+        picture.append(f"{t:.3f},us,7,{state},us,{ipp},{lp_lat},{lp_lon},3.0")
+        far = ",".join(f"{v:.3f}" for v in x + np.array([9e5, 0, 0, 0, 0, 0]))
+        picture.append(f"{t:.3f},us,99,{far},us,{IMPACT[0]},{IMPACT[1]},405,20000,5000,0,,,")
+    (d / "truth.csv").write_text("\n".join(truth) + "\n")
+    (d / "picture.csv").write_text("\n".join(picture) + "\n")
+    return d
+
+
+def test_impact_and_launch_errors_on_a_known_recording(tmp_path: Path) -> None:
+    a = evaluate(_write_assessed(tmp_path), max_steps=0)["views"]["us"]["assessment"]
+    rows = STEPS - 2  # track 7 from step 2 on; track 99 is never matched
+    assert a["impact"]["n"] == rows and a["coverage"] == 1.0  # 10 km north inside a 20 km north-south semi-axis
+    # times 101 .. 105.5 s: time to go 304 .. 299.5 s, all within the 300 s window (+-5 s)
+    at300 = a["impact_at_tgo"]["300"]
+    assert at300["n"] == rows
+    assert at300["mean_km"] == pytest.approx(10.0, abs=1e-3) and at300["max_km"] == pytest.approx(10.0, abs=1e-3)
+    assert a["impact_at_tgo"]["60"]["n"] == 0
+    (bin_300,) = [b for b in a["impact"]["bins"] if b["tgo_s"][0] == 300.0]
+    assert bin_300["n"] == sum(1 for k in range(2, STEPS) if 405.0 - (100.0 + 0.5 * k) >= 300.0)
+    for which in ("all", "last"):
+        assert a["launch"][which]["mean_km"] == pytest.approx(5.0, abs=1e-3)
+        assert a["launch"][which]["time_mean_s"] == pytest.approx(3.0)
+    assert a["launch"]["all"]["n"] == STEPS and a["launch"]["last"]["n"] == 1
+    assert a["first_impact_delay_s"]["per_object"] == {"a": pytest.approx(1.0)}  # 2 steps of 0.5 s
+
+
+def test_an_ellipse_across_the_error_does_not_cover_it(tmp_path: Path) -> None:
+    # major axis east-west: the 10 km north error is outside the 5 km north-south semi-axis
+    a = evaluate(_write_assessed(tmp_path, orientation_deg=90.0))["views"]["us"]["assessment"]
+    assert a["coverage"] == 0.0 and a["impact"]["n"] == STEPS - 2
+
+
+def test_monte_carlo_runs_are_pooled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write_assessed(tmp_path / "run-001", orientation_deg=0.0)  # covered
+    _write_assessed(tmp_path / "run-002", orientation_deg=90.0)  # not covered
+    r = evaluate_runs(tmp_path)
+    us = r["views"]["us"]
+    assert r["runs"] == 2 and us["coverage_per_run"] == [1.0, 0.0]
+    assert us["assessment"]["coverage"] == pytest.approx(0.5)
+    assert us["assessment"]["launch"]["last"]["n"] == 2  # one latest estimate per run
+    assert us["SIAP Completeness"] == 1.0
+    assert main(["evaluate", str(tmp_path), "--runs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["views"]["us"]["assessment"]["coverage"] == 1.0
+    assert main(["evaluate", str(tmp_path)]) == 0
+    assert "per run 1.000, 0.000" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path), "--runs", "3"]) == 2
+    assert "--runs 3 asked, 2 run(s) recorded" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EvaluationError, match=r"neither truth\.csv nor run-"):
+        evaluate_runs(tmp_path / "empty")
+
+
+def test_fused_error_against_single_nations(tmp_path: Path) -> None:
+    truth = read_truth(_write(tmp_path, _truth_rows(), _perfect("us", offset_m=30.0)) / "truth.csv")
+    fused = read_picture(tmp_path / "picture.csv")["us"]
+    _write(tmp_path / "none", _truth_rows(), _perfect("us", offset_m=80.0) + _perfect("jp", offset_m=50.0)[:6])
+    singles = read_picture(tmp_path / "none" / "picture.csv")
+    r = fused_versus_single(truth, fused, singles)
+    assert r["best_nation"] == "jp" and r["n"] == 6
+    assert r["fused_mean_m"] == pytest.approx(30.0) and r["best_mean_m"] == pytest.approx(50.0)
+    assert r["ratio"] == pytest.approx(0.6)
+    assert r["oracle"]["best_mean_m"] == pytest.approx((6 * 50.0 + 30 * 80.0) / 36)
