@@ -22,6 +22,8 @@ from triwarn.sensors.sim.measure import Scan, radar_measure_batch
 FALSE_ALARM_MIN_RANGE_M = 50e3
 #: Highest elevation at which false alarms are drawn, above the mask. # assumption: not a published figure
 FALSE_ALARM_ELEVATION_SPAN_RAD = math.radians(60.0)
+#: Largest range rate drawn for a false alarm, m/s (±). # assumption: not a published figure
+FALSE_ALARM_MAX_RANGE_RATE_M_S = 7000.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class RadarModel:
             fa[:, 0] = rng.uniform(0.0, 2.0 * math.pi, nfa)
             fa[:, 1] = rng.uniform(s.elevation_mask_rad, s.elevation_mask_rad + FALSE_ALARM_ELEVATION_SPAN_RAD, nfa)
             fa[:, 2] = rng.uniform(FALSE_ALARM_MIN_RANGE_M, s.max_range_m, nfa)
-            fa[:, 3] = rng.uniform(-7000.0, 7000.0, nfa)
+            fa[:, 3] = rng.uniform(-FALSE_ALARM_MAX_RANGE_RATE_M_S, FALSE_ALARM_MAX_RANGE_RATE_M_S, nfa)
             zt = np.concatenate([zt, fa[:, : self.dim]])
             idx = np.concatenate([idx, np.full(nfa, -1, np.int64)])
         return Scan(s.id, self.index, float(t_s), float(t_s) + s.latency_s, zt, idx.astype(np.int64), vis)

@@ -27,6 +27,9 @@ from triwarn.core.trajectory.tracks import Phase
 
 @dataclass(frozen=True)
 class Launch:
+    """One synthetic object. The default flight numbers (pitch, acceleration, burn and vertical-rise times,
+    ballistic coefficient) are round test values. # assumption: not a published figure"""
+
     lat_deg: float
     lon_deg: float
     az_deg: float
