@@ -40,6 +40,10 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         "triwarn/sensors/sim/__init__.py",
         "triwarn/services/cli.py",
         "triwarn/scenarios/demo.toml",
+        "triwarn/sensors/sim/data/sensors.toml",
+        "triwarn/core/trajectory/data/missiles.toml",
+        "triwarn/core/trajectory/data/ussa1976_upper.npz",
+        "triwarn/core/trajectory/data/areas_nw_pacific.npz",
     ):
         assert expected in names, f"{expected} missing from the wheel"
     assert not any(n.startswith(("core/", "services/", "sensors/", "tests/")) for n in names)
@@ -55,7 +59,10 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         "import triwarn.v1.tracks_pb2;"
         "from importlib.resources import files;"
         "print(triwarn.__file__);"
-        "print(files('triwarn.scenarios').joinpath('demo.toml').is_file())"
+        "print(files('triwarn.scenarios').joinpath('demo.toml').is_file());"
+        "from triwarn.sensors.sim.catalog import load_catalog;"
+        "from triwarn.core.trajectory.scenario import load_scenario;"
+        "print(len(load_catalog().sensors) > 0 and len(load_scenario('demo').sensor_ids) > 0)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -67,4 +74,4 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         timeout=120,
     ).stdout.split()
     assert Path(out[0]).is_relative_to(site), f"imported {out[0]}, not the wheel's copy"
-    assert out[1] == "True"
+    assert out[1:] == ["True", "True"], "the wheel's data files (scenarios, sensor catalog) must load"

@@ -1,0 +1,1 @@
+"""Data files of the sensor simulation: the sensor catalog (sensors.toml)."""
