@@ -77,6 +77,7 @@ VALLADO_EXP_ATMOSPHERE = np.array(
         [200e3, 2.789e-10, 37105.0],
     ]
 )
+VALLADO_EXP_ATMOSPHERE.flags.writeable = False  # shared by every tracker: a constant, not module state
 
 
 def model_params(max_step_s: float = 1.0, h_atm_m: float = 100e3, q_atm_m2_s3: float = 1.0) -> np.ndarray:
