@@ -37,7 +37,6 @@ KR_LAND: int = 4
 JP_EEZ: int = 8
 #: bit -> column of the probability array of :func:`area_probabilities_batch`
 AREA_BITS: tuple[int, ...] = (LAND, JP_LAND, KR_LAND, JP_EEZ)
-AREA_NAMES: dict[int, str] = {LAND: "land", JP_LAND: "Japan land", KR_LAND: "ROK land", JP_EEZ: "Japan EEZ"}
 
 DATA_FILE = Path(__file__).with_name("data") / "areas_nw_pacific.npz"
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from types import MappingProxyType
 
 import numpy as np
 
@@ -77,13 +79,15 @@ class AreaKind(IntEnum):
     KR_OVERFLIGHT = 5
 
 
-AREA_NAMES: dict[AreaKind, str] = {
-    AreaKind.JP_LAND: "Japan land",
-    AreaKind.KR_LAND: "ROK land",
-    AreaKind.JP_EEZ: "Japan EEZ (200 nmi approximation)",
-    AreaKind.JP_OVERFLIGHT: "overflight of Japan",
-    AreaKind.KR_OVERFLIGHT: "overflight of the ROK",
-}
+AREA_NAMES: Mapping[AreaKind, str] = MappingProxyType(
+    {
+        AreaKind.JP_LAND: "Japan land",
+        AreaKind.KR_LAND: "ROK land",
+        AreaKind.JP_EEZ: "Japan EEZ (200 nmi approximation)",
+        AreaKind.JP_OVERFLIGHT: "overflight of Japan",
+        AreaKind.KR_OVERFLIGHT: "overflight of the ROK",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -254,12 +254,12 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return parse_scenario(doc, source)
 
 
-_TOP_KEYS = {"format_version", "name", "description", "epoch", "sensors", "tail_s", "launch"}
-_LAUNCH_KEYS = {
+_TOP_KEYS = frozenset({"format_version", "name", "description", "epoch", "sensors", "tail_s", "launch"})
+_LAUNCH_KEYS = frozenset({
     "id", "missile", "site", "launch_lat_deg", "launch_lon_deg", "time_s", "aim_lat_deg", "aim_lon_deg",
     "azimuth_deg", "range_km", "shape", "apogee_km", "count", "interval_s", "published",
-}  # fmt: skip
-_PUBLISHED_KEYS = {"apogee_km", "range_km", "flight_time_s", "source"}
+})  # fmt: skip
+_PUBLISHED_KEYS = frozenset({"apogee_km", "range_km", "flight_time_s", "source"})
 
 
 def _err(source: str, key: str, problem: str, expected: str) -> ScenarioError:
