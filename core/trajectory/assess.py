@@ -101,7 +101,9 @@ class Ellipse:
 
 
 @dataclass(frozen=True)
-class LaunchPoint:
+class GroundPoint:
+    """A point on the ground with its time and error ellipse: a launch point or an impact point."""
+
     valid: bool
     lat_deg: float = math.nan
     lon_deg: float = math.nan
@@ -110,14 +112,12 @@ class LaunchPoint:
     ellipse: Ellipse = field(default_factory=lambda: Ellipse(math.nan, math.nan, math.nan))
 
 
-@dataclass(frozen=True)
-class ImpactPoint:
-    valid: bool
-    lat_deg: float = math.nan
-    lon_deg: float = math.nan
-    time_ns: int = 0
-    time_sigma_s: float = math.nan
-    ellipse: Ellipse = field(default_factory=lambda: Ellipse(math.nan, math.nan, math.nan))
+class LaunchPoint(GroundPoint):
+    """Estimated launch point and launch time."""
+
+
+class ImpactPoint(GroundPoint):
+    """Predicted impact point and time of impact."""
 
 
 @dataclass(frozen=True)
