@@ -39,6 +39,7 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         "triwarn/core/trajectory/tracks.py",
         "triwarn/sensors/sim/__init__.py",
         "triwarn/services/cli.py",
+        "triwarn/services/commands/demo.py",
         "triwarn/scenarios/demo.toml",
         "triwarn/sensors/sim/data/sensors.toml",
         "triwarn/core/trajectory/data/missiles.toml",
@@ -62,6 +63,7 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         "print(files('triwarn.scenarios').joinpath('demo.toml').is_file());"
         "from triwarn.sensors.sim.catalog import load_catalog;"
         "from triwarn.core.trajectory.scenario import load_scenario;"
+        "from triwarn.services.cli import build_parser; build_parser();"
         "print(len(load_catalog().sensors) > 0 and len(load_scenario('demo').sensor_ids) > 0)"
     )
     out = subprocess.run(
@@ -75,3 +77,13 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
     ).stdout.split()
     assert Path(out[0]).is_relative_to(site), f"imported {out[0]}, not the wheel's copy"
     assert out[1:] == ["True", "True"], "the wheel's data files (scenarios, sensor catalog) must load"
+
+
+def test_every_source_folder_is_a_package() -> None:
+    """A folder without __init__.py imports in an editable install (namespace package) but is left out of
+    the wheel: every folder with Python files must be a regular package."""
+    for top in ("core", "sensors", "services", "triwarn", "scenarios"):
+        for folder in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]:
+            if folder.name == "__pycache__" or not any(folder.glob("*.py")) and not any(folder.glob("*.toml")):
+                continue
+            assert (folder / "__init__.py").exists(), f"{folder.relative_to(ROOT)} has no __init__.py"
