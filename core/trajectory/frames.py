@@ -416,7 +416,7 @@ def eci_to_ecef_batch(
 @kernel
 def _wrap_2pi(a: float) -> float:
     """Angle to [0, 2π)."""
-    a = a - TWO_PI * math.floor(a / TWO_PI)
+    a = a - TWO_PI * np.floor(a / TWO_PI)
     if a >= TWO_PI:
         a = 0.0
     return a
@@ -425,7 +425,7 @@ def _wrap_2pi(a: float) -> float:
 @kernel
 def _wrap_pi(a: float) -> float:
     """Angle to (−π, π]."""
-    a = a - TWO_PI * math.floor((a + math.pi) / TWO_PI)
+    a = a - TWO_PI * np.floor((a + math.pi) / TWO_PI)
     if a <= -math.pi:
         a += TWO_PI
     elif a > math.pi:
