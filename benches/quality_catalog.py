@@ -8,9 +8,11 @@ that nation's own tracks only; same first seed, so the same measurements); then 
   spuriousness and track-number changes per object of the fused view ``us`` (mean over the runs; Stone Soup,
   subsampled to ``--max-steps`` times);
 - the fused position error against the best single nation's, at the (object, time) both hold (first run);
-- the impact-point error at 300 s and 60 s before impact, the launch-point error (latest estimate of each
-  track), the 95% ellipse's coverage over every run's (track, time) rows, and the time from each object's
-  first fused track to its first impact prediction (the warning's impact area).
+- the impact-point error at 300 s and 60 s before impact (the latest prediction of the object's tracks at or
+  before that time to go, with its age: 0 when the object is tracked then, larger across a coverage gap), the
+  launch-point error (latest estimate of each track, and mean over every row with an estimate), the 95%
+  ellipse's coverage over every run's (track, time) rows, and the time from each object's first fused track
+  to its first impact prediction (the warning's impact area).
 
     python benches/quality_catalog.py [--runs 3] [--max-steps 40] [--jobs 2] [--only NAME ...]
 
@@ -127,13 +129,21 @@ def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
         "best_nation": fvs["best_nation"],
         "best_nation_m": fvs["best_mean_m"],
         "fused_vs_single": fvs,
-        "impact_300s_km": a["impact_at_tgo"]["300"]["mean_km"],
-        "impact_300s_max_km": a["impact_at_tgo"]["300"]["max_km"],
-        "impact_60s_km": a["impact_at_tgo"]["60"]["mean_km"],
-        "impact_60s_max_km": a["impact_at_tgo"]["60"]["max_km"],
+        # the latest prediction at 300 s / 60 s to go (age 0 when the object is tracked then) ...
+        "impact_300s_km": a["impact_latest_at_tgo"]["300"]["mean_km"],
+        "impact_300s_max_km": a["impact_latest_at_tgo"]["300"]["max_km"],
+        "impact_300s_age_s": a["impact_latest_at_tgo"]["300"]["max_age_s"],
+        "impact_60s_km": a["impact_latest_at_tgo"]["60"]["mean_km"],
+        "impact_60s_max_km": a["impact_latest_at_tgo"]["60"]["max_km"],
+        "impact_60s_age_s": a["impact_latest_at_tgo"]["60"]["max_age_s"],
+        # ... and over the rows tracked within 5 s of 300 s / 60 s to go (n/a if no track then)
+        "impact_300s_tracked_km": a["impact_at_tgo"]["300"]["mean_km"],
+        "impact_60s_tracked_km": a["impact_at_tgo"]["60"]["mean_km"],
         "launch_km": a["launch"]["last"]["mean_km"],
         "launch_max_km": a["launch"]["last"]["max_km"],
         "launch_time_s": a["launch"]["last"]["time_mean_s"],
+        "launch_all_km": a["launch"]["all"]["mean_km"],
+        "launch_all_time_s": a["launch"]["all"]["time_mean_s"],
         "coverage": a["coverage"],
         "coverage_per_run": m.get("coverage_per_run", [a["coverage"]]),
         "first_impact_s": a["first_impact_delay_s"]["max"],
@@ -171,8 +181,11 @@ COLUMNS = (
     ("fused_m", "fused_m", "{:>8.0f}"),
     ("best_nation_m", "best1_m", "{:>8.0f}"),
     ("impact_300s_km", "ipp300km", "{:>8.1f}"),
+    ("impact_300s_age_s", "age300", "{:>6.0f}"),
     ("impact_60s_km", "ipp60km", "{:>8.2f}"),
-    ("launch_km", "lp_km", "{:>7.1f}"),
+    ("impact_60s_age_s", "age60", "{:>5.0f}"),
+    ("launch_km", "lp_km", "{:>6.1f}"),
+    ("launch_all_km", "lp_all", "{:>6.1f}"),
     ("coverage", "cover", "{:>6.3f}"),
     ("first_impact_s", "warn_s", "{:>6.1f}"),
 )

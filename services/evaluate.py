@@ -396,6 +396,12 @@ def _assessment_lines(a: dict[str, Any], per_run: list[float] | None) -> list[st
     for tgo, s in a["impact_at_tgo"].items():
         label = f"impact error at {tgo} s to go, km"
         lines.append(f"  {label:<30} {_num(s['mean_km']):>10} (max {_num(s['max_km'])}, {s['n']} rows)")
+    for tgo, s in a["impact_latest_at_tgo"].items():
+        label = f"latest prediction {tgo} s to go"
+        lines.append(
+            f"  {label:<30} {_num(s['mean_km']):>10} km (max {_num(s['max_km'])}; age up to "
+            f"{_num(s['max_age_s'], '{:.0f}')} s, {s['n']} objects)"
+        )
     cov = f"{_num(a['coverage'], '{:.3f}'):>10} ({a['impact']['n']} rows"
     cov += f"; per run {', '.join(_num(c, '{:.3f}') for c in per_run)})" if per_run else ")"
     lines.append(f"  {'95% ellipse coverage':<30} {cov}")
@@ -436,6 +442,7 @@ class Matched:
     lp: tuple[float, float, float] | None
     impact: tuple[float, float, float]
     launch: tuple[float, float, float]
+    run: int = 0  # Monte Carlo run (0 for a single recording)
 
 
 def _optional_floats(cells: list[str]) -> tuple[float, ...] | None:
@@ -529,26 +536,28 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
         at_tgo[f"{tgo:.0f}"] = _stats_km(errs)
     lp_err: list[float] = []
     lt_err: list[float] = []
-    last: dict[tuple[str, str], tuple[float, float, float]] = {}
+    last: dict[tuple[int, str, str], tuple[float, float, float]] = {}
     for m in matched:
         if m.lp is None:
             continue
         d_m = math.hypot(*ground_offset_en_m(m.lp[0], m.lp[1], m.launch[0], m.launch[1]))
         lp_err.append(d_m)
         lt_err.append(abs(m.lp[2] - m.launch[2]))
-        key = (m.track_id, m.object_id)
+        key = (m.run, m.track_id, m.object_id)
         if key not in last or m.t_s >= last[key][0]:
             last[key] = (m.t_s, d_m, abs(m.lp[2] - m.launch[2]))
     first_track: dict[str, float] = {}
     first_ipp: dict[str, float] = {}
     for m in matched:
-        first_track[m.object_id] = min(first_track.get(m.object_id, math.inf), m.t_s)
+        obj = m.object_id if m.run == 0 else f"{m.object_id} (run {m.run})"
+        first_track[obj] = min(first_track.get(obj, math.inf), m.t_s)
         if m.ipp is not None:
-            first_ipp[m.object_id] = min(first_ipp.get(m.object_id, math.inf), m.t_s)
+            first_ipp[obj] = min(first_ipp.get(obj, math.inf), m.t_s)
     delays = {obj: first_ipp[obj] - t for obj, t in first_track.items() if obj in first_ipp}
     return {
         "impact": impact,
         "impact_at_tgo": at_tgo,
+        "impact_latest_at_tgo": _latest_at_tgo(matched),
         "coverage": impact["coverage"],
         "launch": {
             "all": {**_stats_km(lp_err), "time_mean_s": float(np.mean(lt_err)) if lt_err else math.nan},
@@ -563,6 +572,35 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
             "objects_without": sorted(set(first_track) - set(first_ipp)),
         },
     }
+
+
+def _latest_at_tgo(matched: list[Matched]) -> dict[str, dict[str, Any]]:
+    """Per object, the latest impact prediction any of its tracks gave at or before each of :data:`AT_TGO_S`
+    to go: its error and its age (0 while the object is tracked then; > 0 across a coverage gap, when the
+    picture holds no track of the object at that time to go)."""
+    from triwarn.services.assessment import ground_offset_en_m
+
+    out: dict[str, dict[str, Any]] = {}
+    for tgo in AT_TGO_S:
+        latest: dict[tuple[int, str], Matched] = {}
+        for m in matched:
+            if m.ipp is None or m.t_s > m.impact[2] - tgo:
+                continue
+            key = (m.run, m.object_id)
+            if key not in latest or m.t_s > latest[key].t_s:
+                latest[key] = m
+        errs = [
+            math.hypot(*ground_offset_en_m(m.ipp[0], m.ipp[1], m.impact[0], m.impact[1]))
+            for m in latest.values()
+            if m.ipp
+        ]
+        ages = [m.impact[2] - tgo - m.t_s for m in latest.values()]
+        out[f"{tgo:.0f}"] = {
+            **_stats_km(errs),
+            "mean_age_s": float(np.mean(ages)) if ages else math.nan,
+            "max_age_s": float(np.max(ages)) if ages else math.nan,
+        }
+    return out
 
 
 def run_dirs(directory: str | Path, runs: int | None = None) -> list[Path]:
@@ -600,12 +638,9 @@ def evaluate_runs(directory: str | Path, runs: int | None = None, **kwargs: Any)
     out["runs"] = len(results)
     out["run_directories"] = [str(p) for p in dirs]
     association_m = kwargs.get("association_m", 10_000.0)
-    # track numbers repeat from run to run: tell the runs' tracks apart when pooling
+    # track numbers and object ids repeat from run to run: tell the runs apart when pooling
     matched = [
-        {
-            v: [replace(m, track_id=f"{i + 1}:{m.track_id}") for m in ms]
-            for v, ms in match_assessments(p, association_m).items()
-        }
+        {v: [replace(m, run=i + 1) for m in ms] for v, ms in match_assessments(p, association_m).items()}
         for i, p in enumerate(dirs)
     ]
     views: dict[str, Any] = {}

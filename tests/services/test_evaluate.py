@@ -209,6 +209,12 @@ def test_impact_and_launch_errors_on_a_known_recording(tmp_path: Path) -> None:
     assert at300["n"] == rows
     assert at300["mean_km"] == pytest.approx(10.0, abs=1e-3) and at300["max_km"] == pytest.approx(10.0, abs=1e-3)
     assert a["impact_at_tgo"]["60"]["n"] == 0
+    # the latest prediction at 300 s to go is the one of t = 105 s (age 0); at 60 s to go the last one, from
+    # t = 105.5 s, 239.5 s old (no track after it)
+    latest = a["impact_latest_at_tgo"]
+    assert latest["300"]["n"] == 1 and latest["300"]["max_age_s"] == pytest.approx(0.0)
+    assert latest["60"]["mean_km"] == pytest.approx(10.0, abs=1e-3)
+    assert latest["60"]["max_age_s"] == pytest.approx(405.0 - 60.0 - 105.5)
     (bin_300,) = [b for b in a["impact"]["bins"] if b["tgo_s"][0] == 300.0]
     assert bin_300["n"] == sum(1 for k in range(2, STEPS) if 405.0 - (100.0 + 0.5 * k) >= 300.0)
     for which in ("all", "last"):
