@@ -35,6 +35,7 @@ from numba import prange
 from triwarn.core.jit import kernel
 from triwarn.core.trajectory import constants
 from triwarn.core.trajectory.atmosphere import upper_table, ussa1976_density
+from triwarn.core.trajectory.frames import height_along_radius_m
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 from triwarn.core.trajectory.tracks import FloatArray
 
@@ -108,10 +109,7 @@ def gravity_gradient(pos_m, gm_m3_s2, re_m, j2, G):
 def height_m(pos_m, a_m, b_m):
     """Height (m) above the WGS-84 ellipsoid along the radius: |r| - R(φc), R the ellipsoid radius at the
     geocentric latitude φc. Within ~20 m of the geodetic height below 200 km: enough for air density."""
-    r = np.sqrt(pos_m[0] * pos_m[0] + pos_m[1] * pos_m[1] + pos_m[2] * pos_m[2])
-    s2 = (pos_m[2] / r) ** 2
-    c2 = 1.0 - s2
-    return r - a_m * b_m / np.sqrt(b_m * b_m * c2 + a_m * a_m * s2)
+    return height_along_radius_m(pos_m[0], pos_m[1], pos_m[2], a_m, b_m)
 
 
 @kernel

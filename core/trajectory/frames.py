@@ -119,6 +119,20 @@ def ecef_to_geodetic(x_m: float, y_m: float, z_m: float) -> tuple[float, float, 
 
 
 @kernel
+def height_along_radius_m(x_m: float, y_m: float, z_m: float, a_m: float, b_m: float) -> float:
+    """Height (m) above the ellipsoid with semi-axes ``a_m``, ``b_m`` along the geocentric ray: |r| minus the
+    ellipsoid radius in the direction of r, r (1 − a b / √(b² p² + a² z²)) with p² = x² + y².
+
+    Not the geodetic height: they differ by the tilt between the ray and the ellipsoid normal (≤ 0.2°), under
+    1 m below 120 km and under 20 m at 1000 km. No iteration, so cheap enough for the air density in every
+    integrator step (the atmosphere models of the trackers, the alignment and the flight integrator use it).
+    """
+    r2 = x_m * x_m + y_m * y_m + z_m * z_m
+    p2 = x_m * x_m + y_m * y_m
+    return math.sqrt(r2) * (1.0 - a_m * b_m / math.sqrt(b_m * b_m * p2 + a_m * a_m * z_m * z_m))
+
+
+@kernel
 def geodetic_to_ecef_batch(lla: np.ndarray) -> np.ndarray:
     """(n,3) [lat_rad, lon_rad, h_m] -> (n,3) ECEF m."""
     n = lla.shape[0]

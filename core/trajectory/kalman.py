@@ -42,7 +42,7 @@ import numpy as np
 
 from triwarn.core.jit import kernel
 from triwarn.core.trajectory.constants import A_M, B_M, GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import ecef_vec_to_enu, enu_to_aer
+from triwarn.core.trajectory.frames import ecef_vec_to_enu, enu_to_aer, height_along_radius_m
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 
 NX = 10  # filter state dimension
@@ -134,12 +134,7 @@ def ir_row(sat_ecef_m: np.ndarray, sigma_los_rad: float) -> np.ndarray:
 def height_above_ellipsoid_radial(x_m: float, y_m: float, z_m: float) -> float:
     """|r| minus the WGS-84 ellipsoid radius in the direction of r (m); equals the geodetic height to
     within ~0.02 % of the height below 1000 km."""
-    r = math.sqrt(x_m * x_m + y_m * y_m + z_m * z_m)
-    ux = x_m / r
-    uy = y_m / r
-    uz = z_m / r
-    re = 1.0 / math.sqrt((ux * ux + uy * uy) / (A_M * A_M) + uz * uz / (B_M * B_M))
-    return r - re
+    return height_along_radius_m(x_m, y_m, z_m, A_M, B_M)
 
 
 @kernel

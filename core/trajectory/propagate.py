@@ -42,7 +42,7 @@ from numba import prange
 from triwarn.core.jit import kernel
 from triwarn.core.trajectory.atmosphere import upper_table, ussa1976_density
 from triwarn.core.trajectory.constants import A_M, B_M, GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import ecef_to_geodetic
+from triwarn.core.trajectory.frames import ecef_to_geodetic, height_along_radius_m
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 
 # --- array layouts (plain ints: immutable) -------------------------------------------------------------
@@ -130,11 +130,9 @@ def air_height_m(x_m: float, y_m: float, z_m: float, earth: np.ndarray) -> float
     ray, r (1 − a b / √(b² p² + a² z²)). It differs from the geodetic height by the tilt between the ray and
     the ellipsoid normal (≤ 0.2°): under 1 m below 120 km, under 20 m at 1000 km, i.e. < 0.02 % in density,
     for a seventh of the cost of the iterative geodetic height (which the ground events keep using)."""
-    r2 = x_m * x_m + y_m * y_m + z_m * z_m
     if earth[E_SPHERE] > 0.0:
-        return math.sqrt(r2) - earth[E_SPHERE]
-    p2 = x_m * x_m + y_m * y_m
-    return math.sqrt(r2) * (1.0 - A_M * B_M / math.sqrt(B_M * B_M * p2 + A_M * A_M * z_m * z_m))
+        return math.sqrt(x_m * x_m + y_m * y_m + z_m * z_m) - earth[E_SPHERE]
+    return height_along_radius_m(x_m, y_m, z_m, A_M, B_M)
 
 
 @kernel

@@ -44,6 +44,7 @@ from triwarn.core.trajectory.frames import (
     geodesic_inverse_bisection,
     geodetic_to_ecef,
     geodetic_to_ecef_batch,
+    height_along_radius_m,
 )
 
 MM = 1e-3
@@ -412,3 +413,15 @@ def test_kernels_return_nan_not_hang_on_nan_input() -> None:
     assert all(math.isnan(v) for v in ecef_to_geodetic(nan, 1.0, 2.0)[::2])
     assert math.isnan(geodesic_inverse(nan, 0.0, 0.5, 0.5)[0])
     assert math.isnan(geodesic_direct(0.1, 0.2, 0.3, nan)[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(lat=st.floats(-90.0, 90.0), lon=st.floats(-180.0, 180.0), h=st.floats(-1e3, 1e6))
+def test_height_along_radius_is_close_to_the_geodetic_height(lat: float, lon: float, h: float) -> None:
+    # pymap3d gives the point at geodetic height h; the radial height differs by the ray's tilt to the normal
+    x, y, z = pymap3d.geodetic2ecef(lat, lon, h)
+    radial = height_along_radius_m(x, y, z, A_M, B_M)
+    assert abs(radial - h) <= (1.0 if h <= 120e3 else 20.0)
+    # on the ellipsoid itself both are zero; at the poles and the equator the ray is the normal
+    assert height_along_radius_m(A_M + h, 0.0, 0.0, A_M, B_M) == pytest.approx(h, abs=1e-6)
+    assert height_along_radius_m(0.0, 0.0, -(B_M + h), A_M, B_M) == pytest.approx(h, abs=1e-6)
