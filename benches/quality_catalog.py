@@ -11,7 +11,8 @@ that nation's own tracks only; same first seed, so the same measurements); then 
 - the impact-point error at 300 s and 60 s before impact (the latest prediction of the object's tracks at or
   before that time to go, with its age: 0 when the object is tracked then, larger across a coverage gap), the
   launch-point error (latest estimate of each track, and mean over every row with an estimate), the 95%
-  ellipse's coverage over every run's (track, time) rows, and the time from each object's first fused track
+  ellipse's coverage over every run's (track, time) rows (and over those after the true boost phase,
+  ``cov_nb``, a diagnostic), and the time from each object's first fused track
   to its first impact prediction (the warning's impact area).
 
     python benches/quality_catalog.py [--runs 3] [--max-steps 40] [--jobs 2] [--only NAME ...]
@@ -146,6 +147,7 @@ def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
         "launch_all_time_s": a["launch"]["all"]["time_mean_s"],
         "coverage": a["coverage"],
         "coverage_per_run": m.get("coverage_per_run", [a["coverage"]]),
+        "coverage_after_boost": a["coverage_after_boost"],
         "first_impact_s": a["first_impact_delay_s"]["max"],
         "objects_without_impact": a["first_impact_delay_s"]["objects_without"],
         "impact_by_tgo": a["impact"]["bins"],
@@ -187,6 +189,7 @@ COLUMNS = (
     ("launch_km", "lp_km", "{:>6.1f}"),
     ("launch_all_km", "lp_all", "{:>6.1f}"),
     ("coverage", "cover", "{:>6.3f}"),
+    ("coverage_after_boost", "cov_nb", "{:>6.3f}"),
     ("first_impact_s", "warn_s", "{:>6.1f}"),
 )
 

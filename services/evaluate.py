@@ -405,6 +405,10 @@ def _assessment_lines(a: dict[str, Any], per_run: list[float] | None) -> list[st
     cov = f"{_num(a['coverage'], '{:.3f}'):>10} ({a['impact']['n']} rows"
     cov += f"; per run {', '.join(_num(c, '{:.3f}') for c in per_run)})" if per_run else ")"
     lines.append(f"  {'95% ellipse coverage':<30} {cov}")
+    lines.append(
+        f"  {'  after the true boost phase':<30} {_num(a['coverage_after_boost'], '{:.3f}'):>10} "
+        f"({a['rows_after_boost']} rows)"
+    )
     for which, label in (("last", "launch point error (latest), km"), ("all", "launch point error (all), km")):
         s = a["launch"][which]
         lines.append(
@@ -421,6 +425,7 @@ def _assessment_lines(a: dict[str, Any], per_run: list[float] | None) -> list[st
 # impact point, launch point and first warning (issue 6 item 6), and Monte Carlo runs
 # ----------------------------------------------------------------------------------------------------------
 
+BOOST = 1  # truth.csv phase value of the boost phase (triwarn.core.trajectory.tracks.Phase.BOOST)
 _TRUTH_ASSESS = ("impact_lat_deg", "impact_lon_deg", "impact_t_s", "launch_lat_deg", "launch_lon_deg", "launch_t_s")
 #: impact error is also reported "at" these times to go (s), from the rows within ``AT_TGO_WINDOW_S`` of them
 AT_TGO_S: tuple[float, ...] = (300.0, 60.0)
@@ -443,6 +448,7 @@ class Matched:
     impact: tuple[float, float, float]
     launch: tuple[float, float, float]
     run: int = 0  # Monte Carlo run (0 for a single recording)
+    phase: int = 0  # the object's true flight phase then (truth.csv ``phase``: 1 boost, 2 midcourse, 3 terminal)
 
 
 def _optional_floats(cells: list[str]) -> tuple[float, ...] | None:
@@ -466,7 +472,7 @@ def match_assessments(directory: str | Path, association_m: float = 10_000.0) ->
     from triwarn.services.assessment import IPP_COLUMNS, LAUNCH_COLUMNS
 
     d = Path(directory)
-    truth_rows = _read_csv(d / "truth.csv", (*TRUTH_COLUMNS[:5], *_TRUTH_ASSESS))
+    truth_rows = _read_csv(d / "truth.csv", (*TRUTH_COLUMNS[:5], *_TRUTH_ASSESS, "phase"))
     ipp_cols = (IPP_COLUMNS[0], IPP_COLUMNS[1], *IPP_COLUMNS[3:])
     pic_rows = _read_csv(d / "picture.csv", (*PICTURE_COLUMNS[:6], *ipp_cols, *LAUNCH_COLUMNS))
     truth_at: dict[int, tuple[list[str], np.ndarray, list[tuple[float, ...]]]] = {}
@@ -474,7 +480,8 @@ def match_assessments(directory: str | Path, association_m: float = 10_000.0) ->
     for n, r in enumerate(truth_rows, start=2):
         t = _stamp_us(_float(d / "truth.csv", n, "t_s", r[0]))
         pos = [_float(d / "truth.csv", n, c, v) for c, v in zip(TRUTH_COLUMNS[2:5], r[2:5], strict=True)]
-        extra = tuple(_float(d / "truth.csv", n, c, v) for c, v in zip(_TRUTH_ASSESS, r[5:], strict=True))
+        extra = tuple(_float(d / "truth.csv", n, c, v) for c, v in zip(_TRUTH_ASSESS, r[5:11], strict=True))
+        extra += (_float(d / "truth.csv", n, "phase", r[11]),)
         acc[t].append((r[1], pos, extra))
     for t, items in acc.items():
         truth_at[t] = ([i[0] for i in items], np.array([i[1] for i in items]), [i[2] for i in items])
@@ -500,7 +507,8 @@ def match_assessments(directory: str | Path, association_m: float = 10_000.0) ->
                 ipp=ipp,  # type: ignore[arg-type]
                 lp=lp,  # type: ignore[arg-type]
                 impact=extra[:3],  # type: ignore[arg-type]
-                launch=extra[3:],  # type: ignore[arg-type]
+                launch=extra[3:6],  # type: ignore[arg-type]
+                phase=int(extra[6]),
             )
         )
     return dict(out)
@@ -516,8 +524,10 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
     """Impact-point error by time to go, at :data:`AT_TGO_S`, the 95% ellipse's coverage, launch-point and
     launch-time errors, and the delay from each object's first track to its first impact prediction.
 
-    ``matched`` may pool several Monte Carlo runs (coverage is then over every run's rows). Launch errors are
-    given over every row with an estimate ("all") and for the latest estimate of each track ("last").
+    ``matched`` may pool several Monte Carlo runs (coverage is then over every run's rows). The coverage is
+    also given over the rows after the object's true boost phase (a prediction made while the missile still
+    thrusts cannot know the rest of the burn). Launch errors are given over every row with an estimate ("all")
+    and for the latest estimate of each track ("last").
     """
     from triwarn.services.assessment import ground_offset_en_m, score_impacts
 
@@ -527,6 +537,9 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
         if m.ipp is not None
     ]
     impact = score_impacts(rows)
+    after_boost = score_impacts(
+        [row for row, m in zip(rows, (m for m in matched if m.ipp is not None), strict=True) if m.phase != BOOST]
+    )
     at_tgo: dict[str, dict[str, float]] = {}
     for tgo in AT_TGO_S:
         errs = []
@@ -559,6 +572,8 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
         "impact_at_tgo": at_tgo,
         "impact_latest_at_tgo": _latest_at_tgo(matched),
         "coverage": impact["coverage"],
+        "coverage_after_boost": after_boost["coverage"],
+        "rows_after_boost": after_boost["n"],
         "launch": {
             "all": {**_stats_km(lp_err), "time_mean_s": float(np.mean(lt_err)) if lt_err else math.nan},
             "last": {

@@ -204,6 +204,7 @@ def test_impact_and_launch_errors_on_a_known_recording(tmp_path: Path) -> None:
     a = evaluate(_write_assessed(tmp_path), max_steps=0)["views"]["us"]["assessment"]
     rows = STEPS - 2  # track 7 from step 2 on; track 99 is never matched
     assert a["impact"]["n"] == rows and a["coverage"] == 1.0  # 10 km north inside a 20 km north-south semi-axis
+    assert a["rows_after_boost"] == rows and a["coverage_after_boost"] == 1.0  # phase 2 (midcourse) throughout
     # times 101 .. 105.5 s: time to go 304 .. 299.5 s, all within the 300 s window (+-5 s)
     at300 = a["impact_at_tgo"]["300"]
     assert at300["n"] == rows
