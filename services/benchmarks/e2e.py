@@ -165,7 +165,7 @@ def run_config(broker_url: str, rate: int, n_subs: int, duration_s: float, perio
         with log_path.open("wb") as log_file:
             fusion = subprocess.Popen(
                 [
-                    sys.executable, "-m", "triwarn.services.cli", "--log-level", "WARNING", "fusion",
+                    sys.executable, "-P", "-m", "triwarn.services.cli", "--log-level", "WARNING", "fusion",
                     "--broker", broker_url, "--listen", target, "--metrics-port", str(metrics_port),
                     "--warning-log", str(Path(tmp) / "warnings.sqlite"),
                 ],

@@ -51,7 +51,9 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "triwarn.services.cli", *args]
+    # -P: the working directory is not put on sys.path, so a checkout's triwarn/ folder cannot shadow the
+    # installed package when the demo is started from the repository's root
+    cmd = [sys.executable, "-P", "-m", "triwarn.services.cli", *args]
     return subprocess.Popen(
         cmd,
         stdout=log_file if log_file is not None else None,

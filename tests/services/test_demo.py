@@ -57,7 +57,18 @@ def _reap_and_check(before: set[int]) -> None:
 def test_demo_shows_a_changing_fused_picture_and_exits_cleanly(subreaper: None, tmp_path: Path) -> None:
     before = _children()
     # no --duration: the demo must stop by itself when the scenario ends (379 s at 25x: ~15 s)
-    cmd = [sys.executable, "-m", "triwarn.services.cli", "demo", "--json", "--speed", "25", "--workdir", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-P",
+        "-m",
+        "triwarn.services.cli",
+        "demo",
+        "--json",
+        "--speed",
+        "25",
+        "--workdir",
+        str(tmp_path),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     _reap_and_check(before)
@@ -78,7 +89,7 @@ def test_demo_shows_a_changing_fused_picture_and_exits_cleanly(subreaper: None, 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_demo_and_everything_it_started(subreaper: None, tmp_path: Path) -> None:
     before = _children()
-    cmd = [sys.executable, "-m", "triwarn.services.cli", "demo", "--json", "--workdir", str(tmp_path)]
+    cmd = [sys.executable, "-P", "-m", "triwarn.services.cli", "demo", "--json", "--workdir", str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until the picture streams

@@ -127,7 +127,7 @@ def test_node_reconnects_after_a_broker_restart_with_a_new_birth_and_no_reused_t
 def test_death_pairs_with_birth_whether_the_node_is_killed_or_stopped(broker: BrokerHandle, how: str) -> None:
     nation = "kr" if how == "SIGKILL" else "us"
     observer = Observer(broker.url, nation).start()
-    cmd = [sys.executable, "-m", "triwarn.services.cli", "node", "--nation", nation, "--broker", broker.url]
+    cmd = [sys.executable, "-P", "-m", "triwarn.services.cli", "node", "--nation", nation, "--broker", broker.url]
     cmd += ["--speed", "5", "--t0-ns", str(time.time_ns())]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = b""
