@@ -10,12 +10,14 @@ that nation's own tracks only; same first seed, so the same measurements); then 
 - the fused position error against the best single nation's, at the (object, time) both hold (first run);
 - the impact-point error at 300 s and 60 s before impact (the latest prediction of the object's tracks at or
   before that time to go, with its age: 0 when the object is tracked then, larger across a coverage gap), the
-  launch-point error (latest estimate of each track, and mean over every row with an estimate), the 95%
+  launch-point error (latest estimate of each object's primary track; the worst latest estimate of any track
+  matched to it, duplicates included; the mean over every row with an estimate), the 95%
   ellipse's coverage over every run's (track, time) rows (and over those after the true boost phase,
   ``cov_nb``, a diagnostic), and the time from each object's first fused track
   to its first impact prediction (the warning's impact area).
 
-    python benches/quality_catalog.py [--runs 3] [--max-steps 40] [--jobs 2] [--only NAME ...]
+    python benches/quality_catalog.py [--runs 3] [--max-steps 40] [--jobs 2] [--only NAME ...] [--work DIR]
+    python benches/quality_catalog.py --work DIR --no-replay     # score the recordings of an earlier run again
 
 prints a table with progress and writes ``benches/results/quality_catalog.json``. docs/quality.md shows the
 table and what it says.
@@ -140,9 +142,11 @@ def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
         # ... and over the rows tracked within 5 s of 300 s / 60 s to go (n/a if no track then)
         "impact_300s_tracked_km": a["impact_at_tgo"]["300"]["mean_km"],
         "impact_60s_tracked_km": a["impact_at_tgo"]["60"]["mean_km"],
-        "launch_km": a["launch"]["last"]["mean_km"],
-        "launch_max_km": a["launch"]["last"]["max_km"],
-        "launch_time_s": a["launch"]["last"]["time_mean_s"],
+        "launch_km": a["launch"]["primary"]["mean_km"],
+        "launch_max_km": a["launch"]["primary"]["max_km"],
+        "launch_time_s": a["launch"]["primary"]["time_mean_s"],
+        "launch_every_track_km": a["launch"]["last"]["mean_km"],
+        "launch_every_track_max_km": a["launch"]["last"]["max_km"],
         "launch_all_km": a["launch"]["all"]["mean_km"],
         "launch_all_time_s": a["launch"]["all"]["time_mean_s"],
         "coverage": a["coverage"],
@@ -187,7 +191,7 @@ COLUMNS = (
     ("impact_60s_km", "ipp60km", "{:>8.2f}"),
     ("impact_60s_age_s", "age60", "{:>5.0f}"),
     ("launch_km", "lp_km", "{:>6.1f}"),
-    ("launch_all_km", "lp_all", "{:>6.1f}"),
+    ("launch_every_track_max_km", "lp_dupmax", "{:>9.1f}"),
     ("coverage", "cover", "{:>6.3f}"),
     ("coverage_after_boost", "cov_nb", "{:>6.3f}"),
     ("first_impact_s", "warn_s", "{:>6.1f}"),
@@ -202,7 +206,7 @@ def format_row(row: dict[str, Any]) -> str:
         width = len(fmt.format(0.0 if key != "scenario" else ""))
         missing = x is None or (isinstance(x, float) and math.isnan(x))
         text = "n/a".rjust(width) if missing else fmt.format(x)
-        mark = {True: " ", False: "*", None: " "}[v.get(key)] if key in v else ""
+        mark = "*" if v.get(key) is False else ("" if key == "scenario" else " ")
         cells.append(text + mark)
     return " ".join(cells)
 
@@ -215,21 +219,13 @@ def header() -> str:
     return " ".join(cells)
 
 
-def run(scenarios: list[str], work: Path, runs: int, max_steps: int, jobs: int) -> list[dict[str, Any]]:
+def run(
+    scenarios: list[str], work: Path, runs: int, max_steps: int, jobs: int, replay: bool = True
+) -> list[dict[str, Any]]:
     """Replay (``jobs`` processes) and score every scenario; prints progress and the table."""
     t_start = time.perf_counter()
-    print("compiling numba kernels (first run only)...", flush=True)
-    replay_one("demo", 1, str(work / "_warmup"), None)  # fills numba's cache before the workers start
-    todo = [job for s in scenarios for job in recordings(s, work, runs)]
-    print(f"replaying {len(scenarios)} scenarios: {len(todo)} replays on {jobs} process(es)", flush=True)
-    # spawn, not fork: numba's OpenMP threads do not survive a fork
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(replay_one, *job): job for job in todo}
-        for done, fut in enumerate(as_completed(futures), start=1):
-            job = futures[fut]
-            wall = fut.result()
-            policy = "release nothing" if job[3] else "default policy"
-            print(f"  [{done}/{len(todo)}] replayed {job[0]} seed {job[1]} ({policy}) in {wall:.1f} s", flush=True)
+    if replay:
+        replay_all(scenarios, work, runs, jobs)
     rows = []
     print(f"scoring (Stone Soup SIAP on {max_steps} times per run, impact and launch on every row)", flush=True)
     print(header())
@@ -242,6 +238,22 @@ def run(scenarios: list[str], work: Path, runs: int, max_steps: int, jobs: int) 
     return rows
 
 
+def replay_all(scenarios: list[str], work: Path, runs: int, jobs: int) -> None:
+    """Every replay of :func:`recordings` for ``scenarios``, ``jobs`` at a time."""
+    print("compiling numba kernels (first run only)...", flush=True)
+    replay_one("demo", 1, str(work / "_warmup"), None)  # fills numba's cache before the workers start
+    todo = [job for s in scenarios for job in recordings(s, work, runs)]
+    print(f"replaying {len(scenarios)} scenarios: {len(todo)} replays on {jobs} process(es)", flush=True)
+    # spawn, not fork: numba's OpenMP threads do not survive a fork
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(replay_one, *job): job for job in todo}
+        for done, fut in enumerate(as_completed(futures), start=1):
+            job = futures[fut]
+            wall = fut.result()
+            policy = "release nothing" if job[3] else "default policy"
+            print(f"  [{done}/{len(todo)}] replayed {job[0]} seed {job[1]} ({policy}) in {wall:.1f} s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=3, help="Monte Carlo seeds per scenario, default policy (default 3)")
@@ -249,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="replay processes (default 2)")
     p.add_argument("--only", nargs="*", help="these scenarios only")
     p.add_argument("--work", type=Path, help="keep the recordings here (default: a temporary folder)")
+    p.add_argument("--no-replay", action="store_true", help="score the recordings already in --work")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality_catalog.json")
     args = p.parse_args(argv)
     scenarios = args.only or catalog()
@@ -256,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        rows = run(scenarios, work, args.runs, args.max_steps, args.jobs)
+        rows = run(scenarios, work, args.runs, args.max_steps, args.jobs, replay=not args.no_replay)
         wall = time.perf_counter() - t0
     summary = {
         target: {

@@ -409,7 +409,11 @@ def _assessment_lines(a: dict[str, Any], per_run: list[float] | None) -> list[st
         f"  {'  after the true boost phase':<30} {_num(a['coverage_after_boost'], '{:.3f}'):>10} "
         f"({a['rows_after_boost']} rows)"
     )
-    for which, label in (("last", "launch point error (latest), km"), ("all", "launch point error (all), km")):
+    for which, label in (
+        ("primary", "launch point error (primary), km"),
+        ("last", "launch point error (latest), km"),
+        ("all", "launch point error (all), km"),
+    ):
         s = a["launch"][which]
         lines.append(
             f"  {label:<30} {_num(s['mean_km']):>10} (max {_num(s['max_km'])}, time error "
@@ -526,8 +530,9 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
 
     ``matched`` may pool several Monte Carlo runs (coverage is then over every run's rows). The coverage is
     also given over the rows after the object's true boost phase (a prediction made while the missile still
-    thrusts cannot know the rest of the burn). Launch errors are given over every row with an estimate ("all")
-    and for the latest estimate of each track ("last").
+    thrusts cannot know the rest of the burn). Launch errors are given over every row with an estimate ("all"),
+    for the latest estimate of each track ("last"), and for the latest estimate of each object's primary track
+    (the track matched to it at the most times: "primary"; duplicates born mid-flight never saw the boost).
     """
     from triwarn.services.assessment import ground_offset_en_m, score_impacts
 
@@ -559,6 +564,15 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
         key = (m.run, m.track_id, m.object_id)
         if key not in last or m.t_s >= last[key][0]:
             last[key] = (m.t_s, d_m, abs(m.lp[2] - m.launch[2]))
+    # the primary track of an object: the one matched to it at the most times (per run)
+    held_for: dict[tuple[int, str, str], int] = defaultdict(int)
+    for m in matched:
+        held_for[(m.run, m.object_id, m.track_id)] += 1
+    primary: dict[tuple[int, str], tuple[int, str]] = {}
+    for (run, obj, tid), n in held_for.items():
+        if (run, obj) not in primary or n > primary[(run, obj)][0]:
+            primary[(run, obj)] = (n, tid)
+    prim = [v for (run, tid, obj), v in last.items() if primary[(run, obj)][1] == tid]
     first_track: dict[str, float] = {}
     first_ipp: dict[str, float] = {}
     for m in matched:
@@ -579,6 +593,10 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
             "last": {
                 **_stats_km([v[1] for v in last.values()]),
                 "time_mean_s": float(np.mean([v[2] for v in last.values()])) if last else math.nan,
+            },
+            "primary": {
+                **_stats_km([v[1] for v in prim]),
+                "time_mean_s": float(np.mean([v[2] for v in prim])) if prim else math.nan,
             },
         },
         "first_impact_delay_s": {

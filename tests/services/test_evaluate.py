@@ -218,7 +218,7 @@ def test_impact_and_launch_errors_on_a_known_recording(tmp_path: Path) -> None:
     assert latest["60"]["max_age_s"] == pytest.approx(405.0 - 60.0 - 105.5)
     (bin_300,) = [b for b in a["impact"]["bins"] if b["tgo_s"][0] == 300.0]
     assert bin_300["n"] == sum(1 for k in range(2, STEPS) if 405.0 - (100.0 + 0.5 * k) >= 300.0)
-    for which in ("all", "last"):
+    for which in ("all", "last", "primary"):
         assert a["launch"][which]["mean_km"] == pytest.approx(5.0, abs=1e-3)
         assert a["launch"][which]["time_mean_s"] == pytest.approx(3.0)
     assert a["launch"]["all"]["n"] == STEPS and a["launch"]["last"]["n"] == 1
