@@ -18,9 +18,10 @@ def register(sub: Any) -> None:
         "position and velocity accuracy, track-number changes, longest track segment) and OSPA (Stone Soup is "
         "slow: long recordings are subsampled to --max-steps evenly spaced times). With the impact and launch "
         "columns of the recording, also per view, over every (track, time) matched to its nearest true object "
-        "within --association-m: the impact-point error by time to go and at 300 s and 60 s to go, the 95%% "
-        "ellipse's coverage (fraction of rows whose true impact lies inside the reported ellipse), the launch-point "
-        "and launch-time errors, and the delay from each object's first track to its first impact prediction. "
+        "within --association-m: the impact-point error by time to go and at 300 s and 60 s to go (rows tracked "
+        "then, and the latest prediction made by then with its age), the 95% ellipse's coverage (fraction of rows "
+        "whose true impact lies inside the reported ellipse; also after the true boost phase), the launch-point "
+        "and launch-time errors (each object's primary track, every track, every row), and the delay from each object's first track to its first impact prediction. "
         "Monte Carlo: record with `triwarn replay SCENARIO --record DIR --runs N` (DIR/run-001 .. DIR/run-N, seeds "
         "SEED..SEED+N-1); `triwarn evaluate DIR` then pools every run-*/ folder (SIAP/OSPA: mean over runs; "
         "impact, launch and coverage: over all runs' rows), --runs N the first N.",
