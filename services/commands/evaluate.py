@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
         "within --association-m: the impact-point error by time to go and at 300 s and 60 s to go (rows tracked "
         "then, and the latest prediction made by then with its age), the 95% ellipse's coverage (fraction of rows "
         "whose true impact lies inside the reported ellipse; also after the true boost phase), the launch-point "
-        "and launch-time errors (each object's primary track, every track, every row), and the delay from each object's first track to its first impact prediction. "
+        "and launch-time errors (each object's primary track, every track, every row), and the delay from each "
+        "object's first track to its first impact prediction. "
         "Monte Carlo: record with `triwarn replay SCENARIO --record DIR --runs N` (DIR/run-001 .. DIR/run-N, seeds "
         "SEED..SEED+N-1); `triwarn evaluate DIR` then pools every run-*/ folder (SIAP/OSPA: mean over runs; "
         "impact, launch and coverage: over all runs' rows), --runs N the first N.",
