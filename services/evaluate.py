@@ -495,8 +495,8 @@ def match_assessments(directory: str | Path, association_m: float = 10_000.0) ->
         at = truth_at.get(_stamp_us(t_s))
         if at is None:
             continue
-        pos = np.array([_float(d / "picture.csv", n, c, v) for c, v in zip(PICTURE_COLUMNS[3:6], r[3:6], strict=True)])
-        dist = np.linalg.norm(at[1] - pos, axis=1)
+        p_m = np.array([_float(d / "picture.csv", n, c, v) for c, v in zip(PICTURE_COLUMNS[3:6], r[3:6], strict=True)])
+        dist = np.linalg.norm(at[1] - p_m, axis=1)
         k = int(np.argmin(dist))
         if dist[k] > association_m:
             continue
@@ -679,7 +679,7 @@ def evaluate_runs(directory: str | Path, runs: int | None = None, **kwargs: Any)
     views: dict[str, Any] = {}
     for view in results[0]["views"]:
         per_run = [r["views"].get(view, {}) for r in results]
-        siap = {}
+        siap: dict[str, Any] = {}
         for key in per_run[0]:
             if not isinstance(per_run[0][key], float):
                 continue
