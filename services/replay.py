@@ -18,6 +18,10 @@ With ``record_dir`` it writes, on a fixed evaluation clock (every ``eval_period_
                  impact prediction ``ipp_lat_deg, ipp_lon_deg, ipp_time_s, ipp_semi_major_m, ipp_semi_minor_m,
                  ipp_orientation_deg`` (95% ellipse; orientation of the major axis clockwise from north) and
                  launch point estimate ``lp_lat_deg, lp_lon_deg, lp_time_s`` (empty while there is none)
+``warnings.csv`` every warning change as it was published: ``t_s, view, warning_id, track_id, level, state,
+                 areas`` ("+"-joined area kinds; empty when no area is threatened) and ``first_track_t_s``, when
+                 that view first held the track (so "first warning with an impact area within 5 s of the first
+                 fused track" can be read off)
 ``meta.json``    scenario, seed, speed, evaluation period, counts
 
 ``t_s`` is seconds since the scenario's epoch.
@@ -45,6 +49,7 @@ from triwarn.services.fusion import FusionService
 from triwarn.services.metrics import Metrics
 from triwarn.services.node import Node
 from triwarn.services.settings import Settings
+from triwarn.v1 import picture_pb2
 
 log = logging.getLogger("triwarn.replay")
 
@@ -88,8 +93,24 @@ class _Recorder:
         self.picture = csv.writer(self.picture_file)
         self.truth.writerow([*TRUTH_COLUMNS, "phase", *TRUTH_EXTRA_COLUMNS])
         self.picture.writerow([*PICTURE_COLUMNS, "nations", *IPP_COLUMNS, *LAUNCH_COLUMNS])
+        self.warnings_file = (directory / "warnings.csv").open("w", newline="")
+        self.warnings = csv.writer(self.warnings_file)
+        self.warnings.writerow(["t_s", "view", "warning_id", "track_id", "level", "state", "areas", "first_track_t_s"])
+        self.first_seen: dict[tuple[str, int], float] = {}
         self.truth_rows = 0
         self.picture_rows = 0
+
+    def updates(self, t_s: float, updates: list[tuple[str, Any]]) -> None:
+        """Note when each view first holds each track, and write every warning change."""
+        for view, update in updates:
+            for track in update.tracks:
+                self.first_seen.setdefault((view, int(track.track_id)), t_s)
+            for w in update.warnings:
+                first = self.first_seen.get((view, int(w.track_id)), t_s)
+                areas = "+".join(picture_pb2.AreaKind.Name(a.kind) for a in w.areas)
+                level, state = picture_pb2.WarningLevel.Name(w.level), picture_pb2.Warning.State.Name(w.state)
+                row = [f"{t_s:.3f}", view, w.warning_id, w.track_id, level, state, areas, f"{first:.3f}"]
+                self.warnings.writerow(row)
 
     def record(
         self, t_s: float, truth: Any, service: FusionService, t_ns: int, epoch_ns: int, local_pos_m: np.ndarray
@@ -119,6 +140,7 @@ class _Recorder:
     def close(self) -> None:
         self.truth_file.close()
         self.picture_file.close()
+        self.warnings_file.close()
 
 
 def _fmt(values: np.ndarray) -> list[str]:
@@ -165,8 +187,11 @@ async def replay(
                     await client.publish(wire.tracks_topic(nation), payload, qos=1)
                 batches += 1
                 tracks_published += len(batch)
-                updates += len(service.handle_tracks(nation, payload))
-                updates += len(service.assess_due())  # inline, after every batch: deterministic
+                published = service.handle_tracks(nation, payload)
+                published += service.assess_due()  # inline, after every batch: deterministic
+                updates += len(published)
+                if recorder is not None:
+                    recorder.updates(float(t_s), published)
             if recorder is not None and k % eval_every == 0:
                 recorder.record(float(t_s), truth, service, t_ns, t0_ns, np.concatenate(local))
             if progress is not None:

@@ -68,3 +68,22 @@ def test_a_broken_scenario_file_gives_a_clear_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "bad.toml" in proc.stdout and "sensors" in proc.stdout
+
+
+def test_warnings_are_recorded_and_the_first_names_an_impact_area_within_5_s_of_the_first_track(
+    tmp_path: Path,
+) -> None:
+    out = _run(tmp_path, 1)
+    rows = _rows(out / "warnings.csv")
+    assert rows, "the demo's launches must raise warnings"
+    assert {r["view"] for r in rows} == {"us", "jp", "kr"}
+    by_track: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in rows:
+        by_track.setdefault((r["view"], r["track_id"]), []).append(r)
+    for (view, track), changes in by_track.items():
+        first = changes[0]
+        assert first["state"] in {"STATE_NEW", "STATE_IMPACT_EXPECTED"}, f"{view} track {track} starts {first}"
+    with_area = [r for r in rows if r["areas"]]
+    assert with_area, "no warning named a threatened area (the demo aims into the Sea of Japan)"
+    first = with_area[0]
+    assert float(first["t_s"]) - float(first["first_track_t_s"]) <= 5.0
