@@ -639,10 +639,12 @@ class GrpcServerHandle:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    async def set_serving(self) -> None:
-        """Health says SERVING (the fusion service calls this once its kernels are warm)."""
+    async def set_serving(self, serving: bool = True) -> None:
+        """Health says SERVING (the fusion service calls this once its kernels are warm and it consumes the
+        broker's track topics), or NOT_SERVING with ``serving=False`` (while it has lost the broker)."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in ("", SERVICE_NAME):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await self.health.set(name, status)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Graceful stop: health NOT_SERVING, end subscriber streams with UNAVAILABLE (they resume after a

@@ -255,7 +255,7 @@ async def run(
     service = FusionService(settings, clock, metrics)
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
     server = await start_server(settings, hub)
-    log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warmed up)", settings.grpc_listen)
+    log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
     t = time.perf_counter()
     await asyncio.to_thread(service.warm_up)
@@ -264,7 +264,6 @@ async def run(
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
     gc.collect()
     gc.freeze()
-    await server.set_serving()
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake))
@@ -276,6 +275,9 @@ async def run(
                     await client.subscribe(wire.STATUS_SUBSCRIPTION, qos=1)
                     log.info("fusion: subscribed to %s on %s", wire.TRACKS_SUBSCRIPTION, settings.broker_url)
                     backoff.reset()
+                    # SERVING only now: kernels warm AND the track topics subscribed (nothing published from
+                    # here on is missed); NOT_SERVING again while the broker is lost
+                    await server.set_serving()
                     consumer = asyncio.create_task(_consume(client, service, hub, wake))
                     stopper = asyncio.create_task(stop.wait())
                     try:
@@ -292,6 +294,7 @@ async def run(
                 if not isinstance(exc, aiomqtt.MqttError):
                     raise
                 delay = backoff.next()
+                await server.set_serving(False)
                 log.warning("fusion: broker connection lost (%s); reconnecting in %.1f s", exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -109,9 +109,10 @@ def make_fusion() -> Iterator[Callable[[Settings], FusionThread]]:
     """Start fusion services with custom settings; every one started is stopped after the test."""
     started: list[FusionThread] = []
 
-    def make(settings: Settings) -> FusionThread:
-        started.append(FusionThread(settings).start())
-        return started[-1]
+    def make(settings: Settings, timeout_s: float = 120.0) -> FusionThread:
+        service = FusionThread(settings)
+        started.append(service)
+        return service.start(timeout_s)
 
     try:
         yield make

@@ -213,3 +213,28 @@ def test_the_metrics_endpoint_serves_prometheus_text_with_the_counters(fusion_se
     assert 'triwarn_batches_rejected_total{nation="kr",reason="malformed"} 1.0' in text
     for name in ("triwarn_fusion_cycle_seconds_bucket", "triwarn_subscribers", "triwarn_system_tracks"):
         assert name in text
+
+
+def test_health_is_serving_only_while_the_broker_is_consumed(fusion_settings, make_fusion) -> None:
+    """Warm kernels are not enough: without its broker the service says NOT_SERVING, and SERVING once it is
+    subscribed (so nothing published after SERVING is missed)."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from triwarn.services.broker import free_port, start_broker
+
+    port = free_port()
+    settings = fusion_settings.replace(broker_url=f"mqtt://127.0.0.1:{port}")
+    with pytest.raises(TimeoutError):
+        make_fusion(settings, timeout_s=8.0)
+    with grpc.insecure_channel(settings.grpc_target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+        with start_broker(prefer="auto", port=port):
+            wait_for(
+                lambda: (
+                    stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ),
+                timeout_s=30,
+            )
