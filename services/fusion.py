@@ -79,6 +79,7 @@ class FusionService:
             max_speed_m_s=settings.max_speed_m_s,
         )
         self.rejections = LogOnce(log)
+        self._errors_logged: set[tuple[str, str]] = set()
         policy = load_policy(settings.policy_file or None)
         groups: dict[frozenset[str], _Group] = {}
         for view in NATIONS:
@@ -91,6 +92,14 @@ class FusionService:
         self.views: tuple[str, ...] = NATIONS
         self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
+
+    def internal_error(self, stage: str, exc: Exception) -> None:
+        """A bug, not bad input: counted per stage, logged with its traceback once per (stage, error type)."""
+        self.metrics.internal_errors.labels(stage=stage).inc()
+        key = (stage, type(exc).__name__)
+        if key not in self._errors_logged:
+            self._errors_logged.add(key)
+            log.error("internal error in %s (further ones of this kind only counted)", stage, exc_info=exc)
 
     def reject(self, nation: str, exc: wire.RejectedInput) -> None:
         label = nation if nation in NATIONS else "unknown"
@@ -332,10 +341,14 @@ async def _consume(client: Any, service: FusionService, hub: Any, assess: asynci
             topic = str(message.topic)
             nation = wire.topic_nation(topic)
             payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
-            if topic.endswith("/status"):
-                updates = service.handle_status(nation, bytes(payload))
-            else:
-                updates = service.handle_tracks(nation, bytes(payload))
+            try:
+                if topic.endswith("/status"):
+                    updates = service.handle_status(nation, bytes(payload))
+                else:
+                    updates = service.handle_tracks(nation, bytes(payload))
+            except Exception as exc:  # a bug must not take the picture down: count, log once, go on
+                service.internal_error("fusion", exc)
+                continue
             if not updates:
                 continue
             await in_flight.acquire()
@@ -360,7 +373,11 @@ async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event) 
         wake.clear()
         for group, tracks, forget in service.take_due():
             now_ns = service.clock.now_ns()
-            assessments = await asyncio.to_thread(service.assess, group, tracks, forget, now_ns)
-            updates = service.assessment_updates(group, assessments, service.clock.now_ns())
+            try:
+                assessments = await asyncio.to_thread(service.assess, group, tracks, forget, now_ns)
+                updates = service.assessment_updates(group, assessments, service.clock.now_ns())
+            except Exception as exc:  # these tracks keep their last assessment; the next period tries again
+                service.internal_error("assessment", exc)
+                continue
             if updates:
                 await hub.publish_many(updates)

@@ -58,6 +58,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS_S,
             registry=r,
         )
+        self.internal_errors = Counter(
+            "triwarn_internal_errors",
+            "Errors inside the service (a bug, not bad input), per stage; the service logs and goes on",
+            ["stage"],
+            registry=r,
+        )
         self.system_tracks = Gauge("triwarn_system_tracks", "Live system tracks, per view", ["view"], registry=r)
         # --- distribution ---
         self.updates_published = Counter(

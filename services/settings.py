@@ -119,6 +119,11 @@ class Settings:
             raise SettingsError(f"broker_url must look like mqtt://HOST:PORT, not {self.broker_url!r}")
         if self.clock_speed <= 0:
             raise SettingsError("clock_speed must be positive")
+        if self.clock_speed != 1.0 and self.scenario_t0_ns <= 0:
+            raise SettingsError(
+                "clock_speed other than 1 needs scenario_t0_ns, the common start of every process's clock "
+                "(--t0-ns; `triwarn demo` sets both)"
+            )
         if self.update_period_s <= 0:
             raise SettingsError("update_period_s must be positive")
 

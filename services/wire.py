@@ -18,7 +18,9 @@ MQTT topics (all QoS 1):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -31,12 +33,10 @@ TOPIC_PREFIX = "triwarn/v1"
 TRACKS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/tracks"
 STATUS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/status"
 
-NATION_TO_PB: dict[str, Any] = {
-    "us": tracks_pb2.NATION_US,
-    "jp": tracks_pb2.NATION_JP,
-    "kr": tracks_pb2.NATION_KR,
-}
-PB_TO_NATION: dict[int, str] = {v: k for k, v in NATION_TO_PB.items()}
+NATION_TO_PB: Mapping[str, Any] = MappingProxyType(
+    {"us": tracks_pb2.NATION_US, "jp": tracks_pb2.NATION_JP, "kr": tracks_pb2.NATION_KR}
+)
+PB_TO_NATION: Mapping[int, str] = MappingProxyType({v: k for k, v in NATION_TO_PB.items()})
 
 #: Indices of the 21 upper-triangle elements of a 6x6 covariance, row by row (the wire order).
 _IU = np.triu_indices(6)
@@ -77,6 +77,7 @@ class Limits:
     max_future_s: float = 5.0
     max_age_s: float = 60.0
     max_radius_m: float = 5.0e7
+    min_radius_m: float = 6.3e6  # below the Earth's surface (polar radius 6,356.8 km) less a margin
     max_speed_m_s: float = 1.5e4
 
 
@@ -281,17 +282,20 @@ def _check_values(
     _check_time(int(times[i_old]), now_ns, limits, f"track {int(numbers[i_old])} time_ns")
     radius = np.sqrt((x[:, :3] ** 2).sum(axis=1))
     speed = np.sqrt((x[:, 3:] ** 2).sum(axis=1))
-    for name, values, limit in (
-        ("position", radius, limits.max_radius_m),
-        ("speed", speed, limits.max_speed_m_s),
-    ):
+    for name, values, limit in (("position", radius, limits.max_radius_m), ("speed", speed, limits.max_speed_m_s)):
         over = values > limit
         if over.any():
             i = int(np.argmax(over))
             raise RejectedInput(
-                "out_of_range",
-                f"track {int(numbers[i])}: {name} {values[i]:.4g} exceeds the limit {limit:.4g}",
+                "out_of_range", f"track {int(numbers[i])}: {name} {values[i]:.4g} exceeds the limit {limit:.4g}"
             )
+    inside = radius < limits.min_radius_m
+    if inside.any():
+        i = int(np.argmax(inside))
+        raise RejectedInput(
+            "out_of_range",
+            f"track {int(numbers[i])}: position {radius[i]:.4g} m from the Earth's centre is inside the Earth",
+        )
     if ((quality < 0) | (quality > 1)).any() or (beta < 0).any():
         i = int(np.argmax((quality < 0) | (quality > 1) | (beta < 0)))
         raise RejectedInput("out_of_range", f"track {int(numbers[i])}: quality not in [0, 1] or negative beta")

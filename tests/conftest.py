@@ -1,13 +1,12 @@
 """Shared fixtures: a private MQTT broker per test session, and a fusion service running in a thread.
 
 The broker is a real one: a private Mosquitto on a free loopback port (falling back to the embedded amqtt
-broker where `mosquitto` is not installed; set TRIWARN_TEST_BROKER=embedded to force that one).
+broker where `mosquitto` is not installed; `pytest --broker embedded` forces that one).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +19,18 @@ from triwarn.services.metrics import Metrics
 from triwarn.services.settings import Settings
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--broker",
+        default="auto",
+        choices=["auto", "mosquitto", "embedded"],
+        help="the MQTT broker the tests start: auto (mosquitto if installed, else embedded), mosquitto, embedded",
+    )
+
+
 @pytest.fixture(scope="session")
-def broker() -> Iterator[BrokerHandle]:
-    handle = start_broker(prefer=os.environ.get("TRIWARN_TEST_BROKER", "auto"))
+def broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
+    handle = start_broker(prefer=request.config.getoption("--broker"))
     try:
         yield handle
     finally:

@@ -21,6 +21,7 @@ def test_environment_then_flags() -> None:
         ({"TRIWARN_SCENARIO_LOOP": "maybe"}, "is not a valid bool"),
         ({"TRIWARN_BROKER_URL": "localhost:1883"}, "mqtt://HOST:PORT"),
         ({"TRIWARN_CLOCK_SPEED": "0"}, "clock_speed must be positive"),
+        ({"TRIWARN_CLOCK_SPEED": "5"}, "clock_speed other than 1 needs scenario_t0_ns"),
     ],
 )
 def test_bad_settings_name_the_setting_and_what_is_expected(env: dict[str, str], words: str) -> None:

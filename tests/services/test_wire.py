@@ -71,6 +71,7 @@ def _mutated(**changes: object) -> bytes:
         (lambda: _mutated(vx_m_s=float("inf")), "jp", "not_finite", "NaN or infinite"),
         (lambda: _mutated(z_m=1e12), "jp", "out_of_range", "position"),
         (lambda: _mutated(vz_m_s=1e6), "jp", "out_of_range", "speed"),
+        (lambda: _mutated(x_m=0.0, y_m=0.0, z_m=0.0), "jp", "out_of_range", "inside the Earth"),
         (lambda: _mutated(quality=1.5), "jp", "out_of_range", "quality"),
         (lambda: _mutated(cov=[1.0] * 20), "jp", "bad_covariance", "has 20 values, not 21"),
         (lambda: _mutated(cov=[-1.0] + [0.0] * 20), "jp", "bad_covariance", "not positive definite"),
