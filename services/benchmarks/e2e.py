@@ -193,6 +193,8 @@ def run_config(broker_url: str, rate: int, n_subs: int, duration_s: float, perio
                         last, still_since = progress.value, time.monotonic()
                     time.sleep(0.1)
                 service = _scrape(metrics_port)
+                if service.get("triwarn_batches_rejected_total") or service.get("triwarn_internal_errors_total"):
+                    say(f"   the fusion service logged: {log_path.read_text()[-1500:]}")
                 parent.send("stop")
                 received = parent.recv()
                 sub_proc.join(10)
@@ -225,6 +227,7 @@ def _scrape(port: int) -> dict[str, float]:
                 "triwarn_batches_late_dropped_total",
                 "triwarn_batches_rejected_total",
                 "triwarn_subscribers_fell_behind_total",
+                "triwarn_internal_errors_total",
             ):
                 values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
     n = values.get("triwarn_fusion_cycle_seconds_count", 0.0)
