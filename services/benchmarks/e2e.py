@@ -178,7 +178,7 @@ def run_config(broker_url: str, rate: int, n_subs: int, duration_s: float, perio
                 _wait_serving(target, fusion, 300.0, log_path)
                 ctx = multiprocessing.get_context("spawn")
                 parent, child = ctx.Pipe()
-                progress = ctx.Value("q", 0)  # updates received so far, all subscribers together
+                progress = ctx.Value("q", 0)  # batch-caused updates received so far, all subscribers together
                 sub_proc = ctx.Process(target=_subscribers_main, args=(target, n_subs, child, progress), daemon=True)
                 sub_proc.start()
                 if not parent.poll(60.0):
@@ -451,7 +451,8 @@ async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
             if update is grpc.aio.EOF:  # type: ignore[attr-defined]
                 return
             rec["seq"].append(update.seq)
-            progress.value += 1
+            if update.source_sent_time_ns:  # caused by a node's batch (assessment updates carry 0)
+                progress.value += 1
             rec["source_ns"].append(update.source_sent_time_ns)
             rec["recv_ns"].append(now)
             rec["stamp_ns"].append(update.time_ns)
