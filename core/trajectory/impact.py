@@ -26,11 +26,9 @@ import numba
 import numpy as np
 
 from triwarn.core.jit import kernel
-from triwarn.core.trajectory import propagate as prop
-from triwarn.core.trajectory.atmosphere import upper_table
 from triwarn.core.trajectory.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
-from triwarn.core.trajectory.propagate import earth_model, propagate_to_impact
+from triwarn.core.trajectory.propagate import propagate_to_impact
 
 #: χ² quantile, 2 degrees of freedom, 95%: −2 ln(0.05)
 CHI2_2DOF_95 = -2.0 * math.log(0.05)
@@ -184,53 +182,6 @@ def ellipse_from_cov(cee: float, cen: float, cnn: float, chi2: float) -> tuple[f
     return math.sqrt(chi2 * l1), math.sqrt(chi2 * l2), az
 
 
-@kernel(parallel=True)
-def propagate_gliding_to_impact(
-    states_ecef: np.ndarray,
-    beta_kg_m2: np.ndarray,
-    lift_to_drag: np.ndarray,
-    earth: np.ndarray,
-    atm_z_m: np.ndarray,
-    atm_ln_rho: np.ndarray,
-    t_max_s: float,
-    rtol: float,
-    atol: float,
-    h_max_s: float,
-    max_steps: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Like the core's ``propagate_to_impact_kernel`` (same integrator, :func:`propagate.fly`), with a
-    lift-to-drag ratio per state for quasi-ballistic re-entry vehicles (the core's equilibrium-glide lift,
-    ``propagate._glide_lift``). Returns ``(impact_pos_ecef_m (n, 3), impact_t_s (n,))`` from t = 0, NaN rows
-    for states that do not come down."""
-    n = states_ecef.shape[0]
-    pos = np.full((n, 3), np.nan)
-    t_imp = np.full(n, np.nan)
-    seg_t_end = np.array([t_max_s])
-    seg_mode = np.array([prop.MODE_COAST], dtype=np.int64)
-    seg_mass = np.array([-1.0])
-    steer = np.zeros(prop.STEER_SIZE)
-    for i in numba.prange(n):
-        veh = np.zeros(prop.VEH_SIZE)
-        b = beta_kg_m2[i]
-        veh[prop.V_BETA_RV] = b if (b > 0.0 and math.isfinite(b)) else 0.0
-        veh[prop.V_MASS_RV] = 1.0
-        veh[prop.V_LD] = max(lift_to_drag[i], 0.0)
-        y0 = np.empty(prop.NY)
-        for j in range(6):
-            y0[j] = states_ecef[i, j]
-        y0[6] = 1.0
-        status, _, _, _, _, _, ev = prop.fly(
-            y0, 0.0, seg_t_end, seg_mode, seg_mass, veh, steer, earth, atm_z_m, atm_ln_rho, t_max_s, rtol, atol,
-            h_max_s, max_steps, False,
-        )  # fmt: skip
-        if status == prop.STATUS_IMPACT:
-            t_imp[i] = ev[prop.EV_IMPACT, 0]
-            pos[i, 0] = ev[prop.EV_IMPACT, 1]
-            pos[i, 1] = ev[prop.EV_IMPACT, 2]
-            pos[i, 2] = ev[prop.EV_IMPACT, 3]
-    return pos, t_imp
-
-
 @dataclass(frozen=True)
 class ImpactPrediction:
     """Impact of one track. Times in seconds after the state's time of validity."""
@@ -284,14 +235,10 @@ def predict_impacts(
         if lift_to_drag is None
         else np.broadcast_to(np.asarray(lift_to_drag, dtype=np.float64), (n,)).astype(np.float64)
     )
-    if ld is not None and np.any(ld > 0.0):
-        tab = upper_table()
-        pos, t_imp = propagate_gliding_to_impact(
-            pts, beta, np.repeat(np.where(np.isfinite(ld), ld, 0.0), N_SIGMA), earth_model(), tab.z_m,
-            tab.ln_rho_kg_m3, max_flight_s, rtol, atol, 60.0, 20000,
-        )  # fmt: skip
-    else:
-        pos, t_imp = propagate_to_impact(pts, 0.0, beta, max_flight_s=max_flight_s, rtol=rtol, atol=atol)
+    ld_pts = 0.0 if ld is None else np.repeat(np.where(np.isfinite(ld), ld, 0.0), N_SIGMA)
+    pos, t_imp = propagate_to_impact(
+        pts, 0.0, beta, lift_to_drag=ld_pts, max_flight_s=max_flight_s, rtol=rtol, atol=atol
+    )
     lat, lon, tm, ts, cov, valid = impact_stats_batch(pos, t_imp, ok, kappa)
     chi2 = -2.0 * math.log(1.0 - confidence)
     out = []

@@ -477,6 +477,7 @@ def propagate_to_impact_kernel(
     states_ecef: np.ndarray,
     t0_s: float,
     beta_kg_m2: np.ndarray,
+    lift_to_drag: np.ndarray,
     earth: np.ndarray,
     atm_z_m: np.ndarray,
     atm_ln_rho: np.ndarray,
@@ -487,10 +488,11 @@ def propagate_to_impact_kernel(
     max_steps: int,
     n_chunks: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Ballistic flight of n states (n, 6) [ECEF m, m/s] from ``t0_s`` to the ground, in parallel
-    (``n_chunks`` tasks; a few per thread).
+    """Ballistic (or gliding) flight of n states (n, 6) [ECEF m, m/s] from ``t0_s`` to the ground, in
+    parallel (``n_chunks`` tasks; a few per thread).
 
-    ``beta_kg_m2`` (n,): ballistic coefficient per state (≤ 0 or inf: no drag). Returns
+    ``beta_kg_m2`` (n,): ballistic coefficient per state (≤ 0 or inf: no drag). ``lift_to_drag`` (n,): L/D
+    of a quasi-ballistic re-entry vehicle's equilibrium-glide lift (``_glide_lift``; ≤ 0: ballistic). Returns
     ``(impact_pos_ecef_m (n, 3), impact_t_s (n,))``; rows that do not reach the ground before ``t_max_s``
     (orbit, escape) or whose integration fails are NaN.
     """
@@ -517,6 +519,8 @@ def propagate_to_impact_kernel(
         for i in range(lo, hi):
             b = beta_kg_m2[i]
             veh[V_BETA_RV] = b if (b > 0.0 and math.isfinite(b)) else 0.0
+            ld = lift_to_drag[i]
+            veh[V_LD] = ld if (ld > 0.0 and math.isfinite(ld)) else 0.0
             for j in range(6):
                 y0[j] = states_ecef[i, j]
             y0[6] = 1.0
@@ -537,6 +541,7 @@ def propagate_to_impact(
     t0_s: float,
     beta_kg_m2: np.ndarray | float = 0.0,
     *,
+    lift_to_drag: np.ndarray | float = 0.0,
     earth: np.ndarray | None = None,
     max_flight_s: float = 7200.0,
     rtol: float = 1e-6,
@@ -546,7 +551,8 @@ def propagate_to_impact(
 
     ``states_ecef`` (n, 6) or (6,): ``[x, y, z, vx, vy, vz]`` in ECEF, m and m/s, valid at ``t0_s`` (s, any
     epoch). ``beta_kg_m2``: ballistic coefficient m/(C_D A) per state (n,) or one for all; 0 (or inf)
-    means no drag. Free flight with J2 on the rotating Earth and USSA-1976 drag (``earth`` from
+    means no drag. ``lift_to_drag``: L/D per state (n,) or one for all, for quasi-ballistic re-entry
+    vehicles (0: ballistic). Free flight with J2 on the rotating Earth and USSA-1976 drag (``earth`` from
     :func:`earth_model`, default the real Earth).
 
     Returns ``(impact_pos_ecef_m (n, 3), impact_t_s (n,))`` on the same time axis as ``t0_s``. Rows that do
@@ -560,9 +566,10 @@ def propagate_to_impact(
         raise ValueError(f"states_ecef must have shape (n, 6), got {np.shape(states_ecef)}")
     n = x.shape[0]
     beta = np.broadcast_to(np.asarray(beta_kg_m2, dtype=np.float64), (n,)).copy()
+    ld = np.broadcast_to(np.asarray(lift_to_drag, dtype=np.float64), (n,)).copy()
     e = earth_model() if earth is None else np.asarray(earth, dtype=np.float64)
     tab = upper_table()
     return propagate_to_impact_kernel(
-        x, float(t0_s), beta, e, tab.z_m, tab.ln_rho_kg_m3, float(t0_s) + max_flight_s, rtol, atol, 60.0, 20000,
+        x, float(t0_s), beta, ld, e, tab.z_m, tab.ln_rho_kg_m3, float(t0_s) + max_flight_s, rtol, atol, 60.0, 20000,
         8 * numba.get_num_threads(),
     )  # fmt: skip

@@ -172,19 +172,17 @@ def test_parallel_ground_track_equals_serial(irbm) -> None:
 
 
 def test_gliding_propagation_matches_the_core_without_lift_and_flies_further_with_it(irbm) -> None:
-    from triwarn.core.trajectory.atmosphere import upper_table
-    from triwarn.core.trajectory.impact import propagate_gliding_to_impact
-    from triwarn.core.trajectory.propagate import earth_model
-
     f, beta = irbm
     x = state_at(f, f.flight_time_s - 200.0)[None]
-    tab = upper_table()
-    args = (earth_model(), tab.z_m, tab.ln_rho_kg_m3, 7200.0, 1e-9, 1e-6, 60.0, 20000)
-    pos0, t0 = propagate_gliding_to_impact(x, np.array([beta]), np.array([0.0]), *args)
+
+    def propagate_gliding_to_impact(x, beta, lift_to_drag):  # type: ignore[no-untyped-def]
+        return propagate_to_impact(x, 0.0, beta, lift_to_drag=lift_to_drag, rtol=1e-9, atol=1e-6)
+
+    pos0, t0 = propagate_gliding_to_impact(x, np.array([beta]), np.array([0.0]))
     ref, t_ref = propagate_to_impact(x, 0.0, beta, rtol=1e-9, atol=1e-6)
     assert np.linalg.norm(pos0[0] - ref[0]) < 1.0 and t0[0] == pytest.approx(t_ref[0], abs=1e-3)
     # a light vehicle (β = 1,000 kg/m²) with L/D 2 glides: it stays up longer
-    pos1, t1 = propagate_gliding_to_impact(x, np.array([1000.0]), np.array([0.0]), *args)
-    pos2, t2 = propagate_gliding_to_impact(x, np.array([1000.0]), np.array([2.0]), *args)
+    pos1, t1 = propagate_gliding_to_impact(x, np.array([1000.0]), np.array([0.0]))
+    pos2, t2 = propagate_gliding_to_impact(x, np.array([1000.0]), np.array([2.0]))
     assert t2[0] > t1[0] + 5.0
     assert np.linalg.norm(pos2[0] - x[0, :3]) > np.linalg.norm(pos1[0] - x[0, :3]) + 1000.0  # and further on
