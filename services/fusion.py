@@ -89,7 +89,6 @@ class FusionService:
                 groups[sources] = _Group(sources, [], engine, Assessor(), WarningBook())
             groups[sources].views.append(view)
         self.groups = list(groups.values())
-        self.views: tuple[str, ...] = NATIONS
         self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
 
