@@ -302,6 +302,54 @@ class Subscription:
             )
 
 
+# --- stage timing (benchmarks) --------------------------------------------------------------------------
+
+
+class StageTrace:
+    """Wall-clock stamps (``time.time_ns()``) of node batches on their way through the fusion service, keyed by
+    the batch's ``sent_time_ns`` (the ``source_sent_time_ns`` of its updates). The end-to-end benchmark passes
+    one to ``fusion.run`` and joins it with its subscribers' receive times into a per-stage breakdown; the
+    service runs without one (None) otherwise. The first stamp of a stage wins (a batch updates several
+    views); at most ``limit`` batches are kept."""
+
+    #: The stages in path order (see ``benches`` and docs/distribution.md): MQTT message taken by the consumer,
+    #: decoded and validated, fused (engine), picture update built, handed to the hub (seq, serialized),
+    #: committed to the log, fanned out into the subscribers' queues.
+    STAGES = ("received", "decoded", "fused", "built", "enqueued", "committed", "delivered")
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self.batches: dict[int, dict[str, int]] = {}
+        self.writes: dict[int, list[tuple[int, int]]] = {}  # source -> (write started, write done) per write
+        self._payload_source: dict[int, int] = {}  # id(bytes in a queue) -> source, while it is queued
+
+    def stamp(self, source_ns: int, stage: str, t_ns: int | None = None) -> None:
+        if not source_ns:
+            return
+        stamps = self.batches.get(source_ns)
+        if stamps is None:
+            if len(self.batches) >= self.limit:
+                return
+            stamps = self.batches[source_ns] = {}
+        stamps.setdefault(stage, time.time_ns() if t_ns is None else t_ns)
+
+    def queued(self, data: bytes, source_ns: int) -> None:
+        if source_ns:
+            self._payload_source[id(data)] = source_ns
+
+    def wrote(self, data: bytes, started_ns: int, done_ns: int) -> None:
+        source = self._payload_source.get(id(data))
+        if source is not None and source in self.batches:
+            self.writes.setdefault(source, []).append((started_ns, done_ns))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"batches": {source: {stage: ns}}, "writes": {source: [[start, done], ...]}}."""
+        return {
+            "batches": {str(k): v for k, v in self.batches.items()},
+            "writes": {str(k): v for k, v in self.writes.items()},
+        }
+
+
 # --- the hub -------------------------------------------------------------------------------------------
 
 
@@ -328,6 +376,8 @@ class PictureHub:
         self._closed = False
         self._retention = max(1, settings.retention_updates)
         self._checkpoint_every = max(1, min(_MAX_CHECKPOINT_EVERY, self._retention // 2))
+        #: Stage stamps for the end-to-end benchmark (None: off).
+        self.trace: StageTrace | None = None
 
     @classmethod
     async def open(cls, settings: Settings, views: Sequence[str], *, metrics: Metrics | None = None) -> PictureHub:
@@ -395,13 +445,25 @@ class PictureHub:
         The hub takes ownership of ``update`` (it sets seq, kind=DELTA, view, and time_ns if 0) and keeps
         references to its tracks and warnings: do not modify them afterwards. One message may be published to
         several views, one after the other or concurrently (see :meth:`publish_many`)."""
-        return await asyncio.shield(self._enqueue(view, update))
+        return (await self.publish_many([(view, update)]))[0]
 
     async def publish_many(self, items: Sequence[tuple[str, picture_pb2.PictureUpdate]]) -> list[int]:
         """Publish several (view, update) pairs in one log transaction (e.g. one fused batch for every view);
         returns their seqs. Cheaper than awaiting ``publish`` for each: one commit, one wake-up."""
+        return list(await asyncio.shield(self.submit_many(items)))
+
+    def submit_many(self, items: Sequence[tuple[str, picture_pb2.PictureUpdate]]) -> asyncio.Future[list[int]]:
+        """:meth:`publish_many` without waiting: the seqs are assigned now, in call order, and with an inline
+        log (SQLite, ``WarningLog.inline``) the updates are committed and fanned out before this returns (no
+        task, no thread hand-off on the way to the subscribers). The future gives their seqs, or the log's
+        error."""
         futures = [self._enqueue(view, update) for view, update in items]
-        return list(await asyncio.shield(asyncio.gather(*futures)))
+        if self._flusher is None and self._pending:
+            if self._log.inline:
+                self._flush_now()
+            else:
+                self._flusher = asyncio.create_task(self._flush(), name="triwarn-hub-flush")
+        return asyncio.gather(*futures)
 
     def _enqueue(self, view: str, update: picture_pb2.PictureUpdate) -> asyncio.Future[int]:
         if self._failed is not None:
@@ -417,36 +479,72 @@ class PictureHub:
             update.time_ns = time.time_ns()
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(state, state.next_seq, update, update.SerializeToString(), done))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush(), name="triwarn-hub-flush")
+        if self.trace is not None:
+            self.trace.stamp(update.source_sent_time_ns, "enqueued")
         return done
 
+    @staticmethod
+    def _rows(batch: list[_Pending]) -> list[tuple[str, int, int, bytes]]:
+        return [(p.view.name, p.seq, p.update.time_ns, p.payload) for p in batch]
+
+    def _flush_now(self) -> None:
+        """Commit what is pending in one transaction on this thread (inline log), apply, fan out."""
+        batch, self._pending = self._pending, []
+        started = time.perf_counter()
+        try:
+            self._log.append_many_now(self._rows(batch))
+        except Exception as exc:
+            self._fail(batch, exc)
+            return
+        for state in self._committed(batch, started):
+            try:
+                self._log.checkpoint_now(*self._checkpoint_args(state))
+            except Exception as exc:  # the deltas stay in the log: the next checkpoint covers them
+                log.error("checkpoint of view %s failed: %s", state.name, exc)
+                continue
+            state.checkpoint_seq = state.last_seq
+
     async def _flush(self) -> None:
-        """Commit everything pending in one transaction, then apply and fan out in seq order; repeat."""
+        """Commit everything pending in one transaction (in the log's thread), then apply and fan out in seq
+        order; repeat while updates were published meanwhile (group commit)."""
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
+                started = time.perf_counter()
                 try:
-                    started = time.perf_counter()
-                    await self._log.append_many([(p.view.name, p.seq, p.update.time_ns, p.payload) for p in batch])
-                    if self._metrics is not None:
-                        self._metrics.log_commit_seconds.observe(time.perf_counter() - started)
+                    await self._log.append_many(self._rows(batch))
                 except BaseException as exc:
-                    self._failed = exc
-                    log.error("warning log append failed: %s", exc)
-                    for p in batch + self._pending:
-                        if not p.done.done():
-                            p.done.set_exception(RuntimeError(f"warning log append failed: {exc}"))
-                    self._pending = []
+                    self._fail(batch, exc)
                     return
-                for p in batch:
-                    self._deliver(p)
-                    p.done.set_result(p.seq)
-                for state in {p.view.name: p.view for p in batch}.values():
-                    if state.last_seq - state.checkpoint_seq >= self._checkpoint_every:
+                for state in self._committed(batch, started):
+                    try:
                         await self._checkpoint(state)
+                    except Exception as exc:  # the deltas stay in the log: the next checkpoint covers them
+                        log.error("checkpoint of view %s failed: %s", state.name, exc)
         finally:
             self._flusher = None
+
+    def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
+        self._failed = exc
+        log.error("warning log append failed: %s", exc)
+        for p in batch + self._pending:
+            if not p.done.done():
+                p.done.set_exception(RuntimeError(f"warning log append failed: {exc}"))
+        self._pending = []
+
+    def _committed(self, batch: list[_Pending], started: float) -> list[_View]:
+        """After the commit of ``batch``: apply and fan out in seq order; the views due for a checkpoint."""
+        if self._metrics is not None:
+            self._metrics.log_commit_seconds.observe(time.perf_counter() - started)
+        if self.trace is not None:
+            t_ns = time.time_ns()
+            for p in batch:
+                self.trace.stamp(p.update.source_sent_time_ns, "committed", t_ns)
+        for p in batch:
+            self._deliver(p)
+            p.done.set_result(p.seq)
+        states = {p.view.name: p.view for p in batch}.values()
+        return [s for s in states if s.last_seq - s.checkpoint_seq >= self._checkpoint_every]
 
     def _deliver(self, p: _Pending) -> None:
         state = p.view
@@ -470,6 +568,12 @@ class PictureHub:
             else:
                 state.subscribers.discard(sub)
                 dropped += 1
+        if self.trace is not None and state.subscribers:
+            source = p.update.source_sent_time_ns
+            self.trace.queued(p.payload, source)
+            for data in by_filter.values():
+                self.trace.queued(data, source)
+            self.trace.stamp(source, "delivered")
         m = self._metrics
         if m is not None:
             m.updates_published.labels(state.name).inc()
@@ -478,9 +582,12 @@ class PictureHub:
                 m.subscribers_dropped.labels(state.name).inc(dropped)
                 m.subscribers.labels(state.name).set(len(state.subscribers))
 
+    def _checkpoint_args(self, state: _View) -> tuple[str, int, bytes, int]:
+        return state.name, state.last_seq, state.snapshot().SerializeToString(), self._retention
+
     async def _checkpoint(self, state: _View) -> None:
         seq = state.last_seq
-        await self._log.checkpoint(state.name, seq, state.snapshot().SerializeToString(), self._retention)
+        await self._log.checkpoint(*self._checkpoint_args(state))
         state.checkpoint_seq = seq
 
     # --- reading ---
@@ -610,9 +717,15 @@ class WarningService:
         except RuntimeError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         try:
+            trace = self._hub.trace
             async with contextlib.aclosing(sub.stream()) as stream:
                 async for data in stream:
-                    await context.write(data)
+                    if trace is None:
+                        await context.write(data)
+                    else:
+                        started = time.time_ns()
+                        await context.write(data)
+                        trace.wrote(data, started, time.time_ns())
             if sub.end is not None:
                 await context.abort(*sub.end)
         finally:

@@ -17,6 +17,7 @@ MQTT topics (all QoS 1):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ PB_TO_NATION: Mapping[int, str] = MappingProxyType({v: k for k, v in NATION_TO_P
 _IU = np.triu_indices(6)
 _MAX_ID_LEN = 64
 _MAX_SENSORS_PER_TRACK = 64
+#: Phase and Status values are 0..max without holes (checked here), so a range test validates them.
+_MAX_PHASE, _MAX_STATUS = max(Phase), max(Status)
+assert sorted(Phase) == list(range(_MAX_PHASE + 1)) and sorted(Status) == list(range(_MAX_STATUS + 1))
 
 
 def tracks_topic(nation: str) -> str:
@@ -193,41 +197,40 @@ def decode_batch(payload: bytes, topic_nation_code: str, now_ns: int, limits: Li
         raise RejectedInput("too_many_tracks", f"{n} tracks exceed the limit of {limits.max_tracks_per_batch}")
     _check_time(msg.sent_time_ns, now_ns, limits, "sent_time_ns")
 
-    numbers = np.empty(n, np.int64)
-    times = np.empty(n, np.int64)
-    x = np.empty((n, 6))
-    upper = np.empty((n, 21))
-    phase = np.empty(n, np.int64)
-    status = np.empty(n, np.int64)
-    quality = np.empty(n)
-    beta = np.empty(n)
-    sensors: list[tuple[str, ...]] = []
-    seen: set[int] = set()
-    for i, t in enumerate(msg.tracks):
-        if t.local_track_number in seen:
-            raise RejectedInput("duplicate_track", f"local track {t.local_track_number} appears twice")
-        seen.add(t.local_track_number)
-        numbers[i] = t.local_track_number
-        times[i] = t.time_ns
-        s = t.state
-        x[i] = (s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s)
-        if len(s.covariance_upper) != 21:
-            raise RejectedInput(
-                "bad_covariance",
-                f"track {t.local_track_number}: covariance_upper has {len(s.covariance_upper)} values, not 21",
-            )
-        upper[i] = s.covariance_upper
-        if t.phase not in Phase._value2member_map_ or t.status not in Status._value2member_map_:
-            raise RejectedInput("out_of_range", f"track {t.local_track_number}: unknown phase or status value")
-        phase[i] = t.phase
-        status[i] = t.status if t.status else Status.CONFIRMED
-        quality[i] = t.quality
-        beta[i] = t.ballistic_coefficient_kg_m2
-        if len(t.sensor_ids) > _MAX_SENSORS_PER_TRACK:
-            raise RejectedInput("out_of_range", f"track {t.local_track_number}: too many sensor ids")
-        for sid in t.sensor_ids:
-            _check_id(sid, "sensor id")
-        sensors.append(tuple(t.sensor_ids))
+    # Column-wise, one pass per field group: a per-track loop filling numpy rows costs ~3x more (0.5 ms for
+    # 30 tracks on a busy 2-core machine, on the latency path of every batch).
+    tracks = msg.tracks
+    states = [t.state for t in tracks]
+    numbers_l = [t.local_track_number for t in tracks]
+    if len(set(numbers_l)) != n:
+        seen: set[int] = set()
+        for k in numbers_l:
+            if k in seen:
+                raise RejectedInput("duplicate_track", f"local track {k} appears twice")
+            seen.add(k)
+    numbers = np.array(numbers_l, np.int64)
+    times = np.array([t.time_ns for t in tracks], np.int64)
+    x = np.array([(s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s) for s in states], np.float64).reshape(n, 6)
+    covs = [s.covariance_upper for s in states]
+    for i, c in enumerate(covs):
+        if len(c) != 21:
+            raise RejectedInput("bad_covariance", f"track {numbers_l[i]}: covariance_upper has {len(c)} values, not 21")
+    upper = np.fromiter(itertools.chain.from_iterable(covs), np.float64, count=21 * n).reshape(n, 21)
+    phase = np.array([t.phase for t in tracks], np.int64)
+    status = np.array([t.status for t in tracks], np.int64)
+    bad_enum = (phase < 0) | (phase > _MAX_PHASE) | (status < 0) | (status > _MAX_STATUS)
+    if bad_enum.any():
+        i = int(np.argmax(bad_enum))
+        raise RejectedInput("out_of_range", f"track {numbers_l[i]}: unknown phase or status value")
+    status[status == 0] = int(Status.CONFIRMED)
+    quality = np.array([t.quality for t in tracks], np.float64)
+    beta = np.array([t.ballistic_coefficient_kg_m2 for t in tracks], np.float64)
+    sensors = [tuple(t.sensor_ids) for t in tracks]
+    for i, ids in enumerate(sensors):
+        if len(ids) > _MAX_SENSORS_PER_TRACK:
+            raise RejectedInput("out_of_range", f"track {numbers_l[i]}: too many sensor ids")
+    for sid in set(itertools.chain.from_iterable(sensors)):
+        _check_id(sid, "sensor id")
 
     if n:
         _check_values(numbers, times, x, upper, quality, beta, now_ns, limits)
@@ -273,15 +276,18 @@ def _check_values(
     now_ns: int,
     limits: Limits,
 ) -> None:
-    finite = np.isfinite(x).all(axis=1) & np.isfinite(upper).all(axis=1) & np.isfinite(quality) & np.isfinite(beta)
-    if not finite.all():
-        bad = int(numbers[np.argmin(finite)])
-        raise RejectedInput("not_finite", f"track {bad}: state, covariance, quality or beta is NaN or infinite")
-    i_new, i_old = int(np.argmax(times)), int(np.argmin(times))
+    # fast path: one finite sum says every value is finite (a NaN or an infinity makes it non-finite; if huge
+    # finite values overflow it, the exact test below decides)
+    if not math.isfinite(float(x.sum()) + float(upper.sum()) + float(quality.sum()) + float(beta.sum())):
+        finite = np.isfinite(x).all(axis=1) & np.isfinite(upper).all(axis=1) & np.isfinite(quality) & np.isfinite(beta)
+        if not finite.all():
+            bad = int(numbers[np.argmin(finite)])
+            raise RejectedInput("not_finite", f"track {bad}: state, covariance, quality or beta is NaN or infinite")
+    i_new, i_old = int(times.argmax()), int(times.argmin())
     _check_time(int(times[i_new]), now_ns, limits, f"track {int(numbers[i_new])} time_ns")
     _check_time(int(times[i_old]), now_ns, limits, f"track {int(numbers[i_old])} time_ns")
-    radius = np.sqrt((x[:, :3] ** 2).sum(axis=1))
-    speed = np.sqrt((x[:, 3:] ** 2).sum(axis=1))
+    radius = np.sqrt(np.einsum("ij,ij->i", x[:, :3], x[:, :3]))
+    speed = np.sqrt(np.einsum("ij,ij->i", x[:, 3:], x[:, 3:]))
     for name, values, limit in (("position", radius, limits.max_radius_m), ("speed", speed, limits.max_speed_m_s)):
         over = values > limit
         if over.any():

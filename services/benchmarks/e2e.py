@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subscribers", default="1,10", help="numbers of subscribers to run with (default 1,10)")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of publishing per configuration")
     p.add_argument("--period", type=float, default=0.1, help="seconds between two batches of a nation")
+    p.add_argument(
+        "--subscriber-processes",
+        type=int,
+        default=1,
+        help="spread the subscribers over this many processes (default 1; on 2 cores more was slower)",
+    )
     p.add_argument("--broker", help="use this MQTT broker (mqtt://HOST:PORT) instead of starting one")
     p.add_argument("--json", action="store_true", help="print the results as one JSON document")
     p.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
@@ -74,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
             for rate in rates:
                 for n_subs in subs:
                     say(f"-- 3 nations x {rate} tracks/s, {n_subs} subscriber(s), {args.duration:g} s ...")
-                    r = run_config(broker.url, rate, n_subs, args.duration, args.period, say)
+                    r = run_config(broker.url, rate, n_subs, args.duration, args.period, say, args.subscriber_processes)
                     results.append(r)
                     say(_line(r))
+                    say(_stage_lines(r))
         finally:
             broker.stop()
     stage2: list[dict[str, Any]] = []
@@ -85,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
         for rate in rates:
             for n_subs in subs:
                 say(f"-- updates as for 3 nations x {rate} tracks/s, {n_subs} subscriber(s) ...")
-                r = run_distribution_config(rate, n_subs, args.duration, args.period)
+                r = run_distribution_config(rate, n_subs, args.duration, args.period, args.subscriber_processes)
                 stage2.append(r)
                 say(_line(r, split=False))
+                say(_stage_lines(r))
     doc = {
         "benchmark": "e2e",
         "what": "publish-to-receive latency, nodes -> MQTT broker -> fusion -> gRPC -> subscribers (loopback)",
@@ -140,6 +147,14 @@ def _line(r: dict[str, Any], split: bool = True) -> str:
     )
 
 
+def _stage_lines(r: dict[str, Any]) -> str:
+    stages = r.get("stages_ms") or {}
+    lines = ["   stages (ms)                                      p50      p99     mean"]
+    for name, v in stages.items():
+        lines.append(f"     {name:<44} {v['p50']:>7.3f}  {v['p99']:>7.3f}  {v['mean']:>7.3f}")
+    return "\n".join(lines)
+
+
 def _print_table(results: list[dict[str, Any]]) -> None:
     print()
     print("tracks/s/nation  subscribers  updates  p50 ms  p99 ms  max ms  tracks/s delivered (all subs)  lost")
@@ -154,7 +169,9 @@ def _print_table(results: list[dict[str, Any]]) -> None:
 # --- one configuration ---------------------------------------------------------------------------------
 
 
-def run_config(broker_url: str, rate: int, n_subs: int, duration_s: float, period_s: float, say: Any) -> dict[str, Any]:
+def run_config(
+    broker_url: str, rate: int, n_subs: int, duration_s: float, period_s: float, say: Any, procs: int = 1
+) -> dict[str, Any]:
     from triwarn.services.broker import free_port
 
     n_objects = max(1, round(rate * period_s))
@@ -162,52 +179,119 @@ def run_config(broker_url: str, rate: int, n_subs: int, duration_s: float, perio
         target = f"127.0.0.1:{free_port()}"
         metrics_port = free_port()
         log_path = Path(tmp) / "fusion.log"
-        with log_path.open("wb") as log_file:
-            fusion = subprocess.Popen(
-                [
-                    sys.executable, "-P", "-m", "triwarn.services.cli", "--log-level", "WARNING", "fusion",
-                    "--broker", broker_url, "--listen", target, "--metrics-port", str(metrics_port),
-                    "--warning-log", str(Path(tmp) / "warnings.sqlite"),
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-            try:
-                say("   starting the fusion service (compiling numba kernels (first run only)...)")
-                _wait_serving(target, fusion, 300.0, log_path)
-                ctx = multiprocessing.get_context("spawn")
-                parent, child = ctx.Pipe()
-                progress = ctx.Value("q", 0)  # batch-caused updates received so far, all subscribers together
-                sub_proc = ctx.Process(target=_subscribers_main, args=(target, n_subs, child, progress), daemon=True)
-                sub_proc.start()
-                if not parent.poll(60.0):
-                    raise RuntimeError("the subscribers did not connect")
-                parent.recv()  # "ready": every subscriber holds its snapshot
-                published = asyncio.run(_publish(broker_url, n_objects, duration_s, period_s))
-                # drain: wait until every subscriber has every update, or nothing moved for 5 s
-                expected = len(published) * n_subs
-                last, still_since = -1, time.monotonic()
-                while progress.value < expected and time.monotonic() - still_since < 5.0:
-                    if progress.value != last:
-                        last, still_since = progress.value, time.monotonic()
-                    time.sleep(0.1)
-                service = _scrape(metrics_port)
-                if service.get("triwarn_batches_rejected_total") or service.get("triwarn_internal_errors_total"):
-                    say(f"   the fusion service logged: {log_path.read_text()[-1500:]}")
-                parent.send("stop")
-                received = parent.recv()
-                sub_proc.join(10)
-            finally:
-                fusion.send_signal(signal.SIGTERM)
-                try:
-                    fusion.wait(15)
-                except subprocess.TimeoutExpired:
-                    fusion.kill()
-                    fusion.wait()
+        trace_path = Path(tmp) / "stages.json"
+        ctx = multiprocessing.get_context("spawn")
+        # the service's own entry point (fusion.run) in a child process, with a StageTrace for the breakdown
+        fusion = ctx.Process(
+            target=_fusion_main,
+            args=(broker_url, target, metrics_port, str(Path(tmp) / "warnings.sqlite"), str(log_path), str(trace_path)),
+        )
+        fusion.start()
+        try:
+            say("   starting the fusion service (compiling numba kernels (first run only)...)")
+            _wait_serving(target, fusion, 300.0, log_path)
+            subscribers = _Subscribers(target, n_subs, procs)
+            subscribers.wait_ready(60.0)  # every subscriber holds its snapshot
+            published = asyncio.run(_publish(broker_url, n_objects, duration_s, period_s))
+            # drain: wait until every subscriber has every update, or nothing moved for 5 s
+            expected = len(published) * n_subs
+            last, still_since = -1, time.monotonic()
+            while subscribers.progress.value < expected and time.monotonic() - still_since < 5.0:
+                if subscribers.progress.value != last:
+                    last, still_since = subscribers.progress.value, time.monotonic()
+                time.sleep(0.1)
+            service = _scrape(metrics_port)
+            if service.get("triwarn_batches_rejected_total") or service.get("triwarn_internal_errors_total"):
+                say(f"   the fusion service logged: {log_path.read_text()[-1500:]}")
+            received = subscribers.stop()
+        finally:
+            if fusion.pid is not None and fusion.exitcode is None:
+                os.kill(fusion.pid, signal.SIGTERM)
+            fusion.join(15)
+            if fusion.exitcode is None:
+                fusion.kill()
+                fusion.join()
+        trace = json.loads(trace_path.read_text()) if trace_path.exists() else None
     summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
     summary["fusion_service"] = service
+    if trace is not None:
+        summary["stages_ms"] = _stages(published, received, trace)
     return summary
+
+
+def _fusion_main(
+    broker_url: str, target: str, metrics_port: int, warning_log: str, log_path: str, trace_path: str
+) -> None:
+    """Child process: ``triwarn fusion`` (same settings, same ``fusion.run``) with a StageTrace, written to
+    ``trace_path`` when the service stops (SIGTERM)."""
+    from triwarn.services import fusion
+    from triwarn.services.distribution import StageTrace
+    from triwarn.services.logs import setup_logging
+    from triwarn.services.settings import Settings
+
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    setup_logging("WARNING")
+    settings = Settings.load(
+        broker_url=broker_url, grpc_listen=target, metrics_port=metrics_port, warning_log=warning_log
+    )
+    trace = StageTrace()
+    asyncio.run(fusion.run(settings, trace=trace))
+    Path(trace_path).write_text(json.dumps(trace.as_dict()))
+
+
+#: The per-stage breakdown: (name, from stamp, to stamp) over the fusion service's StageTrace; "sent" is the
+#: node's publish, "first_write"/"last_write" the first start and last end of the gRPC writes of the update
+#: to the subscribers, "receive" a subscriber's receipt (one sample per subscriber).
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("mqtt: publish -> fusion consumer", "sent", "received"),
+    ("decode + validate", "received", "decoded"),
+    ("fuse (engine)", "decoded", "fused"),
+    ("picture update built (+ assessments)", "fused", "built"),
+    ("hub: seq, serialize", "built", "enqueued"),
+    ("log commit (SQLite)", "enqueued", "committed"),
+    ("fan-out into subscriber queues", "committed", "delivered"),
+    ("Subscribe handlers wake -> first write", "delivered", "first_write"),
+    ("gRPC writes, first start -> last done", "first_write", "last_write"),
+    ("fan-out -> subscriber receipt", "delivered", "receive"),
+)
+
+
+def _stages(
+    published: list[tuple[str, int, int]], received: list[dict[str, Any]], trace: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """p50 / p99 (ms) of every stage of ``STAGES``, over the published batches the trace holds."""
+    batches = {int(k): v for k, v in trace["batches"].items()}
+    writes = {int(k): w for k, w in trace["writes"].items()}
+    receipts: dict[int, list[int]] = {}
+    for sub in received:
+        for src, recv in zip(sub["source_ns"], sub["recv_ns"], strict=True):
+            if src:
+                receipts.setdefault(int(src), []).append(int(recv))
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in STAGES}
+    for _, sent, _ in published:
+        stamps = dict(batches.get(sent, {}))
+        stamps["sent"] = sent
+        if sent in writes:
+            stamps["first_write"] = min(a for a, _ in writes[sent])
+            stamps["last_write"] = max(b for _, b in writes[sent])
+        for name, a, b in STAGES:
+            if b == "receive":
+                if a in stamps:
+                    samples[name] += [(r - stamps[a]) * 1e-6 for r in receipts.get(sent, [])]
+            elif a in stamps and b in stamps:
+                samples[name].append((stamps[b] - stamps[a]) * 1e-6)
+    return {
+        name: {
+            "p50": float(np.percentile(v, 50)),
+            "p99": float(np.percentile(v, 99)),
+            "mean": float(np.mean(v)),
+            "samples": len(v),
+        }
+        for name, v in samples.items()
+        if v
+    }
 
 
 def _scrape(port: int) -> dict[str, float]:
@@ -236,7 +320,7 @@ def _scrape(port: int) -> dict[str, float]:
     return values
 
 
-def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, log_path: Path) -> None:
+def _wait_serving(target: str, proc: Any, timeout_s: float, log_path: Path) -> None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -244,8 +328,8 @@ def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, 
     with grpc.insecure_channel(target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the fusion service exited ({proc.returncode}): {log_path.read_text()[-2000:]}")
+            if not proc.is_alive():
+                raise RuntimeError(f"the fusion service exited ({proc.exitcode}): {log_path.read_text()[-2000:]}")
             with contextlib.suppress(grpc.RpcError):
                 resp = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
                 if resp.status == health_pb2.HealthCheckResponse.SERVING:
@@ -310,16 +394,18 @@ def _summarize(
     }
 
 
-def run_distribution_config(rate: int, n_subs: int, duration_s: float, period_s: float) -> dict[str, Any]:
+def run_distribution_config(
+    rate: int, n_subs: int, duration_s: float, period_s: float, procs: int = 1
+) -> dict[str, Any]:
     """The distribution alone: this process publishes picture updates into a PictureHub (SQLite log, gRPC
     server) at the rate the end-to-end run produces them (3 nations x 1/period batches/s, each one update
     per view, ``rate * period`` tracks each); N subscribers in a child process measure as above."""
-    return asyncio.run(_distribution(rate, n_subs, duration_s, period_s))
+    return asyncio.run(_distribution(rate, n_subs, duration_s, period_s, procs))
 
 
-async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: float) -> dict[str, Any]:
+async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: float, procs: int) -> dict[str, Any]:
     from triwarn.core.trajectory.tracks import NATIONS
-    from triwarn.services.distribution import PictureHub, start_server
+    from triwarn.services.distribution import PictureHub, StageTrace, start_server
     from triwarn.services.settings import Settings
     from triwarn.v1 import picture_pb2, tracks_pb2
 
@@ -337,16 +423,13 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
     with tempfile.TemporaryDirectory(prefix="triwarn-bench-dist-") as tmp:
         settings = Settings(warning_log=str(Path(tmp) / "warnings.sqlite"), grpc_listen="127.0.0.1:0")
         hub = await PictureHub.open(settings, NATIONS)
+        hub.trace = StageTrace()
         handle = await start_server(settings, hub)
         await handle.set_serving()
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        progress = ctx.Value("q", 0)
-        sub_proc = ctx.Process(target=_subscribers_main, args=(handle.address, n_subs, child, progress), daemon=True)
-        sub_proc.start()
+        subscribers = _Subscribers(handle.address, n_subs, procs)
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, parent.recv)  # "ready"
+            await loop.run_in_executor(None, subscribers.wait_ready, 60.0)
             published: list[tuple[str, int, int]] = []
             start = time.monotonic() + 0.2
             k = 0
@@ -363,16 +446,17 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
                 k += 1
             expected = len(published) * n_subs
             for _ in range(100):
-                if progress.value >= expected:
+                if subscribers.progress.value >= expected:
                     break
                 await asyncio.sleep(0.05)
-            parent.send("stop")
-            received = await loop.run_in_executor(None, parent.recv)
+            received = await loop.run_in_executor(None, subscribers.stop)
         finally:
             await handle.stop(1.0)
             await hub.close()
-            sub_proc.join(10)
-    return _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
+            subscribers.join()
+    summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
+    summary["stages_ms"] = _stages(published, received, hub.trace.as_dict())
+    return summary
 
 
 # --- publishers (in the benchmark's process) -----------------------------------------------------------
@@ -419,44 +503,101 @@ async def _publish(broker_url: str, n_objects: int, duration_s: float, period_s:
     return published
 
 
-# --- subscribers (one child process) -------------------------------------------------------------------
+# --- subscribers (child processes) ---------------------------------------------------------------------
+
+
+class _Subscribers:
+    """``n`` subscribers spread over ``procs`` child processes (each an event loop with one gRPC channel per
+    subscriber). ``progress`` counts the batch-caused updates received so far, all subscribers together."""
+
+    def __init__(self, target: str, n: int, procs: int = 1) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        procs = max(1, min(procs, n))
+        self.progress = ctx.Value("q", 0)
+        self._pipes: list[Any] = []
+        self._procs: list[Any] = []
+        for k in range(procs):
+            size = n // procs + (1 if k < n % procs else 0)
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_subscribers_main, args=(target, size, child, self.progress), daemon=True)
+            proc.start()
+            self._pipes.append(parent)
+            self._procs.append(proc)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        for pipe in self._pipes:
+            if not pipe.poll(timeout_s):
+                raise RuntimeError("the subscribers did not connect")
+            pipe.recv()  # "ready"
+
+    def stop(self) -> list[dict[str, Any]]:
+        """Stop every subscriber; their records (one dict per subscriber)."""
+        for pipe in self._pipes:
+            pipe.send("stop")
+        records: list[dict[str, Any]] = []
+        for pipe in self._pipes:
+            records += pipe.recv()
+        self.join()
+        return records
+
+    def join(self) -> None:
+        for proc in self._procs:
+            proc.join(10)
 
 
 def _subscribers_main(target: str, n: int, conn: Any, progress: Any) -> None:
     asyncio.run(_subscribers(target, n, conn, progress))
 
 
+def _new_records(n: int) -> list[dict[str, list[int]]]:
+    return [{"seq": [], "source_ns": [], "recv_ns": [], "stamp_ns": [], "n_tracks": []} for _ in range(n)]
+
+
+def _record(rec: dict[str, list[int]], data: bytes, recv_ns: int, progress: Any) -> None:
+    from triwarn.v1 import picture_pb2
+
+    update = picture_pb2.PictureUpdate.FromString(data)
+    rec["seq"].append(update.seq)
+    if update.source_sent_time_ns:  # caused by a node's batch (assessment updates carry 0)
+        with progress.get_lock():
+            progress.value += 1
+    rec["source_ns"].append(update.source_sent_time_ns)
+    rec["recv_ns"].append(recv_ns)
+    rec["stamp_ns"].append(update.time_ns)
+    rec["n_tracks"].append(len(update.tracks))
+
+
+_SUBSCRIBE = "/triwarn.v1.WarningService/Subscribe"
+
+
 async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
+    """N subscribers of the default view in this process's event loop, each on its own channel. Each receives
+    an update's bytes and stamps the receipt before parsing them (the parse is the client's own work; in one
+    process it still delays the other subscribers)."""
     import grpc
 
     from triwarn.services.distribution import CLIENT_OPTIONS
-    from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
+    from triwarn.v1 import picture_pb2, warning_service_pb2
 
-    records: list[dict[str, list[int]]] = [
-        {"seq": [], "source_ns": [], "recv_ns": [], "stamp_ns": [], "n_tracks": []} for _ in range(n)
-    ]
+    records = _new_records(n)
     channels = [grpc.aio.insecure_channel(target, options=CLIENT_OPTIONS) for _ in range(n)]
     calls = [
-        warning_service_pb2_grpc.WarningServiceStub(ch).Subscribe(warning_service_pb2.SubscribeRequest())
+        ch.unary_stream(_SUBSCRIBE, request_serializer=warning_service_pb2.SubscribeRequest.SerializeToString)(
+            warning_service_pb2.SubscribeRequest()
+        )
         for ch in channels
     ]
     for call in calls:
-        snap = await call.read()
+        snap = picture_pb2.PictureUpdate.FromString(await call.read())
         assert snap.kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT
 
     async def reader(call: Any, rec: dict[str, list[int]]) -> None:
         while True:
-            update = await call.read()
+            data = await call.read()
             now = time.time_ns()
-            if update is grpc.aio.EOF:  # type: ignore[attr-defined]
+            if data is grpc.aio.EOF:  # type: ignore[attr-defined]
                 return
-            rec["seq"].append(update.seq)
-            if update.source_sent_time_ns:  # caused by a node's batch (assessment updates carry 0)
-                progress.value += 1
-            rec["source_ns"].append(update.source_sent_time_ns)
-            rec["recv_ns"].append(now)
-            rec["stamp_ns"].append(update.time_ns)
-            rec["n_tracks"].append(len(update.tracks))
+            _record(rec, data, now, progress)
 
     tasks = [asyncio.create_task(reader(c, r)) for c, r in zip(calls, records, strict=True)]
     conn.send("ready")

@@ -1,0 +1,147 @@
+"""The latency-path shortcuts of the fusion service and the hub give the same results as the plain path.
+
+- ``merge_assessment`` (one protobuf merge of a cached message) equals ``fill_track_assessment``, including
+  the proto3 zeros a merge does not copy (phase UNKNOWN, level UNSPECIFIED, no launch or impact point);
+- the SQLite log writes inline (no worker thread) and a hub on it commits and fans out inside ``submit_many``;
+- the stage trace stamps a batch at every stage, in path order, and attributes gRPC writes to their batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from triwarn.core.trajectory.assess import WarningLevel
+from triwarn.core.trajectory.tracks import Phase
+from triwarn.services import picture, synthetic
+from triwarn.services.clock import Clock
+from triwarn.services.distribution import PictureHub, StageTrace, start_server
+from triwarn.services.fusion import FusionService, assessment_pb, merge_assessment
+from triwarn.services.metrics import Metrics
+from triwarn.services.settings import Settings
+from triwarn.services.warning_log import WarningLog
+from triwarn.services.warnings import fill_track_assessment
+from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
+
+
+def _service_with_assessments() -> FusionService:
+    service = FusionService(Settings(), Clock(), Metrics())
+    for payload, nation in synthetic.synthetic_batches(time.time_ns(), n_objects=3):
+        service.handle_tracks(nation, payload)
+    service.assess_due()
+    return service
+
+
+def test_merging_a_cached_assessment_equals_filling_it_field_by_field() -> None:
+    service = _service_with_assessments()
+    group = service.groups[0]
+    assessments = [a for _, a in group.assessed.values()]
+    assert assessments
+    a0 = assessments[0]
+    invalid = dataclasses.replace(a0.launch, valid=False)
+    variants = [
+        *assessments,
+        # proto3 zeros: a merge would not copy them, merge_assessment must still set them
+        dataclasses.replace(a0, phase=Phase.UNKNOWN, level=WarningLevel.UNSPECIFIED),
+        dataclasses.replace(a0, launch=invalid, impact=dataclasses.replace(a0.impact, valid=False), areas=()),
+    ]
+    tracks = group.engine.at(time.time_ns())
+    assert tracks
+    for a in variants:
+        for track in tracks:
+            filled = picture.system_track_pb(track)
+            merged = picture.system_track_pb(track)
+            fill_track_assessment(filled, a)
+            merge_assessment(merged, assessment_pb(a))
+            assert merged == filled
+            assert merged.SerializeToString(deterministic=True) == filled.SerializeToString(deterministic=True)
+
+
+def test_each_track_update_carries_its_latest_assessment() -> None:
+    service = _service_with_assessments()
+    group = service.groups[0]
+    payload, nation = synthetic.synthetic_batches(time.time_ns(), n_objects=3)[0]
+    updates = service.handle_tracks(nation, payload)
+    assert updates
+    for msg in updates[0][1].tracks:
+        expected = picture_pb2.SystemTrack()
+        expected.CopyFrom(msg)
+        fill_track_assessment(expected, group.assessed[msg.track_id][1])
+        assert msg == expected
+
+
+def test_the_sqlite_log_writes_inline_and_full_sync_or_memory_in_its_thread(tmp_path: Path) -> None:
+    async def main() -> None:
+        log = await WarningLog.open(str(tmp_path / "a.sqlite"))
+        assert log.inline
+        log.append_many_now([("us", 1, 5, b"x")])
+        assert await log.read_after("us", 0) == [(1, b"x")]  # the reader connection sees the commit
+        await log.close()
+        for location, sync in ((str(tmp_path / "b.sqlite"), "FULL"), (":memory:", "NORMAL")):
+            log = await WarningLog.open(location, synchronous=sync)
+            assert not log.inline
+            with pytest.raises(RuntimeError):
+                log.append_many_now([("us", 1, 5, b"x")])
+            await log.append_many([("us", 1, 5, b"x")])
+            assert await log.read_after("us", 0) == [(1, b"x")]
+            await log.close()
+
+    asyncio.run(main())
+
+
+def test_an_inline_hub_commits_and_fans_out_inside_submit_many(tmp_path: Path) -> None:
+    async def main() -> None:
+        settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+        hub = await PictureHub.open(settings, ["us", "jp"])
+        sub = hub.subscribe("us")
+        update = picture_pb2.PictureUpdate(source_sent_time_ns=7)
+        update.tracks.add(track_id=1)
+        done = hub.submit_many([("us", update), ("jp", update)])
+        # no await yet: already committed, applied and queued for the subscriber
+        assert hub.last_seq("us") == 1 and hub.last_seq("jp") == 1
+        assert sub.depth == 1
+        assert await done == [1, 1]
+        assert await hub._log.read_after("jp", 0) != []
+        sub.close()
+        await hub.close()
+
+    asyncio.run(main())
+
+
+def test_the_stage_trace_stamps_every_stage_in_order_and_attributes_writes(tmp_path: Path) -> None:
+    async def main() -> None:
+        settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+        hub = await PictureHub.open(settings, ["us"])
+        hub.trace = trace = StageTrace()
+        handle = await start_server(settings, hub)
+        try:
+            async with grpc.aio.insecure_channel(handle.address) as channel:
+                stub = warning_service_pb2_grpc.WarningServiceStub(channel)
+                call = stub.Subscribe(warning_service_pb2.SubscribeRequest())
+                assert (await call.read()).kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT
+                sent = time.time_ns()
+                trace.stamp(sent, "received", sent + 1)
+                for stage in ("decoded", "fused", "built"):
+                    trace.stamp(sent, stage)
+                await hub.publish("us", picture_pb2.PictureUpdate(source_sent_time_ns=sent))
+                await hub.publish("us", picture_pb2.PictureUpdate())  # no source: not traced
+                for _ in range(2):
+                    await call.read()
+                call.cancel()
+        finally:
+            await handle.stop(0.5)
+            await hub.close()
+        stamps = trace.as_dict()["batches"][str(sent)]
+        assert list(stamps) == list(StageTrace.STAGES)
+        times = [stamps[s] for s in StageTrace.STAGES]
+        assert times == sorted(times)
+        writes = trace.as_dict()["writes"][str(sent)]
+        assert len(writes) == 1 and stamps["delivered"] <= writes[0][0] <= writes[0][1]
+        assert list(trace.as_dict()["batches"]) == [str(sent)]
+
+    asyncio.run(main())
