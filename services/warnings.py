@@ -5,8 +5,9 @@ update's assessments and deleted tracks, and returns the warnings that are new o
 of the one warning a track can have (``Warning.State`` in picture.proto):
 
 - ``NEW``: first assessment of a track (every tracked launch gets a warning; ``level`` says how severe);
-- ``IMPACT_EXPECTED``: after burnout, the impact area lies in (or the path overflies) an area of the three
-  nations; re-issued when the set of areas changes;
+- ``IMPACT_EXPECTED``: the impact area lies in (or the path overflies) an area of the three nations; while
+  boosting the impact area is the corridor the missile can still reach (it shrinks to the impact ellipse at
+  burnout); re-issued when the set of areas changes;
 - ``UPDATED``: level, areas or estimates changed materially (impact point moved by more than
   ``move_m``, or its ellipse changed by more than ``ellipse_frac``; not while boosting, when the
   instantaneous impact point races downrange), so subscribers are not flooded every cycle;
@@ -107,8 +108,9 @@ class WarningBook:
     # ------------------------------------------------------------------------------------------------
     def _assess_one(self, tid: int, a: Assessment, now_ns: int) -> WarningChange | None:
         kinds = frozenset(x.kind for x in a.areas if x.probability > 0.0)
-        # "impact expected" only once the impact point stops racing downrange (after burnout)
-        threatening = a.impact.valid and a.level >= WarningLevel.WATCH and a.phase != Phase.BOOST
+        # "impact expected" as soon as the impact area touches an area: while boosting the area is the corridor
+        # the missile can still reach (assess.py), so an area in it is threatened from the first assessment
+        threatening = a.impact.valid and a.level >= WarningLevel.WATCH
         act = self._active.get(tid)
         if act is None:
             w = WarningChange(

@@ -41,14 +41,22 @@ from triwarn.core.trajectory.classify import (
     M_SPEED,
     M_VUP,
     MissileClass,
+    boost_profiles,
+    boost_range_bound_m,
     class_from_metrics,
     flight_metrics,
     phase_from_metrics,
 )
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import ecef_to_geodetic, geodesic_inverse
-from triwarn.core.trajectory.impact import ground_track_batch, ground_track_batch_parallel, predict_impacts
+from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse
+from triwarn.core.trajectory.impact import (
+    boost_corridor,
+    ground_track_batch,
+    ground_track_batch_parallel,
+    predict_impacts,
+)
 from triwarn.core.trajectory.launch import estimate_launch
+from triwarn.core.trajectory.missiles import missile_classes
 from triwarn.core.trajectory.tracks import Phase, SystemTrack
 
 NS = 1_000_000_000
@@ -163,6 +171,8 @@ class _TrackMemory:
     lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
+    corridor: str = ""  # while boosting: how the impact corridor was bounded (for the reasons)
+    boost_fit: frozenset[str] | None = None  # catalog classes whose boost fitted every boost assessment so far
     last: Assessment | None = None
 
 
@@ -177,7 +187,7 @@ class Assessor:
     accel_max_dt_s: float = 10.0  # ... and at most this old
     accel_sigma_goal_m_s2: float = 2.0
     history_s: float = 30.0
-    launch_window_s: float = 20.0  # launch estimates are refreshed for this long after a track appears
+    launch_window_s: float = 20.0  # launch estimates are refreshed this long after a track appears, and in boost
     launch_every_s: float = 4.0  # ... at most this often
     n_area_samples: int = 400
     track_dt_s: float = 10.0  # ground-track step for overflight
@@ -185,13 +195,26 @@ class Assessor:
     reentry_interface_m: float = 100_000.0
     lift_min_m_s2: float = 2.0  # upward acceleration across the velocity that counts as lift
     lift_to_drag_max: float = 5.0  # cap of the measured L/D (assumption: not a published figure)
-    glide_ld_prior: float = 2.5  # L/D of a vehicle seen gliding (assumption: not a published figure)
+    ld_margin: float = 1.2  # the L/D span reaches the catalog's largest L/D times this (assumption)
+    glide_class_range_m: float = 1_000e3  # energy-equivalent range below which a missile may glide (SRBM band)
+    # floor added to the fused covariance for the impact prediction (assumption, calibrated on the catalog's
+    # fused tracks: their midcourse errors are 40-75 m and 1.1-1.6 m/s (median, 3-D), NEES 3-19 for 3)
+    state_floor_pos_m: float = 50.0
+    state_floor_vel_m_s: float = 1.0
     seed: int = 20221004
+    corridor_tau_slack_s: float = 15.0  # time-since-launch slack of the boost-class fit (launch-time error)
+    corridor_min_hspeed_m_s: float = 100.0  # horizontal speed from which the boost heading counts as known
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
+    _profiles: tuple = field(init=False, repr=False)  # type: ignore[type-arg]
+    _ld_max: float = field(init=False, repr=False)
+    _gliders: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._z = np.random.default_rng(self.seed).standard_normal((self.n_area_samples, 2))
+        self._profiles = boost_profiles()  # the catalog's nominal boosts, flown once per process
+        self._ld_max = self.ld_margin * max(mc.vehicle.rv_lift_to_drag for mc in missile_classes().values())
+        self._gliders = frozenset(name for name, mc in missile_classes().items() if mc.vehicle.rv_lift_to_drag > 0.0)
 
     # ------------------------------------------------------------------------------------------------
     def beta_estimate(self, track_id: int) -> tuple[float, float]:
@@ -283,17 +306,28 @@ class Assessor:
                 and a_al < -max(1.0, 3.0 * a_sig)
             ):
                 # in an equilibrium glide the lift only holds the path level, so the seen ratio is a lower bound
-                # of the vehicle's L/D: predict with at least the prior of a gliding re-entry vehicle
+                # of the vehicle's L/D
                 seen = min(a_lift / -a_al, self.lift_to_drag_max)
-                mems[k].lift_to_drag = max(mems[k].lift_to_drag, seen, self.glide_ld_prior)
+                mems[k].lift_to_drag = max(mems[k].lift_to_drag, seen)
 
-        ld = np.array([m.lift_to_drag for m in mems])
+        # the L/D is not known: a vehicle seen gliding has at least the L/D seen, at most the catalog's largest
+        # (or what was seen, if more); a short-range missile after its boost may be a quasi-ballistic one that
+        # has not pulled up yet: 0 (ballistic) up to the catalog's largest. Elsewhere ballistic (no span).
+        span = np.full((n, 2), np.nan)
+        for k in range(n):
+            seen = mems[k].lift_to_drag
+            if seen > 0.0:
+                span[k] = (seen, max(seen, self._ld_max))
+            elif self._may_glide(phases[k].phase, metrics[k], mems[k]):
+                span[k] = (0.0, self._ld_max)
+        # the fused covariance plus a floor: the state's errors it leaves out (sensor bias residuals, filter lag)
+        floor = np.diag([self.state_floor_pos_m**2] * 3 + [self.state_floor_vel_m_s**2] * 3)
         preds = predict_impacts(
             X,
-            Pm,
+            Pm + floor,
             np.array([m.ln_beta for m in mems]),
             np.array([m.var_ln_beta for m in mems]),
-            lift_to_drag=ld if np.any(ld > 0.0) else None,
+            lift_to_drag_span=span if np.isfinite(span).any() else None,
         )
 
         # launch estimates for young, ascending tracks (frozen afterwards)
@@ -339,12 +373,19 @@ class Assessor:
                         est.t_sigma_s if cur is None or better_time else cur.time_sigma_s,
                         ell if cur is None or better_pos else cur.ellipse,
                     )
+        # while boosting, the impact lies anywhere from the instantaneous impact point to the longest range the
+        # missile can still reach: a corridor along the ground track (see impact.boost_corridor)
+        for k in range(n):
+            mems[k].corridor = ""
+            if phases[k].phase == Phase.BOOST and preds[k].valid:
+                preds[k] = self._corridor(tracks[k], X[k], Pm[k], metrics[k], preds[k], mems[k])
         for k in range(n):
             mem = mems[k]
             if phases[k].phase == Phase.BOOST:
                 mem.seen_boost = True
             age_s = (tracks[k].time_ns - mem.first_time_ns) / NS
-            if mem.launch is not None and age_s >= self.launch_window_s:
+            # refreshed while the track boosts: radar tracks that join later are better than a first infrared one
+            if mem.launch is not None and age_s >= self.launch_window_s and phases[k].phase != Phase.BOOST:
                 mem.launch_frozen = True
             if metrics[k][M_VUP] <= 0.0 and (mem.launch is not None or age_s >= self.launch_window_s):
                 mem.launch_frozen = True  # descending: no launch estimate from here on
@@ -380,6 +421,46 @@ class Assessor:
         return out
 
     # ------------------------------------------------------------------------------------------------
+    def _corridor(self, t: SystemTrack, x: np.ndarray, P: np.ndarray, m: np.ndarray, iip, mem):  # type: ignore[no-untyped-def]
+        """The boost-phase impact corridor of one track (see :func:`impact.boost_corridor`).
+
+        The far end: the longest range of the catalog classes whose nominal boost fits the track's speed at
+        its time since launch (from the launch estimate, ± 3σ + ``corridor_tau_slack_s``; without one, from
+        the track's age to ``corridor_tau_slack_s`` × 4 more). The direction: the horizontal velocity's
+        azimuth, once it is resolved (≥ ``corridor_min_hspeed_m_s`` and 3σ); before that, a disc."""
+        sig_v = math.sqrt(max(float(np.trace(P[3:, 3:])) / 3.0, 0.0))
+        age_s = (t.time_ns - mem.first_time_ns) / NS
+        lp = mem.launch
+        if lp is not None and lp.valid:
+            tau = (t.time_ns - lp.time_ns) / NS
+            slack = 3.0 * (lp.time_sigma_s if math.isfinite(lp.time_sigma_s) else 10.0) + self.corridor_tau_slack_s
+            tau_lo, tau_hi = tau - slack, tau + slack
+            o_lat, o_lon = lp.lat_deg, lp.lon_deg
+        else:
+            tau_lo, tau_hi = age_s, age_s + 4.0 * self.corridor_tau_slack_s
+            la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
+            o_lat, o_lon = math.degrees(la), math.degrees(lo)
+        r_max, names = boost_range_bound_m(tau_lo, tau_hi, float(m[M_SPEED]), sig_v, self._profiles)
+        if names:
+            both = mem.boost_fit & set(names) if mem.boost_fit is not None else frozenset(names)
+            mem.boost_fit = both if both else frozenset(names)
+        la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
+        e, nn, _ = ecef_vec_to_enu(x[3], x[4], x[5], la, lo)
+        h_speed = math.hypot(e, nn)
+        az = math.degrees(math.atan2(e, nn)) if h_speed >= max(self.corridor_min_hspeed_m_s, 3.0 * sig_v) else math.nan
+        out = boost_corridor(iip, o_lat, o_lon, az, r_max)
+        fit = ", ".join(names) if names else "no catalog class fits: any"
+        shape = "along the ground track" if math.isfinite(az) else "in any direction (no heading yet)"
+        mem.corridor = f"boosting: impact anywhere up to {r_max / 1e3:,.0f} km {shape} (classes that fit: {fit})"
+        return out
+
+    def _may_glide(self, phase: Phase, m: np.ndarray, mem: _TrackMemory) -> bool:
+        """After its boost, a short-range missile (energy below ``glide_class_range_m``) may be quasi-ballistic,
+        unless its boost was seen and fitted only classes that do not glide."""
+        if phase == Phase.BOOST or not (m[M_ERANGE] < self.glide_class_range_m):
+            return False
+        return mem.boost_fit is None or bool(mem.boost_fit & self._gliders)
+
     def _one(self, t, m, ph, pred, prob, over, mem) -> Assessment:  # type: ignore[no-untyped-def]
         launch = mem.launch or LaunchPoint(False)
         ground_range = math.nan
@@ -446,9 +527,17 @@ class Assessor:
                 reasons.append(f"predicted path: {AREA_NAMES[kind]}")
             reasons.append(f"{where}, {size}")
             if ph.phase == Phase.BOOST:
-                reasons.append("boosting: instantaneous impact point, moves downrange until burnout")
+                reasons.append(mem.corridor or "boosting: instantaneous impact point, moves downrange until burnout")
             if mem.lift_to_drag > 0.0:
-                reasons.append(f"gliding (lift seen, L/D >= {mem.lift_to_drag:.1f}): predicted with that lift")
+                reasons.append(
+                    f"gliding (lift seen, L/D >= {mem.lift_to_drag:.1f}): predicted with an L/D of "
+                    f"{mem.lift_to_drag:.1f}-{max(mem.lift_to_drag, self._ld_max):.1f}"
+                )
+            elif self._may_glide(ph.phase, m, mem):
+                reasons.append(
+                    "short range: may be quasi-ballistic, the area spans ballistic to gliding "
+                    f"(L/D 0-{self._ld_max:.1f})"
+                )
         return Assessment(
             track_id=t.track_id,
             time_ns=t.time_ns,

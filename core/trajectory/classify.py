@@ -25,6 +25,7 @@ MIDCOURSE. Class thresholds on the energy-equivalent range follow the proto's Mi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import IntEnum
@@ -265,3 +266,82 @@ def class_from_metrics(m: np.ndarray, phase: Phase, ground_range_m: float = math
     if provisional:
         reasons.append("still boosting: class is a lower bound")
     return ClassEstimate(cls, provisional, erange, apogee, tuple(reasons))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# boost-phase evidence: which classes of the missile catalog could still be burning, and how far they reach
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoostProfile:
+    """A catalog class's nominal boost: speed against time since launch, burnout time and longest range."""
+
+    name: str
+    category: str
+    t_s: np.ndarray  # (m,) 0 .. burnout, 1 s apart
+    speed_m_s: np.ndarray  # (m,) Earth-relative speed then
+    burnout_t_s: float
+    max_range_m: float  # longest ground range flown by the class (over final pitches 10-45°, launched east)
+
+
+#: final pitches (degrees above the launch horizontal) flown to find a class's longest range
+_RANGE_PITCHES_DEG = (10.0, 20.0, 30.0, 45.0)
+
+
+@functools.cache
+def boost_profiles() -> tuple[BoostProfile, ...]:
+    """The nominal boost of every class of ``data/missiles.toml`` (flown once per process, ~0.5 s).
+
+    The speed profile hardly depends on the pitch program (thrust dominates: measured under 2% between final
+    pitches of 20° and 70°); the longest range is the most any of :data:`_RANGE_PITCHES_DEG` flies, launched
+    east from 39°N (Earth's rotation helps: an upper bound for the peninsula's launches)."""
+    from triwarn.core.trajectory.flight import Steering, fly_missile
+    from triwarn.core.trajectory.missiles import missile_classes
+
+    out = []
+    lat, lon, east = math.radians(39.0), math.radians(127.0), math.radians(90.0)
+    for name, mc in missile_classes().items():
+        best = 0.0
+        f = None
+        for pitch in _RANGE_PITCHES_DEG:
+            f = fly_missile(mc.vehicle, lat, lon, Steering(east, math.radians(pitch), 1e9))
+            if math.isfinite(f.range_m):
+                best = max(best, f.range_m)
+        assert f is not None
+        t = np.arange(0.0, f.burnout_t_s, 1.0)
+        _, v = f.sample(t)
+        out.append(BoostProfile(name, mc.category, t, np.linalg.norm(v, axis=1), f.burnout_t_s, best))
+    return tuple(out)
+
+
+def boost_range_bound_m(
+    tau_lo_s: float,
+    tau_hi_s: float,
+    speed_m_s: float,
+    speed_sigma_m_s: float,
+    profiles: tuple[BoostProfile, ...],
+    *,
+    rel_tol: float = 0.35,  # assumption: spread of real missiles around the catalog's nominal boosts
+    abs_tol_m_s: float = 200.0,  # assumption: same, absolute
+) -> tuple[float, tuple[str, ...]]:
+    """Longest range a track still boosting can reach: the largest ``max_range_m`` of the catalog classes whose
+    nominal boost is consistent with its speed ``speed_m_s`` (1-σ ``speed_sigma_m_s``) at some time since
+    launch in [tau_lo_s, tau_hi_s] (still burning then, and the nominal speed within the tolerances and 3σ).
+    When no class fits (an unknown missile), the longest range of the whole catalog. Returns (range_m, names
+    of the consistent classes)."""
+    fits = []
+    slack = 3.0 * max(speed_sigma_m_s, 0.0) + abs_tol_m_s
+    for p in profiles:
+        lo = max(tau_lo_s, 0.0)
+        if lo > p.burnout_t_s:
+            continue  # it would have burnt out already
+        hi = min(max(tau_hi_s, lo), p.burnout_t_s)
+        v_lo = float(np.interp(lo, p.t_s, p.speed_m_s))
+        v_hi = float(np.interp(hi, p.t_s, p.speed_m_s))
+        if speed_m_s + slack < (1.0 - rel_tol) * v_lo or speed_m_s - slack > (1.0 + rel_tol) * v_hi:
+            continue
+        fits.append(p)
+    if not fits:
+        return max(p.max_range_m for p in profiles), ()
+    return max(p.max_range_m for p in fits), tuple(p.name for p in fits)

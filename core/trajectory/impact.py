@@ -26,7 +26,14 @@ import numba
 import numpy as np
 
 from triwarn.core.jit import kernel
-from triwarn.core.trajectory.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
+from triwarn.core.trajectory.frames import (
+    ecef_to_enu,
+    ecef_to_geodetic,
+    enu_to_ecef,
+    geodesic_direct,
+    geodesic_inverse,
+    geodetic_to_ecef,
+)
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 from triwarn.core.trajectory.propagate import propagate_to_impact
 
@@ -210,11 +217,19 @@ def predict_impacts(
     atol: float = 1e-2,
     confidence: float = 0.95,
     lift_to_drag: np.ndarray | float | None = None,
+    lift_to_drag_span: np.ndarray | None = None,
 ) -> list[ImpactPrediction]:
     """Impact predictions of n tracks: x (n, 6) ECEF m, m/s; P (n, 6, 6); ln β and its variance (n,).
 
     One batch call of the trajectory core flies the n·15 sigma points to the ground. ``lift_to_drag`` (n,):
-    tracks seen gliding fly with the core's equilibrium-glide lift at that L/D (0: ballistic)."""
+    tracks seen gliding fly with the core's equilibrium-glide lift at that L/D (0: ballistic).
+
+    ``lift_to_drag_span`` (n, 2) ``[lo, hi]``: the vehicle's L/D is not known, only that it lies in [lo, hi]
+    (uniform; rows with hi ≤ lo, or NaN, are left alone). The sigma points then fly at the middle of the span
+    (this replaces ``lift_to_drag`` on those rows), the mean state also flies at lo and at hi (two more rows
+    of the same batch call), and the impact covariance gets d dᵀ/12, d the east-north offset between those
+    two impacts (the variance of a uniform spread between them: as in :func:`boost_corridor`), and the mean
+    impact point moves to the middle between them."""
     x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float64)
     n = x.shape[0]
     P = np.ascontiguousarray(np.reshape(P, (n, 6, 6)), dtype=np.float64)
@@ -235,11 +250,39 @@ def predict_impacts(
         if lift_to_drag is None
         else np.broadcast_to(np.asarray(lift_to_drag, dtype=np.float64), (n,)).astype(np.float64)
     )
-    ld_pts = 0.0 if ld is None else np.repeat(np.where(np.isfinite(ld), ld, 0.0), N_SIGMA)
-    pos, t_imp = propagate_to_impact(
+    ld_trk = np.zeros(n) if ld is None else np.where(np.isfinite(ld), ld, 0.0)
+    span_rows = np.zeros(0, dtype=np.int64)
+    if lift_to_drag_span is not None:
+        sp = np.asarray(lift_to_drag_span, dtype=np.float64).reshape(n, 2)
+        spanned = ok & np.isfinite(sp).all(axis=1) & (sp[:, 1] > sp[:, 0])
+        span_rows = np.flatnonzero(spanned)
+        ld_trk = np.where(spanned, 0.5 * (sp[:, 0] + sp[:, 1]), ld_trk)
+    ld_pts = np.repeat(ld_trk, N_SIGMA)
+    if span_rows.size:
+        # the mean state of each spanned track at the low and the high end of its L/D span
+        ends = np.repeat(x_s[span_rows], 2, axis=0)
+        pts = np.ascontiguousarray(np.vstack([pts, ends]))
+        beta = np.concatenate([beta, np.repeat(np.exp(lb[span_rows]), 2)])
+        ld_pts = np.concatenate([ld_pts, sp[span_rows].reshape(-1)])
+    pos_all, t_all = propagate_to_impact(
         pts, 0.0, beta, lift_to_drag=ld_pts, max_flight_s=max_flight_s, rtol=rtol, atol=atol
     )
+    m = n * N_SIGMA
+    pos, t_imp = np.ascontiguousarray(pos_all[:m]), np.ascontiguousarray(t_all[:m])
     lat, lon, tm, ts, cov, valid = impact_stats_batch(pos, t_imp, ok, kappa)
+    for j, k in enumerate(span_rows):
+        lo_p, hi_p = pos_all[m + 2 * j], pos_all[m + 2 * j + 1]
+        if not (valid[k] and np.isfinite(lo_p).all() and np.isfinite(hi_p).all()):
+            continue
+        la, lo = math.radians(lat[k]), math.radians(lon[k])
+        e0, n0, _ = ecef_to_enu(lo_p[0], lo_p[1], lo_p[2], la, lo, 0.0)
+        e1, n1, _ = ecef_to_enu(hi_p[0], hi_p[1], hi_p[2], la, lo, 0.0)
+        d = np.array([e1 - e0, n1 - n0])
+        cov[k] = cov[k] + np.outer(d, d) / 12.0
+        # the impact moves with the L/D non-linearly (the glide saturates): centre the area between the ends
+        cx, cy, cz = enu_to_ecef(0.5 * (e0 + e1), 0.5 * (n0 + n1), 0.0, la, lo, 0.0)
+        la_c, lo_c, _ = ecef_to_geodetic(cx, cy, cz)
+        lat[k], lon[k] = math.degrees(la_c), math.degrees(lo_c)
     chi2 = -2.0 * math.log(1.0 - confidence)
     out = []
     for k in range(n):
@@ -346,3 +389,58 @@ def ground_track_batch_parallel(x: np.ndarray, earth: np.ndarray, dt_s: float, m
     for k in numba.prange(n):
         ground_track_one(x[k], earth, dt_s, out[k])
     return out
+
+
+def boost_corridor(
+    iip: ImpactPrediction,
+    origin_lat_deg: float,
+    origin_lon_deg: float,
+    azimuth_deg: float,
+    range_max_m: float,
+    *,
+    cross_frac: float = 0.03,  # assumption: across-track spread, a fraction of the corridor's length
+    confidence: float = 0.95,
+) -> ImpactPrediction:
+    """Impact area of a missile still boosting: a corridor along its ground track.
+
+    The remaining burn is unknown (it may be cut at any time, or run to the longest range the evidence
+    allows, ``range_max_m`` from ``origin`` along ``azimuth_deg``), so the impact lies between the
+    instantaneous impact point ``iip`` (thrust cut now) and the far end. The final range is taken as uniform
+    along that segment (variance ℓ²/12: the 95% ellipse's semi-major axis √(5.99/12) ℓ = 0.71 ℓ reaches past
+    both ends), plus ``iip``'s own covariance and an across-track spread of ``cross_frac`` ℓ (the path bends
+    with Earth's rotation and the steering). The centre is the segment's middle; the time of impact stays the
+    instantaneous one (a lower bound) with a 1-σ of a quarter of the extra range at 4 km/s.
+
+    ``azimuth_deg`` NaN (a vertical rise: no direction yet): the area is the disc of radius ``range_max_m``
+    around the origin (its 95% ellipse). Returns ``iip`` unchanged when it is invalid or already at least as
+    far as ``range_max_m``."""
+    if not iip.valid or not (range_max_m > 0.0):
+        return iip
+    la0, lo0 = math.radians(origin_lat_deg), math.radians(origin_lon_deg)
+    chi2 = -2.0 * math.log(1.0 - confidence)
+    if not math.isfinite(azimuth_deg):
+        var = range_max_m**2 / chi2
+        cov = np.array([[var, 0.0], [0.0, var]]) + iip.cov_en_m2
+        a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], chi2)
+        t_sig = math.hypot(iip.t_sigma_s, 0.25 * range_max_m / 4000.0)
+        return ImpactPrediction(True, origin_lat_deg, origin_lon_deg, iip.t_s, t_sig, cov, a, b, o, confidence)
+    la_a, lo_a = math.radians(iip.lat_deg), math.radians(iip.lon_deg)
+    r_a = geodesic_inverse(la0, lo0, la_a, lo_a)[0]
+    if r_a >= range_max_m:
+        return iip
+    la_b, lo_b, _ = geodesic_direct(la0, lo0, math.radians(azimuth_deg), range_max_m)
+    s_ab, az_ab, _ = geodesic_inverse(la_a, lo_a, la_b, lo_b)
+    la_c, lo_c, _ = geodesic_direct(la_a, lo_a, az_ab, 0.5 * s_ab)
+    ends = []
+    for la, lo in ((la_a, lo_a), (la_b, lo_b)):
+        x, y, z = geodetic_to_ecef(la, lo, 0.0)
+        e, n, _ = ecef_to_enu(x, y, z, la_c, lo_c, 0.0)
+        ends.append((e, n))
+    d = np.array([ends[1][0] - ends[0][0], ends[1][1] - ends[0][1]])
+    length = float(np.hypot(d[0], d[1]))
+    u = d / length if length > 0.0 else np.array([1.0, 0.0])
+    w = np.array([-u[1], u[0]])
+    cov = np.outer(d, d) / 12.0 + (cross_frac * s_ab) ** 2 * np.outer(w, w) + iip.cov_en_m2
+    a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], chi2)
+    t_sig = math.hypot(iip.t_sigma_s, 0.25 * s_ab / 4000.0)
+    return ImpactPrediction(True, math.degrees(la_c), math.degrees(lo_c), iip.t_s, t_sig, cov, a, b, o, confidence)

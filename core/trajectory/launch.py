@@ -19,7 +19,11 @@ within ~5 km; late in a multi-stage boost the one-stage model degrades (tens of 
 should keep the earliest estimate.
 
 The uncertainty comes from sigma points of the state (2·6 + 1, κ = 1) each run through the same model, plus
-a model error of ``model_frac`` of the boost ground distance (assumption: not a published figure).
+a model error of ``model_frac`` of the boost ground distance (assumption: not a published figure); the
+launch time's 1-σ likewise gets ``time_frac`` of the time flown back (assumption), so that of several
+estimates of one track the tightest is one made close to the launch *or* from a better state (a fused
+radar track rather than a first infrared one, whose velocity lags the accelerating missile by 100-300 m/s,
+which alone put launch times 5-20 s early).
 """
 
 from __future__ import annotations
@@ -293,6 +297,7 @@ def estimate_launch(
     kappa: float = 1.0,
     min_points: int = 10,
     model_frac: float = 0.3,  # assumption: not a published figure (model error, fraction of boost distance)
+    time_frac: float = 0.1,  # assumption: not a published figure (model error, fraction of the boost time)
 ) -> list[LaunchEstimate]:
     """Launch estimates of n states (n, 6) ECEF with covariances (n, 6, 6).
 
@@ -331,7 +336,8 @@ def estimate_launch(
         )
         cov = (wk[:, None] * en).T @ en
         t_mean = float(wk @ sk[:, 3])
-        t_sig = math.sqrt(max(float(wk @ (sk[:, 3] - t_mean) ** 2), 0.0))
+        # spread of the sigma points, and the boost model's own error, growing with the time flown back
+        t_sig = math.sqrt(max(float(wk @ (sk[:, 3] - t_mean) ** 2), 0.0) + (time_frac * t_mean) ** 2)
         # boost ground distance: launch point to the sub-point of the state
         sx, sy, sz = x[k, 0], x[k, 1], x[k, 2]
         sla, slo, _ = ecef_to_geodetic(sx, sy, sz)

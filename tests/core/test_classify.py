@@ -154,3 +154,24 @@ def test_reported_boost_wins_when_the_acceleration_is_noise() -> None:
     m = flight_metrics(x, P, xp, P, np.array([2.0]))[0]
     assert phase_from_metrics(m, Phase.BOOST).phase == Phase.BOOST
     assert phase_from_metrics(m, Phase.MIDCOURSE).phase == Phase.MIDCOURSE
+
+
+def test_boost_profiles_tell_a_fast_solid_srbm_from_a_slow_liquid_icbm() -> None:
+    """The catalog's nominal boosts: 20 s after launch a KN-23-like SRBM is far faster than the big liquid
+    ICBMs, so its speed then rules them (and their intercontinental reach) out; a speed no class has fits none,
+    and the bound is then the longest reach of the whole catalog."""
+    from triwarn.core.trajectory.classify import boost_profiles, boost_range_bound_m
+
+    profiles = boost_profiles()
+    by = {p.name: p for p in profiles}
+    assert {"kn-23", "hwasong-17"} <= set(by)
+    v20 = {n: float(np.interp(20.0, p.t_s, p.speed_m_s)) for n, p in by.items()}
+    assert v20["kn-23"] > 3 * v20["hwasong-17"]
+    r_kn, names = boost_range_bound_m(18.0, 22.0, v20["kn-23"], 20.0, profiles)
+    assert "kn-23" in names and "hwasong-17" not in names
+    assert 500e3 < r_kn < by["hwasong-17"].max_range_m
+    r_slow, names_slow = boost_range_bound_m(18.0, 22.0, v20["hwasong-17"], 20.0, profiles)
+    assert "hwasong-17" in names_slow and "kn-23" not in names_slow and r_slow > 8_000e3
+    # long after every class burnt out: no class fits, the reach of the whole catalog
+    r_none, none = boost_range_bound_m(900.0, 950.0, 3000.0, 20.0, profiles)
+    assert none == () and r_none == max(p.max_range_m for p in profiles)

@@ -186,3 +186,60 @@ def test_gliding_propagation_matches_the_core_without_lift_and_flies_further_wit
     pos2, t2 = propagate_gliding_to_impact(x, np.array([1000.0]), np.array([2.0]))
     assert t2[0] > t1[0] + 5.0
     assert np.linalg.norm(pos2[0] - x[0, :3]) > np.linalg.norm(pos1[0] - x[0, :3]) + 1000.0  # and further on
+
+
+def _inside(pred, lat_deg: float, lon_deg: float) -> bool:  # type: ignore[no-untyped-def]
+    from triwarn.services.assessment import ground_offset_en_m, inside_ellipse
+
+    e, n = ground_offset_en_m(pred.lat_deg, pred.lon_deg, lat_deg, lon_deg)
+    return inside_ellipse(e, n, pred.semi_major_m, pred.semi_minor_m, pred.orientation_deg)
+
+
+def test_boost_corridor_reaches_from_the_instantaneous_impact_point_to_the_far_end() -> None:
+    from triwarn.core.trajectory.frames import geodesic_direct
+    from triwarn.core.trajectory.impact import ImpactPrediction, boost_corridor
+
+    cov = np.diag([2000.0**2, 1000.0**2])
+    a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], CHI2_2DOF_95)
+    pad = (39.0, 125.7)
+    la, lo, _ = geodesic_direct(math.radians(pad[0]), math.radians(pad[1]), math.radians(80.0), 300 * KM)
+    iip = ImpactPrediction(True, math.degrees(la), math.degrees(lo), 300.0, 5.0, cov, a, b, o)
+    out = boost_corridor(iip, *pad, 80.0, 3000 * KM)
+    assert out.valid and out.semi_major_m > 0.7 * 2700 * KM and out.semi_minor_m < 0.15 * out.semi_major_m
+    assert out.orientation_deg == pytest.approx(80.0, abs=15.0)  # along the ground track (east-north-east)
+    for s_km in (300.0, 1000.0, 2000.0, 2990.0):  # the whole corridor is inside, ends included
+        la, lo, _ = geodesic_direct(math.radians(pad[0]), math.radians(pad[1]), math.radians(80.0), s_km * KM)
+        assert _inside(out, math.degrees(la), math.degrees(lo)), s_km
+    # ... and not what lies across it, or behind the launch point
+    la, lo, _ = geodesic_direct(math.radians(pad[0]), math.radians(pad[1]), math.radians(170.0), 1500 * KM)
+    assert not _inside(out, math.degrees(la), math.degrees(lo))
+    # no heading yet (vertical rise): a disc of the reach around the origin
+    disc = boost_corridor(iip, *pad, math.nan, 3000 * KM)
+    assert disc.semi_major_m == pytest.approx(disc.semi_minor_m, rel=0.01)
+    for az in (0.0, 90.0, 200.0, 300.0):
+        la, lo, _ = geodesic_direct(math.radians(pad[0]), math.radians(pad[1]), math.radians(az), 2500 * KM)
+        assert _inside(disc, math.degrees(la), math.degrees(lo)), az
+    # already past the reach, or invalid: unchanged
+    assert boost_corridor(iip, *pad, 80.0, 200 * KM) is iip
+
+
+def test_an_unknown_lift_to_drag_spans_the_ballistic_and_the_gliding_impacts() -> None:
+    """Before a quasi-ballistic SRBM pulls up, its L/D is unknown: with the span [0, 3.6] the 95% area holds both
+    the ballistic impact and the gliding one (the 2019 KN-23 flew ~120 km beyond its ballistic impact point)."""
+    from triwarn.core.trajectory.scenario import load_scenario
+
+    truth = load_scenario("2019-07-25-kn23-depressed").truth()
+    t = truth.impact_time_s[0] - 300.0
+    s = truth.sample(t)
+    x = np.r_[s.pos_ecef_m[0], s.vel_ecef_m_s[0]]
+    P = np.diag([200.0**2] * 3 + [4.0**2] * 3)
+    ln_b, var_b = math.log(7500.0), 0.35**2
+    ballistic = predict_impacts(x[None], P[None], ln_b, var_b)[0]
+    spanned = predict_impacts(x[None], P[None], ln_b, var_b, lift_to_drag_span=np.array([[0.0, 3.6]]))[0]
+    il, ilo = truth.impact_lat_deg[0], truth.impact_lon_deg[0]
+    assert float(vdist(ballistic.lat_deg, ballistic.lon_deg, il, ilo)[0]) > 50 * KM
+    assert not _inside(ballistic, il, ilo)
+    assert _inside(spanned, il, ilo) and _inside(spanned, ballistic.lat_deg, ballistic.lon_deg)
+    # a span of zero width, or none, is the plain prediction
+    same = predict_impacts(x[None], P[None], ln_b, var_b, lift_to_drag_span=np.array([[0.0, 0.0]]))[0]
+    assert same.lat_deg == ballistic.lat_deg and same.semi_major_m == ballistic.semi_major_m

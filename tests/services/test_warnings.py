@@ -183,11 +183,12 @@ def test_while_boosting_only_level_changes_are_news() -> None:
     book.update({1: assessment(level=WarningLevel.NONE, impact=(39.5, 128.0), **b)}, [], 0)
     # the instantaneous impact point races 200 km downrange and into the EEZ: no news while boosting
     assert book.update({1: assessment(level=WarningLevel.NONE, impact=(39.9, 130.5), **b)}, [], NS) == []
+    # once the boost corridor reaches an area, the impact is expected there: announced while still boosting
     (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(40.5, 136.0), areas=(EEZ,), **b)}, [], 2 * NS)
-    assert w.state == WarningState.UPDATED and w.level == WarningLevel.WATCH
-    # after burnout the same area is announced as expected
+    assert w.state == WarningState.IMPACT_EXPECTED and w.level == WarningLevel.WATCH
+    # after burnout the same area is not announced again; the impact point's move is an update
     (w,) = book.update({1: assessment(level=WarningLevel.WATCH, impact=(40.6, 136.9), areas=(EEZ,))}, [], 3 * NS)
-    assert w.state == WarningState.IMPACT_EXPECTED
+    assert w.state == WarningState.UPDATED and "moved" in w.reasons[0]
 
 
 def test_recording_cells_and_impact_scoring() -> None:
