@@ -376,6 +376,11 @@ class PictureHub:
         self._closed = False
         self._retention = max(1, settings.retention_updates)
         self._checkpoint_every = max(1, min(_MAX_CHECKPOINT_EVERY, self._retention // 2))
+        self._view_metrics = {
+            name: (metrics.updates_published.labels(name), metrics.subscriber_queue_depth.labels(name))
+            for name in views
+            if metrics is not None
+        }
         #: Stage stamps for the end-to-end benchmark (None: off).
         self.trace: StageTrace | None = None
 
@@ -576,8 +581,9 @@ class PictureHub:
             self.trace.stamp(source, "delivered")
         m = self._metrics
         if m is not None:
-            m.updates_published.labels(state.name).inc()
-            m.subscriber_queue_depth.labels(state.name).set(deepest)
+            published, depth = self._view_metrics[state.name]
+            published.inc()
+            depth.set(deepest)
             if dropped:
                 m.subscribers_dropped.labels(state.name).inc(dropped)
                 m.subscribers.labels(state.name).set(len(state.subscribers))

@@ -172,7 +172,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 while not stop.is_set() and not node.finished():
                     for t_s in node.due_steps():
                         batch = await asyncio.to_thread(node.step, t_s, batch_seq, bd_seq)
-                        await client.publish(batch_topic, wire.encode_batch(batch), qos=1)
+                        payload = wire.with_sent_time(wire.encode_batch(batch), clock.now_ns())
+                        await client.publish(batch_topic, payload, qos=1)
                         batch_seq += 1
                         if settings.heartbeat_file:
                             Path(settings.heartbeat_file).touch()

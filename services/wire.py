@@ -144,6 +144,13 @@ def encode_batch(batch: LocalTrackBatch) -> bytes:
     return msg.SerializeToString()
 
 
+def with_sent_time(payload: bytes, sent_time_ns: int) -> bytes:
+    """An encoded ``LocalTrackBatch`` with its ``sent_time_ns`` set to ``sent_time_ns``, without re-encoding:
+    protobuf merges concatenated messages and the last value of a scalar field wins. Publishers stamp the
+    batch with this right before handing it to MQTT, so the encoding is not counted as transport time."""
+    return payload + tracks_pb2.LocalTrackBatch(sent_time_ns=sent_time_ns).SerializeToString()
+
+
 def encode_status(event: NodeStatusEvent) -> bytes:
     kind = tracks_pb2.NodeStatus.KIND_BIRTH if event.birth else tracks_pb2.NodeStatus.KIND_DEATH
     return tracks_pb2.NodeStatus(

@@ -490,11 +490,12 @@ async def _publish(broker_url: str, n_objects: int, duration_s: float, period_s:
                 t_next = start + k * period_s + i * period_s / len(NATIONS)  # nations spread over a period
                 if t_next - start >= duration_s:
                     return
+                # the batch is built and encoded before its time; sent_time_ns is stamped right before publish
+                planned_ns = time.time_ns() + int((t_next - time.monotonic()) * 1e9)
+                body = wire.encode_batch(synthetic.nation_batch(nation, truth, planned_ns, batch_seq=k, seed=k))
                 await asyncio.sleep(max(0.0, t_next - time.monotonic()))
                 now = time.time_ns()
-                batch = synthetic.nation_batch(nation, truth, now, batch_seq=k, seed=k)
-                payload = wire.encode_batch(batch)
-                await client.publish(wire.tracks_topic(nation), payload, qos=1)
+                await client.publish(wire.tracks_topic(nation), wire.with_sent_time(body, now), qos=1)
                 published.append((nation, now, n_objects))
                 truth = _propagate(truth, period_s)
                 k += 1

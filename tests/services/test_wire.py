@@ -122,3 +122,14 @@ def test_topics() -> None:
     assert wire.status_topic("jp") == "triwarn/v1/jp/status"
     assert wire.topic_nation("triwarn/v1/kr/tracks") == "kr"
     assert wire.topic_nation("other/v1/kr/tracks") == ""
+
+
+def test_with_sent_time_restamps_an_encoded_batch_without_changing_anything_else() -> None:
+    now = time.time_ns()
+    batch = _batch(5, now_ns=now)
+    later = now + 1_234_567
+    back = wire.decode_batch(wire.with_sent_time(wire.encode_batch(batch), later), "jp", later, LIMITS)
+    assert back.sent_time_ns == later
+    assert (back.nation, back.node_id, back.batch_seq, back.bd_seq) == ("jp", "jp-c2", 5, 9)
+    np.testing.assert_array_equal(back.x, batch.x)
+    np.testing.assert_array_equal(back.time_ns, batch.time_ns)
