@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from triwarn.core.trajectory.align import BallisticModel, drag_context, predict_many
 from triwarn.core.trajectory.association import CHI2_6DOF_0999, assign_sparse, gate_pairs, min_d2_to_others
@@ -51,6 +52,8 @@ from triwarn.core.trajectory.tracks import (
 )
 
 _NS = 1e-9
+#: χ²(3) quantile 0.999 (the position-only gate of the duplicate check)
+CHI2_3DOF_0999 = 16.26623619623813
 _PHASES = tuple(Phase)
 
 
@@ -86,6 +89,18 @@ class FusionConfig:
     #: ... unless its predicted position is this uncertain (sqrt of the trace of the position covariance,
     #: metres): a track that died in boost cannot be predicted across a gap
     reacquire_max_sigma_m: float = 300_000.0
+    #: a new system track fed by one source is held back (tentative: fused, associated, merged, but not
+    #: reported) while it may be a duplicate of a reported one, i.e. while it gates against a reported system
+    #: track under a gate widened by an unmodelled constant acceleration (``duplicate_accel_m_s2``) over this
+    #: many seconds plus the time since a sensor last updated it (a COASTING track that missed a thrust or
+    #: drag change drifts off quadratically). A node's tracker can start a second track on one object when it
+    #: loses it (staging, burnout, re-entry); the same-source rule keeps the two apart, and the held track
+    #: joins the reported one unseen (a merge) once the old local track ends or is released. 0 disables
+    #: (every new system track is reported at once). # assumption: engineering choice
+    duplicate_manoeuvre_s: float = 10.0
+    #: 1-sigma per axis of that unmodelled acceleration, m/s² (thrust near burnout, or drag in re-entry, of
+    #: the order of 30-60 m/s²; with 10 s: 1.5 km and 300 m/s per axis). # assumption: not a published figure
+    duplicate_accel_m_s2: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
@@ -94,6 +109,8 @@ class FusionConfig:
             raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
         if not self.reacquire_s >= 0:
             raise ValueError("reacquire_s must be >= 0")
+        if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
+            raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
         if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
             raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
 
@@ -174,6 +191,7 @@ class FusionEngine:
                 "phase": ((), np.int64, 0),
                 "w": ((), np.float64, 0.0),  # last CI weight (warm start of the next fusion)
                 "beta": ((), np.float64, 0.0),  # ballistic coefficient, kg/m² (0: unknown)
+                "fresh_ns": ((), np.int64, 0),  # time of its newest state not reported COASTING
             }
         )
         self._lt_key: dict[tuple[int, int], int] = {}
@@ -193,6 +211,8 @@ class FusionEngine:
                 "mask": ((), np.int64, 0),
                 "phase": ((), np.int64, 0),
                 "beta": ((), np.float64, 0.0),  # mean of the members' known ballistic coefficients
+                "published": ((), np.bool_, False),  # reported at least once (False: tentative)
+                "born_ns": ((), np.int64, 0),  # data time of its creation
             }
         )
         self._st_free: list[int] = []
@@ -201,7 +221,7 @@ class FusionEngine:
         self._st_refs: list[tuple[tuple[SourceRef, ...], tuple[str, ...]] | None] = []
         self._refs_dirty: set[int] = set()
         self._next_id = 1
-        self._first_id_this_ingest = 1
+        self._tentative: set[int] = set()  # live system track slots not reported yet
         self._now_ns: int | None = None
         #: seconds spent per stage since construction (the benchmark reads these): align (ballistic
         #: predictions), gate (gating and gate checks), assign, fuse (CI), total (whole ingest calls)
@@ -229,7 +249,6 @@ class FusionEngine:
 
         changed_sys: set[int] = set()
         deleted_ids: list[int] = []
-        self._first_id_this_ingest = self._next_id
         late = 0
         lt = self._lt
         # --- 1. local track store -----------------------------------------------------------------------
@@ -267,6 +286,11 @@ class FusionEngine:
         lt.phase[upd_slots] = np.clip(np.asarray(batch.phase, dtype=np.int64)[upd_idx], 0, 3)
         beta = np.asarray(batch.beta_kg_m2, dtype=np.float64)[upd_idx]
         lt.beta[upd_slots] = np.where(np.isfinite(beta) & (beta > 0.0), beta, 0.0)
+        # the newest state that a sensor updated (COASTING: only predicted by the node's tracker; a track first
+        # seen coasting counts from then)
+        coasting = status[upd_idx] == int(Status.COASTING)
+        first_seen = lt.fresh_ns[upd_slots] == 0
+        lt.fresh_ns[upd_slots] = np.where(coasting & ~first_seen, lt.fresh_ns[upd_slots], t_ns[upd_idx])
         # timeouts (data time) over every source
         timeout_ns = now_ns - round(cfg.source_timeout_s * 1e9)
         stale = np.nonzero(lt.alive[: self._lt_n] & (lt.t_ns[: self._lt_n] < timeout_ns))[0]
@@ -298,8 +322,8 @@ class FusionEngine:
         # --- 3. fusion, deletion, merging --------------------------------------------------------------
         self._refuse(changed_sys, deleted_ids, groups)
         self._merge(changed_sys, deleted_ids)
-        live = [s for s in changed_sys if self._st.alive[s]]
-        changed = self._tracks(np.asarray(sorted(live, key=lambda s: int(self._st.id[s])), dtype=np.int64))
+        self._confirm(changed_sys)
+        changed = self._tracks(self._reportable(changed_sys))
         self.timings_s["total"] += time.perf_counter() - t_start
         return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=late)
 
@@ -309,7 +333,6 @@ class FusionEngine:
         if idx is None:
             return FusionResult(changed=[], deleted=[], late_dropped=0)
         t_start = time.perf_counter()
-        self._first_id_this_ingest = self._next_id
         lt = self._lt
         n = self._lt_n
         mine = np.nonzero(lt.alive[:n] & (lt.src[:n] == idx))[0]
@@ -320,13 +343,14 @@ class FusionEngine:
             self._free_local(s)
         deleted_ids: list[int] = []
         self._refuse(changed_sys, deleted_ids)
-        live = [s for s in changed_sys if self._st.alive[s]]
-        changed = self._tracks(np.asarray(sorted(live, key=lambda s: int(self._st.id[s])), dtype=np.int64))
+        self._confirm(changed_sys)
+        changed = self._tracks(self._reportable(changed_sys))
         self.timings_s["total"] += time.perf_counter() - t_start
         return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=0)
 
     def snapshot(self) -> list[SystemTrack]:
-        """Every live system track at its own time of validity, by track number."""
+        """Every reported live system track at its own time of validity, by track number (tentative ones,
+        possible duplicates not reported yet, are left out, here and in :meth:`at` and ``len``)."""
         return self._tracks(self._live_systems())
 
     def at(self, time_ns: int) -> list[SystemTrack]:
@@ -372,6 +396,7 @@ class FusionEngine:
         lt.sys[s] = -1
         lt.alive[s] = True
         lt.w[s] = 0.0
+        lt.fresh_ns[s] = 0
         self._lt_key[(src, num)] = s
         nation, node = self._src_names[src]
         self._lt_ref[s] = SourceRef(nation=nation, node_id=node, local_track_number=num)
@@ -408,13 +433,114 @@ class FusionEngine:
         self._next_id += 1
         self._st.alive[s] = True
         self._st.dormant[s] = False
+        self._st.published[s] = False
+        self._st.born_ns[s] = self._now_ns if self._now_ns is not None else 0
         self._st.mask[s] = 0
         self._st_refs[s] = None
+        self._tentative.add(s)
         return s
 
     def _live_systems(self) -> IntArray:
-        slots = np.nonzero(self._st.alive[: self._st_n])[0]
-        return slots[np.argsort(self._st.id[slots], kind="stable")]
+        """Reported live system track slots, by track number."""
+        st = self._st
+        slots = np.nonzero(st.alive[: self._st_n] & st.published[: self._st_n])[0]
+        return slots[np.argsort(st.id[slots], kind="stable")]
+
+    def _reportable(self, changed_sys: set[int]) -> IntArray:
+        st = self._st
+        live = [s for s in changed_sys if st.alive[s] and st.published[s]]
+        return np.asarray(sorted(live, key=lambda s: int(st.id[s])), dtype=np.int64)
+
+    def _end_system(self, s: int, deleted_ids: list[int], reacquirable: bool) -> None:
+        """System track slot ``s`` ends: reported in ``deleted_ids`` (and kept dormant) if it was ever reported;
+        a tentative one ends silently."""
+        st = self._st
+        st.alive[s] = False
+        self._tentative.discard(s)
+        if st.published[s]:
+            deleted_ids.append(int(st.id[s]))
+            if reacquirable and self.config.reacquire_s > 0:
+                st.dormant[s] = True
+                st.dormant_since_ns[s] = self._now_ns if self._now_ns is not None else 0
+                return
+        self._st_free.append(s)
+
+    def _confirm(self, changed_sys: set[int]) -> None:
+        """Report the tentative system tracks that are not possible duplicates; the ones confirmed go into
+        ``changed_sys``.
+
+        A tentative track fed by a single source is held while, against some reported system track (both
+        aligned to one time, its covariance widened by the manoeuvre allowance of
+        ``FusionConfig.duplicate_manoeuvre_s``), the 6-D gate passes, or the position-only gate (χ²₃ 0.999)
+        passes and a sensor has updated it for less than ``duplicate_manoeuvre_s`` since its system track
+        began (a young track near a reported one: a node's re-initiation, or a false track on the same
+        object). Tracks of two or more sources are reported at once.
+        """
+        if not self._tentative:
+            return
+        cfg = self.config
+        st = self._st
+        tent = np.asarray(sorted(self._tentative), dtype=np.int64)
+        hold = np.zeros(tent.size, dtype=np.bool_)
+        if cfg.duplicate_manoeuvre_s > 0:
+            masks = st.mask[tent]
+            ask = np.nonzero((masks & (masks - 1)) == 0)[0]
+            pub = np.nonzero(st.alive[: self._st_n] & st.published[: self._st_n])[0]
+            if ask.size and pub.size:
+                hold[ask] = self._possible_duplicates(tent[ask], pub)
+        for s in tent[~hold].tolist():
+            st.published[s] = True
+            self._tentative.discard(s)
+            changed_sys.add(s)
+
+    def _possible_duplicates(self, a: IntArray, pub: IntArray) -> npt.NDArray[np.bool_]:
+        """Which of the tentative system tracks ``a`` (ascending slots) may duplicate a reported one (``pub``)."""
+        cfg = self.config
+        st, lt = self._st, self._lt
+        t_c = int(st.t_ns[a].max())
+        xa, Pa = self._predict_systems(a, t_c)
+        # the newest sensor update (not COASTING) of each tentative track's members
+        n = self._lt_n
+        sel = np.nonzero(lt.alive[:n] & np.isin(lt.sys[:n], a))[0]
+        fresh = np.full(a.size, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(fresh, np.searchsorted(a, lt.sys[sel]), lt.fresh_ns[sel])
+        fresh = np.where(fresh > np.iinfo(np.int64).min, fresh, t_c)
+        young = (fresh - st.born_ns[a]).astype(np.float64) * _NS < cfg.duplicate_manoeuvre_s
+        # manoeuvre allowance: an unknown acceleration (1-sigma s per axis) over tau = duplicate_manoeuvre_s
+        # plus the time since the last sensor update (a young track: since its system track began; its
+        # velocity is not established): dr = a tau²/2, dv = a tau, added uncorrelated (wider than the
+        # rank-one constant-acceleration form: the acceleration varies)
+        since = np.where(young, np.minimum(st.born_ns[a], fresh), fresh)
+        tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - since, 0).astype(np.float64) * _NS
+        s2 = cfg.duplicate_accel_m_s2**2
+        eye = np.eye(3)[None, :, :]
+        Pa[:, 0:3, 0:3] += eye * (s2 * tau**4 / 4.0)[:, None, None]
+        Pa[:, 3:6, 3:6] += eye * (s2 * tau**2)[:, None, None]
+        # candidate pairs by a coarse distance bound before predicting the reported tracks
+        reach = np.sqrt(cfg.gate_chi2 * (Pa[:, 0, 0] + Pa[:, 1, 1] + Pa[:, 2, 2]))
+        dt_b = np.abs(t_c - st.t_ns[pub]).astype(np.float64) * _NS
+        rho_b = np.sqrt(cfg.gate_chi2 * (st.P[pub, 0, 0] + st.P[pub, 1, 1] + st.P[pub, 2, 2]))
+        bound = rho_b + dt_b * (np.linalg.norm(st.x[pub, 3:], axis=1) + 10.0 * dt_b) + 1000.0
+        dist = np.linalg.norm(st.x[pub][None, :, :3] - xa[:, None, :3], axis=2)
+        ia, jb = np.nonzero(dist <= bound[None, :] + reach[:, None])
+        out = np.zeros(a.size, dtype=np.bool_)
+        if ia.size == 0:
+            return out
+        near, jb = np.unique(jb, return_inverse=True)
+        xb, Pb = self._predict_systems(pub[near], t_c)
+        t_k = time.perf_counter()
+        d = xa[ia] - xb[jb]
+        S = Pa[ia] + Pb[jb]
+        with np.errstate(all="ignore"):
+            try:
+                d2 = np.einsum("ki,ki->k", d, np.linalg.solve(S, d[:, :, None])[:, :, 0])
+                d2_pos = np.einsum("ki,ki->k", d[:, :3], np.linalg.solve(S[:, :3, :3], d[:, :3, None])[:, :, 0])
+            except np.linalg.LinAlgError:  # a singular sum: compare positions only
+                d2 = d2_pos = np.sum(d[:, :3] ** 2, axis=1) / np.maximum(np.trace(S[:, :3, :3], axis1=1, axis2=2), 1.0)
+        self.timings_s["gate"] += time.perf_counter() - t_k
+        hit = (d2 <= cfg.gate_chi2) | (young[ia] & (d2_pos <= CHI2_3DOF_0999))
+        out[ia[hit]] = True
+        return out
 
     def _predict(
         self, x: FloatArray, P: FloatArray, dt_s: FloatArray, phase: IntArray, beta: FloatArray
@@ -560,13 +686,7 @@ class FusionEngine:
         lt, st = self._lt, self._st
         for s in np.setdiff1d(g.requested, g.slots).tolist():
             if st.alive[s]:
-                deleted_ids.append(int(st.id[s]))
-                st.alive[s] = False
-                if self.config.reacquire_s > 0 and int(st.id[s]) < self._first_id_this_ingest:
-                    st.dormant[s] = True
-                    st.dormant_since_ns[s] = self._now_ns if self._now_ns is not None else 0
-                else:
-                    self._st_free.append(int(s))
+                self._end_system(int(s), deleted_ids, reacquirable=True)
             changed_sys.discard(int(s))
         if g.slots.size == 0:
             return
@@ -627,7 +747,8 @@ class FusionEngine:
                 continue
             if int(st.mask[s1]) & int(st.mask[s2]):
                 continue
-            keep, gone = (s1, s2) if st.id[s1] < st.id[s2] else (s2, s1)
+            # the reported one stays (a tentative track is folded in unseen); of two, the older number
+            keep, gone = (s1, s2) if (not st.published[s1], st.id[s1]) < (not st.published[s2], st.id[s2]) else (s2, s1)
             n = self._lt_n
             lt.sys[:n][lt.alive[:n] & (lt.sys[:n] == gone)] = keep
             self._refs_dirty.add(keep)
@@ -635,10 +756,7 @@ class FusionEngine:
             done.update((s1, s2))
             merged_any.add(keep)
             changed_sys.add(keep)
-            if int(st.id[gone]) < self._first_id_this_ingest:
-                deleted_ids.append(int(st.id[gone]))  # (a track born and merged in one ingest was never seen)
-            st.alive[gone] = False
-            self._st_free.append(gone)
+            self._end_system(gone, deleted_ids, reacquirable=False)
             changed_sys.discard(gone)
         if merged_any:
             self._refuse(merged_any, deleted_ids)

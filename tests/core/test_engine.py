@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -332,3 +333,118 @@ def test_invariants_under_random_batch_sequences(steps: list[tuple[str, int, set
         refs = [s for tr in snap.values() for s in tr.sources]
         assert len(refs) == len(set(refs))
         assert len(engine) == len(snap)
+
+
+# --- duplicate local tracks of one node (a tracker that re-initiates an object it lost) ---------------------
+
+SEGMENTS = Path(__file__).resolve().parent / "data" / "duplicate_segments.npz"
+
+
+def _segments() -> list[tuple[str, list[LocalTrackBatch], np.ndarray, np.ndarray]]:
+    """The recorded local track batches of catalog replays where duplicate system tracks appeared
+    (hwasong-18 seeds 2 and 3 around staging, hwasong-17 seed 1 at T+270 s, Hwasong-12 lofted seed 1 in the
+    descent), with the true position at every cycle."""
+    data = np.load(SEGMENTS)
+    out = []
+    k = 0
+    while f"s{k}_batch" in data:
+        g = {f: data[f"s{k}_{f}"] for f in ("batch", "nation", "sent", "num", "t", "x", "P", "phase", "status", "beta")}
+        batches = []
+        for b in range(int(g["batch"].max()) + 1):
+            rows = np.nonzero((g["batch"] == b) & (g["num"] >= 0))[0]
+            j = int(g["nation"][g["batch"] == b][0])
+            nation = ("us", "jp", "kr")[j]
+            batches.append(
+                LocalTrackBatch(
+                    nation=nation,
+                    node_id=nation,
+                    batch_seq=b,
+                    bd_seq=1,
+                    sent_time_ns=int(g["sent"][g["batch"] == b][0]),
+                    track_numbers=g["num"][rows],
+                    time_ns=g["t"][rows],
+                    x=g["x"][rows],
+                    P=g["P"][rows],
+                    phase=g["phase"][rows],
+                    status=g["status"][rows],
+                    quality=np.ones(rows.size),
+                    beta_kg_m2=g["beta"][rows],
+                )
+            )
+        out.append((str(data[f"s{k}_name"]), batches, data[f"s{k}_truth_t"], data[f"s{k}_truth_r"]))
+        k += 1
+    return out
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_replayed_segments_with_a_nations_duplicate_tracks_keep_one_system_track(k: int) -> None:
+    """Before the tentative hold, each of these segments reported a second system track for the one missile
+    (the US node re-initiated it around staging or in the descent, or started a false track next to it)."""
+    name, batches, truth_t, truth_r = _segments()[k]
+    engine = FusionEngine()
+    seen: set[int] = set()
+    for batch in batches:
+        res = engine.ingest(batch)
+        assert res.deleted == [], name
+        seen.update(t.track_id for t in res.changed)
+        tracks = engine.snapshot()
+        seen.update(t.track_id for t in tracks)
+        assert len(tracks) == 1, (name, batch.sent_time_ns)
+    assert seen == {1}, name
+    # and the one track is the missile (within 5 km at the end of the segment)
+    (track,) = engine.at(int(truth_t[-1]))
+    assert np.linalg.norm(track.x[:3] - truth_r[-1]) < 5e3, name
+
+
+def test_a_nodes_second_track_on_one_object_is_held_and_folded_in_unseen() -> None:
+    engine = FusionEngine()
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    engine.ingest(_batch("jp", T0, [5], [X_OBJ]))
+    for k in range(1, 6):  # the node re-initiated the object as 2 while 1 still coasts
+        t = T0 + k * S
+        res = engine.ingest(_batch("us", t, [1, 2], [_at(t), _at(t) + np.array([300.0, 0, 0, 20.0, 0, 0])], [2, 1]))
+        assert [tr.track_id for tr in res.changed] == [1] and res.deleted == []
+        assert [tr.track_id for tr in engine.snapshot()] == [1] and len(engine) == 1
+        assert [tr.track_id for tr in engine.at(t)] == [1]
+    res = engine.ingest(_batch("us", T0 + 6 * S, [2], [_at(T0 + 6 * S)]))  # 1 ends: 2 takes its place
+    assert res.deleted == []
+    (track,) = res.changed
+    assert track.track_id == 1 and {(s.nation, s.local_track_number) for s in track.sources} == {("jp", 5), ("us", 2)}
+
+
+def test_a_new_object_far_from_every_track_is_reported_at_once() -> None:
+    engine = FusionEngine()
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(_batch("us", T0 + S, [1, 2], [_at(T0 + S), _at(T0 + S) + np.array([80e3, 0, 0, 0, 0, 0])]))
+    assert [t.track_id for t in res.changed] == [1, 2]
+
+
+def test_a_young_track_next_to_a_reported_one_is_held_until_a_sensor_has_updated_it_for_a_while() -> None:
+    cfg = FusionConfig()
+    engine = FusionEngine(cfg)
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    # a second track 500 m from the first whose velocity differs by 4 km/s: outside the 6-D gate even with
+    # the manoeuvre allowance, but young and at the same place (a false track of the node, or a new object)
+    off = np.array([500.0, 0, 0, 4000.0, 0, 0])
+    first = None
+    for k in range(1, 16):
+        t = T0 + k * S
+        res = engine.ingest(_batch("us", t, [1, 2], [_at(t), _at(t) + off]))
+        if first is None and 2 in [tr.track_id for tr in res.changed]:
+            first = k
+    assert first == 1 + cfg.duplicate_manoeuvre_s  # shown once a sensor has updated it for 10 s
+    engine = FusionEngine(dataclasses.replace(cfg, duplicate_manoeuvre_s=0.0))  # the hold can be switched off
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(_batch("us", T0 + S, [1, 2], [_at(T0 + S), _at(T0 + S) + off]))
+    assert [t.track_id for t in res.changed] == [1, 2]
+
+
+def test_a_held_track_confirmed_by_a_second_nation_is_reported() -> None:
+    engine = FusionEngine()
+    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    near = np.array([2000.0, 0, 0, 150.0, 0, 0])  # 2 km and 150 m/s off: inside the widened gate, outside the plain one
+    res = engine.ingest(_batch("us", T0 + S, [1, 2], [_at(T0 + S), _at(T0 + S) + near]))
+    assert [t.track_id for t in res.changed] == [1]
+    res = engine.ingest(_batch("jp", T0 + S, [7], [_at(T0 + S) + near]))  # jp sees the second object too
+    (track,) = res.changed
+    assert track.track_id == 2 and track.nations == ("jp", "us")
