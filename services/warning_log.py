@@ -59,10 +59,13 @@ class _Backend(Protocol):
     def close(self) -> None: ...
 
 
+# A rowid table: WITHOUT ROWID stores whole rows in the primary-key b-tree, which SQLite advises against for
+# rows of kilobytes (an update of 30 tracks is ~15 kB); measured, a commit of three such rows: p50 0.11-0.13
+# ms vs 0.20 ms. A log created before keeps its WITHOUT ROWID table; the SQL is the same for both.
 _SCHEMA_SQLITE = (
     """CREATE TABLE IF NOT EXISTS picture_updates (
         view TEXT NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, payload BLOB NOT NULL,
-        PRIMARY KEY (view, seq)) WITHOUT ROWID""",
+        PRIMARY KEY (view, seq))""",
     """CREATE TABLE IF NOT EXISTS picture_checkpoints (
         view TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB NOT NULL)""",
 )
