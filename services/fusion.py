@@ -180,11 +180,17 @@ class FusionService:
         if not changed and not deleted:
             return []
         now_ns = self.clock.now_ns()
-        update = picture.delta(changed, deleted, now_ns=now_ns, source_sent_time_ns=source_sent_time_ns)
+        # a track's message starts as a copy of its last one, which carries its latest assessment
+        copied = [track.track_id in group.latest for track in changed]
+        update = picture.delta(
+            changed, deleted, now_ns=now_ns, source_sent_time_ns=source_sent_time_ns, previous=group.latest
+        )
         period_ns = int(self.settings.assess_period_s * 1e9)
-        for track, msg in zip(changed, update.tracks, strict=True):
+        for track, msg, was_copied in zip(changed, update.tracks, copied, strict=True):
             last = group.assessed.get(track.track_id)
-            if last is not None:
+            if last is None:
+                msg.phase = int(track.phase)  # not assessed yet: the tracker's phase
+            elif not was_copied:
                 merge_assessment(msg, group.assessed_pb[track.track_id])
             if last is None or track.time_ns - last[0] >= period_ns:
                 group.due[track.track_id] = track

@@ -18,7 +18,7 @@ import pytest
 
 from triwarn.core.trajectory.assess import WarningLevel
 from triwarn.core.trajectory.tracks import Phase
-from triwarn.services import picture, synthetic
+from triwarn.services import picture, synthetic, wire
 from triwarn.services.clock import Clock
 from triwarn.services.distribution import PictureHub, StageTrace, start_server
 from triwarn.services.fusion import FusionService, assessment_pb, merge_assessment
@@ -145,3 +145,41 @@ def test_the_stage_trace_stamps_every_stage_in_order_and_attributes_writes(tmp_p
         assert list(trace.as_dict()["batches"]) == [str(sent)]
 
     asyncio.run(main())
+
+
+def test_track_messages_built_from_their_last_message_equal_messages_built_afresh() -> None:
+    """Over batches where nations join (sources change) and tracks get (re)assessed, every track message of
+    every update equals the message built from scratch plus its latest assessment (the plain path)."""
+    service = FusionService(Settings(), Clock(), Metrics())
+    group = service.groups[0]
+    captured: list[list] = []
+    ingest = group.engine.ingest
+
+    def capture(batch):  # type: ignore[no-untyped-def]
+        result = ingest(batch)
+        captured.append(list(result.changed))
+        return result
+
+    group.engine.ingest = capture
+    truth = synthetic.truth_states(4, seed=3)
+    t0 = time.time_ns()
+    schedule = [["us"], ["us", "jp"], ["us", "jp", "kr"], ["kr"], ["us", "jp", "kr"]]
+    checked = 0
+    for k, nations in enumerate(schedule):
+        for nation in nations:
+            batch = synthetic.nation_batch(nation, truth, t0 + k * 400_000_000, batch_seq=k, seed=k)
+            updates = service.handle_tracks(nation, wire.encode_batch(batch))
+            if not updates:
+                continue
+            for track, msg in zip(captured[-1], updates[0][1].tracks, strict=True):
+                expected = picture.system_track_pb(track)
+                last = group.assessed.get(track.track_id)
+                if last is not None:
+                    fill_track_assessment(expected, last[1])
+                assert msg == expected
+                checked += 1
+        if k % 2 == 0:
+            service.assess_due()
+    assert checked > 20
+    assert any(len(m.sources) > 1 for m in group.latest.values())  # nations did join
+    assert group.assessed  # and assessments were carried
