@@ -51,7 +51,8 @@ I_ACC = 7  # first index of the thrust acceleration (3)
 MAX_Z = 4  # largest measurement dimension (radar with range rate)
 KIND_RADAR = 0
 KIND_IR = 1
-SP_LEN = 22  # length of a sensor parameter row
+SP_LEN = 24  # length of a sensor parameter row
+I_BIAS = 20  # first index of the registration-bias standard deviations in a sensor row (MAX_Z)
 
 #: Exponential atmosphere of Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., table 8-4
 #: (from the US Standard Atmosphere 1976 and CIRA-72): base height (m), base density (kg/m³), scale height (m).
@@ -93,8 +94,11 @@ def radar_row(
     sigma_el_rad: float,
     sigma_range_m: float,
     sigma_range_rate_m_s: float = 0.0,
+    bias_sigma: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> np.ndarray:
-    """Sensor row of a radar; ``sigma_range_rate_m_s = 0`` means no range rate (3 measurements)."""
+    """Sensor row of a radar; ``sigma_range_rate_m_s = 0`` means no range rate (3 measurements).
+    ``bias_sigma`` (az rad, el rad, range m): standard deviations of the radar's unknown fixed registration
+    bias, considered (not estimated) by the filter."""
     sp = np.zeros(SP_LEN)
     sp[0] = KIND_RADAR
     sp[1:4] = site_ecef_m
@@ -102,12 +106,14 @@ def radar_row(
     sp[5] = lon_rad
     sp[6] = 4 if sigma_range_rate_m_s > 0.0 else 3
     sp[7:11] = [sigma_az_rad, sigma_el_rad, sigma_range_m, sigma_range_rate_m_s]
+    sp[I_BIAS : I_BIAS + 3] = bias_sigma
     return sp
 
 
-def ir_row(sat_ecef_m: np.ndarray, sigma_los_rad: float) -> np.ndarray:
+def ir_row(sat_ecef_m: np.ndarray, sigma_los_rad: float, bias_sigma_rad: float = 0.0) -> np.ndarray:
     """Sensor row of a space infrared sensor at ``sat_ecef_m``: X to nadir, Z along the Earth's axis
-    made orthogonal to X, Y = Z × X."""
+    made orthogonal to X, Y = Z × X. ``bias_sigma_rad``: standard deviation of the unknown fixed registration
+    bias of each angle, considered (not estimated) by the filter."""
     s = np.asarray(sat_ecef_m, dtype=np.float64)
     X = -s / np.linalg.norm(s)
     k = np.array([0.0, 0.0, 1.0])
@@ -122,6 +128,7 @@ def ir_row(sat_ecef_m: np.ndarray, sigma_los_rad: float) -> np.ndarray:
     sp[11:14] = X
     sp[14:17] = Y
     sp[17:20] = Z
+    sp[I_BIAS : I_BIAS + 2] = bias_sigma_rad
     return sp
 
 
@@ -236,8 +243,44 @@ def predict_one(
     atm: np.ndarray,
 ) -> None:
     """Predict one track (x (10,), P (10, 10)) in place over ``dt_s`` (s, may be negative) in sub-steps."""
+    predict_one_c(x, P, np.zeros((0, NX, MAX_Z)), dt_s, q_acc, q_jerk, q_theta, params, atm)
+
+
+@kernel
+def _nonzero_blocks(C: np.ndarray) -> np.ndarray:
+    """(s,) bool: which sensors' cross-covariance blocks C[s] (10, MAX_Z) are not all zero (a sensor that
+    never contributed to a track has none: skipped in the arithmetic)."""
+    out = np.zeros(C.shape[0], np.bool_)
+    for si in range(C.shape[0]):
+        for i in range(NX):
+            for c in range(MAX_Z):
+                if C[si, i, c] != 0.0:
+                    out[si] = True
+                    break
+            if out[si]:
+                break
+    return out
+
+
+@kernel
+def predict_one_c(
+    x: np.ndarray,
+    P: np.ndarray,
+    C: np.ndarray,
+    dt_s: float,
+    q_acc: float,
+    q_jerk: float,
+    q_theta: float,
+    params: np.ndarray,
+    atm: np.ndarray,
+) -> None:
+    """:func:`predict_one` that also carries the cross-covariances C (s, 10, MAX_Z) of the state error with
+    each sensor's registration bias (C ← Φ C; the biases are constant)."""
     if dt_s == 0.0:
         return
+    ns = C.shape[0]
+    Cn = np.empty((NX, MAX_Z))
+    used = _nonzero_blocks(C)
     nsub = int(math.ceil(abs(dt_s) / params[4]))  # noqa: RUF046 (numba: keep the int type explicit)
     h = dt_s / nsub
     ah = abs(h)
@@ -259,6 +302,18 @@ def predict_one(
                     s += A[i, m] * A[m, j]
                 Phi[i, j] = (1.0 if i == j else 0.0) + A[i, j] * h + 0.5 * s * h * h
         _rk4_step(x, h, params, atm, k, tmp)
+        for si in range(ns):
+            if not used[si]:
+                continue
+            for i in range(NX):
+                for c in range(MAX_Z):
+                    s = 0.0
+                    for m in range(NX):
+                        s += Phi[i, m] * C[si, m, c]
+                    Cn[i, c] = s
+            for i in range(NX):
+                for c in range(MAX_Z):
+                    C[si, i, c] = Cn[i, c]
         # P = Φ P Φᵀ + Q
         for i in range(NX):
             for j in range(NX):
@@ -395,9 +450,18 @@ def measure_h(x: np.ndarray, sp: np.ndarray, z: np.ndarray, H: np.ndarray) -> in
 
 @kernel
 def _innovation(
-    x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray, nu: np.ndarray, S: np.ndarray, H: np.ndarray
+    x: np.ndarray,
+    P: np.ndarray,
+    Cs: np.ndarray,
+    zm: np.ndarray,
+    sp: np.ndarray,
+    nu: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
 ) -> int:
-    """ν = z − h(x) (azimuth / α wrapped) and S = H P Hᵀ + R; returns m."""
+    """ν = z − h(x) (azimuth / α wrapped) and S = H P Hᵀ + H Cs + Csᵀ Hᵀ + B + R; returns m. Cs (10, MAX_Z)
+    is the cross-covariance of the state error (truth − estimate) with this sensor's bias, B its covariance
+    (diagonal, standard deviations sp[I_BIAS:]): the bias enters the measurement additively, z = h(x) + b + v."""
     zp = np.empty(MAX_Z)
     m = measure_h(x, sp, zp, H)
     for i in range(m):
@@ -414,8 +478,10 @@ def _innovation(
                 if ha != 0.0:
                     for b in range(NX):
                         s += ha * P[a, b] * H[j, b]
+            for a in range(NX):
+                s += H[i, a] * Cs[a, j] + Cs[a, i] * H[j, a]
             S[i, j] = s
-        S[i, i] += sp[7 + i] * sp[7 + i]
+        S[i, i] += sp[7 + i] * sp[7 + i] + sp[I_BIAS + i] * sp[I_BIAS + i]
     return m
 
 
@@ -457,29 +523,45 @@ def _cholesky_inverse(S: np.ndarray, m: int, Sinv: np.ndarray) -> float:
 
 @kernel
 def gate_batch(
-    x: np.ndarray, P: np.ndarray, live: np.ndarray, zm: np.ndarray, sp: np.ndarray, d2_max: float
+    x: np.ndarray,
+    P: np.ndarray,
+    C: np.ndarray,
+    live: np.ndarray,
+    zm: np.ndarray,
+    sp: np.ndarray,
+    sensor: int,
+    d2_max: float,
 ) -> np.ndarray:
     """Normalised innovation squared (NIS) of every (track, measurement) pair, (n, k); +inf for non-live
     tracks and for pairs beyond ``d2_max``. zm (k, MAX_Z) are measurements of the sensor ``sp``; x, P are
-    already predicted to the measurement time."""
+    already predicted to the measurement time; C (n, s, 10, MAX_Z) the bias cross-covariances (s may be 0:
+    none), ``sensor`` the index of ``sp`` among them."""
     n = x.shape[0]
+    Cz = np.zeros((NX, MAX_Z))
     k = zm.shape[0]
     out = np.full((n, k), np.inf)
     nu = np.empty(MAX_Z)
     S = np.empty((MAX_Z, MAX_Z))
     Sinv = np.empty((MAX_Z, MAX_Z))
     H = np.empty((MAX_Z, NX))
+    zp = np.empty(MAX_Z)
     for i in range(n):
-        if not live[i]:
+        if not live[i] or k == 0:
             continue
-        m = 0
-        first = True
+        Cs = C[i, sensor] if C.shape[1] > sensor else Cz
+        # S and the predicted measurement once per track: ν = z − zp for each measurement
+        m = _innovation(x[i], P[i], Cs, zm[0], sp, nu, S, H)
+        if math.isnan(_cholesky_inverse(S, m, Sinv)):
+            continue
+        for a in range(m):
+            zp[a] = zm[0, a] - nu[a]
         for j in range(k):
-            m = _innovation(x[i], P[i], zm[j], sp, nu, S, H)
-            if first:
-                if math.isnan(_cholesky_inverse(S, m, Sinv)):
-                    break
-                first = False
+            for a in range(m):
+                nu[a] = zm[j, a] - zp[a]
+            while nu[0] > math.pi:
+                nu[0] -= 2.0 * math.pi
+            while nu[0] < -math.pi:
+                nu[0] += 2.0 * math.pi
             d2 = 0.0
             for a in range(m):
                 for b in range(m):
@@ -493,11 +575,25 @@ def gate_batch(
 def update_one(x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> tuple[float, float]:
     """EKF update of one track in place with measurement ``zm`` of sensor ``sp``; returns (NIS, ln det S)
     (NaN, NaN if S was not positive definite, in which case nothing is changed)."""
+    return update_one_c(x, P, np.zeros((0, NX, MAX_Z)), 0, zm, sp)
+
+
+@kernel
+def update_one_c(
+    x: np.ndarray, P: np.ndarray, C: np.ndarray, sensor: int, zm: np.ndarray, sp: np.ndarray
+) -> tuple[float, float]:
+    """:func:`update_one` with the registration biases considered (Schmidt-Kalman; Tapley, Schutz & Born
+    2004, §6.3): C (s, 10, MAX_Z) are the cross-covariances of the state error (truth − estimate) with every
+    sensor's bias, ``sensor`` the index of ``sp``. With A = I − KH and B this sensor's bias covariance:
+    K = (P Hᵀ + Cs) S⁻¹, P ← A P Aᵀ − A Cs Kᵀ − K Csᵀ Aᵀ + K (B + R) Kᵀ, Cs ← A Cs − K B, and for every
+    other sensor C ← A C. The biases themselves are not estimated."""
     nu = np.empty(MAX_Z)
     S = np.empty((MAX_Z, MAX_Z))
     Sinv = np.empty((MAX_Z, MAX_Z))
     H = np.empty((MAX_Z, NX))
-    m = _innovation(x, P, zm, sp, nu, S, H)
+    has_c = C.shape[0] > sensor
+    Cs = C[sensor] if has_c else np.zeros((NX, MAX_Z))
+    m = _innovation(x, P, Cs, zm, sp, nu, S, H)
     logdet = _cholesky_inverse(S, m, Sinv)
     if math.isnan(logdet):
         return np.nan, np.nan
@@ -505,11 +601,11 @@ def update_one(x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> 
     for a in range(m):
         for b in range(m):
             nis += nu[a] * Sinv[a, b] * nu[b]
-    # PHᵀ (10, m), K = PHᵀ S⁻¹
+    # PHᵀ + Cs (10, m), K = (PHᵀ + Cs) S⁻¹
     PHt = np.zeros((NX, MAX_Z))
     for i in range(NX):
         for a in range(m):
-            s = 0.0
+            s = Cs[i, a]
             for b in range(NX):
                 s += P[i, b] * H[a, b]
             PHt[i, a] = s
@@ -525,7 +621,7 @@ def update_one(x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> 
         for a in range(m):
             s += K[i, a] * nu[a]
         x[i] += s
-    # Joseph form: P = (I − KH) P (I − KH)ᵀ + K R Kᵀ
+    # Joseph form: P = (I − KH) P (I − KH)ᵀ − (I − KH) Cs Kᵀ − K Csᵀ (I − KH)ᵀ + K (R + B) Kᵀ
     IKH = np.empty((NX, NX))
     for i in range(NX):
         for j in range(NX):
@@ -540,15 +636,44 @@ def update_one(x: np.ndarray, P: np.ndarray, zm: np.ndarray, sp: np.ndarray) -> 
             for c in range(NX):
                 s += IKH[i, c] * P[c, j]
             T[i, j] = s
+    # ACs = (I − KH) Cs (10, m)
+    ACs = np.zeros((NX, MAX_Z))
+    if has_c:
+        for i in range(NX):
+            for a in range(m):
+                s = 0.0
+                for c in range(NX):
+                    s += IKH[i, c] * Cs[c, a]
+                ACs[i, a] = s
     for i in range(NX):
         for j in range(i, NX):
             s = 0.0
             for c in range(NX):
                 s += T[i, c] * IKH[j, c]
             for a in range(m):
-                s += K[i, a] * K[j, a] * sp[7 + a] * sp[7 + a]
+                s += K[i, a] * K[j, a] * (sp[7 + a] * sp[7 + a] + sp[I_BIAS + a] * sp[I_BIAS + a])
+                s -= ACs[i, a] * K[j, a] + K[i, a] * ACs[j, a]
             P[i, j] = s
             P[j, i] = s
+    if has_c:
+        Cn = np.empty((NX, MAX_Z))
+        used = _nonzero_blocks(C)
+        for si in range(C.shape[0]):
+            if not used[si] and si != sensor:
+                continue
+            for i in range(NX):
+                for a in range(MAX_Z):
+                    s = 0.0
+                    for c in range(NX):
+                        s += IKH[i, c] * C[si, c, a]
+                    Cn[i, a] = s
+            if si == sensor:
+                for i in range(NX):
+                    for a in range(m):
+                        Cn[i, a] -= K[i, a] * sp[I_BIAS + a] * sp[I_BIAS + a]
+            for i in range(NX):
+                for a in range(MAX_Z):
+                    C[si, i, a] = Cn[i, a]
     return nis, logdet
 
 
@@ -568,10 +693,12 @@ def init_from_radar(
     """Single-point initiation from radar measurements zm (k, MAX_Z): position from (az, el, range), velocity
     zero with standard deviation ``sigma_v_m_s`` per axis (plus the range rate along the line of sight
     when measured), θ = ``theta0`` ± ``sigma_theta``, thrust acceleration 0 ± ``sigma_a_m_s2`` per axis.
-    Returns (x (k,10), P (k,10,10))."""
+    The position error includes the radar's registration bias: P_pos = G (R + B) Gᵀ, and its cross-covariance
+    with the bias is −G B (G = ∂position/∂(az, el, range)). Returns (x (k,10), P (k,10,10), C (k,10,MAX_Z))."""
     k = zm.shape[0]
     x = np.zeros((k, NX))
     P = np.zeros((k, NX, NX))
+    C = np.zeros((k, NX, MAX_Z))
     lat = sp[4]
     lon = sp[5]
     sl = math.sin(lat)
@@ -598,8 +725,10 @@ def init_from_radar(
             for b in range(3):
                 s = 0.0
                 for c in range(3):
-                    s += G[a, c] * G[b, c] * sp[7 + c] * sp[7 + c]
+                    s += G[a, c] * G[b, c] * (sp[7 + c] * sp[7 + c] + sp[I_BIAS + c] * sp[I_BIAS + c])
                 P[i, a, b] = s
+            for c in range(3):
+                C[i, a, c] = -G[a, c] * sp[I_BIAS + c] * sp[I_BIAS + c]
         for a in range(3):
             P[i, 3 + a, 3 + a] = sigma_v_m_s * sigma_v_m_s
         if int(sp[6]) == 4:
@@ -616,7 +745,7 @@ def init_from_radar(
         P[i, 6, 6] = sigma_theta * sigma_theta
         for a in range(3):
             P[i, 7 + a, 7 + a] = sigma_a_m_s2 * sigma_a_m_s2
-    return x, P
+    return x, P, C
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -635,6 +764,7 @@ def init_from_radar(
 def imm_predict_batch(
     xm: np.ndarray,
     Pm: np.ndarray,
+    Cm: np.ndarray,
     mu: np.ndarray,
     t_s: np.ndarray,
     live: np.ndarray,
@@ -647,9 +777,13 @@ def imm_predict_batch(
     atm: np.ndarray,
 ) -> None:
     """IMM mixing and prediction of every live track in place to ``t_to_s``; ``q_acc``, ``q_jerk`` (2,) per
-    model. After mixing, the ballistic model's thrust acceleration is set to exactly 0."""
+    model. After mixing, the ballistic model's thrust acceleration is set to exactly 0. Cm (n, 2, s, 10,
+    MAX_Z): the bias cross-covariances of each model, mixed with the same weights (the biases have zero mean
+    under every model) and predicted with the state."""
+    ns = Cm.shape[2]
     x0 = np.empty((2, NX))
     P0 = np.empty((2, NX, NX))
+    C0 = np.empty((2, ns, NX, MAX_Z))
     for i in range(xm.shape[0]):
         if not live[i] or t_s[i] == t_to_s:
             continue
@@ -677,20 +811,40 @@ def imm_predict_batch(
                     db0 = xm[i, 0, b] - x0[j, b]
                     db1 = xm[i, 1, b] - x0[j, b]
                     P0[j, a, b] = wa * (Pm[i, 0, a, b] + da0 * db0) + wb * (Pm[i, 1, a, b] + da1 * db1)
+            for si in range(ns):
+                for a in range(NX):
+                    for c in range(MAX_Z):
+                        C0[j, si, a, c] = wa * Cm[i, 0, si, a, c] + wb * Cm[i, 1, si, a, c]
         for a in range(I_ACC, NX):
             x0[0, a] = 0.0
             for b in range(NX):
                 P0[0, a, b] = 0.0
                 P0[0, b, a] = 0.0
+            for si in range(ns):
+                for c in range(MAX_Z):
+                    C0[0, si, a, c] = 0.0
         for j in range(2):
             for a in range(NX):
                 xm[i, j, a] = x0[j, a]
                 for b in range(NX):
                     Pm[i, j, a, b] = P0[j, a, b]
-            predict_one(xm[i, j], Pm[i, j], t_to_s - t_s[i], q_acc[j], q_jerk[j], q_theta, params, atm)
+                for si in range(ns):
+                    for c in range(MAX_Z):
+                        Cm[i, j, si, a, c] = C0[j, si, a, c]
+            predict_one_c(xm[i, j], Pm[i, j], Cm[i, j], t_to_s - t_s[i], q_acc[j], q_jerk[j], q_theta, params, atm)
         mu[i, 0] = c0
         mu[i, 1] = c1
         t_s[i] = t_to_s
+
+
+@kernel
+def imm_combine_c(Cm: np.ndarray, mu: np.ndarray, C: np.ndarray) -> None:
+    """Combined bias cross-covariances C = Σ μj Cj of every track into C (n, s, 10, MAX_Z)."""
+    for i in range(Cm.shape[0]):
+        for si in range(Cm.shape[2]):
+            for a in range(NX):
+                for c in range(MAX_Z):
+                    C[i, si, a, c] = mu[i, 0] * Cm[i, 0, si, a, c] + mu[i, 1] * Cm[i, 1, si, a, c]
 
 
 @kernel
@@ -709,11 +863,19 @@ def imm_combine(xm: np.ndarray, Pm: np.ndarray, mu: np.ndarray, x: np.ndarray, P
 
 @kernel
 def imm_update_batch(
-    xm: np.ndarray, Pm: np.ndarray, mu: np.ndarray, idx: np.ndarray, zm: np.ndarray, sp: np.ndarray
+    xm: np.ndarray,
+    Pm: np.ndarray,
+    Cm: np.ndarray,
+    mu: np.ndarray,
+    idx: np.ndarray,
+    zm: np.ndarray,
+    sp: np.ndarray,
+    sensor: int,
 ) -> np.ndarray:
-    """IMM update of tracks ``idx`` (a,) with measurements ``zm`` (a, MAX_Z) of sensor ``sp``: each model
-    updated, model probabilities μj ∝ Λj μj with Λj = N(ν; 0, Sj). Returns the NIS of the most probable
-    model after the update, (a,)."""
+    """IMM update of tracks ``idx`` (a,) with measurements ``zm`` (a, MAX_Z) of sensor ``sp`` (index
+    ``sensor`` in the bias cross-covariances Cm (n, 2, s, 10, MAX_Z); s may be 0): each model updated
+    (:func:`update_one_c`), model probabilities μj ∝ Λj μj with Λj = N(ν; 0, Sj). Returns the NIS of the most
+    probable model after the update, (a,)."""
     out = np.empty(idx.shape[0])
     m = int(sp[6])
     for a in range(idx.shape[0]):
@@ -721,7 +883,7 @@ def imm_update_batch(
         ll = np.empty(2)
         nis = np.empty(2)
         for j in range(2):
-            nis[j], logdet = update_one(xm[i, j], Pm[i, j], zm[a], sp)
+            nis[j], logdet = update_one_c(xm[i, j], Pm[i, j], Cm[i, j], sensor, zm[a], sp)
             ll[j] = -0.5 * (nis[j] + logdet + m * math.log(2.0 * math.pi))
         if math.isnan(ll[0]) or math.isnan(ll[1]):
             out[a] = nis[0] if math.isnan(ll[1]) else nis[1]
@@ -816,3 +978,45 @@ def los_crossings(
             mid[i, j, 2] = mz
             ok[i, j] = True
     return mid, ok
+
+
+@kernel
+def triangulate_los(za: np.ndarray, spa: np.ndarray, zb: np.ndarray, spb: np.ndarray) -> tuple:
+    """Weighted closest approach of two lines of sight (angles za, zb (2,) of the infrared sensors ``spa``,
+    ``spb``): the point X minimising Σᵢ |(I − uᵢuᵢᵀ)(X − pᵢ)|² / (σᵢ rᵢ)², with pᵢ the satellite, uᵢ its unit
+    line of sight, rᵢ the range to X and σᵢ² = σ² + σ_b² the angle noise plus registration bias of the
+    sensor (sp[7], sp[I_BIAS]). Normal equations Σᵢ Wᵢ (X − pᵢ) = 0 with Wᵢ = (I − uᵢuᵢᵀ)/(σᵢ rᵢ)²; the
+    ranges are those of the unweighted closest points, then refined once. The covariance of X is
+    (Σᵢ Wᵢ)⁻¹: small across both lines of sight, largest along the bisector when they cross at a shallow angle.
+    Returns (X (3,), P (3, 3), ok); ok is False when the lines are parallel or the point is behind a
+    satellite."""
+    X = np.zeros(3)
+    P = np.zeros((3, 3))
+    ua = np.array(los_unit(za, spa))
+    ub = np.array(los_unit(zb, spb))
+    pa = spa[1:4].copy()
+    pb = spb[1:4].copy()
+    w = pa - pb
+    b = ua @ ub
+    den = 1.0 - b * b
+    if den < 1e-8:
+        return X, P, False
+    d = ua @ w
+    e = ub @ w
+    s = (b * e - d) / den
+    t = (e - b * d) / den
+    if s <= 0.0 or t <= 0.0:
+        return X, P, False
+    X[:] = 0.5 * (pa + s * ua + pb + t * ub)
+    va = spa[7] * spa[7] + spa[I_BIAS] * spa[I_BIAS]
+    vb = spb[7] * spb[7] + spb[I_BIAS] * spb[I_BIAS]
+    eye = np.eye(3)
+    for _ in range(2):
+        ra = math.sqrt(np.sum((X - pa) ** 2))
+        rb = math.sqrt(np.sum((X - pb) ** 2))
+        Wa = (eye - np.outer(ua, ua)) / (va * ra * ra)
+        Wb = (eye - np.outer(ub, ub)) / (vb * rb * rb)
+        Wsum = Wa + Wb
+        P[:, :] = np.linalg.inv(Wsum)
+        X[:] = P @ (Wa @ pa + Wb @ pb)
+    return X, P, True

@@ -64,7 +64,7 @@ class TrackerConfig:
     q_theta_1_s: float = 1e-5  # random walk density of ln β
     rate_to_boost_1_s: float = 1e-6  # a coasting missile does not start thrusting again
     rate_to_ballistic_1_s: float = 1.0 / 60.0
-    mu_boost_init: float = 0.5
+    mu_boost_init: float = 0.2  # a radar's first report: thrusting or not (0.5 made coasting tracks conservative)
     sigma_v_init_m_s: float = 3000.0
     beta_init_kg_m2: float = 5000.0
     sigma_ln_beta_init: float = 1.5
@@ -77,7 +77,9 @@ class TrackerConfig:
     ir_pair_max_dt_s: float = 2.5  # lines of sight of two satellites at most this far apart in time ...
     ir_max_speed_m_s: float = 4000.0  # ... may miss each other by the target's motion in between
     ir_max_height_m: float = 1.0e6
-    ir_sigma_pos_init_m: float = 3000.0
+    ir_sigma_pos_init_m: float = 3000.0  # only without ir_weighted_triangulation: fixed σ of the midpoint
+    ir_weighted_triangulation: bool = True  # the start point and its covariance from kalman.triangulate_los
+    ir_init_speed_sigma_m_s: float = 1000.0  # motion between the two lines of sight (boost speeds)
     ir_mu_boost_init: float = 0.9  # an infrared sensor sees boosting missiles only
     ir_boost_memory_s: float = 5.0  # a track an infrared sensor saw this recently is in boost
 
@@ -136,6 +138,8 @@ class Tracker:
         nx = kalman.NX
         self.xm = np.zeros((cap, 2, nx))
         self.Pm = np.zeros((cap, 2, nx, nx))
+        #: cross-covariance of each model's state error with each sensor's registration bias (considered)
+        self.Cm = np.zeros((cap, 2, self.sp.shape[0], nx, kalman.MAX_Z))
         self.mu = np.zeros((cap, 2))
         self.t = np.zeros(cap)
         self.state = np.zeros(cap, np.int64)
@@ -159,6 +163,7 @@ class Tracker:
             for k in (
                 "xm",
                 "Pm",
+                "Cm",
                 "mu",
                 "t",
                 "state",
@@ -195,6 +200,7 @@ class Tracker:
         kalman.imm_predict_batch(
             self.xm,
             self.Pm,
+            self.Cm,
             self.mu,
             self.t,
             self.live,
@@ -220,7 +226,9 @@ class Tracker:
         used = np.full(k, -1, np.int64)
         if k and live.any():
             x, P = self.combined()
-            d2 = kalman.gate_batch(x, P, live, z, sp, self.gates[m])
+            C = np.empty_like(self.Cm[:, 0])
+            kalman.imm_combine_c(self.Cm, self.mu, C)
+            d2 = kalman.gate_batch(x, P, C, live, z, sp, sensor, self.gates[m])
             # confirmed tracks first, then tentative ones get what is left (no tentative track steals a
             # measurement from a confirmed one)
             for tier in (CONFIRMED, TENTATIVE):
@@ -239,7 +247,7 @@ class Tracker:
                 slots = rows[r[ok]]
                 meas = free_cols[cols_any[c[ok]]]
                 if slots.size:
-                    kalman.imm_update_batch(self.xm, self.Pm, self.mu, slots, z[meas], sp)
+                    kalman.imm_update_batch(self.xm, self.Pm, self.Cm, self.mu, slots, z[meas], sp, sensor)
                     if tier == TENTATIVE:
                         self.hits[slots] += 1
                     self.last_hit_t[slots] = t_s
@@ -292,12 +300,22 @@ class Tracker:
             x0[:, :3] = mid[ia, ib]
             x0[:, 6] = math.log(cfg.beta_init_kg_m2)
             P0 = np.zeros((ia.size, kalman.NX, kalman.NX))
+            C0 = np.zeros((ia.size, 2, kalman.NX, kalman.MAX_Z))
             for a in range(3):
                 P0[:, a, a] = cfg.ir_sigma_pos_init_m**2
                 P0[:, 3 + a, 3 + a] = cfg.sigma_v_init_m_s**2
                 P0[:, 7 + a, 7 + a] = cfg.sigma_a_init_m_s2**2
             P0[:, 6, 6] = cfg.sigma_ln_beta_init**2
+            if cfg.ir_weighted_triangulation:
+                motion = (cfg.ir_init_speed_sigma_m_s * abs(t_s - t_o)) ** 2 * np.eye(3)
+                for n, (i, j) in enumerate(zip(ia.tolist(), ib.tolist(), strict=True)):
+                    X, Ptri, C0[n] = self._triangulate_pair(z[rows[i]], sensor, z_o[j], other)
+                    x0[n, :3] = X
+                    P0[n, :3, :3] = Ptri + motion
             slots = self._start(sensor, t_s, x0, P0, cfg.ir_mu_boost_init)
+            if cfg.ir_weighted_triangulation:
+                self.Cm[slots, :, sensor] = C0[:, None, 0]
+                self.Cm[slots, :, other] = C0[:, None, 1]
             self.hits[slots] = 2  # two sensors saw it
             self.last_ir_t[slots] = t_s
             self.mask[slots] |= 1 << other
@@ -310,12 +328,40 @@ class Tracker:
             self._los.append((sensor, t_s, z[free].copy()))
         return out
 
+    def _triangulate_pair(
+        self, za: np.ndarray, a: int, zb: np.ndarray, b: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weighted triangulation of the lines of sight za of sensor a and zb of sensor b
+        (:func:`kalman.triangulate_los`): point X (3,), covariance (3, 3), and the cross-covariances of its
+        error with the two sensors' registration biases (2, NX, MAX_Z): −J B, J = ∂X/∂angles by central
+        differences."""
+        spa, spb = self.sp[a], self.sp[b]
+        X, P, _ = kalman.triangulate_los(za, spa, zb, spb)
+        C = np.zeros((2, kalman.NX, kalman.MAX_Z))
+        h = 1e-6
+        for k, (zz, sp) in enumerate(((za, spa), (zb, spb))):
+            vb = sp[kalman.I_BIAS] ** 2
+            if vb == 0.0:
+                continue
+            for c in range(2):
+                zp, zn = zz.copy(), zz.copy()
+                zp[c] += h
+                zn[c] -= h
+                if k == 0:
+                    Xp, Xn = kalman.triangulate_los(zp, spa, zb, spb)[0], kalman.triangulate_los(zn, spa, zb, spb)[0]
+                else:
+                    Xp, Xn = kalman.triangulate_los(za, spa, zp, spb)[0], kalman.triangulate_los(za, spa, zn, spb)[0]
+                C[k, :3, c] = -(Xp - Xn) / (2 * h) * vb
+        return X, P, C
+
     def _initiate(self, sensor: int, t_s: float, z: np.ndarray, sp: np.ndarray) -> np.ndarray:
         cfg = self.cfg
-        x0, P0 = kalman.init_from_radar(
+        x0, P0, C0 = kalman.init_from_radar(
             z, sp, math.log(cfg.beta_init_kg_m2), cfg.sigma_v_init_m_s, cfg.sigma_ln_beta_init, cfg.sigma_a_init_m_s2
         )
-        return self._start(sensor, t_s, x0, P0, cfg.mu_boost_init)
+        slots = self._start(sensor, t_s, x0, P0, cfg.mu_boost_init)
+        self.Cm[slots, :, sensor] = C0[:, None]
+        return slots
 
     def _start(self, sensor: int, t_s: float, x0: np.ndarray, P0: np.ndarray, mu_boost: float) -> np.ndarray:
         """Tentative tracks in free slots from initial states x0 (k, NX) and covariances P0 (k, NX, NX)."""
@@ -333,6 +379,7 @@ class Tracker:
         self.xm[slots, 0, kalman.I_ACC :] = 0.0  # the ballistic model has no thrust
         self.Pm[slots, 0, kalman.I_ACC :, :] = 0.0
         self.Pm[slots, 0, :, kalman.I_ACC :] = 0.0
+        self.Cm[slots] = 0.0
         self.mu[slots, 0] = 1.0 - mu_boost
         self.mu[slots, 1] = mu_boost
         self.t[slots] = t_s

@@ -41,7 +41,8 @@ class InfraredModel:
 
     def tracker_row(self) -> np.ndarray:
         s = self.sensor
-        return kalman.ir_row(self.sat_ecef_m, math.hypot(s.sigma_los_rad, s.bias_los_rad))
+        # the bias magnitude as the standard deviation of an unknown registration error (see RadarModel)
+        return kalman.ir_row(self.sat_ecef_m, s.sigma_los_rad, abs(s.bias_los_rad))
 
     def _run(self, pos: Any, active: Any, phase: Any, normals: Any, uniforms: Any) -> Any:
         s = self.sensor

@@ -53,13 +53,14 @@ class RadarModel:
         return np.array([s.bias_az_rad, s.bias_el_rad, s.bias_range_m, 0.0])
 
     def tracker_row(self) -> np.ndarray:
-        """The tracker's model of this radar: the noise standard deviations inflated by the (unknown to the
-        tracker) registration bias, σ_eff = √(σ² + b²)."""
+        """The tracker's model of this radar: the noise standard deviations, and the magnitude of the
+        registration bias as the standard deviation of a bias the tracker considers but does not know (nor
+        its sign). # assumption: the tracker knows how well each radar is registered, not its error"""
         s = self.sensor
-        eff = np.sqrt(self.sigma**2 + self.bias**2)
+        b = np.abs(self.bias)
         return kalman.radar_row(
-            self.site_ecef_m, s.lat_rad, s.lon_rad, eff[0], eff[1], eff[2],
-            float(eff[3]) if s.has_range_rate else 0.0,
+            self.site_ecef_m, s.lat_rad, s.lon_rad, s.sigma_az_rad, s.sigma_el_rad, s.sigma_range_m,
+            s.sigma_range_rate_m_s if s.has_range_rate else 0.0, (float(b[0]), float(b[1]), float(b[2])),
         )  # fmt: skip
 
     def visible(self, pos_ecef_m: np.ndarray, vel_ecef_m_s: np.ndarray, active: np.ndarray) -> np.ndarray:
