@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -139,6 +140,13 @@ class _Groups:
     x: FloatArray  # (m, 6) members' states aligned to their group's t_f
     P: FloatArray  # (m, 6, 6)
     size_of_member: IntArray  # (m,) size of each member's group
+
+
+def _sorted_array(slots: set[int]) -> IntArray:
+    """A set of slots as an ascending int64 array."""
+    a = np.fromiter(slots, np.int64, len(slots))
+    a.sort()
+    return a
 
 
 #: most sources (nation, node pairs) one engine tracks: a system track's sources are an int64 bit set
@@ -254,7 +262,8 @@ class FusionEngine:
         # --- 1. local track store -----------------------------------------------------------------------
         nums = np.asarray(batch.track_numbers, dtype=np.int64)
         status = np.asarray(batch.status, dtype=np.int64)
-        slots = np.fromiter((self._lt_key.get((src, k), -1) for k in nums.tolist()), np.int64, n)
+        get = self._lt_key.get
+        slots = np.fromiter(map(get, zip(repeat(src, n), nums.tolist(), strict=True), repeat(-1, n)), np.int64, n)
         deleted_status = status == int(Status.DELETED)
         # a track number twice in one batch: only its newest state counts (the others are dropped as stale)
         repeated = np.zeros(n, dtype=np.bool_)
@@ -311,7 +320,8 @@ class FusionEngine:
                 self._st_free.append(int(s))
 
         # --- 2. alignment of every affected system track's members, stability check, association --------
-        changed_sys.update(int(v) for v in lt.sys[upd_slots][lt.sys[upd_slots] >= 0].tolist())
+        sys_of_upd = lt.sys[upd_slots]
+        changed_sys.update(sys_of_upd[sys_of_upd >= 0].tolist())
         groups = self._align_groups(changed_sys)
         membership_changed = False
         if upd_slots.size:
@@ -447,9 +457,11 @@ class FusionEngine:
         return slots[np.argsort(st.id[slots], kind="stable")]
 
     def _reportable(self, changed_sys: set[int]) -> IntArray:
+        """The reported live slots among ``changed_sys``, by track number."""
         st = self._st
-        live = [s for s in changed_sys if st.alive[s] and st.published[s]]
-        return np.asarray(sorted(live, key=lambda s: int(st.id[s])), dtype=np.int64)
+        a = _sorted_array(changed_sys)
+        a = a[st.alive[a] & st.published[a]]
+        return a[np.argsort(st.id[a], kind="stable")]
 
     def _end_system(self, s: int, deleted_ids: list[int], reacquirable: bool) -> None:
         """System track slot ``s`` ends: reported in ``deleted_ids`` (and kept dormant) if it was ever reported;
@@ -662,7 +674,7 @@ class FusionEngine:
         """Members of the system tracks ``sys_slots``, grouped, each aligned to its group's newest time."""
         lt = self._lt
         n = self._lt_n
-        sys_arr = np.asarray(sorted(sys_slots), dtype=np.int64)
+        sys_arr = _sorted_array(sys_slots)
         sel = np.nonzero(lt.alive[:n] & np.isin(lt.sys[:n], sys_arr))[0]
         sel = sel[np.argsort(lt.sys[sel], kind="stable")]
         slots, starts = np.unique(lt.sys[sel], return_index=True)
@@ -716,7 +728,8 @@ class FusionEngine:
         if not changed_sys or cfg.merge_chi2 <= 0:
             return
         st = self._st
-        a = np.asarray(sorted(s for s in changed_sys if st.alive[s]), dtype=np.int64)
+        a = _sorted_array(changed_sys)
+        a = a[st.alive[a]]
         live = np.nonzero(st.alive[: self._st_n])[0]
         if a.size == 0 or live.size < 2:
             return
@@ -786,13 +799,10 @@ class FusionEngine:
         # the time, which matters at thousands of tracks per batch.
         new = object.__new__
         out = []
-        for k, (s, i, t, ph) in enumerate(
-            zip(slots.tolist(), st.id[slots].tolist(), t_ns.tolist(), st.phase[slots].tolist(), strict=True)
-        ):
+        ids, phases = st.id[slots].tolist(), st.phase[slots].tolist()
+        for s, i, t, ph, xk, Pk in zip(slots.tolist(), ids, t_ns.tolist(), phases, list(x), list(P), strict=True):
             sources, nations = refs[s]  # type: ignore[misc]
             obj = new(SystemTrack)
-            obj.__dict__.update(
-                track_id=i, time_ns=t, x=x[k], P=P[k], nations=nations, sources=sources, phase=_PHASES[ph]
-            )
+            obj.__dict__.update(track_id=i, time_ns=t, x=xk, P=Pk, nations=nations, sources=sources, phase=_PHASES[ph])
             out.append(obj)
         return out

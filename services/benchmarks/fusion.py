@@ -218,6 +218,8 @@ def measure(
     sc = make_scenario(n_objects, warmup + cycles, seed=seed)
     batches = [[batch_of(sc, c, j) for j in range(3)] for c in range(warmup + cycles)]
     ours = _run_ours(sc, batches, warmup, say)
+    say("the same cycles again after gc.freeze() (as a service that freezes its start-up objects)...")
+    frozen = _run_ours(sc, batches, warmup, None, freeze=True)
     result: dict[str, Any] = {
         "benchmark": "fusion",
         "objects": n_objects,
@@ -228,6 +230,10 @@ def measure(
         "p99_ms": ours["p99_ms"],
         "max_ms": ours["max_ms"],
         "stage_ms_per_cycle": ours["stage_ms_per_cycle"],
+        "gc_ms_per_cycle": round(ours["gc_ms_per_cycle"], 3),
+        "gc_max_ms": round(ours["gc_max_ms"], 3),
+        "gc_full_collections": ours["gc_full_collections"],
+        "gc_frozen": {k: frozen[k] for k in ("p50_ms", "p99_ms", "max_ms", "gc_max_ms", "gc_full_collections")},
         "system_tracks": ours["system_tracks"],
         "fused_rms_position_m": ours["fused_rms_m"],
         "best_nation_rms_position_m": ours["best_nation_rms_m"],
@@ -262,7 +268,11 @@ def _percentile(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
-def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any) -> dict[str, Any]:
+def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any, freeze: bool = False) -> dict[str, Any]:
+    """Our engine on ``batches``; ``freeze``: ``gc.freeze()`` after the warm-up cycles (what a service does
+    after start-up: the objects alive then are never walked again by Python's full collections)."""
+    import gc
+
     from triwarn.core.trajectory.engine import FusionEngine
 
     engine = FusionEngine()
@@ -271,15 +281,37 @@ def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any) -> 
             engine.ingest(b)
     for k in engine.timings_s:
         engine.timings_s[k] = 0.0
-    lat = []
+    # time in Python's garbage collector (part of the cycle latency, not of any stage)
+    gc_s = [0.0, 0.0]  # total, start of the running collection
+    full = [0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_s[1] = time.perf_counter()
+        else:
+            gc_s[0] += time.perf_counter() - gc_s[1]
+            full[0] += info["generation"] == 2
+
+    lat, gc_ms = [], []
     n_cycles = len(batches) - warmup
-    for c in range(warmup, len(batches)):
-        t = time.perf_counter()
-        for b in batches[c]:
-            engine.ingest(b)
-        lat.append((time.perf_counter() - t) * 1e3)
-        if say is not None and ((c - warmup) % 10 == 9 or c == len(batches) - 1):
-            say(f"  cycle {c - warmup + 1}/{n_cycles}: p50 so far {_percentile(lat, 50):.2f} ms")
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    gc.callbacks.append(on_gc)
+    try:
+        for c in range(warmup, len(batches)):
+            g0 = gc_s[0]
+            t = time.perf_counter()
+            for b in batches[c]:
+                engine.ingest(b)
+            lat.append((time.perf_counter() - t) * 1e3)
+            gc_ms.append((gc_s[0] - g0) * 1e3)
+            if say is not None and ((c - warmup) % 10 == 9 or c == len(batches) - 1):
+                say(f"  cycle {c - warmup + 1}/{n_cycles}: p50 so far {_percentile(lat, 50):.2f} ms")
+    finally:
+        gc.callbacks.remove(on_gc)
+        if freeze:
+            gc.unfreeze()
     stage = {k: v * 1e3 / n_cycles for k, v in engine.timings_s.items()}
     stage["other"] = stage["total"] - sum(stage[k] for k in ("align", "gate", "assign", "fuse"))
     fused, best = _accuracy(sc, engine)
@@ -288,6 +320,9 @@ def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any) -> 
         "p99_ms": _percentile(lat, 99),
         "max_ms": max(lat),
         "stage_ms_per_cycle": {k: round(v, 3) for k, v in stage.items()},
+        "gc_ms_per_cycle": float(np.mean(gc_ms)),
+        "gc_max_ms": max(gc_ms),
+        "gc_full_collections": full[0],
         "system_tracks": len(engine),
         "fused_rms_m": fused,
         "best_nation_rms_m": best,
@@ -417,6 +452,15 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"    p50 {result['p50_ms']:.2f} ms   p99 {result['p99_ms']:.2f} ms   max {result['max_ms']:.2f} ms")
     stages = ", ".join(f"{k} {v:.2f}" for k, v in result["stage_ms_per_cycle"].items())
     print(f"    mean ms per cycle by stage: {stages}")
+    print(
+        f"    Python's garbage collector: {result['gc_ms_per_cycle']:.2f} ms per cycle on average, worst "
+        f"{result['gc_max_ms']:.1f} ms ({result['gc_full_collections']} full collections)"
+    )
+    fz = result["gc_frozen"]
+    print(
+        f"    after gc.freeze(): p50 {fz['p50_ms']:.2f} ms   p99 {fz['p99_ms']:.2f} ms   max {fz['max_ms']:.2f} ms "
+        f"(collector worst {fz['gc_max_ms']:.1f} ms)"
+    )
     print(f"  system tracks: {result['system_tracks']}")
     print(
         f"  RMS position error: fused {result['fused_rms_position_m']:.1f} m, best single nation "
