@@ -533,8 +533,15 @@ class FusionEngine:
         dt_b = np.abs(t_c - st.t_ns[pub]).astype(np.float64) * _NS
         rho_b = np.sqrt(cfg.gate_chi2 * (st.P[pub, 0, 0] + st.P[pub, 1, 1] + st.P[pub, 2, 2]))
         bound = rho_b + dt_b * (np.linalg.norm(st.x[pub, 3:], axis=1) + 10.0 * dt_b) + 1000.0
-        dist = np.linalg.norm(st.x[pub][None, :, :3] - xa[:, None, :3], axis=2)
-        ia, jb = np.nonzero(dist <= bound[None, :] + reach[:, None])
+        rb = st.x[pub, :3]
+        step = max(1, 2_000_000 // max(pub.size, 1))  # rows per chunk: the distance matrix stays small
+        ia_parts, jb_parts = [], []
+        for r0 in range(0, a.size, step):
+            dist = np.linalg.norm(rb[None, :, :] - xa[r0 : r0 + step, None, :3], axis=2)
+            i_c, j_c = np.nonzero(dist <= bound[None, :] + reach[r0 : r0 + step, None])
+            ia_parts.append(i_c + r0)
+            jb_parts.append(j_c)
+        ia, jb = np.concatenate(ia_parts), np.concatenate(jb_parts)
         out = np.zeros(a.size, dtype=np.bool_)
         if ia.size == 0:
             return out
