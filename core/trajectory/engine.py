@@ -15,8 +15,12 @@ tracks at one update cycle). The engine
 5. fuses every changed system track from its members aligned to the newest member's time by N-way
    covariance intersection with optimal weights (:mod:`.fusion`);
 6. merges duplicates: two system tracks without a common source whose fused states gate together become one,
-   keeping the older (smaller) system track number;
-7. deletes system tracks that have lost all their members.
+   keeping the reported one over a tentative one, else the older (smaller) system track number;
+7. deletes system tracks that have lost all their members;
+8. reports a new system track only once it is not a possible duplicate of a reported one: a track fed by one
+   source that gates against a reported track under a manoeuvre allowance (a node's tracker re-initiating an
+   object it lost, or a false track next to it) stays tentative, unseen, and is usually merged into the
+   reported one when the old local track ends (``FusionConfig.duplicate_manoeuvre_s``).
 
 System track numbers start at 1, never change for a track, and are never reused. The engine only fuses
 nations in ``sources`` (releasability): batches of other nations are ignored.
