@@ -183,3 +183,14 @@ def test_track_messages_built_from_their_last_message_equal_messages_built_afres
     assert checked > 20
     assert any(len(m.sources) > 1 for m in group.latest.values())  # nations did join
     assert group.assessed  # and assessments were carried
+
+
+def test_the_fusion_service_stamps_decode_fuse_and_build_of_a_traced_batch() -> None:
+    service = FusionService(Settings(), Clock(), Metrics())
+    service.trace = trace = StageTrace()
+    payload, nation = synthetic.synthetic_batches(time.time_ns(), n_objects=2)[0]
+    sent = wire.decode_batch(payload, nation, time.time_ns(), service.limits).sent_time_ns
+    service.handle_tracks(nation, payload)
+    stamps = trace.batches[sent]
+    assert list(stamps) == ["decoded", "fused", "built"]
+    assert stamps["decoded"] <= stamps["fused"] <= stamps["built"]
