@@ -158,6 +158,24 @@ def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
     }
 
 
+def pooled_coverage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ellipse's coverage by time-to-go bin over every scenario's rows (each scenario's bin weighted by its
+    rows), and over all bins (``tgo_s`` [0, inf])."""
+    acc: dict[tuple[float, float], list[float]] = {}
+    for r in rows:
+        for b in r["impact_by_tgo"]:
+            key = (float(b["tgo_s"][0]), float(b["tgo_s"][1]))
+            n_in = acc.setdefault(key, [0.0, 0.0])
+            if b["n"]:
+                n_in[0] += b["n"]
+                n_in[1] += b["n"] * b["coverage"]
+    out = [{"tgo_s": [lo, hi], "n": int(n), "coverage": c / n if n else math.nan} for (lo, hi), (n, c) in acc.items()]
+    n_all = sum(b["n"] for b in out)
+    c_all = sum(b["n"] * b["coverage"] for b in out if b["n"])
+    out.append({"tgo_s": [0.0, math.inf], "n": n_all, "coverage": c_all / n_all if n_all else math.nan})
+    return out
+
+
 def verdict(row: dict[str, Any]) -> dict[str, bool | None]:
     """Which targets a scenario meets (None: not applicable or not measurable here)."""
 
@@ -271,6 +289,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         rows = run(scenarios, work, args.runs, args.max_steps, args.jobs, replay=not args.no_replay)
         wall = time.perf_counter() - t0
+    pooled = pooled_coverage(rows)
+    print("95% ellipse coverage over the whole catalog, by time to go (rows of every run of every scenario):")
+    for b in pooled:
+        lo, hi = b["tgo_s"]
+        span = f"{lo:.0f}-{hi:.0f} s" if math.isfinite(hi) else f"> {lo:.0f} s"
+        cov = f"coverage {b['coverage']:.3f}" if b["n"] else ""
+        print(f"  {span:>12} {b['n']:>7} rows  {cov}")
     summary = {
         target: {
             "met": [r["scenario"] for r in rows if r["meets"][target] is True],
@@ -279,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         for target in TARGETS
     }
     out = {
+        "coverage_by_tgo_pooled": pooled,
         "runs": args.runs,
         "max_steps": args.max_steps,
         "wall_s": wall,
