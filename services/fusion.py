@@ -443,7 +443,7 @@ def _limit_kernel_threads(n: int) -> None:
     per thread)."""
     import numba
 
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
 def _assess_in_worker(

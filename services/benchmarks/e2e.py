@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -587,13 +587,15 @@ async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
     records = _new_records(n)
     channels = [grpc.aio.insecure_channel(target, options=CLIENT_OPTIONS) for _ in range(n)]
     calls = [
-        ch.unary_stream(_SUBSCRIBE, request_serializer=warning_service_pb2.SubscribeRequest.SerializeToString)(
-            warning_service_pb2.SubscribeRequest()
-        )
+        ch.unary_stream(
+            _SUBSCRIBE,
+            request_serializer=warning_service_pb2.SubscribeRequest.SerializeToString,
+            response_deserializer=None,  # the update's bytes: stamped before they are parsed
+        )(warning_service_pb2.SubscribeRequest())
         for ch in channels
     ]
     for call in calls:
-        snap = picture_pb2.PictureUpdate.FromString(await call.read())
+        snap = picture_pb2.PictureUpdate.FromString(cast(bytes, await call.read()))
         assert snap.kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT
 
     async def reader(call: Any, rec: dict[str, list[int]]) -> None:
