@@ -1,11 +1,11 @@
 """Warning distribution: the picture hub and the gRPC ``WarningService`` (grpc.aio).
 
-Data path of one update (``PictureHub.publish``)::
+Data path of one update (``PictureHub.submit_many``; ``publish`` and ``publish_many`` await it)::
 
-    fusion ─▶ publish(view, delta) ─ seq := last + 1, serialize once ─▶ pending
-                                                                          │  group commit (one transaction
-                                                                          ▼  for all updates pending)
-                                                             durable log (SQLite / PostgreSQL)
+    fusion ─▶ submit_many([(view, delta)]) ─ seq := last + 1, serialize once ─▶ pending
+                                                                          │  one transaction for all pending:
+                                                                          ▼  SQLite inline, on this thread;
+                                                             durable log  ▼  FULL / PostgreSQL in its thread
                                                                           │  after commit, in seq order
                                                                           ▼
                                  apply to the view's picture ─▶ push the bytes into each subscriber's queue

@@ -1,12 +1,13 @@
 """The fusion service: MQTT track batches in, one shared warning picture per recipient out over gRPC.
 
-Data path of one batch (``FusionService.handle_message``):
+Data path of one batch (``FusionService.handle_tracks``, then ``_consume``):
 
     MQTT payload --wire.decode_batch--> LocalTrackBatch (validated; bad input rejected, counted, logged once)
       --> each fusion engine whose releasable sources include the batch's nation (one engine per distinct
           source set; the default policy gives one engine shared by every view)
       --> one PictureUpdate DELTA per view, each track carrying its latest assessment
-      --> PictureHub.publish_many (durable log first, then subscribers)
+      --> PictureHub.submit_many (durable log first, then subscribers; with SQLite committed and queued for
+          every subscriber before it returns)
 
 Assessment (phase, class, launch point, impact point with its ellipse, threatened areas, warning level) and
 warnings propagate many sigma points to impact: milliseconds per track. So it is kept off that path: a track
