@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 NATIONS = ("us", "jp", "kr")
+#: wall seconds from "every process is ready" to scenario time 0: the fusion service subscribes and serves, the
+#: nodes build their sensors and tracker and connect, in this time
+START_LEAD_S = 3.0
 
 
 def register(sub: Any) -> None:
@@ -81,6 +84,20 @@ def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float) 
     raise RuntimeError(f"the fusion service did not become ready within {timeout_s:.0f} s")
 
 
+def _wait_ready(gate: Path, names: list[str], procs: list[subprocess.Popen[bytes]], timeout_s: float) -> None:
+    """Wait until every child has written its ready file at the start gate."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"{' '.join(map(str, p.args[4:6]))} exited with code {p.returncode} while starting")
+        missing = [n for n in names if not (gate / f"ready-{n}").exists()]
+        if not missing:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{', '.join(missing)} not ready within {timeout_s:.0f} s")
+
+
 def _stop_all(procs: list[subprocess.Popen[bytes]], timeout_s: float = 10.0) -> None:
     for p in procs:
         if p.poll() is None:
@@ -115,6 +132,7 @@ def warm_up(scenario: str, seed: int) -> float:
 def run(args: argparse.Namespace) -> int:
     from triwarn.core.trajectory.scenario import ScenarioError, load_scenario
     from triwarn.services.broker import BrokerError, free_port, start_broker
+    from triwarn.services.commands._common import open_start_gate
 
     try:
         scenario = load_scenario(args.scenario)
@@ -140,8 +158,14 @@ def run(args: argparse.Namespace) -> int:
     log_file = (workdir / "services.log").open("ab")
     interrupted = False
     try:
-        # every process's clock starts at t0 and runs --speed times faster than the wall clock
-        t0_ns = time.time_ns() + int(5e9)
+        # The fusion service and the nodes start at once and get ready (imports, cached kernels); only then is
+        # the common clock start t0 chosen (all of them run --speed times faster than the wall clock from t0),
+        # so a slow start (a loaded machine) never eats the scenario's first seconds.
+        gate = workdir / "start-gate"
+        gate.mkdir(exist_ok=True)
+        for stale in gate.iterdir():
+            stale.unlink()
+        common = ["--speed", f"{args.speed:g}", "--start-gate", str(gate)]
         fusion = _spawn(
             [
                 "fusion",
@@ -149,20 +173,22 @@ def run(args: argparse.Namespace) -> int:
                 "--listen", target,
                 "--metrics-port", "0",
                 "--warning-log", str(workdir / "warnings.sqlite"),
-                "--speed", f"{args.speed:g}",
-                "--t0-ns", str(t0_ns),
+                *common,
             ],
             log_file,
         )  # fmt: skip
         procs.append(fusion)
-        _wait_serving(target, fusion, timeout_s=300)
-        print(f"  fusion service: gRPC {target} (from another shell: triwarn subscribe --target {target})")
         nodes = []
         for nation in NATIONS:
             node_args = ["node", "--nation", nation, "--broker", broker.url, "--scenario", args.scenario]
-            node_args += ["--seed", str(args.seed), "--speed", f"{args.speed:g}", "--t0-ns", str(t0_ns)]
-            nodes.append(_spawn(node_args, log_file))
+            nodes.append(_spawn([*node_args, "--seed", str(args.seed), *common], log_file))
         procs.extend(nodes)
+        names = ["fusion", *(f"node-{n}" for n in NATIONS)]
+        print("  starting the fusion service and the nodes (us, jp, kr)...", flush=True)
+        _wait_ready(gate, names, procs, timeout_s=300)
+        open_start_gate(str(gate), lead_s=START_LEAD_S)
+        _wait_serving(target, fusion, timeout_s=300)
+        print(f"  fusion service: gRPC {target} (from another shell: triwarn subscribe --target {target})")
         print("  nodes: us, jp, kr publishing on triwarn/v1/<nation>/tracks", flush=True)
         sub_args = ["subscribe", "--target", target, "--view", "us"]
         if args.json:

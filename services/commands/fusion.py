@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from triwarn.services.commands._common import add_broker, settings_from
+from triwarn.services.commands._common import add_broker, add_start_gate, settings_from, wait_at_start_gate
 
 
 def register(sub: Any) -> None:
@@ -23,12 +23,16 @@ def register(sub: Any) -> None:
     p.add_argument("--policy", dest="policy_file", help="releasability policy file (default: release all)")
     p.add_argument("--speed", dest="clock_speed", type=float, help="clock speed; must match the nodes' --speed")
     p.add_argument("--t0-ns", dest="scenario_t0_ns", type=int, help="clock start; must match the nodes' --t0-ns")
+    add_start_gate(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from triwarn.services import fusion
 
+    extra = {}
+    if args.start_gate:
+        extra["scenario_t0_ns"] = wait_at_start_gate(args.start_gate, "fusion")
     settings = settings_from(
         args,
         "broker_url",
@@ -38,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
         "policy_file",
         "clock_speed",
         "scenario_t0_ns",
+        **extra,
     )
     return asyncio.run(fusion.run(settings))

@@ -6,7 +6,13 @@ import argparse
 import asyncio
 from typing import Any
 
-from triwarn.services.commands._common import add_broker, add_scenario, settings_from
+from triwarn.services.commands._common import (
+    add_broker,
+    add_scenario,
+    add_start_gate,
+    settings_from,
+    wait_at_start_gate,
+)
 
 
 def register(sub: Any) -> None:
@@ -24,6 +30,7 @@ def register(sub: Any) -> None:
     )
     add_broker(p)
     add_scenario(p)
+    add_start_gate(p)
     p.set_defaults(func=run)
 
 
@@ -31,6 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from triwarn.core.trajectory.scenario import ScenarioError
     from triwarn.services import node
 
+    extra = {}
+    if args.start_gate:
+        from triwarn.sensors.sim.nation import warm_up
+
+        warm_up()  # the numba kernels, from the cache
+        extra["scenario_t0_ns"] = wait_at_start_gate(args.start_gate, f"node-{args.nation}")
     settings = settings_from(
         args,
         "nation",
@@ -42,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         "seed",
         "clock_speed",
         "scenario_t0_ns",
+        **extra,
     )
     try:
         return asyncio.run(node.run(settings))
