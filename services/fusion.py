@@ -190,7 +190,7 @@ class FusionService:
         for track, msg, was_copied in zip(changed, update.tracks, copied, strict=True):
             last = group.assessed.get(track.track_id)
             if last is None:
-                msg.phase = int(track.phase)  # not assessed yet: the tracker's phase
+                msg.phase = int(track.phase)  # type: ignore[assignment]  # not assessed yet: the tracker's phase
             elif not was_copied:
                 merge_assessment(msg, group.assessed_pb[track.track_id])
             if last is None or track.time_ns - last[0] >= period_ns:

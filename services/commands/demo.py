@@ -88,9 +88,9 @@ def _wait_ready(gate: Path, names: list[str], procs: list[subprocess.Popen[bytes
     """Wait until every child has written its ready file at the start gate."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for p in procs:
+        for name, p in zip(names, procs, strict=True):
             if p.poll() is not None:
-                raise RuntimeError(f"{' '.join(map(str, p.args[4:6]))} exited with code {p.returncode} while starting")
+                raise RuntimeError(f"{name} exited with code {p.returncode} while starting")
         missing = [n for n in names if not (gate / f"ready-{n}").exists()]
         if not missing:
             return
