@@ -4,19 +4,23 @@
 history per track (for the acceleration that tells boost from coast, and for the launch estimate) and returns a
 frozen :class:`Assessment` per track. Everything heavy is batched over the tracks of the call: one metrics
 kernel, one sigma-point impact propagation (:mod:`.impact`), one area-probability kernel and one ground-track
-kernel (:mod:`.areas`); launch estimates (:mod:`.launch`) run only for young tracks and are then frozen.
+kernel (:mod:`.areas`); launch estimates (:mod:`.launch`) run only for young or boosting tracks and are then
+frozen.
 
 Warning level (proto ``WarningLevel``):
 
-- WARNING: P(impact on Japan or ROK land) ≥ ``p_area`` (after burnout: while boosting, the instantaneous
-  impact point sweeping over land makes a WATCH);
+- WARNING: P(impact on Japan or ROK land) ≥ ``p_area`` (after burnout: while boosting, a corridor reaching
+  over land makes a WATCH);
 - WATCH: P(impact in Japan's EEZ) ≥ ``p_area``, or the predicted path overflies Japanese or ROK land above the
   re-entry interface (100 km);
 - ADVISORY: a launch is tracked but no impact area yet (no valid prediction: boost far from burnout, an orbit);
 - NONE: tracked, no area of the three nations threatened.
 
-While boosting, the prediction is the instantaneous impact point (where it would fall if thrust stopped now):
-it moves downrange until burnout, and the level says so in its reasons.
+While boosting, the impact area is a corridor along the ground track, from the instantaneous impact point
+(where it would fall if thrust stopped now) to the longest reach of the catalog classes whose nominal boost fits
+the track (:func:`.impact.boost_corridor`, :func:`.classify.boost_range_bound_m`); it shrinks to the ballistic
+ellipse at burnout, and the reasons say so. A short-range missile after its boost, and a track seen gliding,
+are predicted over a span of lift-to-drag ratios (``lift_to_drag_span`` of :func:`.impact.predict_impacts`).
 """
 
 from __future__ import annotations
