@@ -82,7 +82,7 @@ def consistency(runs: int, output: Path) -> int:
                         j = act[np.argmin(d)]
                         e = lt.x[i] - np.r_[smp.pos_ecef_m[j], smp.vel_ecef_m_s[j]]
                         nees[int(smp.phase[j])].append(float(e @ np.linalg.solve(lt.P[i], e)))
-            row = {"scenario": name, "nation": nation, "reports": n_reports, "false_reports": n_far}
+            row: dict[str, object] = {"scenario": name, "nation": nation, "reports": n_reports, "false_reports": n_far}
             for p in Phase:
                 v = np.array(nees[int(p)])
                 if v.size:

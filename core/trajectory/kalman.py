@@ -28,10 +28,16 @@ Glossary (SI units; the filter works on arrays of tracks, struct of arrays, C-co
 - update: EKF with the Joseph form P = (I − KH) P (I − KH)ᵀ + K R Kᵀ; innovation ν = z − h(x) with the
   azimuth difference wrapped to (−π, π]; NIS = νᵀ S⁻¹ ν.
 
-Parameters ``params`` (7,): ``[mu_m3_s2, re_m, j2, omega_rad_s, max_step_s, h_atm_m, q_atm_m2_s3]``, see
-:func:`model_params`: below the height ``h_atm_m`` the white acceleration density is at least ``q_atm_m2_s3``
-(the tracker's atmosphere is only a model of the real one); above it, the free-flight model is exact but for
-integration error, and the caller's ``q_acc`` may be tiny.
+Parameters ``params`` (8,): ``[mu_m3_s2, re_m, j2, omega_rad_s, max_step_s, h_atm_m, q_atm_m2_s3, q_drag_s]``,
+see :func:`model_params`: below the height ``h_atm_m`` the white acceleration density is at least
+``q_atm_m2_s3`` plus ``q_drag_s``·|a_D|² (the tracker's atmosphere is only a model of the real one, and its
+error grows with the drag); above it, the free-flight model is exact but for integration error, and the
+caller's ``q_acc`` may be tiny.
+
+Registration biases (``sp[I_BIAS:]``, standard deviations per measurement component) are considered, not
+estimated (Schmidt-Kalman): the ``*_c`` kernels carry C (s, 10, MAX_Z), the cross-covariance of the state
+error (truth − estimate) with each sensor's bias, so that P stays the covariance of the actual error although
+a bias does not average out over scans (:func:`update_one_c`).
 """
 
 from __future__ import annotations
@@ -81,9 +87,11 @@ VALLADO_EXP_ATMOSPHERE = np.array(
 VALLADO_EXP_ATMOSPHERE.flags.writeable = False  # shared by every tracker: a constant, not module state
 
 
-def model_params(max_step_s: float = 1.0, h_atm_m: float = 100e3, q_atm_m2_s3: float = 1.0) -> np.ndarray:
+def model_params(
+    max_step_s: float = 1.0, h_atm_m: float = 100e3, q_atm_m2_s3: float = 1.0, q_drag_s: float = 0.0
+) -> np.ndarray:
     """The ``params`` row of the motion model with WGS-84 / EGM96 constants."""
-    return np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S, max_step_s, h_atm_m, q_atm_m2_s3])
+    return np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S, max_step_s, h_atm_m, q_atm_m2_s3, q_drag_s])
 
 
 def radar_row(
@@ -291,8 +299,14 @@ def predict_one_c(
     tmp = np.empty(NX)
     for _ in range(nsub):
         q = q_acc
-        if params[6] > q and height_above_ellipsoid_radial(x[0], x[1], x[2]) < params[5]:
-            q = params[6]
+        hh = height_above_ellipsoid_radial(x[0], x[1], x[2])
+        if hh < params[5]:
+            q = max(q, params[6])
+            if params.shape[0] > 7 and params[7] > 0.0:
+                # the drag model's error grows with the drag: white acceleration q_drag |a_D|²
+                rho, _ = exp_density(hh, atm)
+                a_d = 0.5 * rho * (x[3] * x[3] + x[4] * x[4] + x[5] * x[5]) * math.exp(-x[6])
+                q += params[7] * a_d * a_d
         jacobian(x, params, atm, A)
         # Φ = I + A h + A² h²/2
         for i in range(NX):
@@ -1020,3 +1034,27 @@ def triangulate_los(za: np.ndarray, spa: np.ndarray, zb: np.ndarray, spb: np.nda
         P[:, :] = np.linalg.inv(Wsum)
         X[:] = P @ (Wa @ pa + Wb @ pb)
     return X, P, True
+
+
+@kernel
+def predicted_angles(x: np.ndarray, P: np.ndarray, rows: np.ndarray, sp: np.ndarray) -> tuple:
+    """Predicted line-of-sight angles of the tracks ``rows`` (r,) of x (n, 10), P (n, 10, 10) as seen by the
+    infrared sensor ``sp`` and their covariances H P Hᵀ (position block: the angles depend on the position
+    only; no measurement noise): (z (r, MAX_Z), S (r, MAX_Z, MAX_Z)), the first two components used."""
+    r = rows.shape[0]
+    z = np.zeros((r, MAX_Z))
+    S = np.zeros((r, MAX_Z, MAX_Z))
+    H = np.empty((MAX_Z, NX))
+    zi = np.empty(MAX_Z)
+    for a in range(r):
+        i = rows[a]
+        m = measure_h(x[i], sp, zi, H)
+        for u in range(m):
+            z[a, u] = zi[u]
+            for v in range(m):
+                s = 0.0
+                for p in range(3):
+                    for q in range(3):
+                        s += H[u, p] * P[i, p, q] * H[v, q]
+                S[a, u, v] = s
+    return z, S

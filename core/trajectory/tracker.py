@@ -62,6 +62,9 @@ class TrackerConfig:
     q_jerk_boost_m2_s5: float = 4.0  # thrust acceleration random walk: ~2 m/s² per √s (steering, mass loss)
     sigma_a_init_m_s2: float = 30.0
     q_theta_1_s: float = 1e-5  # random walk density of ln β
+    # below atmosphere_height_m, white acceleration q_drag_s·|a_D|² on top: the real air's density departs
+    # from the tracker's model by tens of % over a few km of height
+    q_drag_s: float = 0.05  # assumption: tuned on ballistic re-entries (terminal NEES ~3 below 20 km, was up to 25)
     rate_to_boost_1_s: float = 1e-6  # a coasting missile does not start thrusting again
     rate_to_ballistic_1_s: float = 1.0 / 60.0
     mu_boost_init: float = 0.2  # a radar's first report: thrusting or not (0.5 made coasting tracks conservative)
@@ -82,6 +85,7 @@ class TrackerConfig:
     ir_init_speed_sigma_m_s: float = 1000.0  # motion between the two lines of sight (boost speeds)
     ir_mu_boost_init: float = 0.9  # an infrared sensor sees boosting missiles only
     ir_boost_memory_s: float = 5.0  # a track an infrared sensor saw this recently is in boost
+    ir_depth_timeout_s: float = 6.0  # an infrared-only track needs two satellites' updates within this
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,10 @@ class Tracker:
         if self.sp.shape[0] > 63:
             raise ValueError("a tracker handles at most 63 sensors (bit mask of contributors)")
         self.params = kalman.model_params(
-            self.cfg.max_step_s, self.cfg.atmosphere_height_m, self.cfg.q_atmosphere_m2_s3
+            self.cfg.max_step_s,
+            self.cfg.atmosphere_height_m,
+            self.cfg.q_atmosphere_m2_s3,
+            self.cfg.q_drag_s,
         )
         self.atm = kalman.VALLADO_EXP_ATMOSPHERE
         self.q = np.array([self.cfg.q_ballistic_m2_s3, self.cfg.q_boost_m2_s3])
@@ -128,8 +135,11 @@ class Tracker:
         if first_track_number < 1:
             raise ValueError(f"first_track_number must be >= 1, got {first_track_number}")
         self.next_number = int(first_track_number)
-        #: unassigned infrared lines of sight waiting for a partner: (sensor, t_s, z (k, 2))
-        self._los: list[tuple[int, float, np.ndarray]] = []
+        #: unassigned infrared lines of sight waiting for a partner: (sensor, t_s, z (k, 2), explained (k,)):
+        #: explained = the line of sight was inside the gate of a confirmed track when it was taken
+        self._los: list[tuple[int, float, np.ndarray, np.ndarray]] = []
+        self._ir = np.flatnonzero(self.sp[:, 0] == kalman.KIND_IR)
+        self._radar_bits = int(sum(1 << int(i) for i in np.flatnonzero(self.sp[:, 0] == kalman.KIND_RADAR)))
         self._alloc(capacity)
 
     # --- storage ----------------------------------------------------------------------------------------
@@ -152,6 +162,7 @@ class Tracker:
         self.mask = np.zeros(cap, np.int64)
         self.n_updates = np.zeros(cap, np.int64)
         self.last_ir_t = np.full(cap, -np.inf)
+        self.sensor_t = np.full((cap, self.sp.shape[0]), -np.inf)  # last update by each sensor
 
     def _grow(self, need: int) -> None:
         cap = self.t.shape[0]
@@ -176,6 +187,7 @@ class Tracker:
                 "mask",
                 "n_updates",
                 "last_ir_t",
+                "sensor_t",
             )
         }
         self._alloc(new)
@@ -224,11 +236,13 @@ class Tracker:
         self.predict(t_s)
         live = self.live
         used = np.full(k, -1, np.int64)
+        explained = np.zeros(k, np.bool_)
         if k and live.any():
             x, P = self.combined()
             C = np.empty_like(self.Cm[:, 0])
             kalman.imm_combine_c(self.Cm, self.mu, C)
             d2 = kalman.gate_batch(x, P, C, live, z, sp, sensor, self.gates[m])
+            explained = np.isfinite(d2[self.state == CONFIRMED]).any(axis=0)
             # confirmed tracks first, then tentative ones get what is left (no tentative track steals a
             # measurement from a confirmed one)
             for tier in (CONFIRMED, TENTATIVE):
@@ -252,6 +266,7 @@ class Tracker:
                         self.hits[slots] += 1
                     self.last_hit_t[slots] = t_s
                     self.mask[slots] |= 1 << sensor
+                    self.sensor_t[slots, sensor] = t_s
                     self.n_updates[slots] += 1
                     if sp[0] == kalman.KIND_IR:
                         self.last_ir_t[slots] = t_s
@@ -260,12 +275,12 @@ class Tracker:
         tent = np.flatnonzero((self.state == TENTATIVE) & (self.origin == sensor) & (self.first_t < t_s))
         if tent.size:
             self.scans[tent] += 1
-            cfm = tent[self.hits[tent] >= self.cfg.m_confirm]
-            for s in cfm:  # in slot order: deterministic numbering
+            ok = self.hits[tent] >= self.cfg.m_confirm
+            for s in tent[ok]:  # in slot order: deterministic numbering
                 self.state[s] = CONFIRMED
                 self.number[s] = self.next_number
                 self.next_number += 1
-            drop = tent[(self.hits[tent] < self.cfg.m_confirm) & (self.scans[tent] + 1 >= self.cfg.n_confirm)]
+            drop = tent[~ok & (self.scans[tent] + 1 >= self.cfg.n_confirm)]
             self.state[drop] = FREE
         # initiation from the radar measurements left over, or from two satellites' lines of sight
         new = np.flatnonzero(used < 0)
@@ -274,17 +289,19 @@ class Tracker:
         elif sp[0] == kalman.KIND_IR and self.cfg.ir_initiation:
             self._los = [e for e in self._los if t_s - e[1] <= self.cfg.ir_pair_max_dt_s]
             if new.size:
-                used[new] = self._triangulate(sensor, t_s, zm[new, :2])
+                used[new] = self._triangulate(sensor, t_s, zm[new, :2], explained[new])
         return used
 
-    def _triangulate(self, sensor: int, t_s: float, z: np.ndarray) -> np.ndarray:
+    def _triangulate(self, sensor: int, t_s: float, z: np.ndarray, explained: np.ndarray) -> np.ndarray:
         """Start tentative tracks where a line of sight of ``sensor`` and a waiting one of another satellite
         cross (:func:`kalman.los_crossings`); only pairs that are each other's unique candidate (a salvo
-        seen by two satellites has ghost crossings). Lines of sight left over wait for a partner."""
+        seen by two satellites has ghost crossings), and not where both lines of sight lie in the gates of
+        confirmed tracks (``explained``): that crossing is where the ray of one known object meets the ray of
+        another, the ghost of two objects already tracked. Lines of sight left over wait for a partner."""
         cfg = self.cfg
         out = np.full(z.shape[0], -1, np.int64)
         free = np.ones(z.shape[0], np.bool_)
-        for e, (other, t_o, z_o) in enumerate(self._los):
+        for e, (other, t_o, z_o, expl_o) in enumerate(self._los):
             if other == sensor or not z_o.shape[0] or not free.any():
                 continue
             rows = np.flatnonzero(free)
@@ -293,6 +310,7 @@ class Tracker:
                 z[rows], self.sp[sensor], z_o, self.sp[other], gate_extra, 3.0, cfg.ir_max_height_m
             )
             unique = ok & (ok.sum(axis=1, keepdims=True) == 1) & (ok.sum(axis=0, keepdims=True) == 1)
+            unique &= ~(explained[rows][:, None] & expl_o[None, :])
             ia, ib = np.nonzero(unique)
             if not ia.size:
                 continue
@@ -319,13 +337,14 @@ class Tracker:
             self.hits[slots] = 2  # two sensors saw it
             self.last_ir_t[slots] = t_s
             self.mask[slots] |= 1 << other
+            self.sensor_t[slots, other] = t_o
             out[rows[ia]] = slots
             free[rows[ia]] = False
             keep = np.ones(z_o.shape[0], np.bool_)
             keep[ib] = False
-            self._los[e] = (other, t_o, z_o[keep])
+            self._los[e] = (other, t_o, z_o[keep], expl_o[keep])
         if free.any():
-            self._los.append((sensor, t_s, z[free].copy()))
+            self._los.append((sensor, t_s, z[free].copy(), explained[free].copy()))
         return out
 
     def _triangulate_pair(
@@ -393,6 +412,8 @@ class Tracker:
         self.mask[slots] = 1 << sensor
         self.n_updates[slots] = 1
         self.last_ir_t[slots] = -np.inf
+        self.sensor_t[slots] = -np.inf
+        self.sensor_t[slots, sensor] = t_s
         return slots
 
     # --- maintenance and reports -------------------------------------------------------------------------
@@ -418,6 +439,20 @@ class Tracker:
                 dup[b if numbers[b] > numbers[a] else a] = True
         return dup
 
+    def _lost_depth(self, conf: np.ndarray, t_now_s: float) -> np.ndarray:
+        """(n,) bool: confirmed tracks that only infrared sensors ever updated and that exactly one satellite
+        updated in the last ``ir_depth_timeout_s``: one line of sight fixes a direction, not a point, so such
+        a track no longer has a position along it. In a dense salvo this is how a ghost (one object's ray
+        from one satellite, crossing another object's ray from the other) shows itself: once the objects'
+        rays part, only one satellite's reports still fit it. (When no satellite sees a track any more, at
+        burnout, it coasts as any other track until a radar finds it or it is deleted.)"""
+        out = np.zeros(conf.size, np.bool_)
+        if self._ir.size < 2 or not conf.size:
+            return out
+        ir_only = (self.mask[conf] & self._radar_bits) == 0
+        recent = (t_now_s - self.sensor_t[np.ix_(conf, self._ir)] <= self.cfg.ir_depth_timeout_s).sum(axis=1)
+        return ir_only & (recent == 1)
+
     def report(self, t_now_s: float) -> TrackFile:
         """Apply the deletion rules at ``t_now_s`` and return the reportable tracks; tracks deleted now are
         included once with status DELETED, and their slots are freed."""
@@ -433,8 +468,11 @@ class Tracker:
         sig_v_up = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", up, Ps[:, 3:6, 3:6], up), 0.0))
         # impacted: descending and below the ground by more than its uncertainty (not a fresh launch track)
         impacted = (v_up < 0.0) & (lla[:, 2] < -1000.0 - 3.0 * pos_sigma)
+        # ... or below the ground and no longer seen (the drag model's uncertainty near the ground is large)
+        impacted |= (v_up < 0.0) & (lla[:, 2] < 0.0) & (age > cfg.coast_after_s)
         gone = (age > cfg.delete_after_s) | (pos_sigma > cfg.max_pos_sigma_m) | impacted
         gone |= self._duplicates(xs, Ps, self.number[conf])
+        gone |= self._lost_depth(conf, t_now_s)
         status = np.where(gone, Status.DELETED, np.where(age > cfg.coast_after_s, Status.COASTING, Status.CONFIRMED))
         # phase: boost while an infrared sensor sees the plume, or while the boost model dominates and the
         # track is not clearly falling; terminal when descending below terminal_height_m; midcourse otherwise

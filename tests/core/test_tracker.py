@@ -284,3 +284,33 @@ def test_infrared_triangulated_boost_track_is_consistent_from_its_first_report()
     lo, hi = chi2.ppf([0.025, 0.975], 3 * n_runs) / n_runs
     assert lo < nees.mean() < hi, (nees.mean(), lo, hi)
     assert np.median(err) < 2500.0, np.median(err)
+
+
+def test_dense_salvo_ghost_tracks_of_two_satellites_die_within_seconds() -> None:
+    """12 missiles launched within 30 s from a 1°×1° area, the US sensors (two GEO infrared satellites and
+    radars), 150 s of boost and early flight, two seeds. Two satellites' lines of sight of different
+    missiles cross (ghosts); a ghost that gets confirmed is deleted once fewer than two satellites update it
+    within ``ir_depth_timeout_s`` (its rays part), and no track starts where both lines of sight are
+    already explained by confirmed tracks. Asserted: no report farther than 20 km from every missile in
+    flight lasts more than 8 s for one track, and such reports are under 1 % (without the rule, ghosts were
+    reported for 30-90 s: 187 reports over 6 seeds against 19 with it)."""
+    from triwarn.sensors.sim.nation import NationSim
+    from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
+
+    scenario = SyntheticScenario(salvo(12, seed=3, spread_s=30.0))
+    reports = 0
+    far: dict[tuple[int, int], int] = {}
+    for seed in (1, 2):
+        sim = NationSim("us", scenario, seed=seed)
+        for t in np.arange(0.0, 150.0):
+            lt = sim.step(float(t))
+            for i in np.flatnonzero(lt.status != Status.DELETED):
+                smp = sim.truth.sample(float(lt.t_s[i]))
+                reports += 1
+                d = np.linalg.norm(smp.pos_ecef_m[smp.active] - lt.x[i, :3], axis=1)
+                if not d.size or d.min() > 20e3:
+                    key = (seed, int(lt.track_numbers[i]))
+                    far[key] = far.get(key, 0) + 1
+    assert reports > 1000
+    assert max(far.values(), default=0) <= 8, far
+    assert sum(far.values()) < 0.01 * reports, (far, reports)
