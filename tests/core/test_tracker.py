@@ -314,3 +314,30 @@ def test_dense_salvo_ghost_tracks_of_two_satellites_die_within_seconds() -> None
     assert reports > 1000
     assert max(far.values(), default=0) <= 8, far
     assert sum(far.values()) < 0.01 * reports, (far, reports)
+
+
+def test_one_track_follows_the_missile_through_burnout() -> None:
+    """The lofted Hwasong-17 with the US sensors, seeds 1 and 3: at burnout (T+268 s, 90 m/s² of thrust
+    ending) the boost model dominates the IMM (μ ≈ 0.98); the radar reports fit the ballistic model but not
+    the combined estimate. Asserted: one track number from T+200 s to T+300 s, and its reports after burnout
+    within 3 km of the missile. (With the gate on the combined estimate alone, the old track coasted on
+    with thrust, 14 km ahead of the missile by T+287 s, and a second track started on it at T+270 s.)"""
+    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.sensors.sim.nation import NationSim
+
+    scenario = load_scenario("2022-11-18-hwasong17-lofted")
+    for seed in (1, 3):
+        sim = NationSim("us", scenario, seed=seed)
+        numbers: set[int] = set()
+        worst = 0.0
+        for t in np.arange(0.0, 300.0):
+            lt = sim.step(float(t))
+            if t < 200.0:
+                continue
+            for i in np.flatnonzero(lt.status != Status.DELETED):
+                numbers.add(int(lt.track_numbers[i]))
+                smp = sim.truth.sample(float(lt.t_s[i]))
+                if t >= 268.0:
+                    worst = max(worst, float(np.linalg.norm(smp.pos_ecef_m[0] - lt.x[i, :3])))
+        assert len(numbers) == 1, (seed, numbers)
+        assert worst < 3000.0, (seed, worst)
