@@ -106,6 +106,15 @@ class FusionConfig:
     #: 1-sigma per axis of that unmodelled acceleration, m/s² (thrust near burnout, or drag in re-entry, of
     #: the order of 30-60 m/s²; with 10 s: 1.5 km and 300 m/s per axis). # assumption: not a published figure
     duplicate_accel_m_s2: float = 30.0
+    #: hand-over of a number that just went dormant: for this long (data time, seconds) after a reported
+    #: system track lost its last source, a new local track that nothing else accepts takes its number if it
+    #: gates against the dormant track's prediction widened by the manoeuvre allowance above (over
+    #: ``duplicate_manoeuvre_s`` plus the time since a sensor last updated it: thrust or burnout the dead track
+    #: did not see), and only if that is unambiguous: that one dormant track and no other, no other new track
+    #: of the batch fits it, and the new track does not fit any live system track under the same allowance
+    #: (a salvo). 0 disables. # assumption: engineering choice (one node's track ends, another nation's
+    #: begins on the same object a cycle or two later)
+    handover_s: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
@@ -116,6 +125,8 @@ class FusionConfig:
             raise ValueError("reacquire_s must be >= 0")
         if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
+        if not self.handover_s >= 0:
+            raise ValueError("handover_s must be >= 0")
         if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
             raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
 
@@ -225,6 +236,7 @@ class FusionEngine:
                 "beta": ((), np.float64, 0.0),  # mean of the members' known ballistic coefficients
                 "published": ((), np.bool_, False),  # reported at least once (False: tentative)
                 "born_ns": ((), np.int64, 0),  # data time of its creation
+                "fresh_ns": ((), np.int64, 0),  # newest sensor update (not COASTING) of its members
             }
         )
         self._st_free: list[int] = []
@@ -659,9 +671,12 @@ class FusionEngine:
                 t_k = time.perf_counter()
                 col_of_row = assign_sparse(free.size, cand.size, rows, cols, d2, cfg.gate_chi2)
                 self.timings_s["assign"] += time.perf_counter() - t_k
+        taken = cand[col_of_row[col_of_row >= 0]] if cand.size else np.empty(0, dtype=np.int64)
+        handover = self._handover(xf, Pf, col_of_row < 0, t_c, bit, taken)
         for r, s in enumerate(upd[free].tolist()):
             c = int(col_of_row[r])
-            sys_slot = int(cand[c]) if c >= 0 else self._new_system()
+            h = int(handover[r])
+            sys_slot = int(cand[c]) if c >= 0 else (h if h >= 0 else self._new_system())
             if self._st.dormant[sys_slot]:  # the same object reacquired: back under its old number
                 self._st.dormant[sys_slot] = False
                 self._st.alive[sys_slot] = True
@@ -671,6 +686,77 @@ class FusionEngine:
             self._st.mask[sys_slot] |= bit
             changed_sys.add(sys_slot)
         return True
+
+    def _widened(self, slots: IntArray, t_c: int) -> tuple[FloatArray, FloatArray]:
+        """System tracks ``slots`` predicted to ``t_c``, their covariance widened by the manoeuvre allowance
+        (``duplicate_accel_m_s2`` over ``duplicate_manoeuvre_s`` plus the time since a sensor last updated
+        them; the form of :meth:`_possible_duplicates`)."""
+        cfg = self.config
+        st = self._st
+        x, P = self._predict_systems(slots, t_c)
+        tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - st.fresh_ns[slots], 0).astype(np.float64) * _NS
+        s2 = cfg.duplicate_accel_m_s2**2
+        eye = np.eye(3)[None, :, :]
+        P[:, 0:3, 0:3] += eye * (s2 * tau**4 / 4.0)[:, None, None]
+        P[:, 3:6, 3:6] += eye * (s2 * tau**2)[:, None, None]
+        return x, P
+
+    def _handover(
+        self, xf: FloatArray, Pf: FloatArray, new: npt.NDArray[np.bool_], t_c: int, bit: np.int64, taken: IntArray
+    ) -> IntArray:
+        """For each free local track (states ``xf``, ``Pf`` at ``t_c``) that would start a new system track
+        (``new``): the slot of a system track that went dormant within ``handover_s`` (and is not reacquired in
+        this batch: ``taken``) whose number it takes over, or -1.
+
+        A hand-over needs a 6-D gate (``gate_chi2``) against the dormant track's prediction widened by the
+        manoeuvre allowance (:meth:`_widened`), and no ambiguity: the local track fits that dormant track
+        only, no other new local track fits it, and the local track fits no live system track under the
+        same allowance (two objects close together in a salvo: no number goes to the wrong one).
+        """
+        cfg = self.config
+        st = self._st
+        out = np.full(new.size, -1, dtype=np.int64)
+        n = self._st_n
+        if cfg.handover_s <= 0 or not new.any() or not st.dormant[:n].any():
+            return out
+        now_ns = self._now_ns if self._now_ns is not None else 0
+        recent = np.nonzero(st.dormant[:n] & (st.dormant_since_ns[:n] >= now_ns - round(cfg.handover_s * 1e9)))[0]
+        recent = recent[~np.isin(recent, taken)]
+        if recent.size == 0:
+            return out
+        rows_new = np.nonzero(new)[0]
+        xa, Pa = np.ascontiguousarray(xf[rows_new]), np.ascontiguousarray(Pf[rows_new])
+        mask_a = np.full(rows_new.size, bit, dtype=np.int64)
+        xd, Pd = self._widened(recent, t_c)
+        t_k = time.perf_counter()
+        rows, cols, _ = gate_pairs(
+            xa, Pa, mask_a, xd, Pd, np.zeros(recent.size, dtype=np.int64), cfg.gate_chi2, cfg.min_cell_m, False
+        )
+        self.timings_s["gate"] += time.perf_counter() - t_k
+        if rows.size == 0:
+            return out
+        # one dormant track per local track, one local track per dormant track
+        per_row = np.bincount(rows, minlength=rows_new.size)
+        per_col = np.bincount(cols, minlength=recent.size)
+        one = (per_row[rows] == 1) & (per_col[cols] == 1)
+        rows, cols = rows[one], cols[one]
+        if rows.size == 0:
+            return out
+        # and the local track fits no live system track (any source) under the same allowance
+        live = np.nonzero(st.alive[:n])[0]
+        if live.size:
+            xl, Pl = self._widened(live, t_c)
+            t_k = time.perf_counter()
+            hit_rows, _, _ = gate_pairs(
+                np.ascontiguousarray(xa[rows]), np.ascontiguousarray(Pa[rows]), np.zeros(rows.size, dtype=np.int64),
+                xl, Pl, np.zeros(live.size, dtype=np.int64), cfg.gate_chi2, cfg.min_cell_m, False,
+            )  # fmt: skip
+            self.timings_s["gate"] += time.perf_counter() - t_k
+            keep = np.ones(rows.size, dtype=np.bool_)
+            keep[hit_rows] = False
+            rows, cols = rows[keep], cols[keep]
+        out[rows_new[rows]] = recent[cols]
+        return out
 
     def _members_of(self, sys_slots: IntArray) -> dict[int, list[int]]:
         lt = self._lt
@@ -729,6 +815,7 @@ class FusionEngine:
         bits = np.left_shift(np.int64(1), lt.src[sel])
         st.mask[g.slots] = np.bitwise_or.reduceat(bits, starts)
         st.phase[g.slots] = np.maximum.reduceat(lt.phase[sel], starts)
+        st.fresh_ns[g.slots] = np.maximum.reduceat(lt.fresh_ns[sel], starts)
         known = lt.beta[sel] > 0.0
         n_known = np.add.reduceat(known.astype(np.float64), starts)
         st.beta[g.slots] = np.where(n_known > 0, np.add.reduceat(lt.beta[sel], starts) / np.maximum(n_known, 1), 0.0)
