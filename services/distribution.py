@@ -321,7 +321,30 @@ class StageTrace:
         self.limit = limit
         self.batches: dict[int, dict[str, int]] = {}
         self.writes: dict[int, list[tuple[int, int]]] = {}  # source -> (write started, write done) per write
-        self._payload_source: dict[int, int] = {}  # id(bytes in a queue) -> source, while it is queued
+        #: id(bytes in subscriber queues) -> [source, writes still to come]. An entry lives exactly as long as
+        #: its bytes are queued (while they are alive their id is theirs alone); keeping it longer attributed
+        #: the writes of later updates whose bytes got the same id to the wrong batch.
+        self._payload_source: dict[int, list[int]] = {}
+        #: What else the service did, as (kind, start ns, end ns): "gc" (a garbage collection, see
+        #: :meth:`watch_gc`) and "assess" (an assessment run in the worker thread), to attribute the tail.
+        self.events: list[tuple[str, int, int]] = []
+        self._gc_started = 0
+
+    def event(self, kind: str, start_ns: int, end_ns: int) -> None:
+        if len(self.events) < self.limit:
+            self.events.append((kind, start_ns, end_ns))
+
+    def watch_gc(self) -> None:
+        """Record every garbage collection of this process as a "gc" event (``gc.callbacks``)."""
+        import gc
+
+        def callback(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                self._gc_started = time.time_ns()
+            elif self._gc_started:
+                self.event(f"gc{info.get('generation', 0)}", self._gc_started, time.time_ns())
+
+        gc.callbacks.append(callback)
 
     def stamp(self, source_ns: int, stage: str, t_ns: int | None = None) -> None:
         if not source_ns:
@@ -333,20 +356,29 @@ class StageTrace:
             stamps = self.batches[source_ns] = {}
         stamps.setdefault(stage, time.time_ns() if t_ns is None else t_ns)
 
-    def queued(self, data: bytes, source_ns: int) -> None:
-        if source_ns:
-            self._payload_source[id(data)] = source_ns
+    def queued(self, data: bytes, source_ns: int, copies: int) -> None:
+        """``data`` was pushed into ``copies`` subscriber queues (each of which will write it once)."""
+        if copies:
+            self._payload_source[id(data)] = [source_ns, copies]
 
     def wrote(self, data: bytes, started_ns: int, done_ns: int) -> None:
-        source = self._payload_source.get(id(data))
-        if source is not None and source in self.batches:
+        entry = self._payload_source.get(id(data))
+        if entry is None:
+            return  # a snapshot or a resume: not queued
+        source = entry[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del self._payload_source[id(data)]
+        if source and source in self.batches:
             self.writes.setdefault(source, []).append((started_ns, done_ns))
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"batches": {source: {stage: ns}}, "writes": {source: [[start, done], ...]}}."""
+        """JSON-ready: {"batches": {source: {stage: ns}}, "writes": {source: [[start, done], ...]},
+        "events": [[kind, start, end], ...]}."""
         return {
             "batches": {str(k): v for k, v in self.batches.items()},
             "writes": {str(k): v for k, v in self.writes.items()},
+            "events": self.events,
         }
 
 
@@ -557,6 +589,8 @@ class PictureHub:
         by_filter: dict[FilterSpec, bytes] = {}
         deepest = 0
         dropped = 0
+        trace = self.trace
+        pushed: dict[int, list[Any]] | None = None if trace is None else {}  # id(bytes) -> [bytes, copies]
         for sub in list(state.subscribers):
             if sub.spec.empty:
                 data = p.payload
@@ -570,15 +604,16 @@ class PictureHub:
                 data = cached
             if sub.push(data):
                 deepest = max(deepest, sub.depth)
+                if pushed is not None:
+                    pushed.setdefault(id(data), [data, 0])[1] += 1
             else:
                 state.subscribers.discard(sub)
                 dropped += 1
-        if self.trace is not None and state.subscribers:
+        if trace is not None and pushed:
             source = p.update.source_sent_time_ns
-            self.trace.queued(p.payload, source)
-            for data in by_filter.values():
-                self.trace.queued(data, source)
-            self.trace.stamp(source, "delivered")
+            for data, copies in pushed.values():
+                trace.queued(data, source, copies)
+            trace.stamp(source, "delivered")
         m = self._metrics
         if m is not None:
             published, depth = self._view_metrics[state.name]

@@ -322,6 +322,8 @@ async def run(
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
     gc.collect()
     gc.freeze()
+    if trace is not None:
+        trace.watch_gc()
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake))
@@ -447,25 +449,52 @@ def _limit_kernel_threads(n: int) -> None:
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
-def _assess_in_worker(
-    service: FusionService, group: _Group, tracks: list[SystemTrack], forget: list[int], now_ns: int
-) -> dict[int, Any]:
+#: CPU priority (nice value, 0-19) of the assessment thread. The assessment is background work: a run of
+#: 30 tracks keeps a core busy for 20-200 ms, and at the default priority it took that core from the event
+#: loop, the broker and the subscribers on a 2-core machine (the updates of those moments were the end-to-end
+#: tail). At nice 19 it still gets every idle cycle but yields the CPU to the latency path at once.
+ASSESS_NICE = 19
+
+
+def _assess_thread_init() -> None:
+    """Initializer of the assessment thread: its numba thread count and its (lower) CPU priority. Linux
+    schedules threads individually, so ``setpriority`` on the thread's id lowers this thread only; elsewhere
+    (or if refused) it keeps the process's priority."""
+    import threading
+
     _limit_kernel_threads(ASSESS_KERNEL_THREADS)
-    return service.assess(group, tracks, forget, now_ns)
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ASSESS_NICE)
 
 
 async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event) -> None:
-    """Assess due tracks in a worker thread and publish the results, for as long as the service runs."""
-    while True:
-        await wake.wait()
-        wake.clear()
-        for group, tracks, forget in service.take_due():
-            now_ns = service.clock.now_ns()
-            try:
-                assessments = await asyncio.to_thread(_assess_in_worker, service, group, tracks, forget, now_ns)
-                updates = service.assessment_updates(group, assessments, service.clock.now_ns())
-            except Exception as exc:  # these tracks keep their last assessment; the next period tries again
-                service.internal_error("assessment", exc)
-                continue
-            if updates:
-                await hub.publish_many(updates)
+    """Assess due tracks in a worker thread of low CPU priority and publish the results, for as long as the
+    service runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="triwarn-assess", initializer=_assess_thread_init)
+    try:
+        while True:
+            await wake.wait()
+            wake.clear()
+            await _assess_once(service, hub, loop, pool)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a running assessment ends on its own; its result is dropped
+
+
+async def _assess_once(service: FusionService, hub: Any, loop: asyncio.AbstractEventLoop, pool: Any) -> None:
+    """Assess every group's due tracks in ``pool`` and publish the results."""
+    for group, tracks, forget in service.take_due():
+        now_ns = service.clock.now_ns()
+        started_ns = time.time_ns()
+        try:
+            assessments = await loop.run_in_executor(pool, service.assess, group, tracks, forget, now_ns)
+            if service.trace is not None:
+                service.trace.event("assess", started_ns, time.time_ns())
+            updates = service.assessment_updates(group, assessments, service.clock.now_ns())
+        except Exception as exc:  # these tracks keep their last assessment; the next period tries again
+            service.internal_error("assessment", exc)
+            continue
+        if updates:
+            await hub.publish_many(updates)

@@ -53,9 +53,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the results as one JSON document")
     p.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
     p.add_argument(
+        "--raw",
+        type=Path,
+        help="write every configuration's raw samples (publishes, receipts, the service's stage stamps) to DIR",
+    )
+    p.add_argument(
         "--distribution-only",
         action="store_true",
         help="run only the second stage (no broker, no fusion service)",
+    )
+    p.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the bare transport floor (publishers -> Mosquitto -> a consumer that does no fusion -> gRPC -> "
+        "subscribers)",
     )
     p.add_argument(
         "--no-distribution-stage",
@@ -73,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else _print
     load_before = os.getloadavg()
     results: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
     broker_kind = "none"
     if not args.distribution_only:
         broker = start_broker(args.broker)
@@ -82,10 +95,20 @@ def run(args: argparse.Namespace) -> int:
             for rate in rates:
                 for n_subs in subs:
                     say(f"-- 3 nations x {rate} tracks/s, {n_subs} subscriber(s), {args.duration:g} s ...")
-                    r = run_config(broker.url, rate, n_subs, args.duration, args.period, say, args.subscriber_processes)
+                    r = run_config(
+                        broker.url, rate, n_subs, args.duration, args.period, say, args.subscriber_processes, args.raw
+                    )
+                    template = r.pop("_template", None)
                     results.append(r)
                     say(_line(r))
                     say(_stage_lines(r))
+                    if args.floor:
+                        say("   bare transport floor (no fusion, no log; same update bytes) ...")
+                        f = run_floor_config(
+                            broker.url, rate, n_subs, args.duration, args.period, args.subscriber_processes, template
+                        )
+                        floors.append(f)
+                        say(_line(f, split=False))
         finally:
             broker.stop()
     stage2: list[dict[str, Any]] = []
@@ -112,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         "duration_s": args.duration,
         "period_s": args.period,
         "results": results,
+        "transport_floor": floors,
         "distribution_only": stage2,
     }
     if args.json:
@@ -120,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
         if results:
             print("\nend to end (nodes -> broker -> fusion -> gRPC -> subscribers):")
             _print_table(results)
+        if floors:
+            print("\nbare transport floor (nodes -> broker -> consumer without fusion or log -> gRPC -> subscribers):")
+            _print_table(floors)
         if stage2:
             print("\ndistribution alone (hub -> log -> gRPC -> subscribers):")
             _print_table(stage2)
@@ -138,7 +165,8 @@ def _line(r: dict[str, Any], split: bool = True) -> str:
     if not split:
         return (
             f"   p50 {r['latency_ms']['p50']:.2f} ms  p99 {r['latency_ms']['p99']:.2f} ms  "
-            f"max {r['latency_ms']['max']:.1f} ms  lost {r['lost']}  gaps {r['gaps']}"
+            f"max {r['latency_ms']['max']:.1f} ms  lost {r['lost']}  gaps {r['gaps']}  "
+            f"{r['update_bytes_mean']:.0f} bytes per update"
         )
     return (
         f"   p50 {r['latency_ms']['p50']:.2f} ms  p99 {r['latency_ms']['p99']:.2f} ms  "
@@ -173,7 +201,14 @@ def _print_table(results: list[dict[str, Any]]) -> None:
 
 
 def run_config(
-    broker_url: str, rate: int, n_subs: int, duration_s: float, period_s: float, say: Any, procs: int = 1
+    broker_url: str,
+    rate: int,
+    n_subs: int,
+    duration_s: float,
+    period_s: float,
+    say: Any,
+    procs: int = 1,
+    raw_dir: Path | None = None,
 ) -> dict[str, Any]:
     from triwarn.services.broker import free_port
 
@@ -205,6 +240,7 @@ def run_config(
                     last, still_since = subscribers.progress.value, time.monotonic()
                 time.sleep(0.1)
             service = _scrape(metrics_port)
+            template = _picture_template(target)
             if service.get("triwarn_batches_rejected_total") or service.get("triwarn_internal_errors_total"):
                 say(f"   the fusion service logged: {log_path.read_text()[-1500:]}")
             received = subscribers.stop()
@@ -216,11 +252,30 @@ def run_config(
                 fusion.kill()
                 fusion.join()
         trace = json.loads(trace_path.read_text()) if trace_path.exists() else None
+    if raw_dir is not None:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        raw = {"published": published, "received": received, "trace": trace}
+        (raw_dir / f"e2e-{rate}-{n_subs}.json").write_text(json.dumps(raw))
     summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
     summary["fusion_service"] = service
     if trace is not None:
         summary["stages_ms"] = _stages(published, received, trace)
+    summary["_template"] = template  # the floor's update (not in the JSON)
     return summary
+
+
+def _picture_template(target: str) -> bytes:
+    """The view's current picture as a DELTA carrying every track (the size of a fused update with its
+    assessments), serialized: the update the transport floor sends."""
+    import grpc
+
+    from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        snap = warning_service_pb2_grpc.WarningServiceStub(channel).GetPicture(
+            warning_service_pb2.GetPictureRequest(), timeout=10.0
+        )
+    return picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, tracks=snap.tracks).SerializeToString()
 
 
 def _fusion_main(
@@ -358,6 +413,7 @@ def _summarize(
     gaps = 0
     updates = 0
     tracks = 0
+    update_bytes = 0
     for sub in received:
         seqs = np.asarray(sub["seq"], dtype=np.int64)
         gaps += int(np.sum(np.diff(seqs) - 1)) if seqs.size > 1 else 0
@@ -369,6 +425,7 @@ def _summarize(
         lost += len(sent - set(src[mine].tolist()))
         updates += int(mine.sum())
         tracks += int(np.asarray(sub["n_tracks"])[mine].sum())
+        update_bytes += int(np.asarray(sub["n_bytes"])[mine].sum())
     lat = np.asarray(lat_ms) if lat_ms else np.asarray([np.nan])
     split = np.asarray(to_fusion_ms) if to_fusion_ms else np.asarray([np.nan])
     rest = lat - split if lat_ms else np.asarray([np.nan])
@@ -382,6 +439,7 @@ def _summarize(
         "tracks_published_per_s": sum(n for _, _, n in published) / duration_s,
         "updates_received": updates,
         "delivered_tracks_per_s": tracks / duration_s,
+        "update_bytes_mean": update_bytes / updates if updates else 0.0,
         "latency_ms": {
             "p50": float(np.percentile(lat, 50)),
             "p90": float(np.percentile(lat, 90)),
@@ -398,6 +456,23 @@ def _summarize(
     }
 
 
+def _synthetic_update(n_objects: int) -> Any:
+    """A DELTA of ``n_objects`` fused tracks as the fusion service fills them (state, covariance, sources)."""
+    from triwarn.v1 import picture_pb2, tracks_pb2
+
+    update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA)
+    for i in range(n_objects):
+        t = update.tracks.add(track_id=i + 1, time_ns=time.time_ns(), phase=2, warning_level=2)
+        t.state.x_m, t.state.y_m, t.state.z_m = -3.1e6, 4.1e6, 3.9e6
+        t.state.covariance_upper.extend([1.0e4] * 21)
+        nations = [tracks_pb2.NATION_US, tracks_pb2.NATION_JP, tracks_pb2.NATION_KR]
+        t.contributing_nations.extend(nations)
+        for nation in nations:
+            t.sources.add(nation=nation, node_id="xx-c2", local_track_number=i + 1)
+        t.altitude_m, t.lat_deg, t.lon_deg = 3.0e5, 39.0, 131.0
+    return update
+
+
 def run_distribution_config(
     rate: int, n_subs: int, duration_s: float, period_s: float, procs: int = 1
 ) -> dict[str, Any]:
@@ -411,19 +486,10 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
     from triwarn.core.trajectory.tracks import NATIONS
     from triwarn.services.distribution import PictureHub, StageTrace, start_server
     from triwarn.services.settings import Settings
-    from triwarn.v1 import picture_pb2, tracks_pb2
+    from triwarn.v1 import picture_pb2
 
     n_objects = max(1, round(rate * period_s))
-    template = picture_pb2.PictureUpdate()
-    for i in range(n_objects):  # a fused track as the fusion service fills it (state, covariance, sources)
-        t = template.tracks.add(track_id=i + 1, time_ns=time.time_ns(), phase=2, warning_level=2)
-        t.state.x_m, t.state.y_m, t.state.z_m = -3.1e6, 4.1e6, 3.9e6
-        t.state.covariance_upper.extend([1.0e4] * 21)
-        nations = [tracks_pb2.NATION_US, tracks_pb2.NATION_JP, tracks_pb2.NATION_KR]
-        t.contributing_nations.extend(nations)
-        for nation in nations:
-            t.sources.add(nation=nation, node_id="xx-c2", local_track_number=i + 1)
-        t.altitude_m, t.lat_deg, t.lon_deg = 3.0e5, 39.0, 131.0
+    template = _synthetic_update(n_objects)
     with tempfile.TemporaryDirectory(prefix="triwarn-bench-dist-") as tmp:
         settings = Settings(warning_log=str(Path(tmp) / "warnings.sqlite"), grpc_listen="127.0.0.1:0")
         hub = await PictureHub.open(settings, NATIONS)
@@ -463,6 +529,117 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
     return summary
 
 
+# --- the bare transport floor ---------------------------------------------------------------------------
+
+
+def run_floor_config(
+    broker_url: str,
+    rate: int,
+    n_subs: int,
+    duration_s: float,
+    period_s: float,
+    procs: int = 1,
+    template: bytes | None = None,
+) -> dict[str, Any]:
+    """The same publishers, broker and subscribers as :func:`run_config`, with a consumer in between that
+    does no fusion and keeps no log (:func:`_floor_main`): what this machine's transport costs on its own.
+    ``template``: the serialized update to send for every batch (default: a synthetic one of the same number
+    of tracks)."""
+    from triwarn.services.broker import free_port
+
+    n_objects = max(1, round(rate * period_s))
+    if template is None:
+        template = _synthetic_update(n_objects).SerializeToString()
+    target = f"127.0.0.1:{free_port()}"
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    consumer = ctx.Process(target=_floor_main, args=(broker_url, target, template, child), daemon=True)
+    consumer.start()
+    try:
+        if not parent.poll(60.0):
+            raise RuntimeError("the floor consumer did not start")
+        parent.recv()  # "ready": serving and subscribed
+        subscribers = _Subscribers(target, n_subs, procs)
+        subscribers.wait_ready(60.0)
+        published = asyncio.run(_publish(broker_url, n_objects, duration_s, period_s))
+        expected = len(published) * n_subs
+        deadline = time.monotonic() + 15.0
+        while subscribers.progress.value < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        received = subscribers.stop()
+    finally:
+        if consumer.pid is not None and consumer.exitcode is None:
+            os.kill(consumer.pid, signal.SIGTERM)
+        consumer.join(10)
+        if consumer.exitcode is None:
+            consumer.kill()
+            consumer.join()
+    summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
+    summary.pop("publish_to_fusion_ms")
+    summary.pop("fusion_to_receive_ms")
+    return summary
+
+
+def _floor_main(broker_url: str, target: str, template: bytes, conn: Any) -> None:
+    asyncio.run(_floor(broker_url, target, template, conn))
+
+
+async def _floor(broker_url: str, target: str, template: bytes, conn: Any) -> None:
+    """Child process: MQTT (QoS 1, aiomqtt, like the fusion service) -> parse the batch for its sent time ->
+    the update bytes (``template`` with seq and source_sent_time_ns appended: protobuf merges concatenated
+    messages) -> one bounded queue per subscriber -> grpc.aio ``context.write`` of the same bytes to each."""
+    import grpc
+
+    from triwarn.services import mqtt, wire
+    from triwarn.services.distribution import SERVER_OPTIONS, SERVICE_NAME
+    from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
+
+    queues: set[asyncio.Queue[bytes]] = set()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    snapshot = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_SNAPSHOT).SerializeToString()
+
+    async def subscribe(request: Any, context: Any) -> None:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(1000)
+        queues.add(queue)
+        try:
+            await context.write(snapshot)
+            while True:
+                await context.write(await queue.get())
+        finally:
+            queues.discard(queue)
+
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    handler = grpc.unary_stream_rpc_method_handler(
+        subscribe, request_deserializer=warning_service_pb2.SubscribeRequest.FromString, response_serializer=None
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, {"Subscribe": handler}),))
+    server.add_insecure_port(target)
+    await server.start()
+    seq = 0
+    async with mqtt.client(broker_url, f"bench-floor-{time.time_ns()}") as client:
+        await client.subscribe(wire.TRACKS_SUBSCRIPTION, qos=1)
+        conn.send("ready")
+
+        async def consume() -> None:
+            nonlocal seq
+            async for message in client.messages:
+                payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
+                sent_ns = tracks_pb2.LocalTrackBatch.FromString(bytes(payload)).sent_time_ns
+                seq += 1
+                tail = picture_pb2.PictureUpdate(seq=seq, time_ns=time.time_ns(), source_sent_time_ns=sent_ns)
+                data = template + tail.SerializeToString()
+                for queue in list(queues):
+                    queue.put_nowait(data)
+
+        consumer = asyncio.create_task(consume())
+        await stop.wait()
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+    await server.stop(0.5)
+
+
 # --- publishers (in the benchmark's process) -----------------------------------------------------------
 
 
@@ -484,27 +661,32 @@ async def _publish(broker_url: str, n_objects: int, duration_s: float, period_s:
 
     truth0 = synthetic.truth_states(n_objects, seed=7)
     published: list[tuple[str, int, int]] = []
-    start = time.monotonic() + 0.2
 
-    async def nation_loop(i: int, nation: str) -> None:
-        async with mqtt.client(broker_url, f"bench-e2e-{nation}-{time.time_ns()}") as client:
-            truth = truth0
-            k = 0
-            while True:
-                t_next = start + k * period_s + i * period_s / len(NATIONS)  # nations spread over a period
-                if t_next - start >= duration_s:
-                    return
-                # the batch is built and encoded before its time; sent_time_ns is stamped right before publish
-                planned_ns = time.time_ns() + int((t_next - time.monotonic()) * 1e9)
-                body = wire.encode_batch(synthetic.nation_batch(nation, truth, planned_ns, batch_seq=k, seed=k))
-                await asyncio.sleep(max(0.0, t_next - time.monotonic()))
-                now = time.time_ns()
-                await client.publish(wire.tracks_topic(nation), wire.with_sent_time(body, now), qos=1)
-                published.append((nation, now, n_objects))
-                truth = _propagate(truth, period_s)
-                k += 1
+    async def nation_loop(i: int, nation: str, client: Any) -> None:
+        truth = truth0
+        k = 0
+        while True:
+            t_next = start + k * period_s + i * period_s / len(NATIONS)  # nations spread over a period
+            if t_next - start >= duration_s:
+                return
+            # the batch is built and encoded before its time; sent_time_ns is stamped right before publish
+            planned_ns = time.time_ns() + int((t_next - time.monotonic()) * 1e9)
+            body = wire.encode_batch(synthetic.nation_batch(nation, truth, planned_ns, batch_seq=k, seed=k))
+            await asyncio.sleep(max(0.0, t_next - time.monotonic()))
+            now = time.time_ns()
+            await client.publish(wire.tracks_topic(nation), wire.with_sent_time(body, now), qos=1)
+            published.append((nation, now, n_objects))
+            truth = _propagate(truth, period_s)
+            k += 1
 
-    await asyncio.gather(*(nation_loop(i, n) for i, n in enumerate(NATIONS)))
+    # every client connects before the first publish and disconnects after the last one of all: a client's
+    # disconnect, in this one event loop, delayed the others' last publishes by up to 60 ms
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(mqtt.client(broker_url, f"bench-e2e-{n}-{time.time_ns()}")) for n in NATIONS
+        ]
+        start = time.monotonic() + 0.2
+        await asyncio.gather(*(nation_loop(i, n, c) for i, (n, c) in enumerate(zip(NATIONS, clients, strict=True))))
     return published
 
 
@@ -555,7 +737,9 @@ def _subscribers_main(target: str, n: int, conn: Any, progress: Any) -> None:
 
 
 def _new_records(n: int) -> list[dict[str, list[int]]]:
-    return [{"seq": [], "source_ns": [], "recv_ns": [], "stamp_ns": [], "n_tracks": []} for _ in range(n)]
+    return [
+        {"seq": [], "source_ns": [], "recv_ns": [], "stamp_ns": [], "n_tracks": [], "n_bytes": []} for _ in range(n)
+    ]
 
 
 def _record(rec: dict[str, list[int]], data: bytes, recv_ns: int, progress: Any) -> None:
@@ -570,6 +754,7 @@ def _record(rec: dict[str, list[int]], data: bytes, recv_ns: int, progress: Any)
     rec["recv_ns"].append(recv_ns)
     rec["stamp_ns"].append(update.time_ns)
     rec["n_tracks"].append(len(update.tracks))
+    rec["n_bytes"].append(len(data))
 
 
 _SUBSCRIBE = "/triwarn.v1.WarningService/Subscribe"

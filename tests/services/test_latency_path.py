@@ -3,13 +3,18 @@
 - ``merge_assessment`` (one protobuf merge of a cached message) equals ``fill_track_assessment``, including
   the proto3 zeros a merge does not copy (phase UNKNOWN, level UNSPECIFIED, no launch or impact point);
 - the SQLite log writes inline (no worker thread) and a hub on it commits and fans out inside ``submit_many``;
-- the stage trace stamps a batch at every stage, in path order, and attributes gRPC writes to their batch.
+- the stage trace stamps a batch at every stage, in path order, and attributes gRPC writes to their batch;
+- the assessment thread runs at a low CPU priority, and only it;
+- the end-to-end benchmark's transport floor delivers every batch to every subscriber.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +24,7 @@ import pytest
 from triwarn.core.trajectory.assess import WarningLevel
 from triwarn.core.trajectory.tracks import Phase
 from triwarn.services import picture, synthetic, wire
+from triwarn.services.broker import BrokerHandle
 from triwarn.services.clock import Clock
 from triwarn.services.distribution import PictureHub, StageTrace, start_server
 from triwarn.services.fusion import FusionService, assessment_pb, merge_assessment
@@ -194,3 +200,43 @@ def test_the_fusion_service_stamps_decode_fuse_and_build_of_a_traced_batch() -> 
     stamps = trace.batches[sent]
     assert list(stamps) == ["decoded", "fused", "built"]
     assert stamps["decoded"] <= stamps["fused"] <= stamps["built"]
+
+
+def test_the_stage_trace_attributes_a_write_only_while_its_bytes_are_queued() -> None:
+    """Bytes are mapped to their batch by id() while they sit in subscriber queues, and no longer: once every
+    queued copy is written the entry goes, so later bytes that reuse the id are not charged to that batch
+    (they were, and showed as writes "taking" hundreds of milliseconds)."""
+    trace = StageTrace()
+    sent = time.time_ns()
+    trace.stamp(sent, "delivered")
+    data = b"x" * 64
+    trace.queued(data, sent, 2)
+    trace.wrote(data, 1, 2)
+    trace.wrote(data, 3, 4)
+    trace.wrote(data, 5, 6)  # a third write of bytes with the same id: not one of the two queued copies
+    assert trace.as_dict()["writes"][str(sent)] == [(1, 2), (3, 4)]
+    trace.wrote(b"y" * 64, 7, 8)  # never queued (a snapshot): not attributed
+    assert trace.as_dict()["writes"][str(sent)] == [(1, 2), (3, 4)]
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority") or sys.platform != "linux", reason="per-thread nice is Linux's")
+def test_the_assessment_thread_runs_at_low_cpu_priority_and_only_it() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from triwarn.services import fusion
+
+    main_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with ThreadPoolExecutor(1, initializer=fusion._assess_thread_init) as pool:
+        worker_nice = pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
+    assert worker_nice == max(main_nice, fusion.ASSESS_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice
+
+
+def test_the_transport_floor_delivers_every_batch_to_every_subscriber(broker: BrokerHandle) -> None:
+    from triwarn.services.benchmarks.e2e import run_floor_config
+
+    r = run_floor_config(broker.url, rate=20, n_subs=2, duration_s=0.5, period_s=0.1)
+    assert r["batches_published"] == 15  # 3 nations x 5 periods
+    assert r["updates_received"] == 2 * 15
+    assert r["lost"] == 0 and r["gaps"] == 0
+    assert r["update_bytes_mean"] > 0
