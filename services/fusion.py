@@ -57,6 +57,7 @@ class _Group:
     assessed: dict[int, tuple[int, Any]] = field(default_factory=dict)  # track id -> (time_ns, assessment)
     assessed_pb: dict[int, picture_pb2.SystemTrack] = field(default_factory=dict)  # its fields, to merge
     latest: dict[int, picture_pb2.SystemTrack] = field(default_factory=dict)  # the last message of each track
+    held: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # (nations, sources) its last message holds
     due: dict[int, SystemTrack] = field(default_factory=dict)  # tracks waiting for assessment
     forget: list[int] = field(default_factory=list)  # deleted tracks the assessor has not forgotten yet
     track_gauges: list[Any] = field(default_factory=list)  # triwarn_system_tracks of each view
@@ -184,7 +185,12 @@ class FusionService:
         # a track's message starts as a copy of its last one, which carries its latest assessment
         copied = [track.track_id in group.latest for track in changed]
         update = picture.delta(
-            changed, deleted, now_ns=now_ns, source_sent_time_ns=source_sent_time_ns, previous=group.latest
+            changed,
+            deleted,
+            now_ns=now_ns,
+            source_sent_time_ns=source_sent_time_ns,
+            previous=group.latest,
+            previous_sources=group.held,
         )
         period_ns = int(self.settings.assess_period_s * 1e9)
         for track, msg, was_copied in zip(changed, update.tracks, copied, strict=True):
@@ -196,8 +202,10 @@ class FusionService:
             if last is None or track.time_ns - last[0] >= period_ns:
                 group.due[track.track_id] = track
             group.latest[track.track_id] = msg
+            group.held[track.track_id] = (track.nations, track.sources)
         for track_id in map(int, deleted):
             group.latest.pop(track_id, None)
+            group.held.pop(track_id, None)
             group.due.pop(track_id, None)
             group.assessed.pop(track_id, None)
             group.assessed_pb.pop(track_id, None)

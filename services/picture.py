@@ -13,51 +13,88 @@ from triwarn.core.trajectory.tracks import SystemTrack
 from triwarn.services import wire
 from triwarn.v1 import picture_pb2
 
-_NO_PREVIOUS: Mapping[int, picture_pb2.SystemTrack] = {}
+_NO_PREVIOUS: Mapping[int, Any] = {}
+
+#: One ``CartesianState`` as protobuf wire bytes, fixed layout: fields 1-6 (double: tag byte, 8 bytes little
+#: endian) then field 7 (packed doubles: tag, length 168 as a two-byte varint, 21 doubles). Every field is
+#: written, zeros included (valid protobuf: a parser stores a zero as unset, so the message is the same).
+_STATE_WIRE = np.dtype(
+    [(f"tag{k}", "u1") if j == 0 else (f"v{k}", "<f8") for k in range(6) for j in range(2)]
+    + [("tag_cov", "u1"), ("len_cov", "u1", (2,)), ("cov", "<f8", (21,))]
+)
+_STATE_TAGS = tuple((k + 1) << 3 | 1 for k in range(6))  # field k + 1, wire type 1 (64-bit)
+_COV_TAG = 7 << 3 | 2  # field 7, wire type 2 (length-delimited)
+_COV_LEN = (168 & 0x7F | 0x80, 168 >> 7)  # varint of 21 * 8
+
+
+def state_wire(x: np.ndarray, upper: np.ndarray) -> bytes:
+    """(n, 6) states and (n, 21) covariance upper triangles -> n ``CartesianState`` messages, serialized, back
+    to back, each ``_STATE_WIRE.itemsize`` (225) bytes: ``msg.state.ParseFromString`` of one slice replaces a
+    message's state and covariance in one C call (vs 7 attribute sets and a list copy, ~2.5 us per track)."""
+    rec = np.empty(x.shape[0], _STATE_WIRE)
+    for k in range(6):
+        rec[f"tag{k}"] = _STATE_TAGS[k]
+        rec[f"v{k}"] = x[:, k]
+    rec["tag_cov"] = _COV_TAG
+    rec["len_cov"] = _COV_LEN
+    rec["cov"] = upper
+    return rec.tobytes()
 
 
 def fill_system_tracks(
-    out: Any, tracks: Sequence[SystemTrack], previous: Mapping[int, picture_pb2.SystemTrack] = _NO_PREVIOUS
+    out: Any,
+    tracks: Sequence[SystemTrack],
+    previous: Mapping[int, picture_pb2.SystemTrack] = _NO_PREVIOUS,
+    previous_sources: Mapping[int, tuple[Any, Any]] = _NO_PREVIOUS,
 ) -> None:
     """Append the messages of ``tracks`` to the repeated field ``out``, with the display position (geodetic)
     computed for all of them in one call.
 
     A track with a message in ``previous`` (its last one) starts as a copy of it: what the fusion service
     added (the assessment: phase, class, warning level, launch and impact points, areas) carries over, and
-    the time, position, state, covariance, contributing nations and sources are replaced. One C-level copy
-    instead of building the message field by field: 0.15 vs 0.48 ms for 30 tracks. The phase of a copy is
-    the previous message's; a new track gets the tracker's phase and level ADVISORY (tracked; the assessment
-    raises or lowers it)."""
+    the time, position, state and covariance are replaced, and the contributing nations and sources unless
+    ``previous_sources`` says the previous message already holds these ``(nations, sources)`` (the common
+    case: rebuilding three sources costs ~3.5 us per track). One C-level copy instead of building the message
+    field by field: 0.15 vs 0.48 ms for 30 tracks. The phase of a copy is the previous message's; a new track
+    gets the tracker's phase and level ADVISORY (tracked; the assessment raises or lowers it)."""
     if not tracks:
         return
     x = np.array([t.x for t in tracks], dtype=np.float64)
     lla = ecef_to_geodetic_batch(np.ascontiguousarray(x[:, :3]))
     lat_deg, lon_deg = np.degrees(lla[:, 0]).tolist(), np.degrees(lla[:, 1]).tolist()
     alt_m = lla[:, 2].tolist()
-    upper = wire.covariance_upper(np.array([t.P for t in tracks], dtype=np.float64)).tolist()
+    states = memoryview(state_wire(x, wire.covariance_upper(np.array([t.P for t in tracks], dtype=np.float64))))
+    size = _STATE_WIRE.itemsize
     nation_pb = wire.NATION_TO_PB
     for i, t in enumerate(tracks):
         msg = out.add()
         prev = previous.get(t.track_id)
         if prev is not None:
             msg.CopyFrom(prev)
-            del msg.sources[:]
-            msg.contributing_nations[:] = sorted(nation_pb[n] for n in t.nations)
+            same = previous_sources.get(t.track_id)
+            if same is not None and same[0] == t.nations and same[1] == t.sources:
+                pass  # the copy holds them already
+            else:
+                del msg.sources[:]
+                msg.contributing_nations[:] = sorted(nation_pb[n] for n in t.nations)
+                _add_sources(msg, t)
         else:
             msg.track_id = t.track_id
             msg.phase = int(t.phase)
             msg.warning_level = picture_pb2.WARNING_LEVEL_ADVISORY
             msg.contributing_nations.extend(sorted(nation_pb[n] for n in t.nations))
+            _add_sources(msg, t)
         msg.time_ns = t.time_ns
         msg.lat_deg = lat_deg[i]
         msg.lon_deg = lon_deg[i]
         msg.altitude_m = alt_m[i]
-        s = msg.state
-        s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s = x[i].tolist()
-        s.covariance_upper[:] = upper[i]
-        for src in t.sources:
-            number = src.local_track_number
-            msg.sources.add(nation=nation_pb[src.nation], node_id=src.node_id, local_track_number=number)
+        msg.state.ParseFromString(states[i * size : (i + 1) * size])
+
+
+def _add_sources(msg: picture_pb2.SystemTrack, t: SystemTrack) -> None:
+    nation_pb = wire.NATION_TO_PB
+    for src in t.sources:
+        msg.sources.add(nation=nation_pb[src.nation], node_id=src.node_id, local_track_number=src.local_track_number)
 
 
 def system_tracks_pb(tracks: Sequence[SystemTrack]) -> list[picture_pb2.SystemTrack]:
@@ -78,12 +115,14 @@ def delta(
     now_ns: int,
     source_sent_time_ns: int = 0,
     previous: Mapping[int, picture_pb2.SystemTrack] = _NO_PREVIOUS,
+    previous_sources: Mapping[int, tuple[Any, Any]] = _NO_PREVIOUS,
 ) -> picture_pb2.PictureUpdate:
     """A DELTA update (sequence number and view are set by the hub) for the changed and deleted tracks;
-    ``previous``: the last message of each track (see :func:`fill_system_tracks`)."""
+    ``previous``: the last message of each track, ``previous_sources``: the (nations, sources) it holds (see
+    :func:`fill_system_tracks`)."""
     update = picture_pb2.PictureUpdate(
         kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns, source_sent_time_ns=source_sent_time_ns
     )
-    fill_system_tracks(update.tracks, changed, previous)
+    fill_system_tracks(update.tracks, changed, previous, previous_sources)
     update.deleted_track_ids[:] = [int(i) for i in deleted]
     return update

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 
 from triwarn.core.trajectory.assess import WarningLevel
@@ -240,3 +241,25 @@ def test_the_transport_floor_delivers_every_batch_to_every_subscriber(broker: Br
     assert r["updates_received"] == 2 * 15
     assert r["lost"] == 0 and r["gaps"] == 0
     assert r["update_bytes_mean"] > 0
+
+
+def test_a_state_parsed_from_its_fixed_layout_wire_bytes_equals_the_state_set_field_by_field() -> None:
+    """``picture.state_wire`` writes every field, zeros included: the parsed message and its serialization are
+    those of the message built with attribute sets (zeros unset, -0.0 kept)."""
+    from triwarn.v1 import tracks_pb2
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(5, 6)) * 1e6
+    x[1, :3] = 0.0
+    x[2, 4] = -0.0
+    upper = rng.normal(size=(5, 21))
+    upper[3, ::2] = 0.0
+    data = picture.state_wire(x, upper)
+    size = len(data) // 5
+    for i in range(5):
+        expected = tracks_pb2.CartesianState()
+        expected.x_m, expected.y_m, expected.z_m, expected.vx_m_s, expected.vy_m_s, expected.vz_m_s = x[i].tolist()
+        expected.covariance_upper[:] = upper[i].tolist()
+        parsed = tracks_pb2.CartesianState.FromString(data[i * size : (i + 1) * size])
+        assert parsed == expected
+        assert parsed.SerializeToString() == expected.SerializeToString()
