@@ -793,7 +793,13 @@ def imm_predict_batch(
     """IMM mixing and prediction of every live track in place to ``t_to_s``; ``q_acc``, ``q_jerk`` (2,) per
     model. After mixing, the ballistic model's thrust acceleration is set to exactly 0. Cm (n, 2, s, 10,
     MAX_Z): the bias cross-covariances of each model, mixed with the same weights (the biases have zero mean
-    under every model) and predicted with the state."""
+    under every model) and predicted with the state.
+
+    ``rates`` (2,) or (3,): [ballistic -> accelerating, accelerating -> ballistic(, ballistic -> accelerating
+    while descending in the air)]. The third rate applies to a track whose ballistic-model state is below
+    ``params[5]`` (the atmosphere height) and descending: there the accelerating model's a_T stands for an
+    aerodynamic manoeuvre (the lift of a quasi-ballistic glide), which a coasting missile in vacuum cannot
+    make (Bar-Shalom, Li & Kirubarajan 2001, §11.7: a manoeuvre model in the IMM)."""
     ns = Cm.shape[2]
     x0 = np.empty((2, NX))
     P0 = np.empty((2, NX, NX))
@@ -802,7 +808,19 @@ def imm_predict_batch(
         if not live[i] or t_s[i] == t_to_s:
             continue
         dt = abs(t_to_s - t_s[i])
-        p01 = 1.0 - math.exp(-rates[0] * dt)
+        r01 = rates[0]
+        qa1 = q_acc[1]
+        qj1 = q_jerk[1]
+        if rates.shape[0] > 2:
+            xb = xm[i, 0]
+            radial_v = xb[0] * xb[3] + xb[1] * xb[4] + xb[2] * xb[5]
+            if radial_v < 0.0 and height_above_ellipsoid_radial(xb[0], xb[1], xb[2]) < params[5]:
+                r01 = max(r01, rates[2])
+                if q_acc.shape[0] > 2:
+                    qa1 = q_acc[2]
+                if q_jerk.shape[0] > 2:
+                    qj1 = q_jerk[2]
+        p01 = 1.0 - math.exp(-r01 * dt)
         p10 = 1.0 - math.exp(-rates[1] * dt)
         pi00 = 1.0 - p01
         pi11 = 1.0 - p10
@@ -845,7 +863,9 @@ def imm_predict_batch(
                 for si in range(ns):
                     for c in range(MAX_Z):
                         Cm[i, j, si, a, c] = C0[j, si, a, c]
-            predict_one_c(xm[i, j], Pm[i, j], Cm[i, j], t_to_s - t_s[i], q_acc[j], q_jerk[j], q_theta, params, atm)
+            qa = q_acc[j] if j == 0 else qa1
+            qj = q_jerk[j] if j == 0 else qj1
+            predict_one_c(xm[i, j], Pm[i, j], Cm[i, j], t_to_s - t_s[i], qa, qj, q_theta, params, atm)
         mu[i, 0] = c0
         mu[i, 1] = c1
         t_s[i] = t_to_s

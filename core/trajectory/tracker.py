@@ -68,6 +68,11 @@ class TrackerConfig:
     q_drag_s: float = 0.05  # assumption: tuned on ballistic re-entries (terminal NEES ~3 below 20 km, was up to 25)
     rate_to_boost_1_s: float = 1e-6  # a coasting missile does not start thrusting again
     rate_to_ballistic_1_s: float = 1.0 / 60.0
+    # descending in the air (below atmosphere_height_m) the accelerating model stands for an aerodynamic
+    # manoeuvre (the lift of a quasi-ballistic glide, a KN-23-like pull-up): ballistic -> accelerating there
+    rate_to_manoeuvre_1_s: float = 0.02  # assumption: one manoeuvre onset per ~50 s of re-entry
+    q_manoeuvre_m2_s3: float = 1e-4  # its white acceleration there: the ballistic one (in the air: + drag error)
+    q_jerk_manoeuvre_m2_s5: float = 0.5  # assumption: its acceleration (lift) turns with the path: ~0.7 m/s² per √s
     mu_boost_init: float = 0.2  # a radar's first report: thrusting or not (0.5 made coasting tracks conservative)
     sigma_v_init_m_s: float = 3000.0
     beta_init_kg_m2: float = 5000.0
@@ -129,9 +134,11 @@ class Tracker:
             self.cfg.q_drag_s,
         )
         self.atm = kalman.VALLADO_EXP_ATMOSPHERE
-        self.q = np.array([self.cfg.q_ballistic_m2_s3, self.cfg.q_boost_m2_s3])
-        self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5])
-        self.rates = np.array([self.cfg.rate_to_boost_1_s, self.cfg.rate_to_ballistic_1_s])
+        self.q = np.array([self.cfg.q_ballistic_m2_s3, self.cfg.q_boost_m2_s3, self.cfg.q_manoeuvre_m2_s3])
+        self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5, self.cfg.q_jerk_manoeuvre_m2_s5])
+        self.rates = np.array(
+            [self.cfg.rate_to_boost_1_s, self.cfg.rate_to_ballistic_1_s, self.cfg.rate_to_manoeuvre_1_s]
+        )
         self.gates = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in (2, 3, 4)}
         self.merge_gate = float(chi2.ppf(self.cfg.merge_probability, 6))
         if first_track_number < 1:
@@ -165,6 +172,7 @@ class Tracker:
         self.n_updates = np.zeros(cap, np.int64)
         self.last_ir_t = np.full(cap, -np.inf)
         self.sensor_t = np.full((cap, self.sp.shape[0]), -np.inf)  # last update by each sensor
+        self.fell = np.zeros(cap, np.bool_)  # the track was once reported clearly falling
 
     def _grow(self, need: int) -> None:
         cap = self.t.shape[0]
@@ -190,6 +198,7 @@ class Tracker:
                 "n_updates",
                 "last_ir_t",
                 "sensor_t",
+                "fell",
             )
         }
         self._alloc(new)
@@ -455,6 +464,7 @@ class Tracker:
         self.last_ir_t[slots] = -np.inf
         self.sensor_t[slots] = -np.inf
         self.sensor_t[slots, sensor] = t_s
+        self.fell[slots] = False
         return slots
 
     # --- maintenance and reports -------------------------------------------------------------------------
@@ -517,7 +527,10 @@ class Tracker:
         status = np.where(gone, Status.DELETED, np.where(age > cfg.coast_after_s, Status.COASTING, Status.CONFIRMED))
         # phase: boost while an infrared sensor sees the plume, or while the boost model dominates and the
         # track is not clearly falling; terminal when descending below terminal_height_m; midcourse otherwise
-        boost = (self.mu[conf, 1] > 0.5) & (v_up > -2.0 * sig_v_up)
+        # (a track once clearly falling is not boosting again: there the accelerating model is a manoeuvre)
+        falling = v_up < -2.0 * sig_v_up
+        self.fell[conf] |= falling
+        boost = (self.mu[conf, 1] > 0.5) & ~falling & ~self.fell[conf]
         boost |= t_now_s - self.last_ir_t[conf] <= cfg.ir_boost_memory_s
         terminal = ~boost & (v_up < 0.0) & (lla[:, 2] < cfg.terminal_height_m)
         phase = np.where(boost, Phase.BOOST, np.where(terminal, Phase.TERMINAL, Phase.MIDCOURSE))
