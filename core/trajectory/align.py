@@ -224,26 +224,48 @@ def predict_one(
     adds drag (``drag`` = (z_m, ln_rho_kg_m3) of the USSA-1976 upper table and the ellipsoid's a_m, b_m);
     0 means unknown: no drag. ``x_out`` may be ``x`` and ``P_out`` may be ``P``.
     """
-    xs = x.copy()
-    Ps = P.copy()
+    v6, m6, m3 = predict_workspace()
+    _predict_one(
+        x, P, dt_s, q_m2_s3, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, drag, x_out,
+        P_out, v6, m6, m3,
+    )  # fmt: skip
+
+
+@kernel
+def predict_workspace():
+    """Scratch arrays of :func:`_predict_one`: (8, 6) vectors, (5, 6, 6) and (3, 3) matrices (allocated once per
+    thread and batch by :func:`predict_many`: thirteen small numba allocations per prediction cost more than
+    the arithmetic of a short one)."""
+    return np.empty((8, 6)), np.empty((5, 6, 6)), np.empty((3, 3))
+
+
+@kernel
+def _predict_one(
+    x, P, dt_s, q_m2_s3, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, max_step_s, max_substeps, drag, x_out, P_out,
+    v6, m6, G,
+):  # fmt: skip
+    """:func:`predict_one` with the scratch arrays of :func:`predict_workspace` (same arithmetic)."""
+    xs = v6[0]
+    Ps = m6[0]
+    xs[:] = x
+    Ps[:, :] = P
     if dt_s == 0.0:
         x_out[:] = xs
         P_out[:, :] = Ps
         return
     n_steps = min(int(np.ceil(abs(dt_s) / max_step_s)), max_substeps)
     h = dt_s / n_steps
-    k1 = np.empty(6)
-    k2 = np.empty(6)
-    k3 = np.empty(6)
-    k4 = np.empty(6)
-    tmp = np.empty(6)
-    acc = np.empty(3)
-    xn = np.empty(6)
-    Phi = np.empty((6, 6))
-    A = np.empty((6, 6))
-    A2 = np.empty((6, 6))
-    G = np.empty((3, 3))
-    T = np.empty((6, 6))
+    k1 = v6[1]
+    k2 = v6[2]
+    k3 = v6[3]
+    k4 = v6[4]
+    tmp = v6[5]
+    xn = v6[6]
+    acc = v6[7, :3]
+    Phi = m6[1]
+    A = m6[2]
+    A2 = m6[3]
+    T = m6[4]
     for _ in range(n_steps):
         _rk4_step(xs, h, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
         # the Jacobian at the sub-step's midpoint makes Φ second-order accurate in h
@@ -288,23 +310,15 @@ def predict_many(
     (0: unknown, no drag); see :func:`predict_one`. Results go into ``x_out``, ``P_out`` (which may be the
     inputs).
     """
-    for i in prange(x.shape[0]):
-        predict_one(
-            x[i],
-            P[i],
-            dt_s[i],
-            q_m2_s3[i],
-            beta_kg_m2[i],
-            gm_m3_s2,
-            re_m,
-            j2,
-            omega_rad_s,
-            max_step_s,
-            max_substeps,
-            drag,
-            x_out[i],
-            P_out[i],
-        )
+    n = x.shape[0]
+    n_chunks = min(n, 64)
+    for c in prange(n_chunks):
+        v6, m6, m3 = predict_workspace()
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            _predict_one(
+                x[i], P[i], dt_s[i], q_m2_s3[i], beta_kg_m2[i], gm_m3_s2, re_m, j2, omega_rad_s, max_step_s,
+                max_substeps, drag, x_out[i], P_out[i], v6, m6, m3,
+            )  # fmt: skip
 
 
 def drag_context(model: BallisticModel | None = None) -> tuple[FloatArray, FloatArray, float, float]:

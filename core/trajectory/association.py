@@ -46,8 +46,13 @@ _GRID_OFFSET = 1 << 20
 def mahalanobis2(xa, Pa, xb, Pb):
     """d² = (xa - xb)ᵀ (Pa + Pb)⁻¹ (xa - xb) for one pair (6,), (6, 6); +inf if Pa + Pb is not definite."""
     n = xa.shape[0]
-    L = np.empty((n, n))
-    y = np.empty(n)
+    return _mahalanobis2(xa, Pa, xb, Pb, np.empty((n, n)), np.empty(n))
+
+
+@kernel
+def _mahalanobis2(xa, Pa, xb, Pb, L, y):
+    """:func:`mahalanobis2` with scratch ``L`` (n, n) and ``y`` (n,) (same arithmetic)."""
+    n = xa.shape[0]
     for j in range(n):
         s = Pa[j, j] + Pb[j, j]
         for k in range(j):
@@ -408,19 +413,25 @@ def min_d2_to_others(offsets, x, P, flag, out):
     """For each flagged row m of group g (rows ``offsets[g]:offsets[g + 1]`` of ``x`` (m, 6), ``P`` (m, 6, 6)),
     the smallest d² to another row of its group into ``out[m]`` (+inf if it is alone; unflagged rows untouched).
     """
-    for g in prange(offsets.shape[0] - 1):
-        a = offsets[g]
-        b = offsets[g + 1]
-        for m in range(a, b):
-            if not flag[m]:
-                continue
-            best = np.inf
-            for k in range(a, b):
-                if k != m:
-                    d2 = mahalanobis2(x[m], P[m], x[k], P[k])
-                    if d2 < best:
-                        best = d2
-            out[m] = best
+    n_groups = offsets.shape[0] - 1
+    n_chunks = min(n_groups, 64)
+    n = x.shape[1]
+    for c in prange(n_chunks):
+        L = np.empty((n, n))  # scratch, once per chunk
+        y = np.empty(n)
+        for g in range(c * n_groups // n_chunks, (c + 1) * n_groups // n_chunks):
+            a = offsets[g]
+            b = offsets[g + 1]
+            for m in range(a, b):
+                if not flag[m]:
+                    continue
+                best = np.inf
+                for k in range(a, b):
+                    if k != m:
+                        d2 = _mahalanobis2(x[m], P[m], x[k], P[k], L, y)
+                        if d2 < best:
+                            best = d2
+                out[m] = best
 
 
 def gate(
