@@ -143,7 +143,6 @@ def ci_workspace(k, n):
         np.empty(k),  # 15 their weights
         np.empty(n),  # 16 information vector
         np.empty(k, dtype=np.int64),  # 17 index of the usable estimates
-        np.empty(k, dtype=np.int64),  # 18 index of the active weights (Newton step)
     )
 
 
@@ -205,7 +204,7 @@ def _ci_weights(I, w, tol, max_iter, ws):
                             s += Yi[a, c] * I[m, c, b]
                         M[m, a, b] = s
                 na += 1
-        idx = ws[18]
+        idx = np.empty(na, dtype=np.int64)
         q = 0
         for m in range(k):
             if active[m] > 0.0:

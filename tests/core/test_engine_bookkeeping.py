@@ -3,6 +3,8 @@ reference implementations (NumPy's set routines; one prediction, one d², one fu
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,7 +15,7 @@ from triwarn.core.trajectory.align import BallisticModel, drag_context, predict_
 from triwarn.core.trajectory.association import mahalanobis2, min_d2_to_others
 from triwarn.core.trajectory.engine import FusionEngine
 from triwarn.core.trajectory.fusion import ci_fuse, ci_fuse_groups
-from triwarn.core.trajectory.tracks import LocalTrackBatch, Status
+from triwarn.core.trajectory.tracks import LocalTrackBatch, Status, SystemTrack
 from triwarn.services.benchmarks.fusion import batch_of, make_scenario
 
 slot_lists = st.lists(st.integers(0, 199), max_size=120)
@@ -93,6 +95,19 @@ def test_engine_with_table_set_operations_matches_numpy_set_routines_exactly(mon
     ref = _run_with_churn(120, 12)
     assert len(fast) == len(ref) > 120 * 12
     assert fast == ref  # track numbers, sources, and the fused states bit for bit
+
+
+def test_result_objects_are_the_dataclass_objects() -> None:
+    """The engine fills SystemTrack instance dicts directly: the same object as the dataclass constructor."""
+    sc = make_scenario(5, 2, seed=4)
+    engine = FusionEngine()
+    for c in range(2):
+        for j in range(3):
+            for t in engine.ingest(batch_of(sc, c, j)).changed:
+                ref = SystemTrack(**{f.name: getattr(t, f.name) for f in dataclasses.fields(SystemTrack)})
+                assert list(vars(t)) == list(vars(ref)) and repr(t) == repr(ref)
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    t.track_id = 0  # type: ignore[misc]
 
 
 def _random_tracks(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
