@@ -22,6 +22,10 @@ tracks at one update cycle). The engine
    object it lost, or a false track next to it) stays tentative, unseen, and is usually merged into the
    reported one when the old local track ends (``FusionConfig.duplicate_manoeuvre_s``).
 
+A new local track that nothing accepts takes over the number of a system track that lost its last source
+within ``FusionConfig.handover_s`` (one nation's track of an object ends, another's begins) if it gates
+against that track's prediction under the same manoeuvre allowance, and only if that is unambiguous.
+
 System track numbers start at 1, never change for a track, and are never reused. The engine only fuses
 nations in ``sources`` (releasability): batches of other nations are ignored.
 
@@ -29,8 +33,9 @@ Time: int64 nanoseconds at this interface; differences are taken in integer nano
 into float seconds, so absolute times never lose precision. "Now" is the newest track time seen (data time,
 not wall clock), so a replay behaves like a live run.
 
-All the work on arrays runs in numba kernels; Python does the per-batch bookkeeping (one dict lookup per
-track) and builds the :class:`SystemTrack` objects of the result.
+All the work on arrays runs in numba kernels; Python does the per-batch bookkeeping (NumPy on slot arrays:
+binary search for a batch's local tracks, boolean slot tables for set operations) and builds the
+:class:`SystemTrack` objects of the result.
 """
 
 from __future__ import annotations
@@ -787,8 +792,19 @@ class FusionEngine:
         rows, cols = rows[one], cols[one]
         if rows.size == 0:
             return out
-        # and the local track fits no live system track (any source) under the same allowance
+        # and the local track fits no live system track (any source) under the same allowance; only live tracks
+        # within a coarse distance bound are predicted (the gate implies |dr| <= sqrt(gamma tr S_rr), and
+        # sqrt(a + b) <= sqrt(a) + sqrt(b); 1 km covers the process noise of the prediction)
         live = np.nonzero(st.alive[:n])[0]
+        if live.size:
+            tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - st.fresh_ns[live], 0).astype(np.float64) * _NS
+            dt_l = np.abs(t_c - st.t_ns[live]).astype(np.float64) * _NS
+            allowance = 3.0 * cfg.duplicate_accel_m_s2**2 * tau**4 / 4.0
+            rho = np.sqrt(cfg.gate_chi2 * (np.trace(st.P[live, :3, :3], axis1=1, axis2=2) + allowance))
+            bound = rho + dt_l * (np.linalg.norm(st.x[live, 3:], axis=1) + 10.0 * dt_l) + 1000.0
+            reach = np.sqrt(cfg.gate_chi2 * np.trace(Pa[rows, :3, :3], axis1=1, axis2=2))
+            dist = np.linalg.norm(st.x[live, None, :3] - xa[None, rows, :3], axis=2)  # (live, rows)
+            live = live[np.any(dist <= bound[:, None] + reach[None, :], axis=1)]
         if live.size:
             xl, Pl = self._widened(live, t_c)
             t_k = time.perf_counter()
