@@ -12,9 +12,10 @@ Data path of one batch (``FusionService.handle_tracks``, then ``_consume``):
 Assessment (phase, class, launch point, impact point with its ellipse, threatened areas, warning level) and
 warnings propagate many sigma points to impact: milliseconds per track. So it is kept off that path: a track
 is due for assessment when it is new or its last assessment is ``assess_period_s`` old (data time); the live
-service assesses due tracks in a worker thread (numba kernels release the GIL) and publishes the result as a
-DELTA of its own, while track updates keep flowing; a replay assesses them inline after every batch
-(``assess_due``), which keeps it deterministic.
+service assesses due tracks in a child process of low CPU priority (``AssessProcess``: no GIL shared with the
+event loop, and the CPU goes to the latency path first) and publishes the result as a DELTA of its own, while
+track updates keep flowing; a replay assesses them inline after every batch (``assess_due``), which keeps it
+deterministic.
 
 ``run(settings)`` wires it to a broker (with reconnection) and starts the gRPC WarningService; the health
 check says SERVING only after the numba kernels are compiled and warmed.
@@ -324,7 +325,13 @@ async def run(
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
     t = time.perf_counter()
-    await asyncio.to_thread(service.warm_up)
+    assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
+    try:
+        await asyncio.to_thread(service.warm_up)
+        await assessor.ready()
+    except BaseException:
+        await assessor.close()
+        raise
     log.info("fusion: kernels ready in %.1f s", time.perf_counter() - t)
     # everything allocated so far (modules, kernels, warm-up garbage) lives for the whole run: keep it out
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
@@ -334,7 +341,7 @@ async def run(
         trace.watch_gc()
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
-    worker = asyncio.create_task(_assess_worker(service, hub, wake))
+    worker = asyncio.create_task(_assess_worker(service, hub, wake, assessor))
     try:
         while not stop.is_set():
             try:
@@ -371,6 +378,7 @@ async def run(
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+        await assessor.close()
         await server.stop(2.0)
         await hub.close()
         metrics.close()
@@ -443,7 +451,7 @@ _IN_FLIGHT = 64
 #: with ``FusionService.handle_tracks`` on 2 cores (load ~5): 30 tracks per batch, p50 3.3 ms with 1 thread vs
 #: 5.3 ms with 2; 100 tracks 8.5 vs 9.0 ms; 1,000 tracks 63 vs 69 ms.
 LOOP_KERNEL_THREADS = 1
-#: numba threads for the assessment worker: every core but one, which stays with the event loop (fusing,
+#: numba threads for the assessment (process): every core but one, which stays with the event loop (fusing,
 #: MQTT, gRPC). With both cores the assessment of 30 tracks (~0.1-0.3 s) held the loop's p99 wake-up delay at
 #: 15 ms (once 1.6 s); with one, 6 ms, and the assessment took as long.
 ASSESS_KERNEL_THREADS = max(1, (os.cpu_count() or 2) - 1)
@@ -457,47 +465,107 @@ def _limit_kernel_threads(n: int) -> None:
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
-#: CPU priority (nice value, 0-19) of the assessment thread. The assessment is background work: a run of
-#: 30 tracks keeps a core busy for 20-200 ms, and at the default priority it took that core from the event
-#: loop, the broker and the subscribers on a 2-core machine (the updates of those moments were the end-to-end
-#: tail). At nice 19 it still gets every idle cycle but yields the CPU to the latency path at once.
+#: CPU priority (nice value, 0-19) of the assessment process. The assessment is background work: a run of
+#: 30 tracks keeps a core busy for 20-200 ms (1 s for the first one of new tracks), and at the default priority
+#: it took that core from the event loop, the broker and the subscribers on a 2-core machine (the updates of
+#: those moments were the end-to-end tail). At nice 19 it still gets every idle cycle but yields the CPU to the
+#: latency path at once. It runs in a process of its own, not a thread: a low-priority thread that holds the
+#: GIL while it waits for the CPU blocks the event loop (priority inversion; seen as 40 ms MQTT-hop stalls).
 ASSESS_NICE = 19
 
+#: The assessment process's assessors, one per fusion group (index in ``FusionService.groups``). Set by
+#: :func:`_assess_process_init` in that process only; the service's own process never fills it.
+_process_assessors: dict[int, Any] = {}
 
-def _assess_thread_init() -> None:
-    """Initializer of the assessment thread: its numba thread count and its (lower) CPU priority. Linux
-    schedules threads individually, so ``setpriority`` on the thread's id lowers this thread only; elsewhere
-    (or if refused) it keeps the process's priority."""
-    import threading
 
-    _limit_kernel_threads(ASSESS_KERNEL_THREADS)
+def _assess_process_init(settings: Settings, n_groups: int) -> None:
+    """Start of the assessment process: low CPU priority, its numba thread count, one assessor per group, and
+    the assessment kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow.
+    Ctrl-C is the parent's to handle: the service ends this process when it stops."""
+    import signal
+
+    from triwarn.core.trajectory.assess import Assessor
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ASSESS_NICE)
+        os.nice(ASSESS_NICE)
+    _limit_kernel_threads(ASSESS_KERNEL_THREADS)
+    FusionService(settings, Clock(), Metrics()).warm_up()
+    _process_assessors.clear()
+    _process_assessors.update((i, Assessor()) for i in range(n_groups))
 
 
-async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event) -> None:
-    """Assess due tracks in a worker thread of low CPU priority and publish the results, for as long as the
-    service runs."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    loop = asyncio.get_running_loop()
-    pool = ThreadPoolExecutor(1, thread_name_prefix="triwarn-assess", initializer=_assess_thread_init)
-    try:
-        while True:
-            await wake.wait()
-            wake.clear()
-            await _assess_once(service, hub, loop, pool)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # a running assessment ends on its own; its result is dropped
+def _assess_in_process(group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int) -> dict[int, Any]:
+    """In the assessment process: :meth:`FusionService.assess` with that process's assessor of the group."""
+    assessor = _process_assessors[group_index]
+    if forget:
+        assessor.forget(forget)
+    return assessor.assess(tracks, now_ns) if tracks else {}
 
 
-async def _assess_once(service: FusionService, hub: Any, loop: asyncio.AbstractEventLoop, pool: Any) -> None:
-    """Assess every group's due tracks in ``pool`` and publish the results."""
+def _ready() -> bool:
+    return True
+
+
+class AssessProcess:
+    """The assessment of the live service, in one child process of low CPU priority (``ASSESS_NICE``) that
+    holds the assessors; tracks go there and assessments come back pickled (~0.3 ms each way for 30 tracks,
+    in the executor's threads). Restarted, with fresh assessors, if it dies."""
+
+    def __init__(self, settings: Settings, n_groups: int) -> None:
+        self._settings = settings
+        self._n_groups = n_groups
+        self._pool = self._start()
+
+    def _start(self) -> Any:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),  # the service has threads (gRPC): no fork
+            initializer=_assess_process_init,
+            initargs=(self._settings, self._n_groups),
+        )
+
+    async def ready(self) -> None:
+        """Wait until the process has started and warmed its kernels."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
+
+    async def assess(
+        self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
+    ) -> dict[int, Any]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, _assess_in_process, group_index, tracks, forget, now_ns)
+        except BrokenProcessPool:
+            log.error("fusion: the assessment process died; starting a new one (assessments start afresh)")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            raise
+
+    async def close(self) -> None:
+        """End the process (a running assessment is dropped)."""
+        await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+
+
+async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event, assessor: AssessProcess) -> None:
+    """Assess due tracks in the assessment process and publish the results, for as long as the service runs."""
+    while True:
+        await wake.wait()
+        wake.clear()
+        await _assess_once(service, hub, assessor)
+
+
+async def _assess_once(service: FusionService, hub: Any, assessor: AssessProcess) -> None:
+    """Assess every group's due tracks and publish the results."""
     for group, tracks, forget in service.take_due():
         now_ns = service.clock.now_ns()
         started_ns = time.time_ns()
         try:
-            assessments = await loop.run_in_executor(pool, service.assess, group, tracks, forget, now_ns)
+            assessments = await assessor.assess(service.groups.index(group), tracks, forget, now_ns)
             if service.trace is not None:
                 service.trace.event("assess", started_ns, time.time_ns())
             updates = service.assessment_updates(group, assessments, service.clock.now_ns())

@@ -4,7 +4,7 @@
   the proto3 zeros a merge does not copy (phase UNKNOWN, level UNSPECIFIED, no launch or impact point);
 - the SQLite log writes inline (no worker thread) and a hub on it commits and fans out inside ``submit_many``;
 - the stage trace stamps a batch at every stage, in path order, and attributes gRPC writes to their batch;
-- the assessment thread runs at a low CPU priority, and only it;
+- the assessment process runs at a low CPU priority and assesses as the service would in-process;
 - the end-to-end benchmark's transport floor delivers every batch to every subscriber.
 """
 
@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -220,17 +219,59 @@ def test_the_stage_trace_attributes_a_write_only_while_its_bytes_are_queued() ->
     assert trace.as_dict()["writes"][str(sent)] == [(1, 2), (3, 4)]
 
 
-@pytest.mark.skipif(not hasattr(os, "setpriority") or sys.platform != "linux", reason="per-thread nice is Linux's")
-def test_the_assessment_thread_runs_at_low_cpu_priority_and_only_it() -> None:
-    from concurrent.futures import ThreadPoolExecutor
+def test_the_assessment_process_runs_at_low_priority_and_assesses_as_the_service_would() -> None:
+    import functools
 
-    from triwarn.services import fusion
+    from triwarn.services.fusion import ASSESS_NICE, AssessProcess
 
-    main_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    with ThreadPoolExecutor(1, initializer=fusion._assess_thread_init) as pool:
-        worker_nice = pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
-    assert worker_nice == max(main_nice, fusion.ASSESS_NICE)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice
+    service = FusionService(Settings(), Clock(), Metrics())
+    truth = synthetic.truth_states(3, seed=2)
+    t0 = time.time_ns()
+    for nation in ("us", "jp"):
+        service.handle_tracks(nation, wire.encode_batch(synthetic.nation_batch(nation, truth, t0)))
+    [(group, tracks, forget)] = service.take_due()
+    assert tracks
+
+    async def remote() -> tuple[dict, int]:  # type: ignore[type-arg]
+        proc = AssessProcess(Settings(), len(service.groups))
+        try:
+            await proc.ready()
+            nice = await asyncio.get_running_loop().run_in_executor(
+                proc._pool, functools.partial(os.getpriority, os.PRIO_PROCESS, 0)
+            )
+            return await proc.assess(0, tracks, forget, t0), nice
+        finally:
+            await proc.close()
+
+    there, nice = asyncio.run(remote())
+    here = service.assess(group, tracks, forget, t0)
+    assert sorted(there) == sorted(here)
+    for track_id, a in here.items():
+        assert assessment_pb(there[track_id]) == assessment_pb(a)
+    if sys.platform == "linux":
+        assert nice == max(ASSESS_NICE, os.getpriority(os.PRIO_PROCESS, 0))
+
+
+def test_a_dead_assessment_process_is_replaced() -> None:
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    from triwarn.services.fusion import AssessProcess
+
+    async def main() -> None:
+        proc = AssessProcess(Settings(), 1)
+        try:
+            await proc.ready()
+            pid = await asyncio.get_running_loop().run_in_executor(proc._pool, os.getpid)
+            os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.5)
+            with pytest.raises(BrokenProcessPool):
+                await proc.assess(0, [], [], time.time_ns())
+            assert await proc.assess(0, [], [], time.time_ns()) == {}  # a new process
+        finally:
+            await proc.close()
+
+    asyncio.run(main())
 
 
 def test_the_transport_floor_delivers_every_batch_to_every_subscriber(broker: BrokerHandle) -> None:
