@@ -437,6 +437,10 @@ async def _consume(client: Any, service: FusionService, hub: Any, assess: asynci
             done.add_done_callback(lambda f, sent_ns=sent_ns: published(f, sent_ns))
             if failed:
                 failed[0].result()  # a failed log surfaces here
+            # let the Subscribe handlers write this batch before the next one is fused: with messages already
+            # waiting (after any stall) the loop would otherwise fuse them back to back, each batch's writes
+            # waiting behind the next batches' fusing
+            await asyncio.sleep(0)
     finally:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)

@@ -183,6 +183,14 @@ def _stage_lines(r: dict[str, Any]) -> str:
     lines = ["   stages (ms)                                      p50      p99     mean"]
     for name, v in stages.items():
         lines.append(f"     {name:<44} {v['p50']:>7.3f}  {v['p99']:>7.3f}  {v['mean']:>7.3f}")
+    t = r.get("tail")
+    if t:
+        lines.append(
+            f"   slowest 1% ({t['samples']} receipts, mean {t['latency_ms_mean']:.1f} ms): publish -> consumer "
+            f"{t['mqtt_ms_mean']:.1f}, in the service {t['service_ms_mean']:.1f}, queues -> receipt "
+            f"{t['to_receipt_ms_mean']:.1f} ms; {100 * t['during_assessment']:.0f}% during one of "
+            f"{t['assessments']} assessment runs; {t['gc_count']} collections, longest {t['gc_max_ms']:.1f} ms"
+        )
     return "\n".join(lines)
 
 
@@ -260,6 +268,7 @@ def run_config(
     summary["fusion_service"] = service
     if trace is not None:
         summary["stages_ms"] = _stages(published, received, trace)
+        summary["tail"] = _tail(received, trace)
     summary["_template"] = template  # the floor's update (not in the JSON)
     return summary
 
@@ -350,6 +359,36 @@ def _stages(
         }
         for name, v in samples.items()
         if v
+    }
+
+
+def _tail(received: list[dict[str, Any]], trace: dict[str, Any]) -> dict[str, Any]:
+    """Where the slowest 1% of receipts spent their time: mean ms from publish to the fusion consumer ("mqtt"),
+    in the service (consumer -> subscriber queues) and from the queues to the receipt, the share of them that
+    overlapped an assessment run, and the service's garbage collections (count, longest ms)."""
+    batches = {int(k): v for k, v in trace["batches"].items()}
+    assess = [(a, b) for kind, a, b in trace.get("events", []) if kind == "assess"]
+    gc_ms = [(b - a) * 1e-6 for kind, a, b in trace.get("events", []) if kind.startswith("gc")]
+    rows = []
+    for sub in received:
+        for src, recv in zip(sub["source_ns"], sub["recv_ns"], strict=True):
+            st = batches.get(int(src)) if src else None
+            if st is not None and "received" in st and "delivered" in st:
+                rows.append((recv - src, src, st["received"], st["delivered"], recv))
+    if not rows:
+        return {}
+    rows.sort(reverse=True)
+    slow = rows[: max(1, len(rows) // 100)]
+    return {
+        "samples": len(slow),
+        "latency_ms_mean": float(np.mean([r[0] for r in slow])) * 1e-6,
+        "mqtt_ms_mean": float(np.mean([r[2] - r[1] for r in slow])) * 1e-6,
+        "service_ms_mean": float(np.mean([r[3] - r[2] for r in slow])) * 1e-6,
+        "to_receipt_ms_mean": float(np.mean([r[4] - r[3] for r in slow])) * 1e-6,
+        "during_assessment": sum(any(a < r[4] and b > r[1] for a, b in assess) for r in slow) / len(slow),
+        "assessments": len(assess),
+        "gc_count": len(gc_ms),
+        "gc_max_ms": max(gc_ms, default=0.0),
     }
 
 
