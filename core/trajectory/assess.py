@@ -54,9 +54,11 @@ from triwarn.core.trajectory.classify import (
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse
 from triwarn.core.trajectory.impact import (
+    ImpactPrediction,
     boost_corridor,
     ground_track_batch,
     ground_track_batch_parallel,
+    mixture_of_predictions,
     predict_impacts,
 )
 from triwarn.core.trajectory.launch import estimate_launch
@@ -177,6 +179,9 @@ class _TrackMemory:
     var_ln_beta: float = SIGMA_LN_BETA**2
     corridor: str = ""  # while boosting: how the impact corridor was bounded (for the reasons)
     boost_fit: frozenset[str] | None = None  # catalog classes whose boost fitted every boost assessment so far
+    #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
+    #: its σ, east-north covariance): combined by :func:`impact.mixture_of_predictions`
+    ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray]] = field(default_factory=deque)
     last: Assessment | None = None
 
 
@@ -208,6 +213,8 @@ class Assessor:
     seed: int = 20221004
     corridor_tau_slack_s: float = 15.0  # time-since-launch slack of the boost-class fit (launch-time error)
     corridor_min_hspeed_m_s: float = 100.0  # horizontal speed from which the boost heading counts as known
+    # after boost, the impact area is the mixture of the predictions of this many seconds (0: the latest only)
+    ipp_window_s: float = 40.0  # assumption: several times the correlation time of a manoeuvring track's errors
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
     _profiles: tuple = field(init=False, repr=False)  # type: ignore[type-arg]
@@ -383,6 +390,12 @@ class Assessor:
             mems[k].corridor = ""
             if phases[k].phase == Phase.BOOST and preds[k].valid:
                 preds[k] = self._corridor(tracks[k], X[k], Pm[k], metrics[k], preds[k], mems[k])
+        # after boost: the mixture of the track's recent predictions (impact.mixture_of_predictions)
+        for k in range(n):
+            if phases[k].phase != Phase.BOOST and preds[k].valid:
+                preds[k] = self._mixed(tracks[k].time_ns, preds[k], bool(np.isfinite(span[k]).all()), mems[k])
+            else:
+                mems[k].ipp_history.clear()
         for k in range(n):
             mem = mems[k]
             if phases[k].phase == Phase.BOOST:
@@ -457,6 +470,30 @@ class Assessor:
         shape = "along the ground track" if math.isfinite(az) else "in any direction (no heading yet)"
         mem.corridor = f"boosting: impact anywhere up to {r_max / 1e3:,.0f} km {shape} (classes that fit: {fit})"
         return out
+
+    def _mixed(self, time_ns: int, pred: ImpactPrediction, glide: bool, mem: _TrackMemory) -> ImpactPrediction:
+        """The impact area of a track after boost: the mixture of its predictions of the last
+        ``ipp_window_s`` made under the same model (with or without a glide span; a change starts afresh)."""
+        hist = mem.ipp_history
+        t0_s = (time_ns - mem.first_time_ns) / NS
+        if hist and (hist[-1][1] != glide or time_ns < hist[-1][0]):
+            hist.clear()
+        if hist and hist[-1][0] == time_ns:
+            hist.pop()
+        hist.append((time_ns, glide, pred.lat_deg, pred.lon_deg, t0_s + pred.t_s, pred.t_sigma_s, pred.cov_en_m2))
+        while hist and (time_ns - hist[0][0]) / NS > self.ipp_window_s:
+            hist.popleft()
+        if len(hist) < 2:
+            return pred
+        lat, lon, t_imp, t_sig, cov, a, b, o = mixture_of_predictions(
+            np.array([h[2] for h in hist]),
+            np.array([h[3] for h in hist]),
+            np.array([h[4] for h in hist]),
+            np.array([h[5] for h in hist]),
+            np.array([h[6] for h in hist]),
+            pred.confidence,
+        )
+        return ImpactPrediction(True, lat, lon, t_imp - t0_s, t_sig, cov, a, b, o, pred.confidence)
 
     def _may_glide(self, phase: Phase, m: np.ndarray, mem: _TrackMemory) -> bool:
         """After its boost, a short-range missile (energy below ``glide_class_range_m``) may be quasi-ballistic,

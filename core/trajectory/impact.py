@@ -28,11 +28,13 @@ import numpy as np
 from triwarn.core.jit import kernel
 from triwarn.core.trajectory.frames import (
     ecef_to_enu,
+    ecef_to_enu_batch,
     ecef_to_geodetic,
     enu_to_ecef,
     geodesic_direct,
     geodesic_inverse,
     geodetic_to_ecef,
+    geodetic_to_ecef_batch,
 )
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
 from triwarn.core.trajectory.propagate import propagate_to_impact
@@ -44,6 +46,11 @@ L_AUG = 7
 N_SIGMA = 2 * L_AUG + 1
 #: default κ of the sigma points (κ = 1: positive weights, spread √8 σ)
 KAPPA = 1.0
+#: nodes across an L/D span [lo, hi] (fractions) and their trapezoid weights: the uniform L/D's mean impact
+SPAN_NODES = np.linspace(0.0, 1.0, 5)
+SPAN_NODES.flags.writeable = False
+SPAN_WEIGHTS = np.array([0.5, 1.0, 1.0, 1.0, 0.5]) / 4.0
+SPAN_WEIGHTS.flags.writeable = False
 
 
 @kernel
@@ -226,10 +233,12 @@ def predict_impacts(
 
     ``lift_to_drag_span`` (n, 2) ``[lo, hi]``: the vehicle's L/D is not known, only that it lies in [lo, hi]
     (uniform; rows with hi ≤ lo, or NaN, are left alone). The sigma points then fly at the middle of the span
-    (this replaces ``lift_to_drag`` on those rows), the mean state also flies at lo and at hi (two more rows
-    of the same batch call), and the impact covariance gets d dᵀ/12, d the east-north offset between those
-    two impacts (the variance of a uniform spread between them: as in :func:`boost_corridor`), and the mean
-    impact point moves to the middle between them."""
+    (this replaces ``lift_to_drag`` on those rows), the mean state also flies at five L/D across the span,
+    ends included (``SPAN_NODES``: five more rows of the same batch call), and the impact point moves to the
+    mean of those five impacts under the uniform L/D (trapezoid weights ``SPAN_WEIGHTS``), the covariance
+    gets their spread about it. (Before: the middle of the two end impacts and d dᵀ/12; the glide saturates,
+    so the impact moves with the L/D non-linearly and that middle was not the mean: on the 2019 KN-23 at
+    80 s to go, span 1-3.6, the middle was 4.7 km from the truth, the uniform mean ~2.5 km.)"""
     x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float64)
     n = x.shape[0]
     P = np.ascontiguousarray(np.reshape(P, (n, 6, 6)), dtype=np.float64)
@@ -258,12 +267,15 @@ def predict_impacts(
         span_rows = np.flatnonzero(spanned)
         ld_trk = np.where(spanned, 0.5 * (sp[:, 0] + sp[:, 1]), ld_trk)
     ld_pts = np.repeat(ld_trk, N_SIGMA)
+    nq = SPAN_NODES.shape[0]
     if span_rows.size:
-        # the mean state of each spanned track at the low and the high end of its L/D span
-        ends = np.repeat(x_s[span_rows], 2, axis=0)
+        # the mean state of each spanned track at nodes across its L/D span (both ends included)
+        ends = np.repeat(x_s[span_rows], nq, axis=0)
         pts = np.ascontiguousarray(np.vstack([pts, ends]))
-        beta = np.concatenate([beta, np.repeat(np.exp(lb[span_rows]), 2)])
-        ld_pts = np.concatenate([ld_pts, sp[span_rows].reshape(-1)])
+        beta = np.concatenate([beta, np.repeat(np.exp(lb[span_rows]), nq)])
+        lo_hi = sp[span_rows]
+        ld_nodes = lo_hi[:, :1] + (lo_hi[:, 1:] - lo_hi[:, :1]) * SPAN_NODES[None, :]
+        ld_pts = np.concatenate([ld_pts, ld_nodes.reshape(-1)])
     pos_all, t_all = propagate_to_impact(
         pts, 0.0, beta, lift_to_drag=ld_pts, max_flight_s=max_flight_s, rtol=rtol, atol=atol
     )
@@ -271,16 +283,17 @@ def predict_impacts(
     pos, t_imp = np.ascontiguousarray(pos_all[:m]), np.ascontiguousarray(t_all[:m])
     lat, lon, tm, ts, cov, valid = impact_stats_batch(pos, t_imp, ok, kappa)
     for j, k in enumerate(span_rows):
-        lo_p, hi_p = pos_all[m + 2 * j], pos_all[m + 2 * j + 1]
-        if not (valid[k] and np.isfinite(lo_p).all() and np.isfinite(hi_p).all()):
+        node_p = pos_all[m + nq * j : m + nq * (j + 1)]
+        if not (valid[k] and np.isfinite(node_p).all()):
             continue
         la, lo = math.radians(lat[k]), math.radians(lon[k])
-        e0, n0, _ = ecef_to_enu(lo_p[0], lo_p[1], lo_p[2], la, lo, 0.0)
-        e1, n1, _ = ecef_to_enu(hi_p[0], hi_p[1], hi_p[2], la, lo, 0.0)
-        d = np.array([e1 - e0, n1 - n0])
-        cov[k] = cov[k] + np.outer(d, d) / 12.0
-        # the impact moves with the L/D non-linearly (the glide saturates): centre the area between the ends
-        cx, cy, cz = enu_to_ecef(0.5 * (e0 + e1), 0.5 * (n0 + n1), 0.0, la, lo, 0.0)
+        d = np.array([ecef_to_enu(q[0], q[1], q[2], la, lo, 0.0)[:2] for q in node_p])
+        # the L/D is uniform over the span: the impact's mean and spread over it, by the trapezoid rule (the
+        # impact moves with the L/D non-linearly, the glide saturates: the middle of the ends is not the mean)
+        mean_d = SPAN_WEIGHTS @ d
+        dd = d - mean_d
+        cov[k] = cov[k] + np.einsum("i,ij,ik->jk", SPAN_WEIGHTS, dd, dd)
+        cx, cy, cz = enu_to_ecef(float(mean_d[0]), float(mean_d[1]), 0.0, la, lo, 0.0)
         la_c, lo_c, _ = ecef_to_geodetic(cx, cy, cz)
         lat[k], lon[k] = math.degrees(la_c), math.degrees(lo_c)
     chi2 = -2.0 * math.log(1.0 - confidence)
@@ -444,3 +457,50 @@ def boost_corridor(
     a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], chi2)
     t_sig = math.hypot(iip.t_sigma_s, 0.25 * s_ab / 4000.0)
     return ImpactPrediction(True, math.degrees(la_c), math.degrees(lo_c), iip.t_s, t_sig, cov, a, b, o, confidence)
+
+
+def mixture_of_predictions(
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    t_impact_s: np.ndarray,
+    t_sigma_s: np.ndarray,
+    cov_en_m2: np.ndarray,
+    confidence: float = 0.95,
+) -> tuple[float, float, float, float, np.ndarray, float, float, float]:
+    """One impact area from k successive predictions of one object (k,) (impact times ``t_impact_s`` on one
+    clock, east-north covariances (k, 2, 2)), by covariance intersection (Julier & Uhlmann 1997; Niehsen
+    2002 for k estimates): C⁻¹ = Σ ωᵢ Cᵢ⁻¹, m = C Σ ωᵢ Cᵢ⁻¹ mᵢ, with the weights ωᵢ ∝ 1/√det Cᵢ (the inverse
+    of each ellipse's area: the tighter, better-informed predictions count more) summing to 1; the same for
+    the impact time.
+
+    Why: the impact point is a constant of the motion, so successive predictions estimate one quantity;
+    their scatter is estimation noise of the states they come from (a manoeuvring track's velocity), which
+    the combination averages down, and a prediction from a coasted state (its ellipse grown) weighs little.
+    The errors of successive predictions are correlated (one filter, overlapping data), in a way nobody
+    tracks: covariance intersection is consistent (C bounds the error) whatever that correlation, for any
+    weights on the simplex, so the ellipse is not overconfident if the predictions' ellipses are not.
+    The offsets are taken in the tangent plane at the last prediction. Returns (lat_deg, lon_deg,
+    t_impact_s, t_sigma_s, cov_en_m2 (2, 2), semi_major_m, semi_minor_m, orientation_deg)."""
+    la0, lo0 = math.radians(float(lat_deg[-1])), math.radians(float(lon_deg[-1]))
+    lla = np.column_stack([np.radians(lat_deg), np.radians(lon_deg), np.zeros(lat_deg.shape[0])])
+    d = ecef_to_enu_batch(geodetic_to_ecef_batch(lla), la0, lo0, 0.0)[:, :2]
+    c = cov_en_m2 + 1e-6 * np.eye(2)  # + 1 mm² against a degenerate ellipse
+    det = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] * c[:, 1, 0]
+    w = 1.0 / np.sqrt(np.maximum(det, 1.0))
+    w /= w.sum()
+    inv = np.empty_like(c)  # 2 x 2 inverses in closed form
+    inv[:, 0, 0] = c[:, 1, 1] / det
+    inv[:, 1, 1] = c[:, 0, 0] / det
+    inv[:, 0, 1] = -c[:, 0, 1] / det
+    inv[:, 1, 0] = -c[:, 1, 0] / det
+    info = np.einsum("i,ijk->jk", w, inv)
+    cov = np.linalg.inv(info)
+    m = cov @ np.einsum("i,ijk,ik->j", w, inv, d)
+    wt = w / np.maximum(t_sigma_s, 1e-3) ** 2
+    t_var = 1.0 / float(wt.sum())
+    t_mean = t_var * float(wt @ t_impact_s)
+    cx, cy, cz = enu_to_ecef(float(m[0]), float(m[1]), 0.0, la0, lo0, 0.0)
+    la, lo, _ = ecef_to_geodetic(cx, cy, cz)
+    chi2 = -2.0 * math.log(1.0 - confidence)
+    a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], chi2)
+    return math.degrees(la), math.degrees(lo), t_mean, math.sqrt(t_var), cov, a, b, o
