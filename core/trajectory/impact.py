@@ -46,11 +46,6 @@ L_AUG = 7
 N_SIGMA = 2 * L_AUG + 1
 #: default κ of the sigma points (κ = 1: positive weights, spread √8 σ)
 KAPPA = 1.0
-#: nodes across an L/D span [lo, hi] (fractions) and their trapezoid weights: the uniform L/D's mean impact
-SPAN_NODES = np.linspace(0.0, 1.0, 5)
-SPAN_NODES.flags.writeable = False
-SPAN_WEIGHTS = np.array([0.5, 1.0, 1.0, 1.0, 0.5]) / 4.0
-SPAN_WEIGHTS.flags.writeable = False
 
 
 @kernel
@@ -233,12 +228,10 @@ def predict_impacts(
 
     ``lift_to_drag_span`` (n, 2) ``[lo, hi]``: the vehicle's L/D is not known, only that it lies in [lo, hi]
     (uniform; rows with hi ≤ lo, or NaN, are left alone). The sigma points then fly at the middle of the span
-    (this replaces ``lift_to_drag`` on those rows), the mean state also flies at five L/D across the span,
-    ends included (``SPAN_NODES``: five more rows of the same batch call), and the impact point moves to the
-    mean of those five impacts under the uniform L/D (trapezoid weights ``SPAN_WEIGHTS``), the covariance
-    gets their spread about it. (Before: the middle of the two end impacts and d dᵀ/12; the glide saturates,
-    so the impact moves with the L/D non-linearly and that middle was not the mean: on the 2019 KN-23 at
-    80 s to go, span 1-3.6, the middle was 4.7 km from the truth, the uniform mean ~2.5 km.)"""
+    (this replaces ``lift_to_drag`` on those rows), the mean state also flies at lo and at hi (two more rows
+    of the same batch call), and the impact covariance gets d dᵀ/12, d the east-north offset between those
+    two impacts (the variance of a uniform spread between them: as in :func:`boost_corridor`), and the mean
+    impact point moves to the middle between them."""
     x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float64)
     n = x.shape[0]
     P = np.ascontiguousarray(np.reshape(P, (n, 6, 6)), dtype=np.float64)
@@ -267,15 +260,12 @@ def predict_impacts(
         span_rows = np.flatnonzero(spanned)
         ld_trk = np.where(spanned, 0.5 * (sp[:, 0] + sp[:, 1]), ld_trk)
     ld_pts = np.repeat(ld_trk, N_SIGMA)
-    nq = SPAN_NODES.shape[0]
     if span_rows.size:
-        # the mean state of each spanned track at nodes across its L/D span (both ends included)
-        ends = np.repeat(x_s[span_rows], nq, axis=0)
+        # the mean state of each spanned track at the low and the high end of its L/D span
+        ends = np.repeat(x_s[span_rows], 2, axis=0)
         pts = np.ascontiguousarray(np.vstack([pts, ends]))
-        beta = np.concatenate([beta, np.repeat(np.exp(lb[span_rows]), nq)])
-        lo_hi = sp[span_rows]
-        ld_nodes = lo_hi[:, :1] + (lo_hi[:, 1:] - lo_hi[:, :1]) * SPAN_NODES[None, :]
-        ld_pts = np.concatenate([ld_pts, ld_nodes.reshape(-1)])
+        beta = np.concatenate([beta, np.repeat(np.exp(lb[span_rows]), 2)])
+        ld_pts = np.concatenate([ld_pts, sp[span_rows].reshape(-1)])
     pos_all, t_all = propagate_to_impact(
         pts, 0.0, beta, lift_to_drag=ld_pts, max_flight_s=max_flight_s, rtol=rtol, atol=atol
     )
@@ -283,17 +273,16 @@ def predict_impacts(
     pos, t_imp = np.ascontiguousarray(pos_all[:m]), np.ascontiguousarray(t_all[:m])
     lat, lon, tm, ts, cov, valid = impact_stats_batch(pos, t_imp, ok, kappa)
     for j, k in enumerate(span_rows):
-        node_p = pos_all[m + nq * j : m + nq * (j + 1)]
-        if not (valid[k] and np.isfinite(node_p).all()):
+        lo_p, hi_p = pos_all[m + 2 * j], pos_all[m + 2 * j + 1]
+        if not (valid[k] and np.isfinite(lo_p).all() and np.isfinite(hi_p).all()):
             continue
         la, lo = math.radians(lat[k]), math.radians(lon[k])
-        d = np.array([ecef_to_enu(q[0], q[1], q[2], la, lo, 0.0)[:2] for q in node_p])
-        # the L/D is uniform over the span: the impact's mean and spread over it, by the trapezoid rule (the
-        # impact moves with the L/D non-linearly, the glide saturates: the middle of the ends is not the mean)
-        mean_d = SPAN_WEIGHTS @ d
-        dd = d - mean_d
-        cov[k] = cov[k] + np.einsum("i,ij,ik->jk", SPAN_WEIGHTS, dd, dd)
-        cx, cy, cz = enu_to_ecef(float(mean_d[0]), float(mean_d[1]), 0.0, la, lo, 0.0)
+        e0, n0, _ = ecef_to_enu(lo_p[0], lo_p[1], lo_p[2], la, lo, 0.0)
+        e1, n1, _ = ecef_to_enu(hi_p[0], hi_p[1], hi_p[2], la, lo, 0.0)
+        d = np.array([e1 - e0, n1 - n0])
+        cov[k] = cov[k] + np.outer(d, d) / 12.0
+        # the impact moves with the L/D non-linearly (the glide saturates): centre the area between the ends
+        cx, cy, cz = enu_to_ecef(0.5 * (e0 + e1), 0.5 * (n0 + n1), 0.0, la, lo, 0.0)
         la_c, lo_c, _ = ecef_to_geodetic(cx, cy, cz)
         lat[k], lon[k] = math.degrees(la_c), math.degrees(lo_c)
     chi2 = -2.0 * math.log(1.0 - confidence)
