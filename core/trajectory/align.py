@@ -198,17 +198,35 @@ def _transition(x, h, beta, gm, re, j2, w, drag, Phi, A, A2, G):
                 A[3 + i, 3 + j] += c * x[3 + i] * x[3 + j] / v
                 A[3 + i, j] += -v * x[3 + i] / (2.0 * beta) * drho * x[j] / r
             A[3 + i, 3 + i] += c * v
-    # A2 = A @ A
-    for i in range(6):
+    # A² and A³ by blocks: A = [[0, I], [B, C]] (B = A[3:, :3], C = A[3:, 3:]), so A² = [[B, C], [C B, B + C²]] and
+    # row by row A³ = A² A; only the products with A's structural ones and non-zero blocks are formed, in the
+    # order of the dense sums Σ_k A[i, k] A[k, j] (the skipped terms are exact zeros: the same numbers bit for
+    # bit, in ~45 % of the multiplications)
+    for i in range(3):
         for j in range(6):
+            A2[i, j] = A[3 + i, j]
+    for i in range(3, 6):
+        for j in range(3):
             acc = 0.0
-            for k in range(6):
+            for k in range(3, 6):
+                acc += A[i, k] * A[k, j]
+            A2[i, j] = acc
+        for j in range(3, 6):
+            acc = 0.0
+            acc += A[i, j - 3]
+            for k in range(3, 6):
                 acc += A[i, k] * A[k, j]
             A2[i, j] = acc
     for i in range(6):
-        for j in range(6):
+        for j in range(3):
             a3 = 0.0
-            for k in range(6):
+            for k in range(3, 6):
+                a3 += A2[i, k] * A[k, j]
+            Phi[i, j] = A[i, j] * h + A2[i, j] * h * h / 2.0 + a3 * h * h * h / 6.0
+        for j in range(3, 6):
+            a3 = 0.0
+            a3 += A2[i, j - 3]
+            for k in range(3, 6):
                 a3 += A2[i, k] * A[k, j]
             Phi[i, j] = A[i, j] * h + A2[i, j] * h * h / 2.0 + a3 * h * h * h / 6.0
         Phi[i, i] += 1.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pymap3d
 import pytest
@@ -13,6 +15,7 @@ from triwarn.core.trajectory.align import (
     OMEGA_E_RAD_S,
     RE_M,
     BallisticModel,
+    _transition,
     accel_ecef,
     drag_context,
     gravity_gradient,
@@ -177,3 +180,37 @@ def test_covariance_with_drag_follows_the_jacobian() -> None:
     scale = np.sqrt(np.outer(np.diag(ref), np.diag(ref)))
     ratio = np.abs(P[0] - ref) / scale
     assert ratio.max() <= 1e-3, (ratio.max(), np.unravel_index(ratio.argmax(), ratio.shape))
+
+
+def _dense_transition(A: np.ndarray, h: float) -> np.ndarray:
+    """I + A h + A² h²/2 + A³ h³/6 with every product of the dense 6x6 sums, in their order (plain Python floats:
+    IEEE double arithmetic like the kernel without fastmath)."""
+    a = A.tolist()
+    a2 = [[sum_in_order(a[i][k] * a[k][j] for k in range(6)) for j in range(6)] for i in range(6)]
+    phi = [[0.0] * 6 for _ in range(6)]
+    for i in range(6):
+        for j in range(6):
+            a3 = sum_in_order(a2[i][k] * a[k][j] for k in range(6))
+            phi[i][j] = a[i][j] * h + a2[i][j] * h * h / 2.0 + a3 * h * h * h / 6.0
+        phi[i][i] += 1.0
+    return np.array(phi)
+
+
+def sum_in_order(terms: Iterable[float]) -> float:
+    s = 0.0
+    for t in terms:
+        s += t
+    return s
+
+
+@pytest.mark.parametrize(("state", "beta"), [(X0, 0.0), (X0, 3000.0), ("rv", 0.0), ("rv", 3000.0)])
+@pytest.mark.parametrize("h", [0.37, -1.0])
+def test_blockwise_transition_equals_the_dense_products_bit_for_bit(state: object, beta: float, h: float) -> None:
+    """Φ is formed from A's blocks (A = [[0, I], [B, C]]), skipping only products with A's exact zeros: the
+    result equals the dense sums of I + A h + A² h²/2 + A³ h³/6 bit for bit, with and without drag (full C)."""
+    x = X_RV if isinstance(state, str) else np.asarray(state)
+    Phi, A, A2, G = np.empty((6, 6)), np.empty((6, 6)), np.empty((6, 6)), np.empty((3, 3))
+    _transition(x, h, beta, GM_M3_S2, RE_M, J2, OMEGA_E_RAD_S, drag_context(), Phi, A, A2, G)
+    if beta > 0.0 and isinstance(state, str):
+        assert np.count_nonzero(A[3:, 3:]) == 9  # drag fills the velocity block
+    np.testing.assert_array_equal(Phi, _dense_transition(A, h))
