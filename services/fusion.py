@@ -482,21 +482,35 @@ ASSESS_NICE = 19
 _process_assessors: dict[int, Any] = {}
 
 
-def _assess_process_init(settings: Settings, n_groups: int) -> None:
+def _assess_process_init(settings: Settings, n_groups: int, parent_pid: int) -> None:
     """Start of the assessment process: low CPU priority, its numba thread count, one assessor per group, and
     the assessment kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow.
-    Ctrl-C is the parent's to handle: the service ends this process when it stops."""
+    Ctrl-C is the parent's to handle: the service ends this process when it stops. If the service is killed
+    outright (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left."""
     import signal
 
     from triwarn.core.trajectory.assess import Assessor
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
     with contextlib.suppress(AttributeError, OSError):
         os.nice(ASSESS_NICE)
     _limit_kernel_threads(ASSESS_KERNEL_THREADS)
     FusionService(settings, Clock(), Metrics()).warm_up()
     _process_assessors.clear()
     _process_assessors.update((i, Assessor()) for i in range(n_groups))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux only; elsewhere a no-op), and exit now
+    if the parent is already gone (it died before the request was made)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(0)
 
 
 def _assess_in_process(group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int) -> dict[int, Any]:
@@ -529,7 +543,7 @@ class AssessProcess:
             1,
             mp_context=multiprocessing.get_context("spawn"),  # the service has threads (gRPC): no fork
             initializer=_assess_process_init,
-            initargs=(self._settings, self._n_groups),
+            initargs=(self._settings, self._n_groups, os.getpid()),
         )
 
     async def ready(self) -> None:

@@ -274,6 +274,56 @@ def test_a_dead_assessment_process_is_replaced() -> None:
     asyncio.run(main())
 
 
+_ORPHAN_PARENT = """
+import asyncio, os, sys, time
+from triwarn.services.fusion import AssessProcess
+from triwarn.services.settings import Settings
+
+async def main():
+    proc = AssessProcess(Settings(), 1)
+    await proc.ready()
+    pid = await asyncio.get_running_loop().run_in_executor(proc._pool, os.getpid)
+    print(pid, flush=True)
+    time.sleep(60)  # killed before this ends
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_assessment_process_dies_with_a_killed_service() -> None:
+    """A fusion service killed outright (SIGKILL: no shutdown code runs) leaves no assessment process behind."""
+    import signal
+    import subprocess
+
+    parent = subprocess.Popen([sys.executable, "-P", "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # alive while the service lives
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            with open(f"/proc/{child}/stat") as f:  # a zombie waiting for init to reap it counts as gone
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the assessment process outlived its killed service")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        if parent.stdout is not None:
+            parent.stdout.close()
+
+
 def test_the_transport_floor_delivers_every_batch_to_every_subscriber(broker: BrokerHandle) -> None:
     from triwarn.services.benchmarks.e2e import run_floor_config
 
