@@ -991,8 +991,10 @@ class FusionEngine:
         new = object.__new__
         out: list[SystemTrack] = []
         append = out.append
-        ids, phases = st.id[slots].tolist(), st.phase[slots].tolist()
-        for s, i, t, ph, xk, Pk in zip(slots.tolist(), ids, t_ns.tolist(), phases, list(x), list(P), strict=True):
+        ids, phases, fresh = st.id[slots].tolist(), st.phase[slots].tolist(), st.fresh_ns[slots].tolist()
+        for s, i, t, ph, xk, Pk, f in zip(
+            slots.tolist(), ids, t_ns.tolist(), phases, list(x), list(P), fresh, strict=True
+        ):
             sources, nations = refs[s]  # type: ignore[misc]
             obj = new(SystemTrack)
             d = obj.__dict__
@@ -1003,5 +1005,6 @@ class FusionEngine:
             d["nations"] = nations
             d["sources"] = sources
             d["phase"] = _PHASES[ph]
+            d["fresh_ns"] = f
             append(obj)
         return out

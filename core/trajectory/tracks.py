@@ -87,3 +87,6 @@ class SystemTrack:
     nations: tuple[str, ...]  # contributing nations, sorted
     sources: tuple[SourceRef, ...]
     phase: Phase = Phase.UNKNOWN
+    #: time of the newest sensor update (a local state not reported COASTING) among its members; 0 = unknown.
+    #: ``time_ns - fresh_ns`` is how long the state has only been predicted (coasted).
+    fresh_ns: int = 0
