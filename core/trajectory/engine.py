@@ -48,7 +48,7 @@ import numpy.typing as npt
 
 from triwarn.core.trajectory.align import BallisticModel, drag_context, predict_many
 from triwarn.core.trajectory.association import CHI2_6DOF_0999, assign_sparse, gate_pairs, min_d2_to_others
-from triwarn.core.trajectory.fusion import ci_fuse_groups
+from triwarn.core.trajectory.fusion import ci_fuse_groups, keyed_warm_start, store_keyed_weights
 from triwarn.core.trajectory.tracks import (
     NATIONS,
     FloatArray,
@@ -880,25 +880,16 @@ class FusionEngine:
         x_out = np.empty((g.slots.size, 6))
         P_out = np.empty((g.slots.size, 6, 6))
         w_out = lt.w[sel].copy()
-        counts = np.diff(g.offsets)
+        key = np.empty(sel.size, dtype=np.int64)
         if self.config.ci_warm_by_newest:
-            # key of each group: the source of its first member at the group's newest time
-            pos = np.arange(sel.size)
-            at_newest = lt.t_ns[sel] == np.repeat(g.t_f, counts)
-            first = np.minimum.reduceat(np.where(at_newest, pos, sel.size), starts)
-            key = np.repeat(lt.src[sel[first]], counts)
-            col = key % _W_KEYS
-            hit = lt.w_key[sel, col] == key
-            use = np.repeat(np.logical_and.reduceat(hit, starts), counts)
-            w_out[use] = lt.w_by[sel[use], col[use]]
+            keyed_warm_start(g.offsets, sel, lt.t_ns, lt.src, g.t_f, lt.w_key, lt.w_by, w_out, key)
         ok = np.empty(g.slots.size, dtype=np.bool_)
         t_k = time.perf_counter()
         ci_fuse_groups(g.offsets, g.x, g.P, x_out, P_out, w_out, ok)
         self.timings_s["fuse"] += time.perf_counter() - t_k
         lt.w[sel] = w_out
         if self.config.ci_warm_by_newest:
-            lt.w_key[sel, col] = key
-            lt.w_by[sel, col] = w_out
+            store_keyed_weights(sel, key, w_out, lt.w_key, lt.w_by)
         good = g.slots[ok]
         st.x[good] = x_out[ok]
         st.P[good] = P_out[ok]

@@ -399,6 +399,51 @@ def ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok_out):
                 ok_out[g] = _ci_fuse(x[a:b], P[a:b], w_out[a:b], x_out[g], P_out[g], ws)
 
 
+@kernel
+def keyed_warm_start(offsets, sel, t_ns, src, t_f, w_key, w_by, w_out, key_out):
+    """Warm-start weights keyed by the source of each group's newest member (the engine's bookkeeping).
+
+    Group g is rows ``offsets[g]:offsets[g + 1]`` of ``sel`` (local track slots); ``t_ns``, ``src`` the slots'
+    times and sources, ``t_f[g]`` the group's newest time; ``w_key``, ``w_by`` (slots, K) the keyed weights
+    (column key % K, -1: none). Writes each member's key (the source of its group's first member at ``t_f``)
+    into ``key_out`` and, where every member of a group holds a weight under that key, those weights into
+    ``w_out`` (other groups keep theirs).
+    """
+    n_keys = w_key.shape[1]
+    for g in range(offsets.shape[0] - 1):
+        a = offsets[g]
+        b = offsets[g + 1]
+        key = -1
+        for m in range(a, b):
+            if t_ns[sel[m]] == t_f[g]:
+                key = src[sel[m]]
+                break
+        for m in range(a, b):
+            key_out[m] = key
+        if key < 0:
+            continue
+        c = key % n_keys
+        hit = True
+        for m in range(a, b):
+            if w_key[sel[m], c] != key:
+                hit = False
+                break
+        if hit:
+            for m in range(a, b):
+                w_out[m] = w_by[sel[m], c]
+
+
+@kernel
+def store_keyed_weights(sel, key, w, w_key, w_by):
+    """Keep weights ``w`` of local track slots ``sel`` under ``key`` (column key % K of ``w_key``, ``w_by``)."""
+    n_keys = w_key.shape[1]
+    for m in range(sel.shape[0]):
+        if key[m] >= 0:
+            c = key[m] % n_keys
+            w_key[sel[m], c] = key[m]
+            w_by[sel[m], c] = w[m]
+
+
 def covariance_intersection(x: FloatArray, P: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Fuse k estimates ``x`` (k, 6), ``P`` (k, 6, 6) of one object: returns fused ``x``, ``P`` and weights."""
     x = np.ascontiguousarray(x, dtype=np.float64)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import triwarn.core.trajectory.engine as engine_mod
 from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
-from triwarn.core.trajectory.fusion import CI_TOL, ci_weights
+from triwarn.core.trajectory.fusion import CI_TOL, ci_weights, keyed_warm_start, store_keyed_weights
 from triwarn.core.trajectory.tracks import LocalTrackBatch, Status, SystemTrack
 from triwarn.services.benchmarks.fusion import batch_of, make_scenario
 
@@ -89,3 +91,39 @@ def test_keyed_warm_start_needs_fewer_newton_steps(monkeypatch: pytest.MonkeyPat
     last = _newton_steps(False, monkeypatch)
     # with the churn (groups changing composition every batch) 1226 vs 2137 steps; without it ~0 vs ~1.1 per group
     assert keyed < 0.7 * last, (keyed, last)
+
+
+@settings(max_examples=100, deadline=None)
+@given(sizes=st.lists(st.integers(1, 4), min_size=1, max_size=30), seed=st.integers(0, 2**31))
+def test_keyed_weight_kernels_match_the_numpy_formulation(sizes: list[int], seed: int) -> None:
+    """Key = source of the group's first member at its newest time; a group starts from its keyed weights only
+    if every member holds one under that key (column key % K); the store writes each member's weight there."""
+    rng = np.random.default_rng(seed)
+    n_slots, k = 200, 4
+    sel = rng.choice(n_slots, size=sum(sizes), replace=False).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    starts, counts = offsets[:-1], np.diff(offsets)
+    t_ns = rng.integers(0, 3, n_slots).astype(np.int64)
+    src = rng.integers(0, 6, n_slots).astype(np.int64)
+    t_f = np.maximum.reduceat(t_ns[sel], starts)
+    w_key = rng.integers(-1, 6, (n_slots, k)).astype(np.int64)
+    w_by = rng.random((n_slots, k))
+    w = rng.random(sel.size)
+    # reference: the vectorised NumPy formulation
+    pos = np.arange(sel.size)
+    first = np.minimum.reduceat(np.where(t_ns[sel] == np.repeat(t_f, counts), pos, sel.size), starts)
+    key_ref = np.repeat(src[sel[first]], counts)
+    col = key_ref % k
+    use = np.repeat(np.logical_and.reduceat(w_key[sel, col] == key_ref, starts), counts)
+    w_ref = w.copy()
+    w_ref[use] = w_by[sel[use], col[use]]
+    w_out, key = w.copy(), np.empty(sel.size, dtype=np.int64)
+    keyed_warm_start(offsets, sel, t_ns, src, t_f, w_key, w_by, w_out, key)
+    np.testing.assert_array_equal(key, key_ref)
+    np.testing.assert_array_equal(w_out, w_ref)
+    wk_ref, wb_ref = w_key.copy(), w_by.copy()
+    wk_ref[sel, col] = key_ref
+    wb_ref[sel, col] = w_out
+    store_keyed_weights(sel, key, w_out, w_key, w_by)
+    np.testing.assert_array_equal(w_key, wk_ref)
+    np.testing.assert_array_equal(w_by, wb_ref)
