@@ -180,8 +180,8 @@ class _TrackMemory:
     corridor: str = ""  # while boosting: how the impact corridor was bounded (for the reasons)
     boost_fit: frozenset[str] | None = None  # catalog classes whose boost fitted every boost assessment so far
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
-    #: its σ, east-north covariance): combined by :func:`impact.mixture_of_predictions`
-    ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray]] = field(default_factory=deque)
+    #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
+    ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
     last: Assessment | None = None
 
 
@@ -215,6 +215,10 @@ class Assessor:
     corridor_min_hspeed_m_s: float = 100.0  # horizontal speed from which the boost heading counts as known
     # after boost, the impact area is the mixture of the predictions of this many seconds (0: the latest only)
     ipp_window_s: float = 40.0  # assumption: several times the correlation time of a manoeuvring track's errors
+    # a state at most this long after its track's newest sensor update (SystemTrack.fresh_ns) counts as updated;
+    # later ones are coasted and their predictions are left out of the mixture while updated ones are in the
+    # window (assumption: a few revisits of the catalog's sensors, 1-2 s, i.e. one or two missed detections)
+    coast_tolerance_s: float = 5.0
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
     _profiles: tuple = field(init=False, repr=False)  # type: ignore[type-arg]
@@ -393,7 +397,9 @@ class Assessor:
         # after boost: the mixture of the track's recent predictions (impact.mixture_of_predictions)
         for k in range(n):
             if phases[k].phase != Phase.BOOST and preds[k].valid:
-                preds[k] = self._mixed(tracks[k].time_ns, preds[k], bool(np.isfinite(span[k]).all()), mems[k])
+                t = tracks[k]
+                fresh = t.fresh_ns == 0 or (t.time_ns - t.fresh_ns) / NS <= self.coast_tolerance_s
+                preds[k] = self._mixed(t.time_ns, preds[k], bool(np.isfinite(span[k]).all()), fresh, mems[k])
             else:
                 mems[k].ipp_history.clear()
         for k in range(n):
@@ -471,26 +477,36 @@ class Assessor:
         mem.corridor = f"boosting: impact anywhere up to {r_max / 1e3:,.0f} km {shape} (classes that fit: {fit})"
         return out
 
-    def _mixed(self, time_ns: int, pred: ImpactPrediction, glide: bool, mem: _TrackMemory) -> ImpactPrediction:
+    def _mixed(
+        self, time_ns: int, pred: ImpactPrediction, glide: bool, fresh: bool, mem: _TrackMemory
+    ) -> ImpactPrediction:
         """The impact area of a track after boost: the mixture of its predictions of the last
-        ``ipp_window_s`` made under the same model (with or without a glide span; a change starts afresh)."""
+        ``ipp_window_s`` made under the same model (with or without a glide span; a change starts afresh).
+
+        Predictions from coasted states (``fresh`` False: more than ``coast_tolerance_s`` after the track's
+        newest sensor update) are left out while the window holds predictions from updated states: they add
+        no measurement, only the drift of the coasting model (a manoeuvring missile leaves it). With no updated
+        state in the window, all of them are used (a coasting track keeps an impact area)."""
         hist = mem.ipp_history
         t0_s = (time_ns - mem.first_time_ns) / NS
         if hist and (hist[-1][1] != glide or time_ns < hist[-1][0]):
             hist.clear()
         if hist and hist[-1][0] == time_ns:
             hist.pop()
-        hist.append((time_ns, glide, pred.lat_deg, pred.lon_deg, t0_s + pred.t_s, pred.t_sigma_s, pred.cov_en_m2))
+        hist.append(
+            (time_ns, glide, pred.lat_deg, pred.lon_deg, t0_s + pred.t_s, pred.t_sigma_s, pred.cov_en_m2, fresh)
+        )
         while hist and (time_ns - hist[0][0]) / NS > self.ipp_window_s:
             hist.popleft()
-        if len(hist) < 2:
+        use = [h for h in hist if h[7]] or list(hist)
+        if len(use) < 2 and use[-1] is hist[-1]:
             return pred
         lat, lon, t_imp, t_sig, cov, a, b, o = mixture_of_predictions(
-            np.array([h[2] for h in hist]),
-            np.array([h[3] for h in hist]),
-            np.array([h[4] for h in hist]),
-            np.array([h[5] for h in hist]),
-            np.array([h[6] for h in hist]),
+            np.array([h[2] for h in use]),
+            np.array([h[3] for h in use]),
+            np.array([h[4] for h in use]),
+            np.array([h[5] for h in use]),
+            np.array([h[6] for h in use]),
             pred.confidence,
         )
         return ImpactPrediction(True, lat, lon, t_imp - t0_s, t_sig, cov, a, b, o, pred.confidence)
