@@ -217,8 +217,10 @@ class Assessor:
     ipp_window_s: float = 40.0  # assumption: several times the correlation time of a manoeuvring track's errors
     # a state at most this long after its track's newest sensor update (SystemTrack.fresh_ns) counts as updated;
     # later ones are coasted and their predictions are left out of the mixture while updated ones are in the
-    # window (assumption: a few revisits of the catalog's sensors, 1-2 s, i.e. one or two missed detections)
-    coast_tolerance_s: float = 5.0
+    # window (assumption: one revisit of the catalog's slower sensors, 2 s, for the nodes' report times; the node
+    # trackers already report a track CONFIRMED for coast_after_s = 5 s after its last hit, so fresh_ns itself
+    # lags the last measurement by up to 5 s)
+    coast_tolerance_s: float = 2.0
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
     _profiles: tuple = field(init=False, repr=False)  # type: ignore[type-arg]
