@@ -485,10 +485,13 @@ class Assessor:
         """The impact area of a track after boost: the mixture of its predictions of the last
         ``ipp_window_s`` made under the same model (with or without a glide span; a change starts afresh).
 
-        Predictions from coasted states (``fresh`` False: more than ``coast_tolerance_s`` after the track's
-        newest sensor update) are left out while the window holds predictions from updated states: they add
-        no measurement, only the drift of the coasting model (a manoeuvring missile leaves it). With no updated
-        state in the window, all of them are used (a coasting track keeps an impact area)."""
+        For a track seen gliding (lift), predictions from coasted states (``fresh`` False: more than
+        ``coast_tolerance_s`` after the track's newest sensor update) are left out while the window holds
+        predictions from updated states: they add no measurement, only the drift of the node trackers'
+        ballistic coasting model, which a gliding missile leaves. With no updated state in the window, all of
+        them are used (a coasting track keeps an impact area). A track not seen gliding keeps them: the
+        ballistic model is the right one for it, and its coasted predictions are as good as the last update's
+        (measured on the salvo's SRBMs: leaving them out cost 40 m of mean error in the last 30 s)."""
         hist = mem.ipp_history
         t0_s = (time_ns - mem.first_time_ns) / NS
         if hist and (hist[-1][1] != glide or time_ns < hist[-1][0]):
@@ -500,7 +503,9 @@ class Assessor:
         )
         while hist and (time_ns - hist[0][0]) / NS > self.ipp_window_s:
             hist.popleft()
-        use = [h for h in hist if h[7]] or list(hist)
+        # a track seen gliding leaves the trackers' ballistic coasting model: its coasted predictions drift
+        use = [h for h in hist if h[7]] if mem.lift_to_drag > 0.0 else []
+        use = use or list(hist)
         if len(use) < 2 and use[-1] is hist[-1]:
             return pred
         lat, lon, t_imp, t_sig, cov, a, b, o = mixture_of_predictions(

@@ -1,6 +1,6 @@
 """Coasted states: the fusion engine reports when each system track was last updated by a sensor
-(``SystemTrack.fresh_ns``), and the assessor leaves the impact predictions of coasted states out of the
-impact area while predictions from updated states are in its window."""
+(``SystemTrack.fresh_ns``), and the assessor leaves the impact predictions of a gliding track's coasted states
+out of the impact area while predictions from updated states are in its window."""
 
 from __future__ import annotations
 
@@ -56,31 +56,49 @@ def test_engine_reports_the_newest_sensor_update_of_a_coasting_track() -> None:
     assert seen[-1].time_ns == t0 + 7 * NS and seen[-1].time_ns - seen[-1].fresh_ns == 4 * NS
 
 
-def _flight():
-    # an IRBM from Mupyong-ri to east of Kamaishi (the 2022-10-04 overflight), as in test_assess.py
+def _kn23():
+    """The 2019 KN-23 (gliding, L/D 3): (sample(t) -> (pos, vel), impact lat, lon, impact time s)."""
+    from triwarn.core.trajectory.scenario import load_scenario
+
+    truth = load_scenario("2019-07-25-kn23-depressed").truth()
+
+    def sample(t: float) -> tuple[np.ndarray, np.ndarray]:
+        s = truth.sample(t)
+        return s.pos_ecef_m[0], s.vel_ecef_m_s[0]
+
+    return sample, truth.impact_lat_deg[0], truth.impact_lon_deg[0], truth.impact_time_s[0]
+
+
+def _irbm():
+    """An IRBM from Mupyong-ri to east of Kamaishi (the 2022-10-04 overflight; ballistic), as in test_assess.py."""
     mc = get_missile("hwasong-12")
     plan = plan_trajectory(mc.vehicle, 40.6, 126.4, aim_lat_deg=33.70, aim_lon_deg=177.25, shape="minimum_energy")
-    return plan.flight
+    f = plan.flight
+
+    def sample(t: float) -> tuple[np.ndarray, np.ndarray]:
+        p, v = f.sample(np.array([t]))
+        return p[0], v[0]
+
+    return sample, math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad), f.flight_time_s
 
 
-def _miss_km(a, f) -> float:
-    d = vdist(a.impact.lat_deg, a.impact.lon_deg, math.degrees(f.impact_lat_rad), math.degrees(f.impact_lon_rad))[0]
-    return float(d) / KM
+def _latlon(a) -> tuple[float, float]:
+    return a.impact.lat_deg, a.impact.lon_deg
 
 
-def _states(f, seed: int):
-    """20 updated states at 1 Hz on the descent, then 15 coasted ones of a missile that left the coasting model
-    (the coasted states follow it here, as a stand-in for their drift): (time_ns, x, fresh_ns of the track)."""
+def _states(sample, t_start: float, seed: int):
+    """20 updated states at 1 Hz from ``t_start``, then 15 coasted ones that drift off the flight (3 m/s²
+    across its path, horizontal: a stand-in for a coasting model the missile has left):
+    (time_ns, x, fresh_ns of the track)."""
     rng = np.random.default_rng(seed)
-    t_start = f.flight_time_s - 400.0
     out = []
     for j in range(35):
         t = t_start + j
-        p, v = f.sample(np.array([t]))
-        x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P_TRACK)
+        p, v = sample(t)
+        x = np.r_[p, v] + rng.multivariate_normal(np.zeros(6), P_TRACK)
         coasted = j >= 20
-        if coasted:  # the missile turns away at 3 m/s² across its path (cross-range, horizontal)
-            side = np.cross(v[0], p[0])
+        if coasted:
+            side = np.cross(v, p)
             side /= np.linalg.norm(side)
             tau = j - 19.0
             x[:3] += 0.5 * 3.0 * tau**2 * side
@@ -90,17 +108,22 @@ def _states(f, seed: int):
     return out
 
 
-def test_coasted_predictions_are_left_out_of_the_impact_area() -> None:
-    f = _flight()
+def _assess(states, known: bool, **kw):
+    a = Assessor(**kw)
+    out = [
+        a.assess([SystemTrack(1, t, x, P_TRACK, ("us",), (), fresh_ns=fr if known else 0)], t)[1] for t, x, fr in states
+    ]
+    return out
+
+
+def test_coasted_predictions_of_a_glider_are_left_out_of_the_impact_area() -> None:
+    """The KN-23 seen gliding from 110 s to go, then coasted: the area stays that of the updated states
+    (fresh_ns known), where without fresh_ns the drifted predictions move it."""
+    sample, _, _, t_imp = _kn23()
     for seed in (1, 2, 3):
-        states = _states(f, seed)
-        runs = {}
-        for known in (True, False):  # fresh_ns given, or 0 (unknown: every prediction is used, as before)
-            a = Assessor(coast_tolerance_s=0.5)  # states 1 s past the newest update count as coasted
-            runs[known] = [
-                a.assess([SystemTrack(1, t, x, P_TRACK, ("us",), (), fresh_ns=fr if known else 0)], t)[1]
-                for t, x, fr in states
-            ]
+        states = _states(sample, t_imp - 110.0, seed)
+        runs = {known: _assess(states, known, coast_tolerance_s=0.5) for known in (True, False)}
+        assert any(r.startswith("gliding (lift seen") for r in runs[True][19].reasons), runs[True][19].reasons
         last_fresh = runs[True][19]
         for r in runs[True][20:]:
             # the same predictions make the area: that of the last updated state, whatever the coasted drift
@@ -109,19 +132,30 @@ def test_coasted_predictions_are_left_out_of_the_impact_area() -> None:
             assert math.isclose(r.impact.lon_deg, last_fresh.impact.lon_deg, rel_tol=0.0, abs_tol=1e-9)
             assert math.isclose(r.impact.ellipse.semi_major_m, last_fresh.impact.ellipse.semi_major_m, rel_tol=1e-9)
             assert abs(r.impact.time_ns - last_fresh.impact.time_ns) <= 1000
-        # without fresh_ns the drifted predictions pull the area off the truth
-        assert _miss_km(runs[True][-1], f) < _miss_km(runs[False][-1], f) - 1.0, (
-            _miss_km(runs[True][-1], f),
-            _miss_km(runs[False][-1], f),
+        # without fresh_ns the drifted predictions move the area
+        moved_km = float(
+            vdist(runs[True][-1].impact.lat_deg, runs[True][-1].impact.lon_deg, *_latlon(runs[False][-1]))[0] / KM
         )
+        assert moved_km > 0.2, moved_km
 
 
-def test_a_track_that_only_coasts_keeps_an_impact_area() -> None:
+def test_coasted_predictions_of_a_track_not_seen_gliding_are_kept() -> None:
+    """A ballistic IRBM's coasted states follow the trackers' ballistic model: their predictions stay in."""
+    sample, _, _, t_imp = _irbm()
+    states = _states(sample, t_imp - 400.0, 1)
+    known, unknown = _assess(states, True, coast_tolerance_s=0.5), _assess(states, False, coast_tolerance_s=0.5)
+    assert not any(r.startswith("gliding") for r in known[-1].reasons)
+    assert [(r.impact.lat_deg, r.impact.lon_deg) for r in known] == [
+        (r.impact.lat_deg, r.impact.lon_deg) for r in unknown
+    ]
+
+
+def test_a_glider_that_only_coasts_keeps_an_impact_area() -> None:
     """Nothing updated in the window (the newest sensor update 100 s before): every prediction is used."""
-    f = _flight()
-    states = _states(f, 4)
-    a, b = Assessor(), Assessor()
+    sample, _, _, t_imp = _kn23()
+    states = _states(sample, t_imp - 110.0, 4)
     t_old = states[0][0] - 100 * NS
+    a, b = Assessor(), Assessor()
     for t, x, _ in states:
         ra = a.assess([SystemTrack(1, t, x, P_TRACK, ("us",), (), fresh_ns=t_old)], t)[1]
         rb = b.assess([SystemTrack(1, t, x, P_TRACK, ("us",), ())], t)[1]
