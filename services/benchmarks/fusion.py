@@ -149,6 +149,32 @@ def batch_of(sc: Scenario, cycle: int, j: int, seq: int | None = None) -> Any:
     )
 
 
+def churned_batches(n: int, cycles: int, seed: int, churn_seed: int) -> Any:
+    """The batches of ``make_scenario(n, cycles, seed)`` with churn, in sending order: each batch drops a random
+    5 % of its tracks (they end or come back), every 4th cycle renumbers ~3 % of them (new local tracks), and
+    every 5th cycle the second nation marks ~5 % DELETED. For tests that compare engines on changing groups."""
+    from triwarn.core.trajectory.tracks import LocalTrackBatch, Status
+
+    sc = make_scenario(n, cycles, seed=seed)
+    rng = np.random.default_rng(churn_seed)
+    for c in range(cycles):
+        for j in range(len(sc.nations)):
+            b = batch_of(sc, c, j)
+            keep = rng.random(len(b)) > 0.05
+            nums = b.track_numbers.copy()
+            if c % 4 == 3:
+                nums = np.where(rng.random(len(b)) < 0.03, nums + 1_000_000 * (c + 1), nums)
+            status = b.status.copy()
+            if c % 5 == 4 and j == 1:
+                status[rng.random(len(b)) < 0.05] = int(Status.DELETED)
+            yield LocalTrackBatch(
+                nation=b.nation, node_id=b.node_id, batch_seq=b.batch_seq, bd_seq=b.bd_seq,
+                sent_time_ns=b.sent_time_ns, track_numbers=nums[keep], time_ns=b.time_ns[keep], x=b.x[keep],
+                P=b.P[keep], phase=b.phase[keep], status=status[keep], quality=b.quality[keep],
+                beta_kg_m2=b.beta_kg_m2[keep],
+            )  # fmt: skip
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objects", type=int, default=1000, help="number of objects (default 1000)")
     parser.add_argument("--cycles", type=int, default=30, help="measured update cycles (default 30)")

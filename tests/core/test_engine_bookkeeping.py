@@ -15,8 +15,8 @@ from triwarn.core.trajectory.align import BallisticModel, drag_context, predict_
 from triwarn.core.trajectory.association import mahalanobis2, min_d2_to_others
 from triwarn.core.trajectory.engine import FusionEngine
 from triwarn.core.trajectory.fusion import ci_fuse, ci_fuse_groups
-from triwarn.core.trajectory.tracks import LocalTrackBatch, Status, SystemTrack
-from triwarn.services.benchmarks.fusion import batch_of, make_scenario
+from triwarn.core.trajectory.tracks import SystemTrack
+from triwarn.services.benchmarks.fusion import batch_of, churned_batches, make_scenario
 
 slot_lists = st.lists(st.integers(0, 199), max_size=120)
 
@@ -60,31 +60,16 @@ def _run_with_churn(n: int, cycles: int) -> list[tuple[object, ...]]:
     """Every result of an engine fed the benchmark's scenario with churn: each batch drops a random 5 % of its
     tracks (they end or come back), some tracks are renumbered (new local tracks), one node's batch now and
     then marks tracks DELETED."""
-    sc = make_scenario(n, cycles, seed=3)
-    rng = np.random.default_rng(5)
     engine = FusionEngine()
     out: list[tuple[object, ...]] = []
-    for c in range(cycles):
-        for j in range(3):
-            b = batch_of(sc, c, j)
-            keep = rng.random(len(b)) > 0.05
-            nums = b.track_numbers.copy()
-            if c % 4 == 3:
-                nums = np.where(rng.random(len(b)) < 0.03, nums + 1_000_000 * (c + 1), nums)
-            status = b.status.copy()
-            if c % 5 == 4 and j == 1:
-                status[rng.random(len(b)) < 0.05] = int(Status.DELETED)
-            b = LocalTrackBatch(
-                nation=b.nation, node_id=b.node_id, batch_seq=b.batch_seq, bd_seq=b.bd_seq,
-                sent_time_ns=b.sent_time_ns, track_numbers=nums[keep], time_ns=b.time_ns[keep], x=b.x[keep],
-                P=b.P[keep], phase=b.phase[keep], status=status[keep], quality=b.quality[keep],
-                beta_kg_m2=b.beta_kg_m2[keep],
-            )  # fmt: skip
-            r = engine.ingest(b)
-            for t in r.changed:
-                out.append((t.track_id, t.time_ns, t.x.tobytes(), t.P.tobytes(), t.nations, t.sources, t.phase))
-            out.append((tuple(r.deleted), r.late_dropped))
-    for t in engine.at(int(sc.time_ns[-1, -1])):
+    last_ns = 0
+    for b in churned_batches(n, cycles, seed=3, churn_seed=5):
+        r = engine.ingest(b)
+        for t in r.changed:
+            out.append((t.track_id, t.time_ns, t.x.tobytes(), t.P.tobytes(), t.nations, t.sources, t.phase))
+        out.append((tuple(r.deleted), r.late_dropped))
+        last_ns = b.sent_time_ns
+    for t in engine.at(last_ns):
         out.append((t.track_id, t.x.tobytes(), t.P.tobytes(), t.sources))
     return out
 

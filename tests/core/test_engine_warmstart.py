@@ -12,35 +12,18 @@ from hypothesis import strategies as st
 import triwarn.core.trajectory.engine as engine_mod
 from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
 from triwarn.core.trajectory.fusion import CI_TOL, ci_weights, keyed_warm_start, store_keyed_weights
-from triwarn.core.trajectory.tracks import LocalTrackBatch, Status, SystemTrack
-from triwarn.services.benchmarks.fusion import batch_of, make_scenario
+from triwarn.core.trajectory.tracks import SystemTrack
+from triwarn.services.benchmarks.fusion import churned_batches
 
 
 def _run(n: int, cycles: int, keyed: bool) -> list[tuple[list[SystemTrack], tuple[int, ...]]]:
     """Every result of an engine on the benchmark's scenario with churn (5 % of each batch dropped, some tracks
     renumbered, now and then tracks DELETED), so groups change composition and keyed weights go stale."""
-    sc = make_scenario(n, cycles, seed=7)
-    rng = np.random.default_rng(11)
     engine = FusionEngine(FusionConfig(ci_warm_by_newest=keyed))
     out = []
-    for c in range(cycles):
-        for j in range(3):
-            b = batch_of(sc, c, j)
-            keep = rng.random(len(b)) > 0.05
-            nums = b.track_numbers.copy()
-            if c % 4 == 3:
-                nums = np.where(rng.random(len(b)) < 0.03, nums + 1_000_000 * (c + 1), nums)
-            status = b.status.copy()
-            if c % 5 == 4 and j == 1:
-                status[rng.random(len(b)) < 0.05] = int(Status.DELETED)
-            b = LocalTrackBatch(
-                nation=b.nation, node_id=b.node_id, batch_seq=b.batch_seq, bd_seq=b.bd_seq,
-                sent_time_ns=b.sent_time_ns, track_numbers=nums[keep], time_ns=b.time_ns[keep], x=b.x[keep],
-                P=b.P[keep], phase=b.phase[keep], status=status[keep], quality=b.quality[keep],
-                beta_kg_m2=b.beta_kg_m2[keep],
-            )  # fmt: skip
-            r = engine.ingest(b)
-            out.append((r.changed, tuple(r.deleted)))
+    for b in churned_batches(n, cycles, seed=7, churn_seed=11):
+        r = engine.ingest(b)
+        out.append((r.changed, tuple(r.deleted)))
     return out
 
 
