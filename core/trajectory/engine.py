@@ -600,21 +600,13 @@ class FusionEngine:
         np.maximum.at(fresh, np.searchsorted(a, lt.sys[sel]), lt.fresh_ns[sel])
         fresh = np.where(fresh > np.iinfo(np.int64).min, fresh, t_c)
         young = (fresh - st.born_ns[a]).astype(np.float64) * _NS < cfg.duplicate_manoeuvre_s
-        # manoeuvre allowance: an unknown acceleration (1-sigma s per axis) over tau = duplicate_manoeuvre_s
-        # plus the time since the last sensor update (a young track: since its system track began; its
-        # velocity is not established): dr = a tau²/2, dv = a tau, added uncorrelated (wider than the
-        # rank-one constant-acceleration form: the acceleration varies)
+        # manoeuvre allowance over tau = duplicate_manoeuvre_s plus the time since the last sensor update (a
+        # young track: since its system track began; its velocity is not established)
         since = np.where(young, np.minimum(st.born_ns[a], fresh), fresh)
-        tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - since, 0).astype(np.float64) * _NS
-        s2 = cfg.duplicate_accel_m_s2**2
-        eye = np.eye(3)[None, :, :]
-        Pa[:, 0:3, 0:3] += eye * (s2 * tau**4 / 4.0)[:, None, None]
-        Pa[:, 3:6, 3:6] += eye * (s2 * tau**2)[:, None, None]
+        self._widen(Pa, cfg.duplicate_manoeuvre_s + np.maximum(t_c - since, 0).astype(np.float64) * _NS)
         # candidate pairs by a coarse distance bound before predicting the reported tracks
         reach = np.sqrt(cfg.gate_chi2 * (Pa[:, 0, 0] + Pa[:, 1, 1] + Pa[:, 2, 2]))
-        dt_b = np.abs(t_c - st.t_ns[pub]).astype(np.float64) * _NS
-        rho_b = np.sqrt(cfg.gate_chi2 * (st.P[pub, 0, 0] + st.P[pub, 1, 1] + st.P[pub, 2, 2]))
-        bound = rho_b + dt_b * (np.linalg.norm(st.x[pub, 3:], axis=1) + 10.0 * dt_b) + 1000.0
+        bound = self._reach_bound(pub, t_c)
         rb = st.x[pub, :3]
         step = max(1, 2_000_000 // max(pub.size, 1))  # rows per chunk: the distance matrix stays small
         ia_parts, jb_parts = [], []
@@ -753,18 +745,33 @@ class FusionEngine:
             changed_sys.add(sys_slot)
         return True
 
-    def _widened(self, slots: IntArray, t_c: int) -> tuple[FloatArray, FloatArray]:
-        """System tracks ``slots`` predicted to ``t_c``, their covariance widened by the manoeuvre allowance
-        (``duplicate_accel_m_s2`` over ``duplicate_manoeuvre_s`` plus the time since a sensor last updated
-        them; the form of :meth:`_possible_duplicates`)."""
-        cfg = self.config
-        st = self._st
-        x, P = self._predict_systems(slots, t_c)
-        tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - st.fresh_ns[slots], 0).astype(np.float64) * _NS
-        s2 = cfg.duplicate_accel_m_s2**2
+    def _widen(self, P: FloatArray, tau: FloatArray) -> None:
+        """The manoeuvre allowance, added to covariances ``P`` (k, 6, 6) in place: an unknown acceleration
+        (1-sigma ``duplicate_accel_m_s2`` per axis) over ``tau`` (k,) seconds, dr = a tau²/2, dv = a tau, added
+        uncorrelated (wider than the rank-one constant-acceleration form: the acceleration varies)."""
+        s2 = self.config.duplicate_accel_m_s2**2
         eye = np.eye(3)[None, :, :]
         P[:, 0:3, 0:3] += eye * (s2 * tau**4 / 4.0)[:, None, None]
         P[:, 3:6, 3:6] += eye * (s2 * tau**2)[:, None, None]
+
+    def _reach_bound(self, slots: IntArray, t_c: int, extra_var_m2: FloatArray | float = 0.0) -> FloatArray:
+        """A coarse bound on how far from its stored position system track ``slots`` can be gated at ``t_c``
+        (to pick candidate pairs before predicting): the gate's reach on its position variance (plus
+        ``extra_var_m2``), the distance flown since its time at up to 10 m/s² more, and 1 km for the process
+        noise of the prediction."""
+        cfg, st = self.config, self._st
+        dt = np.abs(t_c - st.t_ns[slots]).astype(np.float64) * _NS
+        rho = np.sqrt(cfg.gate_chi2 * (st.P[slots, 0, 0] + st.P[slots, 1, 1] + st.P[slots, 2, 2] + extra_var_m2))
+        return rho + dt * (np.linalg.norm(st.x[slots, 3:], axis=1) + 10.0 * dt) + 1000.0
+
+    def _widened(self, slots: IntArray, t_c: int) -> tuple[FloatArray, FloatArray]:
+        """System tracks ``slots`` predicted to ``t_c``, their covariance widened by the manoeuvre allowance
+        over ``duplicate_manoeuvre_s`` plus the time since a sensor last updated them (:meth:`_widen`)."""
+        cfg = self.config
+        x, P = self._predict_systems(slots, t_c)
+        self._widen(
+            P, cfg.duplicate_manoeuvre_s + np.maximum(t_c - self._st.fresh_ns[slots], 0).astype(np.float64) * _NS
+        )
         return x, P
 
     def _handover(
@@ -814,10 +821,7 @@ class FusionEngine:
         live = np.nonzero(st.alive[:n])[0]
         if live.size:
             tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - st.fresh_ns[live], 0).astype(np.float64) * _NS
-            dt_l = np.abs(t_c - st.t_ns[live]).astype(np.float64) * _NS
-            allowance = 3.0 * cfg.duplicate_accel_m_s2**2 * tau**4 / 4.0
-            rho = np.sqrt(cfg.gate_chi2 * (np.trace(st.P[live, :3, :3], axis1=1, axis2=2) + allowance))
-            bound = rho + dt_l * (np.linalg.norm(st.x[live, 3:], axis=1) + 10.0 * dt_l) + 1000.0
+            bound = self._reach_bound(live, t_c, 3.0 * cfg.duplicate_accel_m_s2**2 * tau**4 / 4.0)
             reach = np.sqrt(cfg.gate_chi2 * np.trace(Pa[rows, :3, :3], axis1=1, axis2=2))
             dist = np.linalg.norm(st.x[live, None, :3] - xa[None, rows, :3], axis=2)  # (live, rows)
             live = live[np.any(dist <= bound[:, None] + reach[None, :], axis=1)]
