@@ -290,15 +290,17 @@ class FusionService:
                 updates += self._picture_updates(group, result, 0)
         return updates
 
-    def warm_up(self) -> None:
+    def warm_up(self, assess: bool = True) -> None:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
-        every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING."""
+        every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING; with
+        ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
         from triwarn.services.synthetic import synthetic_batches
 
         scratch = FusionService(self.settings, self.clock, Metrics())
         for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
             scratch.handle_tracks(nation, payload)
-        scratch.assess_due()
+        if assess:
+            scratch.assess_due()
 
 
 async def run(
@@ -327,7 +329,7 @@ async def run(
     t = time.perf_counter()
     assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
     try:
-        await asyncio.to_thread(service.warm_up)
+        await asyncio.to_thread(service.warm_up, False)  # the assessment process warms the assessment
         await assessor.ready()
     except BaseException:
         await assessor.close()
