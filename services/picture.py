@@ -71,10 +71,7 @@ def fill_system_tracks(
         prev = previous.get(t.track_id)
         if prev is not None:
             msg.CopyFrom(prev)
-            same = previous_sources.get(t.track_id)
-            if same is not None and same[0] == t.nations and same[1] == t.sources:
-                pass  # the copy holds them already
-            else:
+            if previous_sources.get(t.track_id) != (t.nations, t.sources):  # else the copy holds them already
                 del msg.sources[:]
                 msg.contributing_nations[:] = sorted(nation_pb[n] for n in t.nations)
                 _add_sources(msg, t)
