@@ -253,12 +253,7 @@ def run_config(
                 say(f"   the fusion service logged: {log_path.read_text()[-1500:]}")
             received = subscribers.stop()
         finally:
-            if fusion.pid is not None and fusion.exitcode is None:
-                os.kill(fusion.pid, signal.SIGTERM)
-            fusion.join(15)
-            if fusion.exitcode is None:
-                fusion.kill()
-                fusion.join()
+            _stop_process(fusion, 15.0)
         trace = json.loads(trace_path.read_text()) if trace_path.exists() else None
     if raw_dir is not None:
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -390,6 +385,16 @@ def _tail(received: list[dict[str, Any]], trace: dict[str, Any]) -> dict[str, An
         "gc_count": len(gc_ms),
         "gc_max_ms": max(gc_ms, default=0.0),
     }
+
+
+def _stop_process(proc: Any, timeout_s: float) -> None:
+    """Stop a child process: SIGTERM (its graceful shutdown), then SIGKILL after ``timeout_s``."""
+    if proc.pid is not None and proc.exitcode is None:
+        os.kill(proc.pid, signal.SIGTERM)
+    proc.join(timeout_s)
+    if proc.exitcode is None:
+        proc.kill()
+        proc.join()
 
 
 def _scrape(port: int) -> dict[str, float]:
@@ -607,12 +612,7 @@ def run_floor_config(
             time.sleep(0.05)
         received = subscribers.stop()
     finally:
-        if consumer.pid is not None and consumer.exitcode is None:
-            os.kill(consumer.pid, signal.SIGTERM)
-        consumer.join(10)
-        if consumer.exitcode is None:
-            consumer.kill()
-            consumer.join()
+        _stop_process(consumer, 10.0)
     summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
     summary.pop("publish_to_fusion_ms")
     summary.pop("fusion_to_receive_ms")
