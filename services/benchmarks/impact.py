@@ -114,6 +114,12 @@ def run(args: argparse.Namespace) -> int:
     say(f"  impact + ellipse, 1 track:            {one_ms:7.2f} ms")
     batch_ms = _median_ms(lambda: predict_impacts(X, Pn, lnb, varb), 7)
     say(f"  impact + ellipse, {n} tracks in one batch: {batch_ms:7.1f} ms ({batch_ms / n:.3f} ms per track)")
+    # the dearest case: the L/D unknown (a short-range missile that may glide): 3 sigma sets and the span area
+    span = np.repeat(np.array([[0.0, 3.6]]), n, 0)
+    span_one_ms = _median_ms(lambda: predict_impacts(X[:1], Pn[:1], lnb, varb, lift_to_drag_span=span[:1]), 30)
+    say(f"  ... with an unknown L/D (span 0-3.6), 1 track: {span_one_ms:7.2f} ms")
+    span_ms = _median_ms(lambda: predict_impacts(X, Pn, lnb, varb, lift_to_drag_span=span), 5)
+    say(f"  ... with an unknown L/D, {n} tracks in one batch: {span_ms:7.1f} ms ({span_ms / n:.3f} ms per track)")
     # the full assessment on a stream of updates: each track's true state 1 s apart, with noise
     flight_of = [flights[k % len(flights)][1] for k in range(n)]
     t_start = [f.burnout_t_s + (0.1 + 0.7 * rng.random()) * (f.flight_time_s - f.burnout_t_s) for f in flight_of]
@@ -149,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
         "impact_batch_tracks": n,
         "impact_batch_ms": batch_ms,
         "impact_batch_ms_per_track": batch_ms / n,
+        "impact_span_1_track_ms": span_one_ms,
+        "impact_span_batch_ms": span_ms,
+        "impact_span_batch_ms_per_track": span_ms / n,
         "assess_new_tracks_ms": first_ms,
         "assess_batch_ms": full_ms,
         "assess_batch_ms_per_track": full_ms / n,
