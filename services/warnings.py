@@ -18,7 +18,7 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
 
 Ended and cancelled warnings leave the book; warning ids are never reused. Plain dataclasses here; the
 protobuf converters (:func:`warning_to_proto`, :func:`fill_track_assessment`) sit at the end of the module;
-:func:`triwarn.services.assessment.apply_assessment` wires both into a picture update.
+the fusion service wires both into its picture updates (``FusionService.assessment_updates``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from triwarn.core.trajectory.classify import MissileClass
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import plan_trajectory
 from triwarn.core.trajectory.tracks import Phase, SystemTrack
-from triwarn.services.assessment import apply_assessment
 from triwarn.services.picture import system_track_pb
 from triwarn.services.warnings import WarningBook, WarningState, fill_track_assessment, warning_to_proto
 from triwarn.v1 import picture_pb2, tracks_pb2
@@ -152,7 +151,17 @@ def test_enum_values_match_the_wire_contract() -> None:
         assert picture_pb2.MissileClass.Name(int(c)) == f"MISSILE_CLASS_{name}"
 
 
-def test_apply_assessment_fills_a_picture_update() -> None:
+def _assess_into(assessor, book, changed, deleted, msgs, update, now_ns):  # type: ignore[no-untyped-def]
+    """What the fusion service does with an update's assessments (``FusionService.assess`` and
+    ``assessment_updates``): assess, fill the track messages, run the warning book, forget deleted tracks."""
+    assessor.forget(list(deleted))
+    assessments = assessor.assess(list(changed), now_ns) if changed else {}
+    for track, msg in zip(changed, msgs, strict=True):
+        fill_track_assessment(msg, assessments[track.track_id])
+    update.warnings.extend(warning_to_proto(w) for w in book.update(assessments, deleted, now_ns))
+
+
+def test_assessments_fill_a_picture_update_and_the_book_ends_a_deleted_track() -> None:
     f = plan_trajectory(
         get_missile("kn-23").vehicle, 39.17, 127.48, aim_lat_deg=39.40, aim_lon_deg=132.60, shape="minimum_energy"
     ).flight
@@ -164,14 +173,14 @@ def test_apply_assessment_fills_a_picture_update() -> None:
         track = SystemTrack(9, round(t * NS), np.r_[p[0], v[0]], P, ("us",), ())
         update = picture_pb2.PictureUpdate()
         msgs = [system_track_pb(track)]
-        apply_assessment(assessor, book, [track], [], msgs, update, round(t * NS))
+        _assess_into(assessor, book, [track], [], msgs, update, round(t * NS))
         assert msgs[0].impact.valid
         seen.extend(update.warnings)
     assert seen[0].state == picture_pb2.Warning.STATE_NEW and seen[0].track_id == 9
     last = assessor.last(9)
     assert last is not None and last.impact.valid
     update = picture_pb2.PictureUpdate()
-    apply_assessment(assessor, book, [], [9], [], update, round((f.flight_time_s + 1) * NS))
+    _assess_into(assessor, book, [], [9], [], update, round((f.flight_time_s + 1) * NS))
     assert [w.state for w in update.warnings] == [picture_pb2.Warning.STATE_ENDED]
     assert assessor.last(9) is None  # forgotten with the deleted track
     assert math.isfinite(msgs[0].impact.ellipse.semi_major_m)
