@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"  impact + ellipse, 1 track:            {one_ms:7.2f} ms")
     batch_ms = _median_ms(lambda: predict_impacts(X, Pn, lnb, varb), 7)
     say(f"  impact + ellipse, {n} tracks in one batch: {batch_ms:7.1f} ms ({batch_ms / n:.3f} ms per track)")
-    # the dearest case: the L/D unknown (a short-range missile that may glide): 3 sigma sets and the span area
+    # the dearest case: the L/D unknown (a short-range missile that may glide): 17 flights instead of 15
     span = np.repeat(np.array([[0.0, 3.6]]), n, 0)
     span_one_ms = _median_ms(lambda: predict_impacts(X[:1], Pn[:1], lnb, varb, lift_to_drag_span=span[:1]), 30)
     say(f"  ... with an unknown L/D (span 0-3.6), 1 track: {span_one_ms:7.2f} ms")
