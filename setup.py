@@ -12,6 +12,8 @@ ROOTS = {
     "triwarn.sensors": "sensors",
     "triwarn.services": "services",
     "triwarn.scenarios": "scenarios",
+    "triwarn.analysis": "analysis",
+    "triwarn.benches": "benches",
 }
 
 packages = []

@@ -350,7 +350,7 @@ def evaluate(
 
 def _has_assessment_columns(d: Path) -> bool:
     """Whether the recording has the impact and launch columns (older and synthetic recordings may not)."""
-    from triwarn.services.assessment import IPP_COLUMNS
+    from triwarn.analysis.recording import IPP_COLUMNS
 
     def header(path: Path) -> list[str]:
         with path.open(newline="", encoding="utf-8") as f:
@@ -429,7 +429,7 @@ def _assessment_lines(a: dict[str, Any], per_run: list[float] | None) -> list[st
 # impact point, launch point and first warning (issue 6 item 6), and Monte Carlo runs
 # ----------------------------------------------------------------------------------------------------------
 
-BOOST = 1  # truth.csv phase value of the boost phase (triwarn.core.trajectory.tracks.Phase.BOOST)
+BOOST = 1  # truth.csv phase value of the boost phase (triwarn.core.tracks.Phase.BOOST)
 _TRUTH_ASSESS = ("impact_lat_deg", "impact_lon_deg", "impact_t_s", "launch_lat_deg", "launch_lon_deg", "launch_t_s")
 #: impact error is also reported "at" these times to go (s), from the rows within ``AT_TGO_WINDOW_S`` of them
 AT_TGO_S: tuple[float, ...] = (300.0, 60.0)
@@ -473,7 +473,7 @@ def match_assessments(directory: str | Path, association_m: float = 10_000.0) ->
     out. Needs the impact and launch columns of ``triwarn replay --record`` (truth.csv ``impact_*``,
     ``launch_*``; picture.csv ``ipp_*``, ``lp_*``).
     """
-    from triwarn.services.assessment import IPP_COLUMNS, LAUNCH_COLUMNS
+    from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS
 
     d = Path(directory)
     truth_rows = _read_csv(d / "truth.csv", (*TRUTH_COLUMNS[:5], *_TRUTH_ASSESS, "phase"))
@@ -534,7 +534,7 @@ def score_assessments(matched: list[Matched]) -> dict[str, Any]:
     for the latest estimate of each track ("last"), and for the latest estimate of each object's primary track
     (the track matched to it at the most times: "primary"; duplicates born mid-flight never saw the boost).
     """
-    from triwarn.services.assessment import ground_offset_en_m, score_impacts
+    from triwarn.analysis.recording import ground_offset_en_m, score_impacts
 
     rows = [
         (m.t_s, m.ipp[0], m.ipp[1], m.ipp[2], m.ipp[3], m.ipp[4], m.impact[0], m.impact[1], m.impact[2])
@@ -611,7 +611,7 @@ def _latest_at_tgo(matched: list[Matched]) -> dict[str, dict[str, Any]]:
     """Per object, the latest impact prediction any of its tracks gave at or before each of :data:`AT_TGO_S`
     to go: its error and its age (0 while the object is tracked then; > 0 across a coverage gap, when the
     picture holds no track of the object at that time to go)."""
-    from triwarn.services.assessment import ground_offset_en_m
+    from triwarn.analysis.recording import ground_offset_en_m
 
     out: dict[str, dict[str, Any]] = {}
     for tgo in AT_TGO_S:

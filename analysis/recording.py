@@ -2,8 +2,8 @@
 point (for ``triwarn replay --record``) and the impact scoring of ``triwarn evaluate``.
 
 (The fusion service itself merges assessments into its picture updates: ``FusionService.assessment_updates``
-in services/fusion.py, with :func:`triwarn.services.warnings.fill_track_assessment` and the view's
-:class:`triwarn.services.warnings.WarningBook`.)
+in services/fusion.py, with :func:`triwarn.core.assessment.warnings.fill_track_assessment` and the view's
+:class:`triwarn.core.assessment.warnings.WarningBook`.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from triwarn.core.trajectory.assess import Assessment
+from triwarn.core.assessment.assess import Assessment
 
 # ----------------------------------------------------------------------------------------------------------
 # recording and evaluation helpers (for `triwarn replay --record` and `triwarn evaluate`)

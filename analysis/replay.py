@@ -1,6 +1,6 @@
 """Replay a scenario through the nations' sensors and trackers and the fusion service, and record it.
 
-``replay`` runs in one process, tick by tick on a :class:`~triwarn.services.clock.ManualClock` that reads the
+``replay`` runs in one process, tick by tick on a :class:`~triwarn.services.runtime.clock.ManualClock` that reads the
 scenario's own time (its ``epoch`` is scenario time 0): every node's batch is encoded to the protobuf bytes it
 would publish, optionally published to a broker (``--broker``) for outside subscribers, and decoded and fused
 by the same ``FusionService`` code as the live service. So a replay is deterministic for a given seed and
@@ -41,14 +41,15 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.trajectory.tracks import NATIONS, Status
-from triwarn.services import mqtt, wire
-from triwarn.services.assessment import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
-from triwarn.services.clock import ManualClock
+from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
+from triwarn.core.tracks import NATIONS, Status
 from triwarn.services.fusion import FusionService
-from triwarn.services.metrics import Metrics
 from triwarn.services.node import Node
-from triwarn.services.settings import Settings
+from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.clock import ManualClock
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
 
 log = logging.getLogger("triwarn.replay")
@@ -156,7 +157,7 @@ async def replay(
     progress: Callable[[float, float], None] | None = None,
 ) -> ReplayResult:
     """Replay ``settings.scenario`` with ``settings.seed``; ``speed`` None = as fast as possible."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     scenario = load_scenario(settings.scenario)
     truth = scenario.truth()

@@ -78,7 +78,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.services.broker import start_broker
+    from triwarn.services.runtime.broker import start_broker
 
     rates = [int(r) for r in str(args.rates).split(",") if r]
     subs = [int(n) for n in str(args.subscribers).split(",") if n]
@@ -218,7 +218,7 @@ def run_config(
     procs: int = 1,
     raw_dir: Path | None = None,
 ) -> dict[str, Any]:
-    from triwarn.services.broker import free_port
+    from triwarn.services.runtime.broker import free_port
 
     n_objects = max(1, round(rate * period_s))
     with tempfile.TemporaryDirectory(prefix="triwarn-bench-e2e-") as tmp:
@@ -288,9 +288,9 @@ def _fusion_main(
     """Child process: ``triwarn fusion`` (same settings, same ``fusion.run``) with a StageTrace, written to
     ``trace_path`` when the service stops (SIGTERM)."""
     from triwarn.services import fusion
-    from triwarn.services.distribution import StageTrace
-    from triwarn.services.logs import setup_logging
-    from triwarn.services.settings import Settings
+    from triwarn.services.distribution.server import StageTrace
+    from triwarn.services.runtime.logs import setup_logging
+    from triwarn.services.runtime.settings import Settings
 
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(fd, 1)
@@ -527,9 +527,9 @@ def run_distribution_config(
 
 
 async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: float, procs: int) -> dict[str, Any]:
-    from triwarn.core.trajectory.tracks import NATIONS
-    from triwarn.services.distribution import PictureHub, StageTrace, start_server
-    from triwarn.services.settings import Settings
+    from triwarn.core.tracks import NATIONS
+    from triwarn.services.distribution.server import PictureHub, StageTrace, start_server
+    from triwarn.services.runtime.settings import Settings
     from triwarn.v1 import picture_pb2
 
     n_objects = max(1, round(rate * period_s))
@@ -589,7 +589,7 @@ def run_floor_config(
     does no fusion and keeps no log (:func:`_floor_main`): what this machine's transport costs on its own.
     ``template``: the serialized update to send for every batch (default: a synthetic one of the same number
     of tracks)."""
-    from triwarn.services.broker import free_port
+    from triwarn.services.runtime.broker import free_port
 
     n_objects = max(1, round(rate * period_s))
     if template is None:
@@ -629,8 +629,9 @@ async def _floor(broker_url: str, target: str, template: bytes, conn: Any) -> No
     messages) -> one bounded queue per subscriber -> grpc.aio ``context.write`` of the same bytes to each."""
     import grpc
 
-    from triwarn.services import mqtt, wire
-    from triwarn.services.distribution import SERVER_OPTIONS, SERVICE_NAME
+    from triwarn.services.distribution.server import SERVER_OPTIONS, SERVICE_NAME
+    from triwarn.services.runtime import mqtt
+    from triwarn.services.wire import tracks as wire
     from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
 
     queues: set[asyncio.Queue[bytes]] = set()
@@ -695,8 +696,10 @@ def _propagate(truth: np.ndarray, dt_s: float, steps: int = 4) -> np.ndarray:
 
 async def _publish(broker_url: str, n_objects: int, duration_s: float, period_s: float) -> list[tuple[str, int, int]]:
     """Three nations publish for ``duration_s``; returns (nation, sent_time_ns, n_tracks) per batch."""
-    from triwarn.core.trajectory.tracks import NATIONS
-    from triwarn.services import mqtt, synthetic, wire
+    from triwarn.core.tracks import NATIONS
+    from triwarn.services import synthetic
+    from triwarn.services.runtime import mqtt
+    from triwarn.services.wire import tracks as wire
 
     truth0 = synthetic.truth_states(n_objects, seed=7)
     published: list[tuple[str, int, int]] = []
@@ -805,7 +808,7 @@ async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
     process it still delays the other subscribers)."""
     import grpc
 
-    from triwarn.services.distribution import CLIENT_OPTIONS
+    from triwarn.services.distribution.server import CLIENT_OPTIONS
     from triwarn.v1 import picture_pb2, warning_service_pb2
 
     records = _new_records(n)
@@ -841,3 +844,18 @@ async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
     for ch in channels:
         await ch.close(None)
     conn.send(records)
+
+
+#: where ``python benches/bench_e2e.py`` writes its results (``triwarn bench e2e`` writes only with --output)
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_e2e.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(output=RESULTS)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

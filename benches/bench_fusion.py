@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,7 @@ def make_scenario(
     time_corr: float = 0.9,
 ) -> Scenario:
     """N ballistic objects seen by ``nations`` with correlated errors (see the module docstring)."""
-    from triwarn.core.trajectory.align import predict
+    from triwarn.core.fusion.align import predict
 
     rng = np.random.default_rng(seed)
     lat = np.radians(rng.uniform(25.0, 45.0, n_objects))
@@ -128,7 +129,7 @@ def make_scenario(
 
 def batch_of(sc: Scenario, cycle: int, j: int, seq: int | None = None) -> Any:
     """The LocalTrackBatch nation ``j`` sends in ``cycle``."""
-    from triwarn.core.trajectory.tracks import LocalTrackBatch, Phase, Status
+    from triwarn.core.tracks import LocalTrackBatch, Phase, Status
 
     n = sc.est_x.shape[2]
     t = int(sc.time_ns[cycle, j])
@@ -153,7 +154,7 @@ def churned_batches(n: int, cycles: int, seed: int, churn_seed: int) -> Any:
     """The batches of ``make_scenario(n, cycles, seed)`` with churn, in sending order: each batch drops a random
     5 % of its tracks (they end or come back), every 4th cycle renumbers ~3 % of them (new local tracks), and
     every 5th cycle the second nation marks ~5 % DELETED. For tests that compare engines on changing groups."""
-    from triwarn.core.trajectory.tracks import LocalTrackBatch, Status
+    from triwarn.core.tracks import LocalTrackBatch, Status
 
     sc = make_scenario(n, cycles, seed=seed)
     rng = np.random.default_rng(churn_seed)
@@ -176,7 +177,7 @@ def churned_batches(n: int, cycles: int, seed: int, churn_seed: int) -> Any:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--objects", type=int, default=1000, help="number of objects (default 1000)")
+    parser.add_argument("--objects", default="1000", help="comma-separated object counts (default 1000)")
     parser.add_argument("--cycles", type=int, default=30, help="measured update cycles (default 30)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-stonesoup", action="store_true", help="skip the Stone Soup comparison")
@@ -190,6 +191,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--stonesoup-cycles", type=int, default=2, help="cycles of the Stone Soup comparison")
     parser.add_argument("--threads", type=int, help="numba threads for the kernels (default: all cores)")
+    parser.add_argument("--output", type=Path, help="also write the results (JSON) to this file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,19 +199,27 @@ def run(args: argparse.Namespace) -> int:
         import numba
 
         numba.set_num_threads(args.threads)
-    result = measure(
-        args.objects,
-        args.cycles,
-        seed=args.seed,
-        stonesoup=not args.no_stonesoup,
-        log=sys.stderr,
-        stonesoup_objects=args.stonesoup_objects,
-        stonesoup_cycles=args.stonesoup_cycles,
-    )
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_table(result)
+    runs = []
+    for k, n in enumerate(int(v) for v in str(args.objects).split(",")):
+        print(f"== {n} objects ==", file=sys.stderr, flush=True)
+        result = measure(
+            n,
+            args.cycles,
+            seed=args.seed,
+            stonesoup=(k == 0 and not args.no_stonesoup),
+            log=sys.stderr,
+            stonesoup_objects=args.stonesoup_objects,
+            stonesoup_cycles=args.stonesoup_cycles,
+        )
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print_table(result)
+        runs.append(result)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps({**runs[0], "runs": runs}, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
     return 0
 
 
@@ -225,7 +235,7 @@ def measure(
     """Run the benchmark; returns the numbers as a dict (see ``--json``)."""
     import numba
 
-    from triwarn.core.trajectory.engine import FusionEngine
+    from triwarn.core.fusion.engine import FusionEngine
 
     def say(msg: str) -> None:
         if log is not None:
@@ -299,7 +309,7 @@ def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any, fre
     after start-up: the objects alive then are never walked again by Python's full collections)."""
     import gc
 
-    from triwarn.core.trajectory.engine import FusionEngine
+    from triwarn.core.fusion.engine import FusionEngine
 
     engine = FusionEngine()
     for c in range(warmup):
@@ -388,7 +398,7 @@ def _run_stonesoup(sc: Scenario, say: Any) -> dict[str, Any]:
     from stonesoup.types.track import Track
     from stonesoup.updater.chernoff import ChernoffUpdater
 
-    from triwarn.core.trajectory.association import CHI2_6DOF_0999
+    from triwarn.core.fusion.association import CHI2_6DOF_0999
 
     order = [0, 3, 1, 4, 2, 5]  # ours [x, y, z, vx, vy, vz] -> Stone Soup [x, vx, y, vy, z, vz]
     epoch = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -504,3 +514,18 @@ def print_table(result: dict[str, Any]) -> None:
             f"{ss['ours_fused_rms_position_m_same_job']:.1f} m"
         )
         print(f"    setup: {ss['setup']}")
+
+
+#: where ``python benches/bench_fusion.py`` writes its results (``triwarn bench fusion`` writes only with --output)
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_fusion.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(objects="1000,10000", output=RESULTS)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

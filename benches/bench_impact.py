@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _flights() -> list[tuple[str, Any, tuple[float, float]]]:
     """(event, flight with t = 0 at launch, launch site) of the first launch of each catalog event."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     out = []
     for name in EVENTS:
@@ -79,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from pymap3d.vincenty import vdist
 
-    from triwarn.core.trajectory.assess import Assessor
+    from triwarn.core.assessment.assess import Assessor
+    from triwarn.core.assessment.impact import CHI2_2DOF_95, mahalanobis2_en, predict_impacts
+    from triwarn.core.tracks import SystemTrack
     from triwarn.core.trajectory.frames import ecef_to_geodetic
-    from triwarn.core.trajectory.impact import CHI2_2DOF_95, mahalanobis2_en, predict_impacts
     from triwarn.core.trajectory.propagate import propagate_to_impact
-    from triwarn.core.trajectory.tracks import SystemTrack
 
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else (lambda *a: print(*a, flush=True))
     rng = np.random.default_rng(1)
@@ -229,3 +229,18 @@ def run(args: argparse.Namespace) -> int:
         args.output.write_text(json.dumps(result, indent=2) + "\n")
         say(f"wrote {args.output}")
     return 0
+
+
+#: where ``python benches/bench_impact.py`` writes its results (``triwarn bench impact`` writes only with --output)
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_impact.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(output=RESULTS)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,9 +41,9 @@ def consistency(runs: int, output: Path) -> int:
     for a few seconds after its impact, until it is predicted below the ground, is not a false track).
     Successive reports of one track are correlated, so no χ² band is claimed here: printed are the mean and
     median NEES (6 and 5.35 for a consistent tracker) and the share of reports above the χ²₆ 95 % point (5 %).
-    The Monte Carlo tests with a band are in tests/core/test_tracker.py."""
-    from triwarn.core.trajectory.scenario import load_scenario
-    from triwarn.core.trajectory.tracks import Phase, Status
+    The Monte Carlo tests with a band are in tests/core/tracking/test_tracker.py."""
+    from triwarn.core.tracks import Phase, Status
+    from triwarn.scenarios.scenario_file import load_scenario
     from triwarn.sensors.sim.nation import NationSim
     from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
 
@@ -114,7 +114,7 @@ def main() -> int:
         return consistency(args.runs, args.output or CONSISTENCY)
     args.output = args.output or RESULTS
 
-    from triwarn.core.trajectory.tracks import Status
+    from triwarn.core.tracks import Status
     from triwarn.sensors.sim.nation import NationSim
     from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
 

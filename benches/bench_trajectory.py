@@ -86,7 +86,7 @@ def main() -> int:
 
     from triwarn.core.trajectory.flight import fly_missile
     from triwarn.core.trajectory.propagate import propagate_to_impact
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     print(f"numba threads: {numba.get_num_threads()}", flush=True)
     print("planning the catalog flights (warm-up)...", flush=True)

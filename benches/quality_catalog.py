@@ -65,7 +65,7 @@ def catalog() -> list[str]:
 
 def scenario_class(name: str) -> dict[str, Any]:
     """Missiles of a scenario and whether it is a lofted ICBM event."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     s = load_scenario(name)
     missiles = sorted({launch.missile for launch in s.launches})
@@ -85,8 +85,8 @@ def scenario_class(name: str) -> dict[str, Any]:
 
 def replay_one(scenario: str, seed: int, record: str, policy_file: str | None) -> float:
     """One ``triwarn replay SCENARIO --fast --record RECORD`` in this process; returns the wall time (s)."""
-    from triwarn.services.replay import replay
-    from triwarn.services.settings import Settings
+    from triwarn.analysis.replay import replay
+    from triwarn.services.runtime.settings import Settings
 
     settings = Settings.load(scenario=scenario, seed=seed, policy_file=policy_file)
     t0 = time.perf_counter()
@@ -107,7 +107,7 @@ def recordings(scenario: str, work: Path, runs: int, seed: int = 1) -> list[tupl
 
 def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
     """Score the recordings of :func:`recordings` for one scenario (see the module docstring)."""
-    from triwarn.services.evaluate import evaluate_runs, fused_versus_single, read_picture, read_truth
+    from triwarn.analysis.evaluate import evaluate_runs, fused_versus_single, read_picture, read_truth
 
     d = work / scenario
     r = evaluate_runs(d / "all", held_only=True, views=["us"], max_steps=max_steps)

@@ -81,7 +81,7 @@ class TruthSample:
     active: np.ndarray  # (k,) bool: launched and not yet impacted
     pos_ecef_m: np.ndarray  # (k, 3)
     vel_ecef_m_s: np.ndarray  # (k, 3)
-    phase: np.ndarray  # (k,) int64 triwarn.core.trajectory.tracks.Phase values (UNKNOWN when inactive)
+    phase: np.ndarray  # (k,) int64 triwarn.core.tracks.Phase values (UNKNOWN when inactive)
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def _num(
     if key not in table:
         if default is ...:
             raise _err(source, f"{where}{key}", "missing", f"a number in [{lo:g}, {hi:g}]")
-        return default  # type: ignore[no-any-return]
+        return default
     v = table[key]
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise _err(source, f"{where}{key}", f"{v!r} is not a number", f"a number in [{lo:g}, {hi:g}]")

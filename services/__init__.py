@@ -1,5 +1,5 @@
-"""Processes: national nodes, the fusion service, the gRPC WarningService, the broker launcher and the CLI.
+"""Processes: national nodes, the fusion service and the distribution of the picture.
 
-Services own asyncio, MQTT, gRPC, storage and settings. Each converts wire messages to domain types in one
-adapter module (``triwarn.services.wire``); the core never sees a protobuf type.
+Services own asyncio, MQTT, gRPC, storage and settings (``runtime``). Every protobuf conversion lives in one
+adapter package (``triwarn.services.wire``); the core never sees a protobuf type.
 """

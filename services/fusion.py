@@ -33,13 +33,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from triwarn.core.trajectory.tracks import NATIONS, SystemTrack
-from triwarn.services import mqtt, picture, wire
-from triwarn.services.clock import Clock, ClockLike
-from triwarn.services.lifecycle import stop_on_signals
-from triwarn.services.logs import LogOnce
-from triwarn.services.metrics import Metrics
-from triwarn.services.settings import Settings
+from triwarn.core.tracks import NATIONS, SystemTrack
+from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.clock import Clock, ClockLike
+from triwarn.services.runtime.lifecycle import stop_on_signals
+from triwarn.services.runtime.logs import LogOnce
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
+from triwarn.services.wire import picture
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
 
 log = logging.getLogger("triwarn.fusion")
@@ -66,7 +68,7 @@ class _Group:
 
 def assessment_pb(assessment: Any) -> picture_pb2.SystemTrack:
     """A ``SystemTrack`` holding only the fields ``fill_track_assessment`` sets, for :func:`merge_assessment`."""
-    from triwarn.services.warnings import fill_track_assessment
+    from triwarn.core.assessment.warnings import fill_track_assessment
 
     msg = picture_pb2.SystemTrack()
     fill_track_assessment(msg, assessment)
@@ -86,10 +88,10 @@ class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
     def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
-        from triwarn.core.trajectory.assess import Assessor
-        from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
+        from triwarn.core.assessment.assess import Assessor
+        from triwarn.core.assessment.warnings import WarningBook
+        from triwarn.core.fusion.engine import FusionConfig, FusionEngine
         from triwarn.services.policy import load_policy
-        from triwarn.services.warnings import WarningBook
 
         self.settings = settings
         self.clock = clock
@@ -177,7 +179,7 @@ class FusionService:
         """One DELTA per view of ``group`` for an engine result (none when nothing changed). Each track
         carries its latest assessment; tracks that are new or whose assessment is older than
         ``assess_period_s`` become due for assessment; deleted tracks end their warnings."""
-        from triwarn.services.warnings import warning_to_proto
+        from triwarn.core.assessment.warnings import warning_to_proto
 
         changed, deleted = result.changed, result.deleted
         if not changed and not deleted:
@@ -241,7 +243,7 @@ class FusionService:
     ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """A DELTA per view with the newly assessed tracks (their latest state) and the warnings that
         changed. Tracks deleted while they were being assessed are left out."""
-        from triwarn.services.warnings import fill_track_assessment, warning_to_proto
+        from triwarn.core.assessment.warnings import fill_track_assessment, warning_to_proto
 
         live = {tid: a for tid, a in assessments.items() if tid in group.latest}
         if not live:
@@ -313,7 +315,7 @@ async def run(
     """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default). ``metrics``: pass one to
     read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry. ``trace``:
     a ``distribution.StageTrace`` that collects per-batch stage stamps (the end-to-end benchmark)."""
-    from triwarn.services.distribution import PictureHub, start_server
+    from triwarn.services.distribution.server import PictureHub, start_server
 
     stop = stop or stop_on_signals()
     metrics = metrics or Metrics()
@@ -491,7 +493,7 @@ def _assess_process_init(settings: Settings, n_groups: int, parent_pid: int) -> 
     outright (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left."""
     import signal
 
-    from triwarn.core.trajectory.assess import Assessor
+    from triwarn.core.assessment.assess import Assessor
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)

@@ -26,11 +26,12 @@ from pathlib import Path
 import aiomqtt
 import numpy as np
 
-from triwarn.core.trajectory.tracks import LocalTrackBatch
-from triwarn.services import mqtt, wire
-from triwarn.services.clock import Clock, ClockLike
-from triwarn.services.lifecycle import stop_on_signals
-from triwarn.services.settings import Settings
+from triwarn.core.tracks import LocalTrackBatch
+from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.clock import Clock, ClockLike
+from triwarn.services.runtime.lifecycle import stop_on_signals
+from triwarn.services.runtime.settings import Settings
+from triwarn.services.wire import tracks as wire
 
 log = logging.getLogger("triwarn.node")
 
@@ -52,7 +53,7 @@ class Node:
     """Scenario clock, simulation and track numbering of one nation; transport-free (``run`` adds MQTT)."""
 
     def __init__(self, settings: Settings, clock: ClockLike) -> None:
-        from triwarn.core.trajectory.scenario import load_scenario
+        from triwarn.scenarios.scenario_file import load_scenario
 
         self.settings = settings
         self.clock = clock

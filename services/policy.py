@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from triwarn.core.trajectory.tracks import NATIONS
+from triwarn.core.tracks import NATIONS
 
 #: the file format version this module reads
 POLICY_VERSION = 1

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from triwarn.core.tracks import NATIONS, LocalTrackBatch, Phase, Status
 from triwarn.core.trajectory.frames import geodetic_to_ecef_batch
-from triwarn.core.trajectory.tracks import NATIONS, LocalTrackBatch, Phase, Status
-from triwarn.services import wire
+from triwarn.services.wire import tracks as wire
 
 POS_SIGMA_M = 200.0  # assumption: not a published figure
 VEL_SIGMA_M_S = 5.0  # assumption: not a published figure

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from triwarn.services.broker import BrokerHandle, free_port, start_broker
-from triwarn.services.metrics import Metrics
-from triwarn.services.settings import Settings
+from triwarn.services.runtime.broker import BrokerHandle, free_port, start_broker
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

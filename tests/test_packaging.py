@@ -36,15 +36,15 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         "triwarn/__init__.py",
         "triwarn/v1/picture_pb2.py",
         "triwarn/core/jit.py",
-        "triwarn/core/trajectory/tracks.py",
+        "triwarn/core/tracks.py",
         "triwarn/sensors/sim/__init__.py",
-        "triwarn/services/cli.py",
-        "triwarn/services/commands/demo.py",
+        "triwarn/cli/main.py",
+        "triwarn/cli/commands/demo.py",
         "triwarn/scenarios/demo.toml",
         "triwarn/sensors/sim/data/sensors.toml",
         "triwarn/core/trajectory/data/missiles.toml",
         "triwarn/core/trajectory/data/ussa1976_upper.npz",
-        "triwarn/core/trajectory/data/areas_nw_pacific.npz",
+        "triwarn/core/assessment/data/areas_nw_pacific.npz",
     ):
         assert expected in names, f"{expected} missing from the wheel"
     assert not any(n.startswith(("core/", "services/", "sensors/", "tests/")) for n in names)
@@ -56,14 +56,14 @@ def test_wheel_imports_under_one_namespace_from_outside_the_checkout(tmp_path: P
         timeout=300,
     )
     code = (
-        "import triwarn, triwarn.core.trajectory.tracks, triwarn.sensors.sim, triwarn.services.cli;"
+        "import triwarn, triwarn.core.tracks, triwarn.sensors.sim, triwarn.cli.main;"
         "import triwarn.v1.tracks_pb2;"
         "from importlib.resources import files;"
         "print(triwarn.__file__);"
         "print(files('triwarn.scenarios').joinpath('demo.toml').is_file());"
         "from triwarn.sensors.sim.catalog import load_catalog;"
-        "from triwarn.core.trajectory.scenario import load_scenario;"
-        "from triwarn.services.cli import build_parser; build_parser();"
+        "from triwarn.scenarios.scenario_file import load_scenario;"
+        "from triwarn.cli.main import build_parser; build_parser();"
         "print(len(load_catalog().sensors) > 0 and len(load_scenario('demo').sensor_ids) > 0)"
     )
     out = subprocess.run(

@@ -1,4 +1,4 @@
-"""Build ``core/trajectory/data/areas_nw_pacific.npz``: the land and sea areas that warnings talk about.
+"""Build ``core/assessment/data/areas_nw_pacific.npz``: the land and sea areas that warnings talk about.
 
 Run once by a developer (``python tools/build_coastline.py``); the result is committed and nothing is fetched
 at run time. Needs the PyPI package ``global-land-mask`` (MIT; NOAA GLOBE 30" land/sea mask) at BUILD time

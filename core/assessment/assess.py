@@ -34,9 +34,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from triwarn.core.trajectory import areas as area_grid
-from triwarn.core.trajectory.atmosphere import density_kg_m3
-from triwarn.core.trajectory.classify import (
+from triwarn.core.assessment import areas as area_grid
+from triwarn.core.assessment.classify import (
     M_A_ALONG,
     M_A_LIFT,
     M_A_SIGMA,
@@ -51,9 +50,7 @@ from triwarn.core.trajectory.classify import (
     flight_metrics,
     phase_from_metrics,
 )
-from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse
-from triwarn.core.trajectory.impact import (
+from triwarn.core.assessment.impact import (
     ImpactPrediction,
     boost_corridor,
     ground_track_batch,
@@ -61,9 +58,12 @@ from triwarn.core.trajectory.impact import (
     mixture_of_predictions,
     predict_impacts,
 )
-from triwarn.core.trajectory.launch import estimate_launch
+from triwarn.core.assessment.launch import estimate_launch
+from triwarn.core.tracks import Phase, SystemTrack
+from triwarn.core.trajectory.atmosphere import density_kg_m3
+from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
+from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse
 from triwarn.core.trajectory.missiles import missile_classes
-from triwarn.core.trajectory.tracks import Phase, SystemTrack
 
 NS = 1_000_000_000
 

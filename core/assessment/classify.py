@@ -33,10 +33,10 @@ from enum import IntEnum
 import numpy as np
 
 from triwarn.core.jit import kernel
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import A_M, B_M, GM_M3_S2, J2, OMEGA_E_RAD_S, R_MEAN_M, RE_J2_M
 from triwarn.core.trajectory.frames import ecef_to_geodetic
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
-from triwarn.core.trajectory.tracks import Phase
 
 
 class MissileClass(IntEnum):

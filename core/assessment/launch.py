@@ -13,7 +13,7 @@ the ground (height 0). The end point is the launch point; the elapsed backward t
 A constant thrust acceleration is the model's simplification (a real stack accelerates harder as it burns):
 its error grows with the distance flown in boost, so the earliest boost-phase state gives the best estimate.
 
-Measured on the trajectory core's missile classes (tests/core/test_launch.py): from a state in the
+Measured on the trajectory core's missile classes (tests/core/assessment/test_launch.py): from a state in the
 first 40 s of boost the launch point is within ~6 km and the launch time within a few seconds; from mid-boost
 within ~5 km; late in a multi-stage boost the one-stage model degrades (tens of km, minutes): the caller
 should keep the earliest estimate.
@@ -34,11 +34,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from triwarn.core.assessment.impact import CHI2_2DOF_95, cholesky_lower, ellipse_from_cov
 from triwarn.core.jit import kernel
 from triwarn.core.trajectory.constants import G0_M_S2, GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
-from triwarn.core.trajectory.impact import CHI2_2DOF_95, cholesky_lower, ellipse_from_cov
 
 #: speed (m/s) at which the backward integration counts as "at rest on the pad"
 V_REST_M_S = 20.0

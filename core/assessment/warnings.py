@@ -1,4 +1,4 @@
-"""Warnings with a lifecycle, from the per-track assessments of :mod:`triwarn.core.trajectory.assess`.
+"""Warnings with a lifecycle, from the per-track assessments of :mod:`triwarn.core.assessment.assess`.
 
 One :class:`WarningBook` per view. :meth:`WarningBook.update` is called once per picture update with that
 update's assessments and deleted tracks, and returns the warnings that are new or changed (a delta). Lifecycle
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any, cast
 
-from triwarn.core.trajectory.assess import AreaKind, Assessment, ThreatenedArea, WarningLevel
-from triwarn.core.trajectory.tracks import Phase
+from triwarn.core.assessment.assess import AreaKind, Assessment, ThreatenedArea, WarningLevel
+from triwarn.core.tracks import Phase
 
 NS = 1_000_000_000
 

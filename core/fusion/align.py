@@ -33,11 +33,11 @@ import numpy as np
 from numba import prange
 
 from triwarn.core.jit import kernel
+from triwarn.core.tracks import FloatArray
 from triwarn.core.trajectory import constants
 from triwarn.core.trajectory.atmosphere import upper_table, ussa1976_density
 from triwarn.core.trajectory.frames import height_along_radius_m
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
-from triwarn.core.trajectory.tracks import FloatArray
 
 #: WGS-84 and J2 (``triwarn.core.trajectory.constants``)
 GM_M3_S2 = constants.GM_M3_S2

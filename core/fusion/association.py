@@ -32,7 +32,7 @@ import numpy as np
 from numba import prange
 
 from triwarn.core.jit import kernel
-from triwarn.core.trajectory.tracks import FloatArray, IntArray
+from triwarn.core.tracks import FloatArray, IntArray
 
 #: χ²(6) quantile 0.999 (the default gate)
 CHI2_6DOF_0999 = 22.457744484825326

@@ -29,7 +29,7 @@ import numpy as np
 from numba import prange
 
 from triwarn.core.jit import kernel
-from triwarn.core.trajectory.tracks import FloatArray
+from triwarn.core.tracks import FloatArray
 
 
 @kernel

@@ -46,10 +46,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from triwarn.core.trajectory.align import BallisticModel, drag_context, predict_many
-from triwarn.core.trajectory.association import CHI2_6DOF_0999, assign_sparse, gate_pairs, min_d2_to_others
-from triwarn.core.trajectory.fusion import ci_fuse_groups, keyed_warm_start, store_keyed_weights
-from triwarn.core.trajectory.tracks import (
+from triwarn.core.fusion.align import BallisticModel, drag_context, predict_many
+from triwarn.core.fusion.association import CHI2_6DOF_0999, assign_sparse, gate_pairs, min_d2_to_others
+from triwarn.core.fusion.covariance_intersection import ci_fuse_groups, keyed_warm_start, store_keyed_weights
+from triwarn.core.tracks import (
     NATIONS,
     FloatArray,
     IntArray,

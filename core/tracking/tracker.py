@@ -2,7 +2,7 @@
 
 Composition (one scan of one sensor at a time, in time order; Stone Soup's vocabulary):
 
-- predictor: IMM over flight phases (:mod:`triwarn.core.trajectory.kalman`), every live track to the scan time;
+- predictor: IMM over flight phases (:mod:`triwarn.core.tracking.kalman`), every live track to the scan time;
 - hypothesiser: chi-square gate on the NIS of each (track, measurement) pair (:func:`kalman.gate_batch`),
   the union of the gates of the combined estimate and of each probable IMM model (``Tracker._gate``);
 - data associator: global nearest neighbour, the assignment of least total NIS
@@ -35,9 +35,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
-from triwarn.core.trajectory import kalman
+from triwarn.core.tracking import kalman
+from triwarn.core.tracks import Phase, Status
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
-from triwarn.core.trajectory.tracks import Phase, Status
 
 # slot states (internal)
 FREE = 0

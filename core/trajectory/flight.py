@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory import propagate as prop
 from triwarn.core.trajectory.atmosphere import upper_table
 from triwarn.core.trajectory.constants import G0_M_S2
 from triwarn.core.trajectory.frames import ecef_to_geodetic, enu_vec_to_ecef, geodesic_inverse, geodetic_to_ecef
-from triwarn.core.trajectory.tracks import Phase
 
 #: Default integration tolerances and limits of a flight.
 RTOL = 1e-9

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from triwarn.core.trajectory.tracks import NATIONS
+from triwarn.core.tracks import NATIONS
 
 KINDS: tuple[str, ...] = ("radar", "ir")
 

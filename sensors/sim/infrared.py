@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.trajectory import kalman
+from triwarn.core.tracking import kalman
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import A_M, B_M
-from triwarn.core.trajectory.tracks import Phase
 from triwarn.sensors.sim.catalog import GEO_RADIUS_M, Sensor
 from triwarn.sensors.sim.measure import Scan, ir_measure_batch
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.trajectory import kalman
-from triwarn.core.trajectory.tracker import Tracker, TrackerConfig
-from triwarn.core.trajectory.tracks import NATIONS
+from triwarn.core.tracking import kalman
+from triwarn.core.tracking.tracker import Tracker, TrackerConfig
+from triwarn.core.tracks import NATIONS
 from triwarn.sensors.sim.catalog import SensorCatalog, SensorCatalogError, load_catalog
 from triwarn.sensors.sim.infrared import InfraredModel
 from triwarn.sensors.sim.measure import Scan

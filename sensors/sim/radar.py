@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.trajectory import kalman
+from triwarn.core.tracking import kalman
 from triwarn.core.trajectory.constants import A_M, B_M
 from triwarn.core.trajectory.frames import geodetic_to_ecef
 from triwarn.sensors.sim.catalog import Sensor

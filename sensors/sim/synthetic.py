@@ -1,5 +1,5 @@
 """A simple truth source behind the scenario truth interface, for tests and benchmarks of the sensors and
-trackers (the real flights come from :mod:`triwarn.core.trajectory.scenario`).
+trackers (the real flights come from :mod:`triwarn.scenarios.scenario_file`).
 
 Each object: a vertical rise of ``vertical_s``, then a constant thrust acceleration ``accel_m_s2`` along a
 fixed direction (azimuth ``az_deg``, elevation ``pitch_deg`` in the launch site's ENU frame) until
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from triwarn.core.jit import kernel
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import ecef_to_geodetic, enu_vec_to_ecef, geodetic_to_ecef
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
-from triwarn.core.trajectory.tracks import Phase
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from triwarn.services.metrics import Metrics
-from triwarn.services.settings import Settings
-from triwarn.services.warning_log import WarningLog
+from triwarn.services.distribution.warning_log import WarningLog
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
 
 log = logging.getLogger(__name__)

@@ -148,7 +148,7 @@ def start_broker(
         handle = BrokerHandle(url=f"mqtt://{host}:{port}", kind="mosquitto", process=proc, workdir=workdir)
     else:
         proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "triwarn.services.broker", "--host", host, "--port", str(port)],
+            [sys.executable, "-P", "-m", "triwarn.services.runtime.broker", "--host", host, "--port", str(port)],
             stdin=subprocess.PIPE,  # the child exits when this pipe closes (parent died)
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -109,7 +109,7 @@ class Settings:
         return self.node_id or f"{self.nation}-c2"
 
     def validate(self) -> None:
-        from triwarn.core.trajectory.tracks import NATIONS
+        from triwarn.core.tracks import NATIONS
 
         if self.nation not in NATIONS:
             raise SettingsError(f"nation must be one of {', '.join(NATIONS)}, not {self.nation!r}")

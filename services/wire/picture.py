@@ -1,5 +1,5 @@
 """Picture adapter: domain system tracks -> ``PictureUpdate`` messages (assessments are filled in by the
-fusion service with ``triwarn.services.warnings.fill_track_assessment``)."""
+fusion service with ``triwarn.core.assessment.warnings.fill_track_assessment``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from triwarn.core.tracks import SystemTrack
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
-from triwarn.core.trajectory.tracks import SystemTrack
-from triwarn.services import wire
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
 
 _NO_PREVIOUS: Mapping[int, Any] = {}

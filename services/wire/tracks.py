@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from triwarn.core.trajectory.tracks import NATIONS, LocalTrackBatch, Phase, Status
+from triwarn.core.tracks import NATIONS, LocalTrackBatch, Phase, Status
 from triwarn.v1 import tracks_pb2
 
 TOPIC_PREFIX = "triwarn/v1"

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triwarn.services.cli import main
-from triwarn.services.evaluate import (
+from triwarn.analysis.evaluate import (
     EvaluationError,
     evaluate,
     evaluate_runs,
@@ -18,6 +17,7 @@ from triwarn.services.evaluate import (
     read_picture,
     read_truth,
 )
+from triwarn.cli.main import main
 
 STEPS = 12
 

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from triwarn.services.cli import main
+from triwarn.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from triwarn.services.replay import PICTURE_COLUMNS, TRUTH_COLUMNS, replay
-from triwarn.services.settings import Settings
+from triwarn.analysis.replay import PICTURE_COLUMNS, TRUTH_COLUMNS, replay
+from triwarn.services.runtime.settings import Settings
 
 
 def _run(tmp: Path, seed: int) -> Path:
@@ -61,7 +61,7 @@ def test_a_broken_scenario_file_gives_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('format_version = 1\nname = "x"\nepoch = 2026-01-01T00:00:00Z\nsensors = []\n')
     proc = subprocess.run(
-        [sys.executable, "-P", "-m", "triwarn.services.cli", "replay", str(bad), "--fast"],
+        [sys.executable, "-P", "-m", "triwarn.cli.main", "replay", str(bad), "--fast"],
         capture_output=True,
         text=True,
         timeout=120,

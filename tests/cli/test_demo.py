@@ -61,7 +61,7 @@ def test_demo_shows_a_changing_fused_picture_and_exits_cleanly(subreaper: None, 
         sys.executable,
         "-P",
         "-m",
-        "triwarn.services.cli",
+        "triwarn.cli.main",
         "demo",
         "--json",
         "--speed",
@@ -89,7 +89,7 @@ def test_demo_shows_a_changing_fused_picture_and_exits_cleanly(subreaper: None, 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_demo_and_everything_it_started(subreaper: None, tmp_path: Path) -> None:
     before = _children()
-    cmd = [sys.executable, "-P", "-m", "triwarn.services.cli", "demo", "--json", "--workdir", str(tmp_path)]
+    cmd = [sys.executable, "-P", "-m", "triwarn.cli.main", "demo", "--json", "--workdir", str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until the picture streams

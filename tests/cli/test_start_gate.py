@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from triwarn.services.commands._common import open_start_gate, wait_at_start_gate
+from triwarn.cli.commands._common import open_start_gate, wait_at_start_gate
 
 
 def test_children_wait_for_the_common_start_and_all_get_it(tmp_path: Path) -> None:

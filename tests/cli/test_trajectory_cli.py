@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from triwarn.services.cli import main
+from triwarn.cli.main import main
 
 
 def test_trajectory_json_picks_a_class(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from triwarn.core.tracks import NATIONS, Phase
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import ecef_to_geodetic, geodesic_inverse
 from triwarn.core.trajectory.gravity import jacobi_energy
-from triwarn.core.trajectory.scenario import ScenarioError, catalog_names, load_scenario
-from triwarn.core.trajectory.tracks import NATIONS, Phase
+from triwarn.scenarios.scenario_file import ScenarioError, catalog_names, load_scenario
 
 KM = 1e3
 

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
-from triwarn.core.trajectory import kalman
+from triwarn.core.tracking import kalman
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import A_M, B_M
 from triwarn.core.trajectory.frames import geodetic_to_ecef
-from triwarn.core.trajectory.tracks import Phase
 from triwarn.sensors.sim.catalog import load_catalog
 from triwarn.sensors.sim.infrared import InfraredModel
 from triwarn.sensors.sim.measure import los_clear

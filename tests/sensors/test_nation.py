@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triwarn.core.trajectory.tracks import Phase, Status
+from triwarn.core.tracks import Phase, Status
 from triwarn.sensors.sim.nation import NationSim
 from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
 
@@ -113,7 +113,7 @@ def test_a_new_sim_can_continue_the_track_numbers_of_the_last(scenario: Syntheti
 
 
 def test_warm_up_runs_every_kernel_through_a_real_track() -> None:
-    from triwarn.core.trajectory import kalman
+    from triwarn.core.tracking import kalman
     from triwarn.sensors.sim import measure
     from triwarn.sensors.sim.nation import warm_up
 

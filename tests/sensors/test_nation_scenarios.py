@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triwarn.core.trajectory.scenario import catalog_names, load_scenario
-from triwarn.core.trajectory.tracks import NATIONS, Status
+from triwarn.core.tracks import NATIONS, Status
+from triwarn.scenarios.scenario_file import catalog_names, load_scenario
 from triwarn.sensors.sim.catalog import SensorCatalogError
 from triwarn.sensors.sim.nation import NationSim
 

@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from triwarn.services import mqtt
-from triwarn.services.broker import BrokerError, free_port, start_broker
+from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
 
 KINDS = ["embedded"] + (["mosquitto"] if shutil.which("mosquitto") else [])
 
@@ -25,7 +25,7 @@ def test_qos1_retained_status_and_last_will_through_each_broker(kind: str) -> No
         script = textwrap.dedent(
             f"""
             import asyncio, os, aiomqtt
-            from triwarn.services import mqtt
+            from triwarn.services.runtime import mqtt
             async def main():
                 will = aiomqtt.Will("triwarn/v1/jp/status", b"death", qos=1, retain=True)
                 async with mqtt.client("{broker.url}", "dying-node", will=will, keepalive_s=1) as c:

@@ -15,7 +15,9 @@ import grpc
 import numpy as np
 import pytest
 
-from triwarn.services import mqtt, synthetic, wire
+from triwarn.services import synthetic
+from triwarn.services.runtime import mqtt
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 NATION_PB = {"us": tracks_pb2.NATION_US, "jp": tracks_pb2.NATION_JP, "kr": tracks_pb2.NATION_KR}
@@ -201,7 +203,7 @@ def test_a_nodes_death_removes_its_contribution_and_an_old_death_changes_nothing
 def test_the_metrics_endpoint_serves_prometheus_text_with_the_counters(fusion_settings, make_fusion) -> None:
     import urllib.request
 
-    from triwarn.services.broker import free_port
+    from triwarn.services.runtime.broker import free_port
 
     port = free_port()
     service = make_fusion(fusion_settings.replace(metrics_port=port))
@@ -220,7 +222,7 @@ def test_health_is_serving_only_while_the_broker_is_consumed(fusion_settings, ma
     subscribed (so nothing published after SERVING is missed)."""
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from triwarn.services.broker import free_port, start_broker
+    from triwarn.services.runtime.broker import free_port, start_broker
 
     port = free_port()
     settings = fusion_settings.replace(broker_url=f"mqtt://127.0.0.1:{port}")

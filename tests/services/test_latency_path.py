@@ -21,17 +21,19 @@ import grpc
 import numpy as np
 import pytest
 
-from triwarn.core.trajectory.assess import WarningLevel
-from triwarn.core.trajectory.tracks import Phase
-from triwarn.services import picture, synthetic, wire
-from triwarn.services.broker import BrokerHandle
-from triwarn.services.clock import Clock
-from triwarn.services.distribution import PictureHub, StageTrace, start_server
+from triwarn.core.assessment.assess import WarningLevel
+from triwarn.core.assessment.warnings import fill_track_assessment
+from triwarn.core.tracks import Phase
+from triwarn.services import synthetic
+from triwarn.services.distribution.server import PictureHub, StageTrace, start_server
+from triwarn.services.distribution.warning_log import WarningLog
 from triwarn.services.fusion import FusionService, assessment_pb, merge_assessment
-from triwarn.services.metrics import Metrics
-from triwarn.services.settings import Settings
-from triwarn.services.warning_log import WarningLog
-from triwarn.services.warnings import fill_track_assessment
+from triwarn.services.runtime.broker import BrokerHandle
+from triwarn.services.runtime.clock import Clock
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
+from triwarn.services.wire import picture
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 
@@ -277,7 +279,7 @@ def test_a_dead_assessment_process_is_replaced() -> None:
 _ORPHAN_PARENT = """
 import asyncio, os, sys, time
 from triwarn.services.fusion import AssessProcess
-from triwarn.services.settings import Settings
+from triwarn.services.runtime.settings import Settings
 
 async def main():
     proc = AssessProcess(Settings(), 1)
@@ -325,7 +327,7 @@ def test_the_assessment_process_dies_with_a_killed_service() -> None:
 
 
 def test_the_transport_floor_delivers_every_batch_to_every_subscriber(broker: BrokerHandle) -> None:
-    from triwarn.services.benchmarks.e2e import run_floor_config
+    from triwarn.benches.bench_e2e import run_floor_config
 
     r = run_floor_config(broker.url, rate=20, n_subs=2, duration_s=0.5, period_s=0.1)
     assert r["batches_published"] == 15  # 3 nations x 5 periods

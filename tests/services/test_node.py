@@ -14,9 +14,10 @@ from contextlib import contextmanager
 import aiomqtt
 import pytest
 
-from triwarn.services import mqtt, node
-from triwarn.services.broker import BrokerHandle, free_port, start_broker
-from triwarn.services.settings import Settings
+from triwarn.services import node
+from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.broker import BrokerHandle, free_port, start_broker
+from triwarn.services.runtime.settings import Settings
 from triwarn.v1 import tracks_pb2
 
 
@@ -127,7 +128,7 @@ def test_node_reconnects_after_a_broker_restart_with_a_new_birth_and_no_reused_t
 def test_death_pairs_with_birth_whether_the_node_is_killed_or_stopped(broker: BrokerHandle, how: str) -> None:
     nation = "kr" if how == "SIGKILL" else "us"
     observer = Observer(broker.url, nation).start()
-    cmd = [sys.executable, "-P", "-m", "triwarn.services.cli", "node", "--nation", nation, "--broker", broker.url]
+    cmd = [sys.executable, "-P", "-m", "triwarn.cli.main", "node", "--nation", nation, "--broker", broker.url]
     cmd += ["--speed", "5", "--t0-ns", str(time.time_ns())]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = b""

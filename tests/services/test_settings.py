@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from triwarn.services.settings import Settings, SettingsError
+from triwarn.services.runtime.settings import Settings, SettingsError
 
 
 def test_environment_then_flags() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from triwarn.services.distribution import PictureHub, start_server
-from triwarn.services.settings import Settings
+from triwarn.services.distribution.server import PictureHub, start_server
+from triwarn.services.runtime.settings import Settings
 from triwarn.services.subscriber import (
     ClientPicture,
     JsonSink,
@@ -156,7 +156,7 @@ async def _cli(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "triwarn.services.cli",
+        "triwarn.cli.main",
         "subscribe",
         *args,
         stdout=asyncio.subprocess.PIPE,

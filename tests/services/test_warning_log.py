@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.services.distribution import PictureHub
-from triwarn.services.settings import Settings
-from triwarn.services.warning_log import WarningLog
+from triwarn.services.distribution.server import PictureHub
+from triwarn.services.distribution.warning_log import WarningLog
+from triwarn.services.runtime.settings import Settings
 from triwarn.v1 import picture_pb2
 
 PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "test"

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.core.trajectory.tracks import LocalTrackBatch
-from triwarn.services import synthetic, wire
+from triwarn.core.tracks import LocalTrackBatch
+from triwarn.services import synthetic
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import tracks_pb2
 
 LIMITS = wire.Limits()

@@ -1,6 +1,6 @@
 """The ``triwarn`` command: one entry point, one subcommand per job.
 
-Each subcommand lives in ``triwarn.services.commands.<name>`` and exposes ``register(subparsers)``, which
+Each subcommand lives in ``triwarn.cli.commands.<name>`` and exposes ``register(subparsers)``, which
 adds its parser and sets ``func`` to a callable taking the parsed ``argparse.Namespace`` and returning an
 exit code. Command modules import heavy libraries (numba, grpc) inside their functions, so that
 ``triwarn --help`` is instant.
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for name in COMMANDS:
-        importlib.import_module(f"triwarn.services.commands.{name}").register(sub)
+        importlib.import_module(f"triwarn.cli.commands.{name}").register(sub)
     return parser
 
 
@@ -63,7 +63,7 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from triwarn.services.logs import setup_logging
+    from triwarn.services.runtime.logs import setup_logging
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -7,7 +7,7 @@ import pymap3d
 import pytest
 from pymap3d.vincenty import vreckon
 
-from triwarn.core.trajectory.areas import (
+from triwarn.core.assessment.areas import (
     JP_EEZ,
     JP_LAND,
     KR_LAND,

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from pymap3d.vincenty import vdist
 
-from triwarn.core.trajectory.assess import AreaKind, Assessor, WarningLevel
-from triwarn.core.trajectory.classify import MissileClass
+from triwarn.core.assessment.assess import AreaKind, Assessor, WarningLevel
+from triwarn.core.assessment.classify import MissileClass
+from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import plan_trajectory
-from triwarn.core.trajectory.tracks import Phase, SystemTrack
 
 NS = 1_000_000_000
 KM = 1000.0
@@ -170,7 +170,7 @@ def test_while_boosting_the_impact_area_is_a_corridor_that_holds_the_true_impact
     """Issue 6: a boost-phase prediction must not be the instantaneous impact point with a small ellipse (far
     short of the real impact: coverage 0): the area is the corridor the missile can still reach, and it holds
     the true impact at every boost assessment; after burnout it shrinks to a normal ellipse."""
-    from triwarn.services.assessment import ground_offset_en_m, inside_ellipse
+    from triwarn.analysis.recording import ground_offset_en_m, inside_ellipse
 
     f = overflight_2022_10_04
     rng = np.random.default_rng(3)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from triwarn.core.trajectory.classify import (
+from triwarn.core.assessment.classify import (
     M_APOGEE,
     M_ERANGE,
     MissileClass,
@@ -17,9 +17,9 @@ from triwarn.core.trajectory.classify import (
     kepler_apogee_radius_m,
     phase_from_metrics,
 )
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.flight import Steering, fly_missile
 from triwarn.core.trajectory.missiles import get_missile
-from triwarn.core.trajectory.tracks import Phase
 
 MU = 3.986004418e14
 R = 6_371_000.0  # events.md Kepler table: R = 6371 km
@@ -160,7 +160,7 @@ def test_boost_profiles_tell_a_fast_solid_srbm_from_a_slow_liquid_icbm() -> None
     """The catalog's nominal boosts: 20 s after launch a KN-23-like SRBM is far faster than the big liquid
     ICBMs, so its speed then rules them (and their intercontinental reach) out; a speed no class has fits none,
     and the bound is then the longest reach of the whole catalog."""
-    from triwarn.core.trajectory.classify import boost_profiles, boost_range_bound_m
+    from triwarn.core.assessment.classify import boost_profiles, boost_range_bound_m
 
     profiles = boost_profiles()
     by = {p.name: p for p in profiles}

@@ -9,11 +9,11 @@ import math
 import numpy as np
 from pymap3d.vincenty import vdist
 
-from triwarn.core.trajectory.assess import Assessor
-from triwarn.core.trajectory.engine import FusionEngine
+from triwarn.core.assessment.assess import Assessor
+from triwarn.core.fusion.engine import FusionEngine
+from triwarn.core.tracks import LocalTrackBatch, Phase, Status, SystemTrack
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import plan_trajectory
-from triwarn.core.trajectory.tracks import LocalTrackBatch, Phase, Status, SystemTrack
 
 NS = 1_000_000_000
 KM = 1000.0
@@ -58,7 +58,7 @@ def test_engine_reports_the_newest_sensor_update_of_a_coasting_track() -> None:
 
 def _kn23():
     """The 2019 KN-23 (gliding, L/D 3): (sample(t) -> (pos, vel), impact lat, lon, impact time s)."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     truth = load_scenario("2019-07-25-kn23-depressed").truth()
 

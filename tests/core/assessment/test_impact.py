@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 from pymap3d.vincenty import vdist
 
-from triwarn.core.trajectory.flight import Steering, fly_missile
-from triwarn.core.trajectory.frames import ecef_to_geodetic
-from triwarn.core.trajectory.impact import (
+from triwarn.core.assessment.impact import (
     CHI2_2DOF_95,
     KAPPA,
     L_AUG,
@@ -25,6 +23,8 @@ from triwarn.core.trajectory.impact import (
     predict_impacts,
     sigma_points_batch,
 )
+from triwarn.core.trajectory.flight import Steering, fly_missile
+from triwarn.core.trajectory.frames import ecef_to_geodetic
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.propagate import propagate_to_impact
 
@@ -190,15 +190,15 @@ def test_gliding_propagation_matches_the_core_without_lift_and_flies_further_wit
 
 
 def _inside(pred, lat_deg: float, lon_deg: float) -> bool:  # type: ignore[no-untyped-def]
-    from triwarn.services.assessment import ground_offset_en_m, inside_ellipse
+    from triwarn.analysis.recording import ground_offset_en_m, inside_ellipse
 
     e, n = ground_offset_en_m(pred.lat_deg, pred.lon_deg, lat_deg, lon_deg)
     return inside_ellipse(e, n, pred.semi_major_m, pred.semi_minor_m, pred.orientation_deg)
 
 
 def test_boost_corridor_reaches_from_the_instantaneous_impact_point_to_the_far_end() -> None:
+    from triwarn.core.assessment.impact import ImpactPrediction, boost_corridor
     from triwarn.core.trajectory.frames import geodesic_direct
-    from triwarn.core.trajectory.impact import ImpactPrediction, boost_corridor
 
     cov = np.diag([2000.0**2, 1000.0**2])
     a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], CHI2_2DOF_95)
@@ -227,7 +227,7 @@ def test_boost_corridor_reaches_from_the_instantaneous_impact_point_to_the_far_e
 def test_an_unknown_lift_to_drag_spans_the_ballistic_and_the_gliding_impacts() -> None:
     """Before a quasi-ballistic SRBM pulls up, its L/D is unknown: with the span [0, 3.6] the 95% area holds both
     the ballistic impact and the gliding one (the 2019 KN-23 flew ~120 km beyond its ballistic impact point)."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     truth = load_scenario("2019-07-25-kn23-depressed").truth()
     t = truth.impact_time_s[0] - 300.0
@@ -253,7 +253,7 @@ def test_the_span_area_holds_the_impacts_at_the_ballistic_end_and_the_middle_of_
     prior) fall inside the 95% ellipse. Not at the high end: at L/D 3.6 only ~66% do (a glide magnifies the
     state's errors, 47 km along there against 12 km at the middle, and the sigma points fly at the middle
     only): a known gap, docs/assessment.md."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
 
     truth = load_scenario("2019-07-25-kn23-depressed").truth()
     s = truth.sample(truth.impact_time_s[0] - 250.0)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from pymap3d.vincenty import vdist
 
+from triwarn.core.assessment.launch import back_integrate, estimate_launch
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.flight import Steering, fly_missile
 from triwarn.core.trajectory.frames import ecef_to_geodetic
-from triwarn.core.trajectory.launch import back_integrate, estimate_launch
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.propagate import earth_model, propagate_to_impact
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triwarn.core.trajectory.assess import AreaKind, Assessor, WarningLevel
-from triwarn.core.trajectory.scenario import load_scenario
-from triwarn.core.trajectory.tracks import SystemTrack
+from triwarn.core.assessment.assess import AreaKind, Assessor, WarningLevel
+from triwarn.core.tracks import SystemTrack
+from triwarn.scenarios.scenario_file import load_scenario
 
 NS = 1_000_000_000
 P_TRACK = np.diag([200.0**2] * 3 + [4.0**2] * 3)  # a fused track's accuracy (assumption for the test)
@@ -59,7 +59,7 @@ def test_quasi_ballistic_glide_is_seen_and_predicted() -> None:
     once the assessor has seen the lift it predicts with it."""
     from pymap3d.vincenty import vdist
 
-    from triwarn.core.trajectory.impact import predict_impacts
+    from triwarn.core.assessment.impact import predict_impacts
 
     truth = load_scenario("2019-07-25-kn23-depressed").truth()
     k = 0

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from triwarn.core.trajectory.assess import (
+from triwarn.core.assessment.assess import (
     AreaKind,
     Assessment,
     Assessor,
@@ -17,12 +17,12 @@ from triwarn.core.trajectory.assess import (
     ThreatenedArea,
     WarningLevel,
 )
-from triwarn.core.trajectory.classify import MissileClass
+from triwarn.core.assessment.classify import MissileClass
+from triwarn.core.assessment.warnings import WarningBook, WarningState, fill_track_assessment, warning_to_proto
+from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import plan_trajectory
-from triwarn.core.trajectory.tracks import Phase, SystemTrack
-from triwarn.services.picture import system_track_pb
-from triwarn.services.warnings import WarningBook, WarningState, fill_track_assessment, warning_to_proto
+from triwarn.services.wire.picture import system_track_pb
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 NS = 1_000_000_000
@@ -203,7 +203,7 @@ def test_while_boosting_only_level_changes_are_news() -> None:
 def test_recording_cells_and_impact_scoring() -> None:
     from pymap3d.vincenty import vreckon
 
-    from triwarn.services.assessment import (
+    from triwarn.analysis.recording import (
         IPP_COLUMNS,
         LAUNCH_COLUMNS,
         inside_ellipse,

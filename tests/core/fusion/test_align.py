@@ -9,7 +9,7 @@ import pymap3d
 import pytest
 from scipy.integrate import solve_ivp
 
-from triwarn.core.trajectory.align import (
+from triwarn.core.fusion.align import (
     GM_M3_S2,
     J2,
     OMEGA_E_RAD_S,

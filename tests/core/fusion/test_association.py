@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
-from triwarn.core.trajectory.association import (
+from triwarn.core.fusion.association import (
     CHI2_6DOF_0999,
     assign,
     gate,

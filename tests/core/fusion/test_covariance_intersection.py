@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.core.trajectory.fusion import (
+from triwarn.core.fusion.covariance_intersection import (
     ci_fuse_groups,
     ci_weights,
     covariance_intersection,

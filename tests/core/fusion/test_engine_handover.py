@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from triwarn.core.trajectory.align import predict
-from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
-from triwarn.core.trajectory.tracks import LocalTrackBatch, Phase, Status
+from triwarn.core.fusion.align import predict
+from triwarn.core.fusion.engine import FusionConfig, FusionEngine
+from triwarn.core.tracks import LocalTrackBatch, Phase, Status
 
 T0 = 1_800_000_000_000_000_000
 S = 1_000_000_000  # one second in ns

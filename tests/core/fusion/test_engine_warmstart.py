@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import triwarn.core.trajectory.engine as engine_mod
-from triwarn.core.trajectory.engine import FusionConfig, FusionEngine
-from triwarn.core.trajectory.fusion import CI_TOL, ci_weights, keyed_warm_start, store_keyed_weights
-from triwarn.core.trajectory.tracks import SystemTrack
-from triwarn.services.benchmarks.fusion import churned_batches
+import triwarn.core.fusion.engine as engine_mod
+from triwarn.benches.bench_fusion import churned_batches
+from triwarn.core.fusion.covariance_intersection import CI_TOL, ci_weights, keyed_warm_start, store_keyed_weights
+from triwarn.core.fusion.engine import FusionConfig, FusionEngine
+from triwarn.core.tracks import SystemTrack
 
 
 def _run(n: int, cycles: int, keyed: bool) -> list[tuple[list[SystemTrack], tuple[int, ...]]]:

@@ -11,9 +11,9 @@ import dataclasses
 
 import numpy as np
 
+from triwarn.core.tracking.tracker import TrackerConfig
+from triwarn.core.tracks import Phase, Status
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
-from triwarn.core.trajectory.tracker import TrackerConfig
-from triwarn.core.trajectory.tracks import Phase, Status
 
 CHI2_6_95 = 12.592  # a consistent tracker's mean NEES is ~6, and most reports are below this
 
@@ -22,7 +22,7 @@ def _glide_nees(config: TrackerConfig, seeds: tuple[int, ...]) -> dict[str, floa
     """Mean NEES (6-D ECEF position and velocity) per nation of the updated (not coasting) reports of the first
     KN-23 of the 2019-07-25 scenario while it descends between 20 and 50 km (its glide; catalog sensors with
     their fixed registration biases), and whether any such report was phased BOOST."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
     from triwarn.sensors.sim.nation import NationSim
 
     scenario = load_scenario("2019-07-25-kn23-depressed")

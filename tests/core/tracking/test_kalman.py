@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.stats import chi2
 
-from triwarn.core.trajectory import kalman
+from triwarn.core.tracking import kalman
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import geodetic_to_ecef
 

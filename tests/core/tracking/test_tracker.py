@@ -10,11 +10,11 @@ import pymap3d
 from scipy.integrate import solve_ivp
 from scipy.stats import chi2
 
-from triwarn.core.trajectory import kalman
+from triwarn.core.tracking import kalman
+from triwarn.core.tracking.tracker import Tracker, TrackerConfig
+from triwarn.core.tracks import Status
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import geodetic_to_ecef
-from triwarn.core.trajectory.tracker import Tracker, TrackerConfig
-from triwarn.core.trajectory.tracks import Status
 
 LAT, LON, H = math.radians(37.0), math.radians(131.0), 30.0
 SIG = (1e-3, 1e-3, 15.0)
@@ -209,7 +209,7 @@ def test_duplicate_rule_deletes_the_younger_of_two_tracks_of_one_object() -> Non
 def test_two_infrared_satellites_start_a_boost_phase_track() -> None:
     """SBIRS-like satellites at 100° E and 150° E see a missile in boost: their lines of sight cross, a
     tentative track starts and is confirmed by the next scans, in boost phase, within a few km."""
-    from triwarn.core.trajectory.tracks import Phase
+    from triwarn.core.tracks import Phase
     from triwarn.sensors.sim.synthetic import Launch, SyntheticTruth
 
     r = 42_164_172.0
@@ -322,7 +322,7 @@ def test_one_track_follows_the_missile_through_burnout() -> None:
     the combined estimate. Asserted: one track number from T+200 s to T+300 s, and its reports after burnout
     within 3 km of the missile. (With the gate on the combined estimate alone, the old track coasted on
     with thrust, 14 km ahead of the missile by T+287 s, and a second track started on it at T+270 s.)"""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
     from triwarn.sensors.sim.nation import NationSim
 
     scenario = load_scenario("2022-11-18-hwasong17-lofted")

@@ -9,11 +9,11 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from triwarn.core.tracks import Phase
 from triwarn.core.trajectory import propagate as prop
 from triwarn.core.trajectory.constants import G0_M_S2
 from triwarn.core.trajectory.flight import FlightError, Stage, Steering, Vehicle, fly_missile
 from triwarn.core.trajectory.missiles import CATEGORIES, MissileError, missile_classes, parse_missiles
-from triwarn.core.trajectory.tracks import Phase
 
 TWO_STAGE = Vehicle(
     name="test-2",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from triwarn.core.trajectory.frames import geodesic_direct, geodesic_inverse
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import PlanningError, plan_trajectory
-from triwarn.core.trajectory.scenario import catalog_names, load_scenario
+from triwarn.scenarios.scenario_file import catalog_names, load_scenario
 
 EVENTS = [n for n in catalog_names() if n != "demo"]
 

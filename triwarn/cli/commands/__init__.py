@@ -1,1 +1,1 @@
-"""One module per `triwarn` subcommand, each with `register(subparsers)` (see triwarn.services.cli)."""
+"""One module per `triwarn` subcommand, each with `register(subparsers)` (see triwarn.cli.main)."""

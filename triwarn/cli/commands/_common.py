@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from triwarn.services.settings import Settings, SettingsError
+from triwarn.services.runtime.settings import Settings, SettingsError
 
 
 def add_broker(p: argparse.ArgumentParser) -> None:

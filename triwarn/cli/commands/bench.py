@@ -1,6 +1,6 @@
 """``triwarn bench``: benchmarks that print numbers (and write them to a results file).
 
-Each benchmark is a module ``triwarn.services.benchmarks.<name>`` with ``add_arguments(parser)`` and
+Each benchmark is a module ``triwarn.benches.bench_<name>`` with ``add_arguments(parser)`` and
 ``run(args) -> int``; the scripts in benches/ call the same functions.
 """
 
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     inner = parser.add_subparsers(dest="benchmark", metavar="<benchmark>", required=True)
     for name, help_text in BENCHMARKS.items():
         p = inner.add_parser(name, help=help_text, description=help_text)
-        module = f"triwarn.services.benchmarks.{name}"
+        module = f"triwarn.benches.bench_{name}"
         importlib.import_module(module).add_arguments(p)
         p.set_defaults(func=_runner(module))
 

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.services.broker import mosquitto_config
+    from triwarn.services.runtime.broker import mosquitto_config
 
     exe = shutil.which("mosquitto")
     if args.kind == "mosquitto" and exe is None:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from triwarn.services.broker import run_embedded
+    from triwarn.services.runtime.broker import run_embedded
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -56,7 +56,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[bytes]:
     # -P: the working directory is not put on sys.path, so a checkout's triwarn/ folder cannot shadow the
     # installed package when the demo is started from the repository's root
-    cmd = [sys.executable, "-P", "-m", "triwarn.services.cli", *args]
+    cmd = [sys.executable, "-P", "-m", "triwarn.cli.main", *args]
     return subprocess.Popen(
         cmd,
         stdout=log_file if log_file is not None else None,
@@ -114,12 +114,12 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], timeout_s: float = 10.0) -> 
 def warm_up(scenario: str, seed: int) -> float:
     """Compile (first run) or load (cached) every numba kernel the nodes and the fusion service use, here
     once, so that the child processes start in about a second. Returns the seconds it took."""
-    from triwarn.core.trajectory.scenario import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario
     from triwarn.sensors.sim import nation
-    from triwarn.services.clock import Clock
     from triwarn.services.fusion import FusionService
-    from triwarn.services.metrics import Metrics
-    from triwarn.services.settings import Settings
+    from triwarn.services.runtime.clock import Clock
+    from triwarn.services.runtime.metrics import Metrics
+    from triwarn.services.runtime.settings import Settings
 
     t = time.perf_counter()
     sc = load_scenario(scenario)
@@ -130,9 +130,9 @@ def warm_up(scenario: str, seed: int) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.core.trajectory.scenario import ScenarioError, load_scenario
-    from triwarn.services.broker import BrokerError, free_port, start_broker
-    from triwarn.services.commands._common import open_start_gate
+    from triwarn.cli.commands._common import open_start_gate
+    from triwarn.scenarios.scenario_file import ScenarioError, load_scenario
+    from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
 
     try:
         scenario = load_scenario(args.scenario)

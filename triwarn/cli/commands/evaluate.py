@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.services.evaluate import EvaluationError, evaluate_runs, format_table
+    from triwarn.analysis.evaluate import EvaluationError, evaluate_runs, format_table
 
     try:
         result = evaluate_runs(

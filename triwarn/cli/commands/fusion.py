@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from triwarn.services.commands._common import add_broker, add_start_gate, settings_from, wait_at_start_gate
+from triwarn.cli.commands._common import add_broker, add_start_gate, settings_from, wait_at_start_gate
 
 
 def register(sub: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from triwarn.services.commands._common import (
+from triwarn.cli.commands._common import (
     add_broker,
     add_scenario,
     add_start_gate,
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.core.trajectory.scenario import ScenarioError
+    from triwarn.scenarios.scenario_file import ScenarioError
     from triwarn.services import node
 
     extra = {}

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from triwarn.services.commands._common import settings_from
+from triwarn.cli.commands._common import settings_from
 
 
 def register(sub: Any) -> None:
@@ -45,8 +45,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from triwarn.core.trajectory.scenario import ScenarioError
-    from triwarn.services.replay import replay
+    from triwarn.analysis.replay import replay
+    from triwarn.scenarios.scenario_file import ScenarioError
 
     settings = settings_from(args, "seed", "policy_file", scenario=args.scenario)
     speed = None if args.fast else (args.speed or 1.0)

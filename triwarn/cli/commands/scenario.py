@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from triwarn.core.trajectory.scenario import catalog_names, load_scenario
+    from triwarn.scenarios.scenario_file import catalog_names, load_scenario
 
     rows = []
     for name in catalog_names():
@@ -52,7 +52,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from triwarn.core.trajectory.scenario import ScenarioError, load_scenario
+    from triwarn.scenarios.scenario_file import ScenarioError, load_scenario
 
     try:
         sc = load_scenario(args.file)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.services.commands._common import settings_from
+from triwarn.cli.commands._common import settings_from
 
 _LEVELS = ("none", "advisory", "watch", "warning")
 _AREAS = ("jp-land", "kr-land", "jp-eez", "jp-overflight", "kr-overflight")

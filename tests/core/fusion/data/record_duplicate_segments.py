@@ -1,5 +1,5 @@
 """Record the nations' local track batches of catalog-scenario segments where duplicate system tracks
-appeared before the fusion engine held tentative tracks (for tests/core/test_engine.py).
+appeared before the fusion engine held tentative tracks (for tests/core/fusion/test_engine.py).
 
 Run: ``python tests/core/data/record_duplicate_segments.py`` (writes ``duplicate_segments.npz`` beside it).
 The batches come from the national nodes' simulators and trackers at the time of recording; the test replays
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from triwarn.core.trajectory.scenario import load_scenario
-from triwarn.core.trajectory.tracks import NATIONS
-from triwarn.services.clock import ManualClock
+from triwarn.core.tracks import NATIONS
+from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.services.node import Node
-from triwarn.services.settings import Settings
+from triwarn.services.runtime.clock import ManualClock
+from triwarn.services.runtime.settings import Settings
 
 SEGMENTS = [
     ("2023-07-12-hwasong18", 2, 120.0, 170.0),

@@ -1,5 +1,5 @@
 """Record the nations' local track batches of the catalog segment where the KN-23's system track number changed
-(for tests/core/test_engine_handover.py): 2019-07-25-kn23-depressed, seed 3, T+25..75 s. The US infrared-only
+(for tests/core/fusion/test_engine_handover.py): 2019-07-25-kn23-depressed, seed 3, T+25..75 s. The US infrared-only
 boost track is deleted at T+38 s, and the KR radar track that starts in the same cycle did not gate against
 the dormant system track's prediction (3-5 km and 0.4-0.8 km/s off), so it became a second number until the
 JP track reacquired the first at T+68 s.
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from triwarn.core.trajectory.scenario import load_scenario
-from triwarn.core.trajectory.tracks import NATIONS
-from triwarn.services.clock import ManualClock
+from triwarn.core.tracks import NATIONS
+from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.services.node import Node
-from triwarn.services.settings import Settings
+from triwarn.services.runtime.clock import ManualClock
+from triwarn.services.runtime.settings import Settings
 
 SCENARIO, SEED, T_A, T_B = "2019-07-25-kn23-depressed", 3, 25.0, 75.0
 FIELDS = ("batch", "nation", "sent", "num", "t", "x", "P", "phase", "status", "beta")

@@ -1,0 +1,1 @@
+"""Track-to-track fusion: time alignment, association, covariance intersection and the fusion engine."""

@@ -1,0 +1,1 @@
+"""National tracking: motion and measurement models, the EKF/IMM filters and each nation's tracker."""
