@@ -107,7 +107,9 @@ def recordings(scenario: str, work: Path, runs: int, seed: int = 1) -> list[tupl
 
 def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
     """Score the recordings of :func:`recordings` for one scenario (see the module docstring)."""
-    from triwarn.analysis.evaluate import evaluate_runs, fused_versus_single, read_picture, read_truth
+    from triwarn.analysis.evaluate import evaluate_runs
+    from triwarn.analysis.fusion_gain import fused_versus_single
+    from triwarn.analysis.recording import read_picture, read_truth
 
     d = work / scenario
     r = evaluate_runs(d / "all", held_only=True, views=["us"], max_steps=max_steps)

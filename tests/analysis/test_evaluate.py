@@ -8,15 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triwarn.analysis.evaluate import (
-    EvaluationError,
-    evaluate,
-    evaluate_runs,
-    format_table,
-    fused_versus_single,
-    read_picture,
-    read_truth,
-)
+from triwarn.analysis.evaluate import evaluate, evaluate_runs, format_table
+from triwarn.analysis.fusion_gain import fused_versus_single
+from triwarn.analysis.recording import EvaluationError, read_picture, read_truth
 from triwarn.cli.main import main
 
 STEPS = 12
