@@ -25,11 +25,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triwarn.sensors.sim.synthetic import FusionScenario, batch_of, make_scenario
+if TYPE_CHECKING:
+    from triwarn.sensors.sim.synthetic import FusionScenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,9 +90,12 @@ def measure(
     stonesoup_cycles: int = 2,
 ) -> dict[str, Any]:
     """Run the benchmark; returns the numbers as a dict (see ``--json``)."""
+    # numba and the kernels are imported here, not at the top: `triwarn bench` imports this module to build its
+    # parser on every start of the CLI, which must not pay for them
     import numba
 
     from triwarn.core.fusion.engine import FusionEngine
+    from triwarn.sensors.sim.synthetic import batch_of, make_scenario
 
     def say(msg: str) -> None:
         if log is not None:
