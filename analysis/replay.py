@@ -44,6 +44,7 @@ import numpy as np
 from triwarn.analysis import recording
 from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
 from triwarn.core.tracks import NATIONS, Status
+from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.services.fusion import FusionService
 from triwarn.services.node import Node
 from triwarn.services.runtime import mqtt
@@ -150,8 +151,6 @@ async def replay(
     progress: Callable[[float, float], None] | None = None,
 ) -> ReplayResult:
     """Replay ``settings.scenario`` with ``settings.seed``; ``speed`` None = as fast as possible."""
-    from triwarn.scenarios.scenario_file import load_scenario
-
     scenario = load_scenario(settings.scenario)
     truth = scenario.truth()
     t0_ns = scenario.epoch_ns

@@ -37,7 +37,7 @@ def score_view(
     ospa_c_m: float,
 ) -> dict[str, float]:
     """SIAP and OSPA of one view's tracks against truth at ``times_us``."""
-    # Stone Soup is imported here, not at the top: it is heavy (seconds to import) and only scoring needs it
+    # Stone Soup is imported here, not at the top: a heavy optional dependency (the dev extra, seconds to import)
     from stonesoup.dataassociator.tracktotrack import TrackToTruth
     from stonesoup.measures import Euclidean
     from stonesoup.metricgenerator.manager import MultiManager

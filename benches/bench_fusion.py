@@ -20,10 +20,14 @@ engine runs the same smaller job again, and the ratio compares the two on that j
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import gc
 import json
 import os
 import sys
 import time
+import warnings
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.threads:
-        import numba
+        import numba  # not at the top: see measure
 
         numba.set_num_threads(args.threads)
     runs = []
@@ -169,9 +173,7 @@ def _run_ours(
 ) -> dict[str, Any]:
     """Our engine on ``batches``; ``freeze``: ``gc.freeze()`` after the warm-up cycles (what a service does
     after start-up: the objects alive then are never walked again by Python's full collections)."""
-    import gc
-
-    from triwarn.core.fusion.engine import FusionEngine
+    from triwarn.core.fusion.engine import FusionEngine  # not at the top: see measure
 
     engine = FusionEngine()
     for c in range(warmup):
@@ -246,9 +248,8 @@ def _accuracy(sc: FusionScenario, engine: Any) -> tuple[float, float]:
 
 def _run_stonesoup(sc: FusionScenario, say: Any) -> dict[str, Any]:
     """Stone Soup made of its parts for the same job (see the module docstring)."""
-    import datetime as dt
-    import warnings
-
+    # Stone Soup is imported here, not at the top: a heavy optional dependency (the dev extra; --no-stonesoup
+    # runs without it)
     from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
     from stonesoup.hypothesiser.distance import DistanceHypothesiser
     from stonesoup.measures import Mahalanobis
@@ -260,7 +261,7 @@ def _run_stonesoup(sc: FusionScenario, say: Any) -> dict[str, Any]:
     from stonesoup.types.track import Track
     from stonesoup.updater.chernoff import ChernoffUpdater
 
-    from triwarn.core.fusion.association import CHI2_6DOF_0999
+    from triwarn.core.fusion.association import CHI2_6DOF_0999  # not at the top: see measure
 
     order = [0, 3, 1, 4, 2, 5]  # ours [x, y, z, vx, vy, vz] -> Stone Soup [x, vx, y, vy, z, vz]
     epoch = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -329,8 +330,6 @@ def _run_stonesoup(sc: FusionScenario, say: Any) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {}
     for name in ("numpy", "numba", "scipy", "stonesoup"):
         try:

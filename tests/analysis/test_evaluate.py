@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pymap3d
 import pytest
 
 from triwarn.analysis.evaluate import evaluate, evaluate_runs, format_table
@@ -158,8 +159,6 @@ LAUNCH = (39.0, 127.5, 0.0)
 
 
 def _geodetic_at(lat_deg: float, lon_deg: float, east_m: float, north_m: float) -> tuple[float, float]:
-    import pymap3d
-
     lat, lon, _ = pymap3d.enu2geodetic(east_m, north_m, 0.0, lat_deg, lon_deg, 0.0)
     return float(lat), float(lon)
 
