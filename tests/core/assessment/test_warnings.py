@@ -203,14 +203,8 @@ def test_while_boosting_only_level_changes_are_news() -> None:
 def test_recording_cells_and_impact_scoring() -> None:
     from pymap3d.vincenty import vreckon
 
-    from triwarn.analysis.recording import (
-        IPP_COLUMNS,
-        LAUNCH_COLUMNS,
-        inside_ellipse,
-        ipp_cells,
-        launch_cells,
-        score_impacts,
-    )
+    from triwarn.analysis.impact_scoring import inside_ellipse, score_impacts
+    from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
 
     a = assessment(level=WarningLevel.WATCH, impact=(41.5, 137.0), impact_t_s=600.0, areas=(EEZ,))
     cells = ipp_cells(a, epoch_ns=100 * NS)
