@@ -2,7 +2,7 @@
 point (for ``triwarn replay --record``) and the impact scoring of ``triwarn evaluate``.
 
 (The fusion service itself merges assessments into its picture updates: ``FusionService.assessment_updates``
-in services/fusion.py, with :func:`triwarn.core.assessment.warnings.fill_track_assessment` and the view's
+in services/fusion.py, with :func:`triwarn.services.wire.picture.fill_track_assessment` and the view's
 :class:`triwarn.core.assessment.warnings.WarningBook`.)
 """
 

@@ -66,24 +66,6 @@ class _Group:
     track_gauges: list[Any] = field(default_factory=list)  # triwarn_system_tracks of each view
 
 
-def assessment_pb(assessment: Any) -> picture_pb2.SystemTrack:
-    """A ``SystemTrack`` holding only the fields ``fill_track_assessment`` sets, for :func:`merge_assessment`."""
-    from triwarn.core.assessment.warnings import fill_track_assessment
-
-    msg = picture_pb2.SystemTrack()
-    fill_track_assessment(msg, assessment)
-    return msg
-
-
-def merge_assessment(msg: picture_pb2.SystemTrack, assessment: picture_pb2.SystemTrack) -> None:
-    """``fill_track_assessment(msg, a)`` for a fresh track message (no assessment yet), from
-    ``assessment_pb(a)``: one C-level merge instead of ~40 field assignments (0.04 vs 0.12 ms for 30 tracks).
-    Phase and warning level are cleared first, because a merge does not copy a proto3 zero."""
-    msg.ClearField("phase")
-    msg.ClearField("warning_level")
-    msg.MergeFrom(assessment)
-
-
 class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
@@ -179,8 +161,6 @@ class FusionService:
         """One DELTA per view of ``group`` for an engine result (none when nothing changed). Each track
         carries its latest assessment; tracks that are new or whose assessment is older than
         ``assess_period_s`` become due for assessment; deleted tracks end their warnings."""
-        from triwarn.core.assessment.warnings import warning_to_proto
-
         changed, deleted = result.changed, result.deleted
         if not changed and not deleted:
             return []
@@ -201,7 +181,7 @@ class FusionService:
             if last is None:
                 msg.phase = int(track.phase)  # type: ignore[assignment]  # not assessed yet: the tracker's phase
             elif not was_copied:
-                merge_assessment(msg, group.assessed_pb[track.track_id])
+                picture.merge_assessment(msg, group.assessed_pb[track.track_id])
             if last is None or track.time_ns - last[0] >= period_ns:
                 group.due[track.track_id] = track
             group.latest[track.track_id] = msg
@@ -214,7 +194,7 @@ class FusionService:
             group.assessed_pb.pop(track_id, None)
             group.forget.append(track_id)
         if deleted:
-            update.warnings.extend(warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
+            update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
         group.track_count = len(group.latest)
         for gauge in group.track_gauges:
             gauge.set(group.track_count)
@@ -243,20 +223,18 @@ class FusionService:
     ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """A DELTA per view with the newly assessed tracks (their latest state) and the warnings that
         changed. Tracks deleted while they were being assessed are left out."""
-        from triwarn.core.assessment.warnings import fill_track_assessment, warning_to_proto
-
         live = {tid: a for tid, a in assessments.items() if tid in group.latest}
         if not live:
             return []
         update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
         for tid, a in live.items():
             group.assessed[tid] = (int(a.time_ns), a)
-            group.assessed_pb[tid] = assessment_pb(a)
+            group.assessed_pb[tid] = picture.assessment_pb(a)
             msg = update.tracks.add()
             msg.CopyFrom(group.latest[tid])
-            fill_track_assessment(msg, a)
+            picture.fill_track_assessment(msg, a)
             group.latest[tid] = msg
-        update.warnings.extend(warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
+        update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
         return [(view, update) for view in group.views]
 
     def assess_due(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:

@@ -22,18 +22,18 @@ import numpy as np
 import pytest
 
 from triwarn.core.assessment.assess import WarningLevel
-from triwarn.core.assessment.warnings import fill_track_assessment
 from triwarn.core.tracks import Phase
 from triwarn.services import synthetic
 from triwarn.services.distribution.server import PictureHub, StageTrace, start_server
 from triwarn.services.distribution.warning_log import WarningLog
-from triwarn.services.fusion import FusionService, assessment_pb, merge_assessment
+from triwarn.services.fusion import FusionService
 from triwarn.services.runtime.broker import BrokerHandle
 from triwarn.services.runtime.clock import Clock
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
+from triwarn.services.wire.picture import assessment_pb, fill_track_assessment, merge_assessment
 from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 
