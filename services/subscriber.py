@@ -27,7 +27,8 @@ from typing import IO, Any, Protocol
 import grpc
 from google.protobuf import json_format
 
-from triwarn.services.distribution.server import CLIENT_OPTIONS, NATION_TO_VIEW, VIEW_TO_NATION
+from triwarn.services.distribution.server import CLIENT_OPTIONS
+from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 PU = picture_pb2.PictureUpdate
@@ -194,7 +195,7 @@ def _enum_name(enum: Any, value: int, prefix: str) -> str:
 
 
 def _nations(values: Any) -> str:
-    return ",".join(NATION_TO_VIEW.get(v, "?") for v in values)
+    return ",".join(PB_TO_NATION.get(v, "?") for v in values)
 
 
 def _fmt_tti(seconds: float | None) -> str:
@@ -228,7 +229,7 @@ class LineSink:
             )
         summary = "; ".join(parts) if parts else "no tracks"
         print(
-            f"seq {update.seq} {kind} view {NATION_TO_VIEW.get(update.view, '?')}: {summary}; "
+            f"seq {update.seq} {kind} view {PB_TO_NATION.get(update.view, '?')}: {summary}; "
             f"{len(picture.warnings)} warning(s)",
             file=self._out,
             flush=True,
@@ -282,7 +283,7 @@ class LiveSink:
         assert p is not None
         header = Text()
         header.append("triwarn shared warning picture", style="bold")
-        header.append(f"   view {NATION_TO_VIEW.get(p.view, '?')}   target {self._target}   ")
+        header.append(f"   view {PB_TO_NATION.get(p.view, '?')}   target {self._target}   ")
         header.append(p.status, style="green" if p.status == "live" else "yellow")
         header.append(
             f"   seq {p.last_seq if p.last_seq is not None else '-'}   {p.rate_per_s():.1f} updates/s"
@@ -353,7 +354,7 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
     picture = ClientPicture()
     request = warning_service_pb2.SubscribeRequest(filter=options.filter)
     if options.view:
-        request.view = VIEW_TO_NATION[options.view]
+        request.view = NATION_TO_PB[options.view]
     resume = options.from_seq
     deadline = None if options.duration_s is None else time.monotonic() + options.duration_s
     connected_once = False

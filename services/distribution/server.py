@@ -47,19 +47,13 @@ from grpc_reflection.v1alpha import reflection
 from triwarn.services.distribution.warning_log import WarningLog
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
 
 log = logging.getLogger(__name__)
 
 #: Full name of the service, as reflection and health checking list it.
 SERVICE_NAME: str = warning_service_pb2.DESCRIPTOR.services_by_name["WarningService"].full_name
-
-VIEW_TO_NATION: dict[str, tracks_pb2.Nation] = {
-    "us": tracks_pb2.NATION_US,
-    "jp": tracks_pb2.NATION_JP,
-    "kr": tracks_pb2.NATION_KR,
-}
-NATION_TO_VIEW: dict[tracks_pb2.Nation, str] = {v: k for k, v in VIEW_TO_NATION.items()}
 
 _ENDED_WARNING_STATES = frozenset({picture_pb2.Warning.STATE_ENDED, picture_pb2.Warning.STATE_CANCELLED})
 
@@ -419,14 +413,14 @@ class PictureHub:
     @classmethod
     async def open(cls, settings: Settings, views: Sequence[str], *, metrics: Metrics | None = None) -> PictureHub:
         """Open the log at ``settings.warning_log`` and rebuild every view from its checkpoint and deltas."""
-        unknown = [v for v in views if v not in VIEW_TO_NATION]
+        unknown = [v for v in views if v not in NATION_TO_PB]
         if unknown or not views:
-            raise ValueError(f"views must be among {sorted(VIEW_TO_NATION)}, not {list(views)!r}")
+            raise ValueError(f"views must be among {sorted(NATION_TO_PB)}, not {list(views)!r}")
         wlog = await WarningLog.open(settings.warning_log)
         try:
             states = {}
             for name in views:
-                state = _View(name, VIEW_TO_NATION[name])
+                state = _View(name, NATION_TO_PB[name])
                 cp = await wlog.load_checkpoint(name)
                 if cp is not None:
                     state.apply(picture_pb2.PictureUpdate.FromString(cp[1]))
@@ -736,7 +730,7 @@ class WarningService:
         if nation == tracks_pb2.NATION_UNSPECIFIED:
             name: str | None = self._settings.default_view
         else:
-            name = NATION_TO_VIEW.get(nation)
+            name = PB_TO_NATION.get(nation)
         if name is None or name not in self._hub.views:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,

@@ -16,6 +16,7 @@ from triwarn.core.assessment.warnings import WarningChange
 from triwarn.core.tracks import SystemTrack
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 from triwarn.services.wire import tracks as wire
+from triwarn.services.wire.nations import NATION_TO_PB
 from triwarn.v1 import picture_pb2
 
 _NO_PREVIOUS: Mapping[int, Any] = {}
@@ -70,7 +71,7 @@ def fill_system_tracks(
     alt_m = lla[:, 2].tolist()
     states = memoryview(state_wire(x, wire.covariance_upper(np.array([t.P for t in tracks], dtype=np.float64))))
     size = _STATE_WIRE.itemsize
-    nation_pb = wire.NATION_TO_PB
+    nation_pb = NATION_TO_PB
     for i, t in enumerate(tracks):
         msg = out.add()
         prev = previous.get(t.track_id)
@@ -94,7 +95,7 @@ def fill_system_tracks(
 
 
 def _add_sources(msg: picture_pb2.SystemTrack, t: SystemTrack) -> None:
-    nation_pb = wire.NATION_TO_PB
+    nation_pb = NATION_TO_PB
     for src in t.sources:
         msg.sources.add(nation=nation_pb[src.nation], node_id=src.node_id, local_track_number=src.local_track_number)
 
