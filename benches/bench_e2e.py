@@ -35,6 +35,8 @@ from typing import Any, cast
 
 import numpy as np
 
+from triwarn.benches.stage_trace import StageTrace
+
 GM_M3_S2 = 3.986004418e14  # WGS-84 gravitational parameter (point mass is enough for a few seconds)
 
 
@@ -288,7 +290,6 @@ def _fusion_main(
     """Child process: ``triwarn fusion`` (same settings, same ``fusion.run``) with a StageTrace, written to
     ``trace_path`` when the service stops (SIGTERM)."""
     from triwarn.services import fusion
-    from triwarn.services.distribution.server import StageTrace
     from triwarn.services.runtime.logs import setup_logging
     from triwarn.services.runtime.settings import Settings
 
@@ -300,7 +301,7 @@ def _fusion_main(
         broker_url=broker_url, grpc_listen=target, metrics_port=metrics_port, warning_log=warning_log
     )
     trace = StageTrace()
-    asyncio.run(fusion.run(settings, trace=trace))
+    asyncio.run(fusion.run(settings, observer=trace))
     Path(trace_path).write_text(json.dumps(trace.as_dict()))
 
 
@@ -528,7 +529,8 @@ def run_distribution_config(
 
 async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: float, procs: int) -> dict[str, Any]:
     from triwarn.core.tracks import NATIONS
-    from triwarn.services.distribution.server import PictureHub, StageTrace, start_server
+    from triwarn.services.distribution.hub import PictureHub
+    from triwarn.services.distribution.server import start_server
     from triwarn.services.runtime.settings import Settings
     from triwarn.v1 import picture_pb2
 
@@ -537,7 +539,7 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
     with tempfile.TemporaryDirectory(prefix="triwarn-bench-dist-") as tmp:
         settings = Settings(warning_log=str(Path(tmp) / "warnings.sqlite"), grpc_listen="127.0.0.1:0")
         hub = await PictureHub.open(settings, NATIONS)
-        hub.trace = StageTrace()
+        hub.observer = trace = StageTrace()
         handle = await start_server(settings, hub)
         await handle.set_serving()
         subscribers = _Subscribers(handle.address, n_subs, procs)
@@ -569,7 +571,7 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
             await hub.close()
             subscribers.join()
     summary = _summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
-    summary["stages_ms"] = _stages(published, received, hub.trace.as_dict())
+    summary["stages_ms"] = _stages(published, received, trace.as_dict())
     return summary
 
 
@@ -629,7 +631,8 @@ async def _floor(broker_url: str, target: str, template: bytes, conn: Any) -> No
     messages) -> one bounded queue per subscriber -> grpc.aio ``context.write`` of the same bytes to each."""
     import grpc
 
-    from triwarn.services.distribution.server import SERVER_OPTIONS, SERVICE_NAME
+    from triwarn.services.distribution.keepalive import SERVER_OPTIONS
+    from triwarn.services.distribution.server import SERVICE_NAME
     from triwarn.services.runtime import mqtt
     from triwarn.services.wire import tracks as wire
     from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
@@ -808,7 +811,7 @@ async def _subscribers(target: str, n: int, conn: Any, progress: Any) -> None:
     process it still delays the other subscribers)."""
     import grpc
 
-    from triwarn.services.distribution.server import CLIENT_OPTIONS
+    from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
     from triwarn.v1 import picture_pb2, warning_service_pb2
 
     records = _new_records(n)

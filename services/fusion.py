@@ -39,6 +39,7 @@ from triwarn.services.runtime.clock import Clock, ClockLike
 from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.logs import LogOnce
 from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
@@ -105,8 +106,8 @@ class FusionService:
             group.track_gauges = [metrics.system_tracks.labels(view=v) for v in group.views]
         self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
-        #: Stage stamps for the end-to-end benchmark (a ``distribution.StageTrace``; None: off).
-        self.trace: Any = None
+        #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
+        self.observer: StageObserver | None = None
 
     def internal_error(self, stage: str, exc: Exception) -> None:
         """A bug, not bad input: counted per stage, logged with its traceback once per (stage, error type)."""
@@ -129,9 +130,9 @@ class FusionService:
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
-        trace = self.trace
-        if trace is not None:
-            trace.stamp(batch.sent_time_ns, "decoded")
+        observer = self.observer
+        if observer is not None:
+            observer.stamp(batch.sent_time_ns, "decoded")
         received, tracks_received = self._per_nation[batch.nation]
         received.inc()
         tracks_received.inc(len(batch))
@@ -145,13 +146,13 @@ class FusionService:
         for group in self.groups:
             if batch.nation in group.sources:
                 result = group.engine.ingest(batch)
-                if trace is not None:
-                    trace.stamp(batch.sent_time_ns, "fused")
+                if observer is not None:
+                    observer.stamp(batch.sent_time_ns, "fused")
                 if result.late_dropped:
                     self.metrics.batches_late.labels(nation=batch.nation).inc(result.late_dropped)
                 updates += self._picture_updates(group, result, batch.sent_time_ns)
-        if trace is not None:
-            trace.stamp(batch.sent_time_ns, "built")
+        if observer is not None:
+            observer.stamp(batch.sent_time_ns, "built")
         self.metrics.fusion_cycle_seconds.observe(time.perf_counter() - started)
         return updates
 
@@ -288,12 +289,13 @@ async def run(
     stop: asyncio.Event | None = None,
     views: Sequence[str] = NATIONS,
     metrics: Metrics | None = None,
-    trace: Any = None,
+    observer: StageObserver | None = None,
 ) -> int:
     """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default). ``metrics``: pass one to
-    read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry. ``trace``:
-    a ``distribution.StageTrace`` that collects per-batch stage stamps (the end-to-end benchmark)."""
-    from triwarn.services.distribution.server import PictureHub, start_server
+    read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry.
+    ``observer``: told each stage of every batch's way (the end-to-end benchmark's stage trace)."""
+    from triwarn.services.distribution.hub import PictureHub
+    from triwarn.services.distribution.server import start_server
 
     stop = stop or stop_on_signals()
     metrics = metrics or Metrics()
@@ -302,7 +304,7 @@ async def run(
     service = FusionService(settings, clock, metrics)
     _limit_kernel_threads(LOOP_KERNEL_THREADS)
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
-    service.trace = hub.trace = trace
+    service.observer = hub.observer = observer
     server = await start_server(settings, hub)
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
@@ -319,8 +321,8 @@ async def run(
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
     gc.collect()
     gc.freeze()
-    if trace is not None:
-        trace.watch_gc()
+    if observer is not None:
+        observer.serving()
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake, assessor))
@@ -407,8 +409,8 @@ async def _consume(client: Any, service: FusionService, hub: Any, assess: asynci
             if not updates:
                 continue
             sent_ns = updates[0][1].source_sent_time_ns
-            if service.trace is not None:
-                service.trace.stamp(sent_ns, "received", received_ns)
+            if service.observer is not None:
+                service.observer.stamp(sent_ns, "received", received_ns)
             await in_flight.acquire()
             try:
                 done = hub.submit_many(updates)
@@ -566,8 +568,8 @@ async def _assess_once(service: FusionService, hub: Any, assessor: AssessProcess
         started_ns = time.time_ns()
         try:
             assessments = await assessor.assess(service.groups.index(group), tracks, forget, now_ns)
-            if service.trace is not None:
-                service.trace.event("assess", started_ns, time.time_ns())
+            if service.observer is not None:
+                service.observer.event("assess", started_ns, time.time_ns())
             updates = service.assessment_updates(group, assessments, service.clock.now_ns())
         except Exception as exc:  # these tracks keep their last assessment; the next period tries again
             service.internal_error("assessment", exc)

@@ -27,7 +27,7 @@ from typing import IO, Any, Protocol
 import grpc
 from google.protobuf import json_format
 
-from triwarn.services.distribution.server import CLIENT_OPTIONS
+from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
 from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
