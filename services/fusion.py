@@ -25,15 +25,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
+import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiomqtt
+import numba
+
+from triwarn.core.assessment.assess import Assessor
+from triwarn.core.assessment.warnings import WarningBook
+from triwarn.core.fusion.engine import FusionConfig, FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
+from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.server import start_server
+from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.clock import Clock, ClockLike
 from triwarn.services.runtime.lifecycle import stop_on_signals
@@ -41,6 +55,7 @@ from triwarn.services.runtime.logs import LogOnce
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.synthetic import synthetic_batches
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
@@ -71,11 +86,6 @@ class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
     def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
-        from triwarn.core.assessment.assess import Assessor
-        from triwarn.core.assessment.warnings import WarningBook
-        from triwarn.core.fusion.engine import FusionConfig, FusionEngine
-        from triwarn.services.policy import load_policy
-
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
@@ -275,8 +285,6 @@ class FusionService:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
         every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING; with
         ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
-        from triwarn.services.synthetic import synthetic_batches
-
         scratch = FusionService(self.settings, self.clock, Metrics())
         for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
             scratch.handle_tracks(nation, payload)
@@ -294,9 +302,6 @@ async def run(
     """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default). ``metrics``: pass one to
     read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry.
     ``observer``: told each stage of every batch's way (the end-to-end benchmark's stage trace)."""
-    from triwarn.services.distribution.hub import PictureHub
-    from triwarn.services.distribution.server import start_server
-
     stop = stop or stop_on_signals()
     metrics = metrics or Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
@@ -348,8 +353,6 @@ async def run(
                     if consumer.done() and not consumer.cancelled():
                         consumer.result()  # re-raises what ended the consumer (a lost connection)
             except Exception as exc:
-                import aiomqtt
-
                 if not isinstance(exc, aiomqtt.MqttError):
                     raise
                 delay = backoff.next()
@@ -448,8 +451,6 @@ ASSESS_KERNEL_THREADS = max(1, (os.cpu_count() or 2) - 1)
 def _limit_kernel_threads(n: int) -> None:
     """Parallel numba kernels called from this thread use at most ``n`` threads (numba's setting is
     per thread)."""
-    import numba
-
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
@@ -471,10 +472,6 @@ def _assess_process_init(settings: Settings, n_groups: int, parent_pid: int) -> 
     the assessment kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow.
     Ctrl-C is the parent's to handle: the service ends this process when it stops. If the service is killed
     outright (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left."""
-    import signal
-
-    from triwarn.core.assessment.assess import Assessor
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     with contextlib.suppress(AttributeError, OSError):
@@ -488,9 +485,6 @@ def _assess_process_init(settings: Settings, n_groups: int, parent_pid: int) -> 
 def _die_with_parent(parent_pid: int) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux only; elsewhere a no-op), and exit now
     if the parent is already gone (it died before the request was made)."""
-    import ctypes
-    import signal
-
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent_pid:
@@ -520,9 +514,6 @@ class AssessProcess:
         self._pool = self._start()
 
     def _start(self) -> Any:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         return ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("spawn"),  # the service has threads (gRPC): no fork
@@ -537,8 +528,6 @@ class AssessProcess:
     async def assess(
         self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
     ) -> dict[int, Any]:
-        from concurrent.futures.process import BrokenProcessPool
-
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, _assess_in_process, group_index, tracks, forget, now_ns)

@@ -26,6 +26,11 @@ from typing import IO, Any, Protocol
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
 
 from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
 from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
@@ -151,8 +156,6 @@ def update_to_dict(update: picture_pb2.PictureUpdate) -> dict[str, Any]:
 def _int64_to_numbers(d: Any, descriptor: Any) -> None:
     """json_format writes 64-bit integers as strings (JSON numbers lose precision past 2**53); ours are seqs,
     ids and nanosecond times, which scripts compare as numbers. Python's json keeps them exact."""
-    from google.protobuf.descriptor import FieldDescriptor
-
     fd = FieldDescriptor
     big = {fd.TYPE_INT64, fd.TYPE_UINT64, fd.TYPE_SINT64, fd.TYPE_FIXED64, fd.TYPE_SFIXED64}
     for f in descriptor.fields:
@@ -246,8 +249,6 @@ class LiveSink:
     """A live terminal view with rich: tracks, impact points, countdowns, warnings, seq and update rate."""
 
     def __init__(self, target: str, console: Any = None) -> None:
-        from rich.console import Console
-
         self._target = target
         self._console = console or Console()
         self._live: Any = None
@@ -255,8 +256,6 @@ class LiveSink:
         self._notices: deque[str] = deque(maxlen=3)
 
     def start(self, picture: ClientPicture) -> None:
-        from rich.live import Live
-
         self._picture = picture
         self._live = Live(get_renderable=self._render, console=self._console, refresh_per_second=4, screen=False)
         self._live.start()
@@ -275,10 +274,6 @@ class LiveSink:
             self._live.stop()
 
     def _render(self) -> Any:
-        from rich.console import Group
-        from rich.table import Table
-        from rich.text import Text
-
         p = self._picture
         assert p is not None
         header = Text()
@@ -459,8 +454,6 @@ def main(options: SubscribeOptions, json_output: bool) -> int:
     if json_output:
         sink: Sink = JsonSink()
     else:
-        from rich.console import Console
-
         console = Console()
         sink = LiveSink(options.target, console) if console.is_terminal else LineSink()
 
