@@ -27,15 +27,18 @@ import asyncio
 import contextlib
 import ctypes
 import gc
+import itertools
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 import aiomqtt
@@ -462,24 +465,37 @@ def _limit_kernel_threads(n: int) -> None:
 #: GIL while it waits for the CPU blocks the event loop (priority inversion; seen as 40 ms MQTT-hop stalls).
 ASSESS_NICE = 19
 
-#: The assessment process's assessors, one per fusion group (index in ``FusionService.groups``). Set by
-#: :func:`_assess_process_init` in that process only; the service's own process never fills it.
-_process_assessors: dict[int, Any] = {}
 
+def _assess_process_main(conn: Connection, settings: Settings, n_groups: int, parent_pid: int) -> None:
+    """The assessment process. First its set-up: low CPU priority, its numba thread count, and the assessment
+    kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow. Ctrl-C is the
+    parent's to handle: the service ends this process when it stops. If the service is killed outright
+    (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left.
 
-def _assess_process_init(settings: Settings, n_groups: int, parent_pid: int) -> None:
-    """Start of the assessment process: low CPU priority, its numba thread count, one assessor per group, and
-    the assessment kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow.
-    Ctrl-C is the parent's to handle: the service ends this process when it stops. If the service is killed
-    outright (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left."""
+    Then it answers the calls ``(call_id, fn, args)`` that come through ``conn``, in order, with
+    ``(call_id, ok, result or exception)``, until ``conn`` closes or brings None. This loop owns the assessors,
+    one per fusion group (index in ``FusionService.groups``): a call with ``fn`` None is an assessment,
+    ``_assess_in_process(assessors, *args)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     with contextlib.suppress(AttributeError, OSError):
         os.nice(ASSESS_NICE)
     _limit_kernel_threads(ASSESS_KERNEL_THREADS)
     FusionService(settings, Clock(), Metrics()).warm_up()
-    _process_assessors.clear()
-    _process_assessors.update((i, Assessor()) for i in range(n_groups))
+    assessors = {i: Assessor() for i in range(n_groups)}
+    while True:
+        try:
+            call = conn.recv()
+        except EOFError:
+            return
+        if call is None:
+            return
+        call_id, fn, args = call
+        try:
+            reply = (call_id, True, _assess_in_process(assessors, *args) if fn is None else fn(*args))
+        except Exception as exc:
+            reply = (call_id, False, exc)
+        conn.send(reply)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -491,9 +507,11 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
-def _assess_in_process(group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int) -> dict[int, Any]:
+def _assess_in_process(
+    assessors: dict[int, Assessor], group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
+) -> dict[int, Any]:
     """In the assessment process: :meth:`FusionService.assess` with that process's assessor of the group."""
-    assessor = _process_assessors[group_index]
+    assessor = assessors[group_index]
     if forget:
         assessor.forget(forget)
     return assessor.assess(tracks, now_ns) if tracks else {}
@@ -501,6 +519,106 @@ def _assess_in_process(group_index: int, tracks: list[SystemTrack], forget: list
 
 def _ready() -> bool:
     return True
+
+
+class _AssessExecutor(Executor):
+    """An executor of one spawned process, :func:`_assess_process_main`, that runs what is submitted in
+    order, as ``ProcessPoolExecutor(1)`` would, plus :meth:`assess` with the assessors that process owns. The
+    process starts with the first call. When it dies, the calls waiting for it and every later one fail with
+    ``BrokenProcessPool``."""
+
+    def __init__(self, settings: Settings, n_groups: int) -> None:
+        self._args = (settings, n_groups, os.getpid())
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._process: Any = None
+        self._reader: threading.Thread | None = None
+        self._calls = itertools.count()
+        self._waiting: dict[int, Future[Any]] = {}
+        self._broken = False
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if kwargs:
+            raise TypeError("the assessment process takes positional arguments only")
+        return self._call(fn, args)
+
+    def assess(
+        self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
+    ) -> Future[dict[int, Any]]:
+        """:meth:`FusionService.assess` of group ``group_index`` in the process, with its assessor."""
+        return self._call(None, (group_index, tracks, forget, now_ns))
+
+    def _call(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("the assessment process was shut down")
+            if self._broken:
+                raise BrokenProcessPool("the assessment process died")
+            if self._conn is None:
+                self._start()
+            assert self._conn is not None
+            call_id = next(self._calls)
+            self._waiting[call_id] = future
+            try:
+                self._conn.send((call_id, fn, args))
+            except OSError as exc:  # the process is gone: the reader sees it too
+                del self._waiting[call_id]
+                raise BrokenProcessPool("the assessment process died") from exc
+        return future
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")  # the service has threads (gRPC): no fork
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_assess_process_main, args=(child, *self._args), name="triwarn-assess", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._reader = threading.Thread(target=self._read, args=(self._conn,), name="triwarn-assess-reader")
+        self._reader.daemon = True
+        self._reader.start()
+
+    def _read(self, conn: Connection) -> None:
+        """Hand the replies to their futures until the process's end of the pipe closes."""
+        while True:
+            try:
+                call_id, ok, value = conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                future = self._waiting.pop(call_id, None)
+            if future is not None and future.set_running_or_notify_cancel():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        with self._lock:
+            self._broken = True
+            waiting, self._waiting = self._waiting, {}
+            conn.close()
+        for future in waiting.values():
+            if self._shutdown:
+                future.cancel()
+            elif future.set_running_or_notify_cancel():
+                future.set_exception(BrokenProcessPool("the assessment process died"))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Let the process finish the call it runs and end; the calls waiting behind it are cancelled with
+        ``cancel_futures``, else they run first."""
+        with self._lock:
+            self._shutdown = True
+            if cancel_futures:
+                for future in self._waiting.values():
+                    future.cancel()
+            if self._conn is not None and not self._broken:
+                with contextlib.suppress(OSError):
+                    self._conn.send(None)
+        if wait and self._process is not None:
+            self._process.join()
+            assert self._reader is not None
+            self._reader.join()
 
 
 class AssessProcess:
@@ -511,15 +629,7 @@ class AssessProcess:
     def __init__(self, settings: Settings, n_groups: int) -> None:
         self._settings = settings
         self._n_groups = n_groups
-        self._pool = self._start()
-
-    def _start(self) -> Any:
-        return ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),  # the service has threads (gRPC): no fork
-            initializer=_assess_process_init,
-            initargs=(self._settings, self._n_groups, os.getpid()),
-        )
+        self._pool = _AssessExecutor(settings, n_groups)
 
     async def ready(self) -> None:
         """Wait until the process has started and warmed its kernels."""
@@ -528,13 +638,12 @@ class AssessProcess:
     async def assess(
         self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
     ) -> dict[int, Any]:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _assess_in_process, group_index, tracks, forget, now_ns)
+            return await asyncio.wrap_future(self._pool.assess(group_index, tracks, forget, now_ns))
         except BrokenProcessPool:
             log.error("fusion: the assessment process died; starting a new one (assessments start afresh)")
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
+            self._pool = _AssessExecutor(self._settings, self._n_groups)
             raise
 
     async def close(self) -> None:

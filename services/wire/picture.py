@@ -7,6 +7,7 @@ warnings (:class:`~triwarn.core.assessment.warnings.WarningChange`) -> ``Warning
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, cast
 
 import numpy as np
@@ -19,7 +20,7 @@ from triwarn.services.wire import tracks as wire
 from triwarn.services.wire.nations import NATION_TO_PB
 from triwarn.v1 import picture_pb2
 
-_NO_PREVIOUS: Mapping[int, Any] = {}
+_NO_PREVIOUS: Mapping[int, Any] = MappingProxyType({})
 
 #: One ``CartesianState`` as protobuf wire bytes, fixed layout: fields 1-6 (double: tag byte, 8 bytes little
 #: endian) then field 7 (packed doubles: tag, length 168 as a two-byte varint, 21 doubles). Every field is
