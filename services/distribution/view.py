@@ -16,6 +16,8 @@ _ENDED_WARNING_STATES = frozenset({picture_pb2.Warning.STATE_ENDED, picture_pb2.
 
 @dataclass
 class ViewState:
+    """The picture of view ``name`` (``nation``: its ``triwarn.v1.Nation``) as of update ``last_seq``."""
+
     name: str
     nation: tracks_pb2.Nation
     tracks: dict[int, picture_pb2.SystemTrack] = field(default_factory=dict)
