@@ -31,6 +31,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -524,15 +525,18 @@ def _ready() -> bool:
 class _AssessExecutor(Executor):
     """An executor of one spawned process, :func:`_assess_process_main`, that runs what is submitted in
     order, as ``ProcessPoolExecutor(1)`` would, plus :meth:`assess` with the assessors that process owns. The
-    process starts with the first call. When it dies, the calls waiting for it and every later one fail with
-    ``BrokenProcessPool``."""
+    process starts with the first call. Calls are pickled and written by a writer thread and the replies read
+    by a reader thread, so the caller's thread (the event loop) only queues them. When the process dies, the
+    calls waiting for it and every later one fail with ``BrokenProcessPool``."""
 
     def __init__(self, settings: Settings, n_groups: int) -> None:
         self._args = (settings, n_groups, os.getpid())
         self._lock = threading.Lock()
-        self._conn: Connection | None = None
         self._process: Any = None
         self._reader: threading.Thread | None = None
+        self._outbox: queue.SimpleQueue[tuple[int, Callable[..., Any] | None, tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
         self._calls = itertools.count()
         self._waiting: dict[int, Future[Any]] = {}
         self._broken = False
@@ -556,32 +560,55 @@ class _AssessExecutor(Executor):
                 raise RuntimeError("the assessment process was shut down")
             if self._broken:
                 raise BrokenProcessPool("the assessment process died")
-            if self._conn is None:
+            if self._process is None:
                 self._start()
-            assert self._conn is not None
             call_id = next(self._calls)
             self._waiting[call_id] = future
-            try:
-                self._conn.send((call_id, fn, args))
-            except OSError as exc:  # the process is gone: the reader sees it too
-                del self._waiting[call_id]
-                raise BrokenProcessPool("the assessment process died") from exc
+            self._outbox.put((call_id, fn, args))
         return future
 
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # the service has threads (gRPC): no fork
-        self._conn, child = ctx.Pipe()
+        conn, child = ctx.Pipe()
         self._process = ctx.Process(
             target=_assess_process_main, args=(child, *self._args), name="triwarn-assess", daemon=True
         )
         self._process.start()
         child.close()
-        self._reader = threading.Thread(target=self._read, args=(self._conn,), name="triwarn-assess-reader")
-        self._reader.daemon = True
+        writer = threading.Thread(target=self._write, args=(conn,), name="triwarn-assess-writer", daemon=True)
+        writer.start()
+        self._reader = threading.Thread(
+            target=self._read, args=(conn, writer), name="triwarn-assess-reader", daemon=True
+        )
         self._reader.start()
 
-    def _read(self, conn: Connection) -> None:
-        """Hand the replies to their futures until the process's end of the pipe closes."""
+    def _write(self, conn: Connection) -> None:
+        """Send the queued calls (not those cancelled meanwhile) until None: then ask the process to end."""
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+                return
+            call_id = item[0]
+            with self._lock:
+                future = self._waiting.get(call_id)
+                if future is None or future.cancelled():
+                    self._waiting.pop(call_id, None)
+                    continue
+            try:
+                conn.send(item)
+            except Exception as exc:  # the process is gone (the reader fails the call), or the call won't pickle
+                with self._lock:
+                    future = self._waiting.pop(call_id, None)
+                if future is not None and future.set_running_or_notify_cancel():
+                    future.set_exception(
+                        BrokenProcessPool("the assessment process died") if isinstance(exc, OSError) else exc
+                    )
+
+    def _read(self, conn: Connection, writer: threading.Thread) -> None:
+        """Hand the replies to their futures until the process's end of the pipe closes; then fail (or, after
+        :meth:`shutdown`, cancel) the calls still waiting, stop the writer and close the pipe."""
         while True:
             try:
                 call_id, ok, value = conn.recv()
@@ -597,24 +624,24 @@ class _AssessExecutor(Executor):
         with self._lock:
             self._broken = True
             waiting, self._waiting = self._waiting, {}
-            conn.close()
+            self._outbox.put(None)
         for future in waiting.values():
             if self._shutdown:
                 future.cancel()
             elif future.set_running_or_notify_cancel():
                 future.set_exception(BrokenProcessPool("the assessment process died"))
+        writer.join()
+        conn.close()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Let the process finish the call it runs and end; the calls waiting behind it are cancelled with
+        """Let the process finish the call it runs and end; the calls queued behind it are cancelled with
         ``cancel_futures``, else they run first."""
         with self._lock:
             self._shutdown = True
             if cancel_futures:
                 for future in self._waiting.values():
                     future.cancel()
-            if self._conn is not None and not self._broken:
-                with contextlib.suppress(OSError):
-                    self._conn.send(None)
+            self._outbox.put(None)
         if wait and self._process is not None:
             self._process.join()
             assert self._reader is not None
