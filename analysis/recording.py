@@ -9,7 +9,7 @@ read, so that equal clock readings give equal timestamps. Readers check every ce
 line of the first bad one (:class:`EvaluationError`).
 
 (The fusion service itself merges assessments into its picture updates: ``FusionService.assessment_updates``
-in services/fusion.py, with :func:`triwarn.core.assessment.warnings.fill_track_assessment` and the view's
+in services/fusion.py, with :func:`triwarn.services.wire.picture.fill_track_assessment` and the view's
 :class:`triwarn.core.assessment.warnings.WarningBook`.)
 """
 

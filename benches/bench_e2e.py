@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from triwarn.benches.e2e_report import print_table, result_line, stage_lines, summarize
+from triwarn.benches.stage_trace import StageTrace
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -230,7 +231,6 @@ def _fusion_main(
     """Child process: ``triwarn fusion`` (same settings, same ``fusion.run``) with a StageTrace, written to
     ``trace_path`` when the service stops (SIGTERM)."""
     from triwarn.services import fusion
-    from triwarn.services.distribution.server import StageTrace
     from triwarn.services.runtime.logs import setup_logging
     from triwarn.services.runtime.settings import Settings
 
@@ -242,7 +242,7 @@ def _fusion_main(
         broker_url=broker_url, grpc_listen=target, metrics_port=metrics_port, warning_log=warning_log
     )
     trace = StageTrace()
-    asyncio.run(fusion.run(settings, trace=trace))
+    asyncio.run(fusion.run(settings, observer=trace))
     Path(trace_path).write_text(json.dumps(trace.as_dict()))
 
 
@@ -342,7 +342,8 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
     from triwarn.benches.e2e_publishers import synthetic_update
     from triwarn.benches.e2e_subscribers import Subscribers
     from triwarn.core.tracks import NATIONS
-    from triwarn.services.distribution.server import PictureHub, StageTrace, start_server
+    from triwarn.services.distribution.hub import PictureHub
+    from triwarn.services.distribution.server import start_server
     from triwarn.services.runtime.settings import Settings
     from triwarn.v1 import picture_pb2
 
@@ -351,7 +352,7 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
     with tempfile.TemporaryDirectory(prefix="triwarn-bench-dist-") as tmp:
         settings = Settings(warning_log=str(Path(tmp) / "warnings.sqlite"), grpc_listen="127.0.0.1:0")
         hub = await PictureHub.open(settings, NATIONS)
-        hub.trace = StageTrace()
+        hub.observer = trace = StageTrace()
         handle = await start_server(settings, hub)
         await handle.set_serving()
         subscribers = Subscribers(handle.address, n_subs, procs)
@@ -383,7 +384,7 @@ async def _distribution(rate: int, n_subs: int, duration_s: float, period_s: flo
             await hub.close()
             subscribers.join()
     summary = summarize(rate, n_subs, n_objects, duration_s, period_s, published, received)
-    summary["stages_ms"] = _stages(published, received, hub.trace.as_dict())
+    summary["stages_ms"] = _stages(published, received, trace.as_dict())
     return summary
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import grpc
 
-from triwarn.services.distribution.server import SERVER_OPTIONS, SERVICE_NAME
+from triwarn.services.distribution.keepalive import SERVER_OPTIONS
+from triwarn.services.distribution.server import SERVICE_NAME
 from triwarn.services.runtime import mqtt
 from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import grpc
 
-from triwarn.services.distribution.server import CLIENT_OPTIONS
+from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
 from triwarn.v1 import picture_pb2, warning_service_pb2
 
 

@@ -18,11 +18,11 @@ from triwarn.core.assessment.assess import (
     WarningLevel,
 )
 from triwarn.core.assessment.classify import MissileClass
-from triwarn.core.assessment.warnings import WarningBook, WarningState, fill_track_assessment, warning_to_proto
+from triwarn.core.assessment.warnings import WarningBook, WarningState
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import plan_trajectory
-from triwarn.services.wire.picture import system_track_pb
+from triwarn.services.wire.picture import fill_track_assessment, system_track_pb, warning_to_proto
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 NS = 1_000_000_000
