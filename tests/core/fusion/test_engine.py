@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.benches.bench_fusion import batch_of, make_scenario
 from triwarn.core.fusion.align import predict
 from triwarn.core.fusion.engine import FusionConfig, FusionEngine, FusionResult
 from triwarn.core.tracks import LocalTrackBatch, Phase, Status, SystemTrack
+from triwarn.sensors.sim.synthetic import batch_of, make_scenario
 
 T0 = 1_800_000_000_000_000_000
 S = 1_000_000_000  # one second in ns

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import triwarn.core.fusion.engine as engine_mod
-from triwarn.benches.bench_fusion import churned_batches
 from triwarn.core.fusion.covariance_intersection import CI_TOL, ci_weights, keyed_warm_start, store_keyed_weights
 from triwarn.core.fusion.engine import FusionConfig, FusionEngine
 from triwarn.core.tracks import SystemTrack
+from triwarn.sensors.sim.synthetic import churned_batches
 
 
 def _run(n: int, cycles: int, keyed: bool) -> list[tuple[list[SystemTrack], tuple[int, ...]]]:
