@@ -53,7 +53,7 @@ from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.server import start_server
 from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
-from triwarn.services.runtime.clock import Clock, ClockLike
+from triwarn.services.runtime.clock import Clock, ClockLike, ManualClock
 from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.logs import LogOnce
 from triwarn.services.runtime.metrics import Metrics
@@ -289,8 +289,10 @@ class FusionService:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
         every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING; with
         ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
-        scratch = FusionService(self.settings, self.clock, Metrics())
-        for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
+        # a clock that stands still: on a cold cache compiling takes minutes, and the batches must not go stale
+        now_ns = self.clock.now_ns()
+        scratch = FusionService(self.settings, ManualClock(now_ns), Metrics())
+        for payload, nation in synthetic_batches(now_ns, n_objects=3):
             scratch.handle_tracks(nation, payload)
         if assess:
             scratch.assess_due()
@@ -321,11 +323,14 @@ async def run(
     assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
     try:
         await asyncio.to_thread(service.warm_up, False)  # the assessment process warms the assessment
-        await assessor.ready()
     except BaseException:
         await assessor.close()
         raise
-    log.info("fusion: kernels ready in %.1f s", time.perf_counter() - t)
+    log.info("fusion: fusion kernels ready in %.1f s", time.perf_counter() - t)
+    # The fusion path serves now; the assessment process may still be loading (or, on a cold cache, compiling)
+    # its kernels: assessments queue behind its warm-up and the tracks go out meanwhile, so a slow assessment
+    # start never makes the service drop the nodes' first batches as stale.
+    assessor_ready = asyncio.create_task(_log_ready(assessor, t))
     # everything allocated so far (modules, kernels, warm-up garbage) lives for the whole run: keep it out
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
     gc.collect()
@@ -366,6 +371,7 @@ async def run(
                     await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
         log.info("fusion: shutting down")
+        assessor_ready.cancel()
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
@@ -676,6 +682,11 @@ class AssessProcess:
     async def close(self) -> None:
         """End the process (a running assessment is dropped)."""
         await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+
+
+async def _log_ready(assessor: AssessProcess, started: float) -> None:
+    await assessor.ready()
+    log.info("fusion: assessment kernels ready in %.1f s", time.perf_counter() - started)
 
 
 async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event, assessor: AssessProcess) -> None:
