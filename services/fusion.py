@@ -90,7 +90,8 @@ class FusionService:
     def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
         from triwarn.core.assessment.assess import Assessor
         from triwarn.core.assessment.warnings import WarningBook
-        from triwarn.core.fusion.engine import FusionConfig, FusionEngine
+        from triwarn.core.fusion.config import FusionConfig
+        from triwarn.core.fusion.engine import FusionEngine
         from triwarn.services.policy import load_policy
 
         self.settings = settings
