@@ -6,8 +6,8 @@ prediction integrates
 
     r'' = a_grav(r) - 2 ω × v - ω × (ω × r) [+ a_drag]      (ECEF, ω = [0, 0, ω_E])
 
-with a_grav the point mass plus the J2 term (physics.md, "Gravity"), by classical RK4 in sub-steps of at
-most ``max_step_s``, forwards or backwards in time. The covariance follows the linearised model
+with a_grav the point mass plus the J2 term (:mod:`triwarn.core.trajectory.gravity`), by classical RK4 in
+sub-steps of at most ``max_step_s``, forwards or backwards in time. The covariance follows the linearised model
 
     P(t + h) = Φ P Φᵀ + Q,   Φ = I + A h + A² h²/2 + A³ h³/6,   A = [[0, I], [G + Ωc (+ D_r), C (+ D_v)]]
 

@@ -77,7 +77,7 @@ TWO_PI = 2.0 * math.pi
 
 @kernel
 def geodetic_to_ecef(lat_rad: float, lon_rad: float, h_m: float) -> tuple[float, float, float]:
-    """Geodetic (rad, rad, m) -> ECEF (m). N = a/√(1 − e² sin²φ); X = (N+h)cosφcosλ, ... (physics.md)."""
+    """Geodetic (rad, rad, m) -> ECEF (m). N = a/√(1 − e² sin²φ); X = (N+h)cosφcosλ, ... (NIMA TR8350.2, ch. 4)."""
     sin_lat = math.sin(lat_rad)
     cos_lat = math.cos(lat_rad)
     N = A_M / math.sqrt(1.0 - E2 * sin_lat * sin_lat)

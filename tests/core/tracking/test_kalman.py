@@ -103,7 +103,8 @@ def test_ir_model_angles_and_jacobian() -> None:
 
 
 def _scipy_rhs(beta: float, atm: np.ndarray, thrust: np.ndarray):
-    """An independent right-hand side: gravity with J2 written here from physics.md, rotating frame, drag."""
+    """An independent right-hand side: gravity with J2 written here from Vallado (4th ed.) eq. 8-30, rotating
+    frame, drag."""
 
     def rhs(_t: float, y: np.ndarray) -> np.ndarray:
         r = y[:3]

@@ -26,7 +26,7 @@ def _sp() -> np.ndarray:
 
 
 def _truth(times: np.ndarray) -> np.ndarray:
-    """A ballistic arc above the atmosphere: point mass + J2 (physics.md) in rotating ECEF, by scipy."""
+    """A ballistic arc above the atmosphere: point mass + J2 (Vallado, 4th ed., eq. 8-30) in rotating ECEF, by scipy."""
     lat, lon = math.radians(39.5), math.radians(131.5)
     x0 = np.zeros(6)
     x0[:3] = geodetic_to_ecef(lat, lon, 200e3)
