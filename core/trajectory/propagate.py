@@ -502,7 +502,7 @@ def propagate_to_impact_kernel(
     t_imp = np.full(n, np.nan)
     # Rows go in chunks, one chunk per task, each with private copies of the shared read-only arrays: numba
     # increments and decrements the reference count of every array passed to a call, and threads doing that
-    # on the same arrays fight over one cache line (measured: 2 threads slower than 1 without the copies).
+    # on the same arrays fight over one cache line (docs/trajectory.md, "Batch impact propagation").
     n_chunks = max(1, min(n, n_chunks))
     for c in prange(n_chunks):
         lo = c * n // n_chunks
