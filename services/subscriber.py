@@ -26,8 +26,14 @@ from typing import IO, Any, Protocol
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
 
-from triwarn.services.distribution.server import CLIENT_OPTIONS, NATION_TO_VIEW, VIEW_TO_NATION
+from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
+from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 PU = picture_pb2.PictureUpdate
@@ -150,8 +156,6 @@ def update_to_dict(update: picture_pb2.PictureUpdate) -> dict[str, Any]:
 def _int64_to_numbers(d: Any, descriptor: Any) -> None:
     """json_format writes 64-bit integers as strings (JSON numbers lose precision past 2**53); ours are seqs,
     ids and nanosecond times, which scripts compare as numbers. Python's json keeps them exact."""
-    from google.protobuf.descriptor import FieldDescriptor
-
     fd = FieldDescriptor
     big = {fd.TYPE_INT64, fd.TYPE_UINT64, fd.TYPE_SINT64, fd.TYPE_FIXED64, fd.TYPE_SFIXED64}
     for f in descriptor.fields:
@@ -194,7 +198,7 @@ def _enum_name(enum: Any, value: int, prefix: str) -> str:
 
 
 def _nations(values: Any) -> str:
-    return ",".join(NATION_TO_VIEW.get(v, "?") for v in values)
+    return ",".join(PB_TO_NATION.get(v, "?") for v in values)
 
 
 def _fmt_tti(seconds: float | None) -> str:
@@ -228,7 +232,7 @@ class LineSink:
             )
         summary = "; ".join(parts) if parts else "no tracks"
         print(
-            f"seq {update.seq} {kind} view {NATION_TO_VIEW.get(update.view, '?')}: {summary}; "
+            f"seq {update.seq} {kind} view {PB_TO_NATION.get(update.view, '?')}: {summary}; "
             f"{len(picture.warnings)} warning(s)",
             file=self._out,
             flush=True,
@@ -245,8 +249,6 @@ class LiveSink:
     """A live terminal view with rich: tracks, impact points, countdowns, warnings, seq and update rate."""
 
     def __init__(self, target: str, console: Any = None) -> None:
-        from rich.console import Console
-
         self._target = target
         self._console = console or Console()
         self._live: Any = None
@@ -254,8 +256,6 @@ class LiveSink:
         self._notices: deque[str] = deque(maxlen=3)
 
     def start(self, picture: ClientPicture) -> None:
-        from rich.live import Live
-
         self._picture = picture
         self._live = Live(get_renderable=self._render, console=self._console, refresh_per_second=4, screen=False)
         self._live.start()
@@ -274,15 +274,11 @@ class LiveSink:
             self._live.stop()
 
     def _render(self) -> Any:
-        from rich.console import Group
-        from rich.table import Table
-        from rich.text import Text
-
         p = self._picture
         assert p is not None
         header = Text()
         header.append("triwarn shared warning picture", style="bold")
-        header.append(f"   view {NATION_TO_VIEW.get(p.view, '?')}   target {self._target}   ")
+        header.append(f"   view {PB_TO_NATION.get(p.view, '?')}   target {self._target}   ")
         header.append(p.status, style="green" if p.status == "live" else "yellow")
         header.append(
             f"   seq {p.last_seq if p.last_seq is not None else '-'}   {p.rate_per_s():.1f} updates/s"
@@ -353,7 +349,7 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
     picture = ClientPicture()
     request = warning_service_pb2.SubscribeRequest(filter=options.filter)
     if options.view:
-        request.view = VIEW_TO_NATION[options.view]
+        request.view = NATION_TO_PB[options.view]
     resume = options.from_seq
     deadline = None if options.duration_s is None else time.monotonic() + options.duration_s
     connected_once = False
@@ -458,8 +454,6 @@ def main(options: SubscribeOptions, json_output: bool) -> int:
     if json_output:
         sink: Sink = JsonSink()
     else:
-        from rich.console import Console
-
         console = Console()
         sink = LiveSink(options.target, console) if console.is_terminal else LineSink()
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from triwarn.services.distribution.server import PictureHub, start_server
+from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.server import start_server
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.subscriber import (
     ClientPicture,

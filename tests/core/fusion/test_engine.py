@@ -11,10 +11,10 @@ from engine_batches import P_OBJ, T0, X_OBJ, S, make_batch, true_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.benches.bench_fusion import batch_of, make_scenario
 from triwarn.core.fusion.align import predict
 from triwarn.core.fusion.engine import FusionConfig, FusionEngine, FusionResult
 from triwarn.core.tracks import LocalTrackBatch, Phase, Status, SystemTrack
+from triwarn.sensors.sim.synthetic import batch_of, make_scenario
 
 
 def test_three_nations_give_one_stable_track_per_object_more_accurate_than_any_nation() -> None:

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.benches.bench_fusion import batch_of, churned_batches, make_scenario
 from triwarn.core.fusion.align import BallisticModel, drag_context, predict_many, predict_one
 from triwarn.core.fusion.association import mahalanobis2, min_d2_to_others
 from triwarn.core.fusion.covariance_intersection import ci_fuse, ci_fuse_groups
 from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.fusion.store import group_starts, in_slots, slots_not_in
 from triwarn.core.tracks import SystemTrack
+from triwarn.sensors.sim.synthetic import batch_of, churned_batches, make_scenario
 
 slot_lists = st.lists(st.integers(0, 199), max_size=120)
 

@@ -8,11 +8,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.benches.bench_fusion import churned_batches
 from triwarn.core.fusion.config import FusionConfig
 from triwarn.core.fusion.covariance_intersection import keyed_warm_start, store_keyed_weights
 from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import SystemTrack
+from triwarn.sensors.sim.synthetic import churned_batches
 
 
 def _run(n: int, cycles: int, keyed: bool) -> list[tuple[list[SystemTrack], tuple[int, ...]]]:
