@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triwarn.core.fusion.align import predict
-from triwarn.core.fusion.engine import FusionConfig, FusionEngine, FusionResult
+from triwarn.core.fusion.config import FusionConfig, FusionResult
+from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import LocalTrackBatch, Phase, Status, SystemTrack
 from triwarn.sensors.sim.synthetic import batch_of, make_scenario
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from engine_batches import T0, X_OBJ, S, make_batch, true_state
 
-from triwarn.core.fusion.engine import FusionConfig, FusionEngine
+from triwarn.core.fusion.config import FusionConfig
+from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import LocalTrackBatch
 
 RECORDED = Path(__file__).resolve().parent / "data" / "engine_handover_kn23.npz"
