@@ -47,7 +47,8 @@ import numba
 
 from triwarn.core.assessment.assess import Assessor
 from triwarn.core.assessment.warnings import WarningBook
-from triwarn.core.fusion.engine import FusionConfig, FusionEngine
+from triwarn.core.fusion.config import FusionConfig
+from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.server import start_server
