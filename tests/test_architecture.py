@@ -32,9 +32,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "triwarn.core.tracks": ("triwarn.core.tracks",),
     "triwarn.core.trajectory": ("triwarn.core.jit", "triwarn.core.tracks", "triwarn.core.trajectory"),
     # the three rooms above trajectory build on it and on the base, never on one another
-    "triwarn.core.tracking": CORE_BASE + ("triwarn.core.tracking",),
-    "triwarn.core.fusion": CORE_BASE + ("triwarn.core.fusion",),
-    "triwarn.core.assessment": CORE_BASE + ("triwarn.core.assessment",),
+    "triwarn.core.tracking": (*CORE_BASE, "triwarn.core.tracking"),
+    "triwarn.core.fusion": (*CORE_BASE, "triwarn.core.fusion"),
+    "triwarn.core.assessment": (*CORE_BASE, "triwarn.core.assessment"),
     "triwarn.sensors": ("triwarn.core", "triwarn.sensors"),
     "triwarn.scenarios": ("triwarn.core", "triwarn.scenarios"),
     "triwarn.services": (

@@ -55,9 +55,7 @@ def test_the_header_counts_warnings_by_level_and_not_those_at_none() -> None:
         picture_pb2.Warning(
             warning_id=1, level=picture_pb2.WARNING_LEVEL_NONE, state=picture_pb2.Warning.STATE_UPDATED
         ),
-        picture_pb2.Warning(
-            warning_id=2, level=picture_pb2.WARNING_LEVEL_WATCH, state=picture_pb2.Warning.STATE_NEW
-        ),
+        picture_pb2.Warning(warning_id=2, level=picture_pb2.WARNING_LEVEL_WATCH, state=picture_pb2.Warning.STATE_NEW),
     ]
     picture.apply(PU(seq=1, kind=PU.KIND_SNAPSHOT, warnings=warnings[:1]))
     assert warning_counts(picture) == "no warnings"
