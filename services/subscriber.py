@@ -39,6 +39,12 @@ from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_ser
 
 PU = picture_pb2.PictureUpdate
 
+#: what the view says under the tracks while one boosts
+BOOST_NOTE = (
+    "boosting: the impact point is the middle of the corridor the missile can still reach, and the time to "
+    "impact (≥) is the instantaneous impact point's; both grow until burnout"
+)
+
 NOT_RUNNING_HINT = "is the fusion service running? start it with `triwarn fusion` or `triwarn demo`"
 
 
@@ -211,6 +217,30 @@ def _fmt_tti(seconds: float | None) -> str:
     return f"{m}:{s:02d}"
 
 
+def warning_counts(picture: ClientPicture) -> str:
+    """The active warnings counted by level, highest first ("1 warning, 2 watch"); a warning whose level
+    fell to none is not counted, so the header never says "2 warnings" while no level is raised."""
+    counts: dict[int, int] = {}
+    for w in picture.warnings.values():
+        if w.level > picture_pb2.WARNING_LEVEL_NONE:
+            counts[w.level] = counts.get(w.level, 0) + 1
+    if not counts:
+        return "no warnings"
+    return ", ".join(
+        f"{n} {_enum_name(picture_pb2.WarningLevel, level, 'WARNING_LEVEL_')}"
+        for level, n in sorted(counts.items(), reverse=True)
+    )
+
+
+def track_time_to_impact(t: picture_pb2.SystemTrack, picture: ClientPicture) -> str:
+    """The countdown of one track; while it boosts, marked as an estimate that grows until burnout (the impact
+    time of a boosting track is the instantaneous impact point's: thrust cut now)."""
+    text = _fmt_tti(picture.time_to_impact_s(t))
+    if t.phase == tracks_pb2.FLIGHT_PHASE_BOOST and text not in ("-", "impact"):
+        return f"≥{text} (boosting)"
+    return text
+
+
 class LineSink:
     """One line per change of substance, for a pipe or a log (stdout is not a terminal): a track appears or
     goes, or its phase, class, warning level or contributing nations change, or its impact point moves by more
@@ -286,7 +316,7 @@ def _impact_text(t: picture_pb2.SystemTrack, picture: ClientPicture) -> str:
     where = f"impact {t.impact.lat_deg:.2f},{t.impact.lon_deg:.2f} ±{e.semi_major_m / 1e3:.0f} km"
     if t.phase == tracks_pb2.FLIGHT_PHASE_BOOST:
         where = f"boosting: {where} (the middle of the reachable corridor; moves until burnout)"
-    return f"{where}, in {_fmt_tti(picture.time_to_impact_s(t))}"
+    return f"{where}, in {track_time_to_impact(t, picture)}"
 
 
 def _track_line(t: picture_pb2.SystemTrack, picture: ClientPicture, what: str) -> str:
@@ -343,7 +373,7 @@ class LiveSink:
         header.append(p.status, style="green" if p.status == "live" else "yellow")
         header.append(
             f"   seq {p.last_seq if p.last_seq is not None else '-'}   {p.rate_per_s():.1f} updates/s"
-            f"   {len(p.tracks)} tracks   {len(p.warnings)} warnings"
+            f"   {len(p.tracks)} tracks   {warning_counts(p)}"
         )
         if p.gaps or p.duplicates:  # never expected: the server guarantees a gap-free sequence
             header.append(f"   {p.gaps} missing, {p.duplicates} duplicate updates", style="bold red")
@@ -375,7 +405,7 @@ class LiveSink:
                 f"{t.lat_deg:.2f}, {t.lon_deg:.2f}",
                 impact,
                 ellipse,
-                _fmt_tti(p.time_to_impact_s(t)),
+                track_time_to_impact(t, p),
                 ", ".join(f"{a.name or a.kind} {a.probability:.0%}" for a in t.threatened_areas) or "-",
             )
         warnings = Table(expand=True, title="warnings", title_justify="left")
@@ -393,7 +423,10 @@ class LiveSink:
                 ", ".join(a.name or str(a.kind) for a in w.areas) or "-",
                 "; ".join(w.reasons) or "-",
             )
-        parts: list[Any] = [header, tracks, warnings]
+        parts: list[Any] = [header, tracks]
+        if any(t.phase == tracks_pb2.FLIGHT_PHASE_BOOST for t in p.tracks.values()):
+            parts.append(Text(BOOST_NOTE, style="dim"))
+        parts.append(warnings)
         parts += [Text(n, style="dim") for n in self._notices]
         return Group(*parts)
 

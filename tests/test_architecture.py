@@ -22,33 +22,19 @@ ROOMS: dict[str, str] = {
     "triwarn/cli": "triwarn.cli",
 }
 
+#: what every room of the core above trajectory builds on
+CORE_BASE = ("triwarn.core.jit", "triwarn.core.tracks", "triwarn.core.trajectory")
+
 #: package -> the triwarn packages it may import (its own included); anything else under triwarn.* is wrong-way
 ALLOWED: dict[str, tuple[str, ...]] = {
     "triwarn.core": ("triwarn.core.jit", "triwarn.core.tracks"),
     "triwarn.core.jit": ("triwarn.core.jit",),
     "triwarn.core.tracks": ("triwarn.core.tracks",),
     "triwarn.core.trajectory": ("triwarn.core.jit", "triwarn.core.tracks", "triwarn.core.trajectory"),
-    "triwarn.core.tracking": (
-        "triwarn.core.jit",
-        "triwarn.core.tracks",
-        "triwarn.core.trajectory",
-        "triwarn.core.tracking",
-    ),
-    "triwarn.core.fusion": (
-        "triwarn.core.jit",
-        "triwarn.core.tracks",
-        "triwarn.core.trajectory",
-        "triwarn.core.tracking",
-        "triwarn.core.fusion",
-    ),
-    "triwarn.core.assessment": (
-        "triwarn.core.jit",
-        "triwarn.core.tracks",
-        "triwarn.core.trajectory",
-        "triwarn.core.tracking",
-        "triwarn.core.fusion",
-        "triwarn.core.assessment",
-    ),
+    # the three rooms above trajectory build on it and on the base, never on one another
+    "triwarn.core.tracking": (*CORE_BASE, "triwarn.core.tracking"),
+    "triwarn.core.fusion": (*CORE_BASE, "triwarn.core.fusion"),
+    "triwarn.core.assessment": (*CORE_BASE, "triwarn.core.assessment"),
     "triwarn.sensors": ("triwarn.core", "triwarn.sensors"),
     "triwarn.scenarios": ("triwarn.core", "triwarn.scenarios"),
     "triwarn.services": (
