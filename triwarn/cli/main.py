@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "subscribe",
     "replay",
     "evaluate",
+    "export",
     "trajectory",
     "scenario",
     "bench",
