@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "replay",
     "evaluate",
     "export",
+    "cot",
     "trajectory",
     "scenario",
     "bench",
