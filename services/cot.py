@@ -76,6 +76,10 @@ ELLIPSE_CONVENTION = (
 )
 
 
+class TakLinkError(Exception):
+    """The TAK link cannot be set up as configured (a retry would not help)."""
+
+
 @dataclass(frozen=True)
 class CotOptions:
     """Where and how to send. ``tak_url``: ``tcp://HOST:PORT`` or ``tls://HOST:PORT``; with TLS, ``cert`` (PEM
@@ -423,9 +427,9 @@ class CotBridge:
         while not stop.is_set():
             try:
                 reader, writer = await pytak.protocol_factory(config)
-            except (OSError, SyntaxError) as exc:  # pytak raises SyntaxError for TLS set-up problems
-                if isinstance(exc, SyntaxError) and "TLS" in str(exc):
-                    raise
+            except (SyntaxError, ValueError) as exc:  # pytak's words for a bad URL, certificate or key
+                raise TakLinkError(f"cannot open the TAK link {self.options.tak_url}: {exc}") from exc
+            except OSError as exc:  # refused, unreachable, TLS handshake failed: try again
                 log.warning("TAK server %s unavailable (%s); retrying in %.1f s", self.options.tak_url, exc, backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
@@ -486,16 +490,24 @@ class CotBridge:
 
 
 async def run(options: CotOptions, subscription: SubscribeOptions, stop: asyncio.Event | None = None) -> int:
-    """Bridge the picture to the TAK server until ``stop`` (or the subscription's count or duration) ends it.
+    """Bridge the picture to the TAK server until ``stop`` (or the subscription's count or duration) ends it;
+    returns the subscriber's exit code.
 
-    Raises :class:`triwarn.services.subscriber.TargetUnavailable` when the fusion service does not answer."""
+    Raises :class:`triwarn.services.subscriber.TargetUnavailable` when the fusion service does not answer, and
+    :class:`TakLinkError` when the TAK link cannot be set up (bad URL, certificate or key)."""
     stop = stop or asyncio.Event()
     bridge = CotBridge(options)
-    link = asyncio.create_task(bridge.link(stop))
+
+    async def subscription_then_stop() -> int:
+        try:
+            return await subscribe(subscription, bridge, stop)
+        finally:
+            stop.set()
+
     try:
-        code = await subscribe(subscription, bridge, stop)
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await link
-    return code
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(bridge.link(stop))
+            result = tg.create_task(subscription_then_stop())
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+    return result.result()

@@ -9,22 +9,28 @@ vertices on the ellipse), not from triwarn.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pymap3d
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from geographiclib.geodesic import Geodesic
 
-from triwarn.services.cot import CotOptions
+from triwarn.services.cot import CotOptions, TakLinkError
 from triwarn.services.cot import run as run_bridge
 from triwarn.services.distribution.server import PictureHub, start_server
 from triwarn.services.runtime.broker import free_port, wait_for_port
@@ -63,16 +69,61 @@ root_dir = {root}
 port = {port}
 
 [ssl]
-enabled = false
+enabled = {tls}
+client_cert_required = true
+ca = {root}/ca.pem
+cert = {root}/server.pem
+key = {root}/server.key
 """
 
 
+def write_pki(root: Path) -> None:
+    """A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, as PEM files."""
+    now = datetime.now(UTC)
+
+    def issue(
+        name: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: ec.EllipticCurvePrivateKey, ca: bool
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if name == "localhost":
+            san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    def write(stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+        (root / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (root / f"{stem}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "triwarn test CA")])
+    write("ca", issue("triwarn test CA", ca_key, ca_name, ca_key, True), ca_key)
+    for stem, name in (("server", "localhost"), ("client", "triwarn-cot")):
+        key = ec.generate_private_key(ec.SECP256R1())
+        write(stem, issue(name, key, ca_name, ca_key, False), key)
+
+
 class Taky:
-    def __init__(self, root: Path) -> None:
-        self.port = free_port()
+    def __init__(self, root: Path, tls: bool = False, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        if tls and not (root / "ca.pem").exists():
+            write_pki(root)
         conf = root / "taky.conf"
-        conf.write_text(TAKY_CONF.format(root=root, port=self.port))
+        conf.write_text(TAKY_CONF.format(root=root, port=self.port, tls=str(tls).lower()))
         self.log = (root / "taky.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-c", TAKY_MAIN, str(conf)], cwd=root, stdout=self.log, stderr=subprocess.STDOUT
@@ -108,8 +159,13 @@ class TakClient:
         self.events: list[ET.Element] = []
 
     @classmethod
-    async def connect(cls, port: int) -> TakClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(cls, port: int, pki: Path | None = None) -> TakClient:
+        """Connect over TCP, or over TLS with the client certificate in ``pki`` (see :func:`write_pki`)."""
+        context = None
+        if pki is not None:
+            context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+            context.load_cert_chain(pki / "client.pem", pki / "client.key")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
         return cls(reader, writer)
 
     async def wait_for(self, predicate: object, what: str, timeout_s: float = 20.0, count: int = 1) -> list[ET.Element]:
@@ -330,3 +386,67 @@ def test_the_command_says_when_the_fusion_service_is_not_there(taky: Taky) -> No
         cwd=REPO,
     )
     assert result.returncode == 1 and "is the fusion service running?" in result.stderr
+
+
+def test_tls_with_client_certificates_and_a_reconnect_after_the_server_restarts(tmp_path: Path) -> None:
+    settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+    pki = tmp_path / "taky"
+    taky = Taky(pki, tls=True)
+
+    async def main() -> None:
+        nonlocal taky
+        hub = await PictureHub.open(settings, ["kr"])
+        server = await start_server(settings, hub)
+        update = PU(kind=PU.KIND_DELTA, view=tracks_pb2.NATION_KR)
+        update.tracks.append(track_msg(9))
+        await hub.publish("kr", update)
+        listener = await TakClient.connect(taky.port, pki)
+        options = CotOptions(
+            tak_url=f"tls://127.0.0.1:{taky.port}",
+            cert=str(pki / "client.pem"),
+            key=str(pki / "client.key"),
+            ca=str(pki / "ca.pem"),
+            max_backoff_s=0.5,
+        )
+        stop = asyncio.Event()
+        bridge = asyncio.create_task(
+            run_bridge(options, SubscribeOptions(target=f"127.0.0.1:{server.port}", view="kr"), stop)
+        )
+        try:
+            await listener.wait_for(is_uid("triwarn.kr.track.9"), "the track over TLS")
+            listener.close()
+            taky.stop()  # the TAK server restarts on the same port
+            await asyncio.sleep(0.5)
+            taky = await asyncio.to_thread(Taky, pki, True, taky.port)
+            listener = await TakClient.connect(taky.port, pki)
+            # the bridge reconnects and sends the whole picture again, unprompted
+            await listener.wait_for(is_uid("triwarn.kr.impact-area.9"), "the picture after a reconnect", timeout_s=30)
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(bridge, 15) == 0
+            listener.close()
+            await server.stop(0.5)
+            await hub.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        taky.stop()
+
+
+def test_a_certificate_the_link_cannot_use_is_an_error_not_a_retry(taky: Taky, tmp_path: Path) -> None:
+    settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+    missing = str(tmp_path / "no-such-cert.pem")
+
+    async def main() -> None:
+        hub = await PictureHub.open(settings, ["us"])
+        server = await start_server(settings, hub)
+        try:
+            options = CotOptions(tak_url=f"tls://127.0.0.1:{taky.port}", cert=missing, key=missing)
+            with pytest.raises(TakLinkError, match="no-such-cert"):
+                await asyncio.wait_for(run_bridge(options, SubscribeOptions(target=f"127.0.0.1:{server.port}")), 20)
+        finally:
+            await server.stop(0.5)
+            await hub.close()
+
+    asyncio.run(main())

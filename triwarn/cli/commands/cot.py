@@ -104,5 +104,8 @@ def run(args: argparse.Namespace) -> int:
         except subscriber.TargetUnavailable as exc:
             print(f"triwarn cot: {exc}", file=sys.stderr)
             return 1
+        except cot.TakLinkError as exc:
+            print(f"triwarn cot: {exc}", file=sys.stderr)
+            return 2
 
     return asyncio.run(go())
