@@ -25,8 +25,10 @@ to ``time`` and as ``t-x-d-d`` delete events (with ``__forcedelete``) for its th
 
 The TAK link (``tcp://HOST:PORT`` or ``tls://HOST:PORT`` with a client certificate) is opened with
 :func:`pytak.protocol_factory` and written with :class:`pytak.TXWorker`; what the server sends back is read
-and dropped. When the link drops the bridge reconnects (backing off up to ``max_backoff_s``) and re-sends
-the picture, including the deletes of the last ``stale_s``.
+and dropped. Events wait in a map from uid to the latest XML: a uid is sent at most every ``min_interval_s``
+however fast the picture changes, and the subscriber never waits for the network. When the link drops, or
+the server stops reading for ``write_timeout_s``, the bridge reconnects (backing off up to
+``max_backoff_s``) and re-sends the picture, including the deletes of the last ``stale_s``.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class TakLinkError(Exception):
 class CotOptions:
     """Where and how to send. ``tak_url``: ``tcp://HOST:PORT`` or ``tls://HOST:PORT``; with TLS, ``cert`` (PEM
     or PKCS#12), ``key`` (PEM, when not inside ``cert``), ``ca`` (the server's CA, PEM) and ``cert_password``
-    (of a PKCS#12 file); ``check_hostname`` False accepts a server certificate for another name."""
+    (of a PKCS#12 file); ``check_hostname`` False accepts a server certificate for another name. Events go
+    stale ``stale_s`` after sending; the picture is re-sent every ``refresh_s``; each uid is sent at most every
+    ``min_interval_s``; a server that takes ``write_timeout_s`` to accept an event counts as lost."""
 
     tak_url: str
     cert: str | None = None
@@ -97,6 +101,8 @@ class CotOptions:
     uid_prefix: str = "triwarn"
     ellipse_vertices: int = 36
     max_backoff_s: float = 5.0
+    min_interval_s: float = 1.0
+    write_timeout_s: float = 10.0
 
     def pytak_config(self) -> Any:
         """The pytak configuration section of this link."""
@@ -209,8 +215,9 @@ class CotEvents:
         warning: picture_pb2.Warning | None,
         now_ns: int,
         stale_ns: int | None = None,
-    ) -> list[bytes]:
-        """The track's event and, with a valid impact prediction, its ellipse and polygon events."""
+    ) -> list[tuple[str, bytes]]:
+        """The track's event and, with a valid impact prediction, its ellipse and polygon events, each as
+        (uid, XML)."""
         stale_ns = now_ns + int(self.options.stale_s * 1e9) if stale_ns is None else stale_ns
         uids = self.uids(view, track.track_id)
         level = _name(picture_pb2.WarningLevel, track.warning_level, "WARNING_LEVEL_")
@@ -249,7 +256,7 @@ class CotEvents:
         events = [ev]
         if track.impact.valid:
             events += self._impact_events(view, track, level, warning_words, now_ns, stale_ns)
-        return [ET.tostring(e, encoding="utf-8") for e in events]
+        return [(e.get("uid", ""), ET.tostring(e, encoding="utf-8")) for e in events]
 
     @staticmethod
     def _warning_words(track: picture_pb2.SystemTrack, warning: picture_pb2.Warning | None, level: str) -> str:
@@ -327,8 +334,9 @@ class CotEvents:
 
     def deleted_events(
         self, view: str, last: picture_pb2.SystemTrack | None, track_id: int, now_ns: int
-    ) -> list[bytes]:
-        """A deleted track: its last state once more, stale at once, then a ``t-x-d-d`` for each of its uids."""
+    ) -> list[tuple[str, bytes]]:
+        """A deleted track: its last state once more, stale at once, then a ``t-x-d-d`` for each of its uids
+        (keyed ``delete:<uid>``)."""
         out = self.track_events(view, last, None, now_ns, stale_ns=now_ns) if last is not None else []
         for uid, cot_type in zip(
             self.uids(view, track_id).values(), (MISSILE_TYPE, ELLIPSE_TYPE, POLYGON_TYPE), strict=True
@@ -338,7 +346,7 @@ class CotEvents:
             d = ET.SubElement(ev, "detail")
             ET.SubElement(d, "link", uid=uid, type=cot_type, relation="none")
             ET.SubElement(d, "__forcedelete")
-            out.append(ET.tostring(ev, encoding="utf-8"))
+            out.append((f"delete:{uid}", ET.tostring(ev, encoding="utf-8")))
         return out
 
 
@@ -346,7 +354,11 @@ class CotEvents:
 
 
 class CotBridge:
-    """A subscriber sink that turns picture updates into CoT events, and the TAK link that sends them."""
+    """A subscriber sink that turns picture updates into CoT events, and the TAK link that sends them.
+
+    Events wait in a map from uid to the latest XML, so a fast picture (the fusion service may publish tens of
+    deltas a second) costs the TAK link at most one event per uid every ``min_interval_s``, and the sink never
+    waits for the network."""
 
     def __init__(self, options: CotOptions) -> None:
         self.options = options
@@ -355,8 +367,8 @@ class CotBridge:
         self.view = "us"
         self._last: dict[int, picture_pb2.SystemTrack] = {}
         self._deleted: dict[int, tuple[picture_pb2.SystemTrack | None, int]] = {}  # id -> (last, wall ns)
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100_000)
-        self._linked = False
+        self._pending: dict[str, bytes] = {}
+        self._wake = asyncio.Event()
         self.sent = 0
         self.connections = 0
 
@@ -375,16 +387,14 @@ class CotBridge:
             gone = {i for i in update.deleted_track_ids if i in self._last}
             touched = {t.track_id for t in update.tracks} | {w.track_id for w in update.warnings}
             changed = [t for i, t in picture.tracks.items() if i in touched]
-        out: list[bytes] = []
         for track_id in sorted(gone):
             last = self._last.pop(track_id, None)
             self._deleted[track_id] = (last, now)
-            out += self.events.deleted_events(self.view, last, track_id, now)
+            self._post(self.events.deleted_events(self.view, last, track_id, now))
         for t in changed:
             self._last[t.track_id] = t
             self._deleted.pop(t.track_id, None)
-            out += self.events.track_events(self.view, t, self._warning_of(t.track_id), now)
-        self._enqueue(out)
+            self._post(self.events.track_events(self.view, t, self._warning_of(t.track_id), now))
 
     def notice(self, text: str) -> None:
         log.info("%s", text)
@@ -398,21 +408,18 @@ class CotBridge:
         found = [w for w in self.picture.warnings.values() if w.track_id == track_id]
         return max(found, key=lambda w: w.updated_time_ns) if found else None
 
-    def _enqueue(self, events: list[bytes]) -> None:
-        if not self._linked:
-            return  # sent with the whole picture when the link comes up
-        for data in events:
-            try:
-                self._queue.put_nowait(data)
-            except asyncio.QueueFull:
-                log.warning("TAK link too slow: dropping CoT events until the next refresh")
-                return
+    def _post(self, events: list[tuple[str, bytes]]) -> None:
+        for uid, data in events:
+            self._pending.pop(uid, None)  # re-inserted at the end: sent in the order of the picture's changes
+            self._pending[uid] = data
+        if events:
+            self._wake.set()
 
-    def refresh_events(self, now_ns: int) -> list[bytes]:
+    def refresh_events(self, now_ns: int) -> list[tuple[str, bytes]]:
         """The whole picture with fresh times, and the deletes of the last ``stale_s``."""
         horizon = now_ns - int(self.options.stale_s * 1e9)
         self._deleted = {i: v for i, v in self._deleted.items() if v[1] >= horizon}
-        out: list[bytes] = []
+        out: list[tuple[str, bytes]] = []
         for track_id, (last, _) in sorted(self._deleted.items()):
             out += self.events.deleted_events(self.view, last, track_id, now_ns)
         for track_id, t in sorted(self._last.items()):
@@ -420,8 +427,9 @@ class CotBridge:
         return out
 
     async def link(self, stop: asyncio.Event) -> None:
-        """Keep a link to the TAK server until ``stop``: connect, send the whole picture, then every change and
-        a refresh every ``refresh_s`` while the gRPC stream is live; reconnect when the link drops."""
+        """Keep a link to the TAK server until ``stop``: connect, send the whole picture, then the changes
+        and a refresh every ``refresh_s`` while the gRPC stream is live; reconnect when the link drops or the
+        server stops reading for ``write_timeout_s``."""
         config = self.options.pytak_config()
         backoff = 0.2
         while not stop.is_set():
@@ -440,22 +448,18 @@ class CotBridge:
             log.info("connected to TAK server %s", self.options.tak_url)
             try:
                 await self._serve(reader, writer, config, stop)
-            except (ConnectionError, OSError) as exc:
-                log.warning("TAK link lost (%s); reconnecting", exc)
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                log.warning("TAK link lost (%s); reconnecting", exc or type(exc).__name__)
             finally:
-                self._linked = False
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
+                writer.transport.abort()  # never wait on a server that stopped reading
 
     async def _serve(self, reader: Any, writer: Any, config: Any, stop: asyncio.Event) -> None:
         tx = pytak.TXWorker(asyncio.Queue(), config, writer)
-        while not self._queue.empty():  # what was queued for the previous link is in the refresh
-            self._queue.get_nowait()
-        self._linked = True
-        for data in self.refresh_events(time.time_ns()):
-            await tx.send_data(data)
-            self.sent += 1
+
+        async def send(events: Iterable[tuple[str, bytes]]) -> None:
+            for _, data in events:
+                await asyncio.wait_for(tx.send_data(data), self.options.write_timeout_s)
+                self.sent += 1
 
         async def drain() -> None:  # read and drop what the server sends (other clients' events)
             while await reader.read(65536):
@@ -463,20 +467,22 @@ class CotBridge:
             raise ConnectionResetError("the TAK server closed the connection")
 
         async def forward() -> None:
+            self._pending.clear()  # the refresh below holds the latest of everything
+            await send(self.refresh_events(time.time_ns()))
             next_refresh = time.monotonic() + self.options.refresh_s
             while True:
-                timeout = max(0.0, next_refresh - time.monotonic())
-                try:
-                    data = await asyncio.wait_for(self._queue.get(), timeout)
-                except TimeoutError:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, next_refresh - time.monotonic()))
+                self._wake.clear()
+                if time.monotonic() >= next_refresh:
                     next_refresh = time.monotonic() + self.options.refresh_s
                     if self.picture is not None and self.picture.status == "live":
-                        for item in self.refresh_events(time.time_ns()):
-                            await tx.send_data(item)
-                            self.sent += 1
-                    continue
-                await tx.send_data(data)
-                self.sent += 1
+                        self._pending.clear()
+                        await send(self.refresh_events(time.time_ns()))
+                        continue
+                batch, self._pending = self._pending, {}
+                await send(batch.items())
+                await asyncio.sleep(self.options.min_interval_s)  # at most one event per uid per interval
 
         tasks = [asyncio.create_task(drain()), asyncio.create_task(forward()), asyncio.create_task(stop.wait())]
         try:

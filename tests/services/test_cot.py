@@ -450,3 +450,48 @@ def test_a_certificate_the_link_cannot_use_is_an_error_not_a_retry(taky: Taky, t
             await hub.close()
 
     asyncio.run(main())
+
+
+def test_a_fast_picture_is_coalesced_to_the_latest_state_of_each_track(taky: Taky, tmp_path: Path) -> None:
+    settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+
+    async def main() -> None:
+        hub = await PictureHub.open(settings, ["us"])
+        server = await start_server(settings, hub)
+        listener = await TakClient.connect(taky.port)
+        stop = asyncio.Event()
+        options = CotOptions(tak_url=f"tcp://127.0.0.1:{taky.port}", min_interval_s=1.0, refresh_s=60.0)
+        target = SubscribeOptions(target=f"127.0.0.1:{server.port}", view="us")
+        bridge = asyncio.create_task(run_bridge(options, target, stop))
+        try:
+            first = PU(kind=PU.KIND_DELTA, view=tracks_pb2.NATION_US)
+            first.tracks.append(track_msg(21))
+            await hub.publish("us", first)
+            await listener.wait_for(is_uid("triwarn.us.track.21"), "the first state")
+            for k in range(1, 41):  # 40 updates in well under a second
+                u = PU(kind=PU.KIND_DELTA, view=tracks_pb2.NATION_US)
+                u.tracks.append(track_msg(21, lat=LAT + 0.01 * k))
+                await hub.publish("us", u)
+            final = LAT + 0.4
+
+            def at_final(e: ET.Element) -> bool:
+                point = e.find("point")
+                return (
+                    e.get("uid") == "triwarn.us.track.21"
+                    and point is not None
+                    and (abs(float(point.get("lat", "0")) - final) < 1e-6)
+                )
+
+            await listener.wait_for(at_final, "the latest state")
+            await asyncio.sleep(1.5)  # nothing older may follow it
+            track_events = [e for e in listener.events if e.get("uid") == "triwarn.us.track.21"]
+            assert at_final(track_events[-1])
+            assert len(track_events) <= 5, f"{len(track_events)} events for 41 updates"
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(bridge, 15) == 0
+            listener.close()
+            await server.stop(0.5)
+            await hub.close()
+
+    asyncio.run(main())
