@@ -88,7 +88,10 @@ class CotOptions:
     or PKCS#12), ``key`` (PEM, when not inside ``cert``), ``ca`` (the server's CA, PEM) and ``cert_password``
     (of a PKCS#12 file); ``check_hostname`` False accepts a server certificate for another name. Events go
     stale ``stale_s`` after sending; the picture is re-sent every ``refresh_s``; each uid is sent at most every
-    ``min_interval_s``; a server that takes ``write_timeout_s`` to accept an event counts as lost."""
+    ``min_interval_s``; a server that takes ``write_timeout_s`` to accept an event counts as lost. An impact
+    ellipse whose semi-major axis exceeds ``max_ellipse_semi_major_m`` (early in boost the 95% ellipse can span
+    thousands of kilometres, and its ring may circle a pole) is not drawn: its numbers stay in the track's
+    remarks."""
 
     tak_url: str
     cert: str | None = None
@@ -102,6 +105,7 @@ class CotOptions:
     ellipse_vertices: int = 36
     max_backoff_s: float = 5.0
     min_interval_s: float = 1.0
+    max_ellipse_semi_major_m: float = 2_500_000.0
     write_timeout_s: float = 10.0
 
     def pytak_config(self) -> Any:
@@ -254,7 +258,8 @@ class CotEvents:
             facts["time_to_impact_s"] = f"{(track.impact.impact_time_ns - track.time_ns) / 1e9:.1f}"
         ET.SubElement(detail, "triwarn", facts)
         events = [ev]
-        if track.impact.valid:
+        e = track.impact.ellipse
+        if track.impact.valid and 0.0 < e.semi_minor_m <= e.semi_major_m <= self.options.max_ellipse_semi_major_m:
             events += self._impact_events(view, track, level, warning_words, now_ns, stale_ns)
         return [(e.get("uid", ""), ET.tostring(e, encoding="utf-8")) for e in events]
 

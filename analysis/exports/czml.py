@@ -5,7 +5,8 @@
   follows the warning level and the description the warning changes, both as time intervals;
 - ``launch/<view>/<id>``: the latest launch point estimate, on the ground;
 - ``impact/<view>/<id>``: the impact point and its native ``ellipse``, both sampled at every change of the
-  prediction (semi-axes and rotation as time-tagged numbers, held after the last sample);
+  prediction (semi-axes and rotation as time-tagged numbers, held after the last sample); the ellipse is
+  hidden while the prediction is not :func:`~triwarn.analysis.exports.geometry.drawable`;
 - ``impact-ellipse/<view>/<id>/<k>``: the same ellipse as a ground ``polygon`` at each key frame
   (:func:`~triwarn.analysis.exports.geometry.ellipse_keyframes`), available until the next one.
 
@@ -43,6 +44,7 @@ from czml3.types import Cartesian2Value, IntervalValue, NumberValue, TimeInterva
 
 from triwarn.analysis.exports.geometry import (
     LEVEL_RGBA,
+    drawable,
     ellipse_keyframes,
     ellipse_ring_deg,
     ellipse_text,
@@ -146,8 +148,9 @@ def _impact_packets(picture: RecordedPicture, track: RecordedTrack, ellipse_ever
     view, tid = picture.view, track.track_id
     epoch = picture.iso(0.0)
     imp = track.impacts
-    t = [s.t_s for s in imp]
-    rotation = np.unwrap([-math.radians(s.orientation_deg) for s in imp], period=math.pi)
+    shown = [s for s in imp if drawable(s)]
+    t = [s.t_s for s in shown]
+    rotation = np.unwrap([-math.radians(s.orientation_deg) for s in shown], period=math.pi)
 
     def sampled(values: list[float]) -> NumberValue:
         return NumberValue(
@@ -171,14 +174,22 @@ def _impact_packets(picture: RecordedPicture, track: RecordedTrack, ellipse_ever
             ),
             point=Point(pixelSize=6, color=Color(rgba=[255, 255, 255, 255])),
             ellipse=Ellipse(
-                semiMajorAxis=sampled([s.semi_major_m for s in imp]),
-                semiMinorAxis=sampled([s.semi_minor_m for s in imp]),
+                semiMajorAxis=sampled([s.semi_major_m for s in shown]),
+                semiMinorAxis=sampled([s.semi_minor_m for s in shown]),
                 rotation=sampled(rotation.tolist()),
+                show=TimeIntervalCollection(
+                    values=[
+                        IntervalValue(start=picture.iso(s.t_s), end=picture.iso(e), value=drawable(s))
+                        for s, e in zip(imp, [*(x.t_s for x in imp[1:]), max(end, imp[-1].t_s)], strict=True)
+                    ]
+                ),
                 fill=False,
                 outline=True,
                 outlineColor=Color(rgba=[255, 255, 255, 255]),
                 outlineWidth=2,
-            ),
+            )
+            if shown
+            else None,
         )
     ]
     for k, key in enumerate(ellipse_keyframes(picture, track, ellipse_every_s)):

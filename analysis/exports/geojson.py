@@ -3,16 +3,18 @@
 - ``track``: a ``LineString`` of the trajectory, ``properties.coordTimes`` giving each vertex's UTC time
   (the convention of togeojson and Leaflet time players: RFC 7946 has no time);
 - ``launch_point``: a ``Point`` at the latest launch point estimate;
-- ``impact_ellipse``: at each key frame a ``Polygon`` ring of the 95% ellipse, with the impact point, the
+- ``impact_ellipse``: at each key frame a ``Polygon`` (``MultiPolygon`` across the antimeridian) of the 95%
+  ellipse, with the impact point, the
   semi-axes, the orientation and the time span it holds for in ``properties``;
 - ``warning``: each warning change as a ``Point`` at the track's position then, with level, state, areas
   and the time span until the next change of that track.
 
 Conventions (RFC 7946): WGS-84, positions ``[longitude, latitude]`` or ``[longitude, latitude, height]`` with
 the height in metres above the WGS-84 *ellipsoid* (§4), which is the picture's own height, so no conversion;
-polygon exterior rings counter-clockwise and closed (§3.1.6); coordinates rounded to 7 decimals (about 1 cm,
-§11.2 advises against needless precision); times ISO 8601 UTC. The theatre is far from the antimeridian, so
-no geometry is cut there (§3.1.9).
+polygon exterior rings counter-clockwise and closed (§3.1.6); an ellipse that crosses the antimeridian is cut
+there into a ``MultiPolygon`` (§3.1.9); coordinates rounded to 7 decimals (about 1 cm, §11.2 advises against
+needless precision); times ISO 8601 UTC. A track's path is not cut (the theatre's tracks stay far from the
+antimeridian).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from triwarn.analysis.exports.geometry import (
     ellipse_keyframes,
     ellipse_ring_deg,
+    split_at_antimeridian,
     warning_marks,
     warning_text,
 )
@@ -85,9 +88,18 @@ def _track_features(picture: RecordedPicture, track: RecordedTrack, every_s: flo
     for key in ellipse_keyframes(picture, track, every_s):
         s = key.impact
         ring = ellipse_ring_deg(s.lat_deg, s.lon_deg, s.semi_major_m, s.semi_minor_m, s.orientation_deg)
+        parts = [
+            [[_pos(float(lon), float(lat)) for lon, lat in part]]
+            for part in split_at_antimeridian(ring[:, ::-1], s.lon_deg)
+        ]
+        geometry = (
+            {"type": "Polygon", "coordinates": parts[0]}
+            if len(parts) == 1
+            else {"type": "MultiPolygon", "coordinates": parts}
+        )
         out.append(
             _feature(
-                {"type": "Polygon", "coordinates": [[_pos(float(lon), float(lat)) for lat, lon in ring]]},
+                geometry,
                 kind="impact_ellipse",
                 view=view,
                 track_id=tid,

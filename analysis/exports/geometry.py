@@ -10,6 +10,7 @@ for the tangent-plane radius ``hypot(a cos θ, b sin θ)``; the ground distance 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -27,6 +28,52 @@ LEVEL_RGBA: dict[str, tuple[int, int, int, int]] = {
     "WATCH": (255, 170, 0, 255),
     "WARNING": (230, 30, 30, 255),
 }
+
+
+#: Impact ellipses with a larger semi-major axis are not drawn as polygons (nor as CZML's native ellipse):
+#: only their point and numbers are exported. Early in boost the picture's 95% ellipse can span thousands of
+#: kilometres (7,700 km in the demo); a plane ellipse that size has no faithful footprint on the globe, its
+#: ring may circle a pole, and no map format draws it as meant.
+MAX_DRAWN_SEMI_MAJOR_M = 2_500_000.0
+
+
+def drawable(s: ImpactSample) -> bool:
+    """Whether the prediction's ellipse is drawn (finite, positive, not beyond :data:`MAX_DRAWN_SEMI_MAJOR_M`)."""
+    return 0.0 < s.semi_minor_m <= s.semi_major_m <= MAX_DRAWN_SEMI_MAJOR_M
+
+
+def split_at_antimeridian(ring_lonlat: np.ndarray, center_lon_deg: float) -> list[np.ndarray]:
+    """A closed ring of ``[lon, lat]`` (degrees, (n, 2)) that does not enclose a pole, as one or two closed
+    rings with longitudes in [-180, 180] that meet at the antimeridian (RFC 7946 §3.1.9). The ring's
+    longitudes are first made continuous around ``center_lon_deg``; the cut interpolates linearly in
+    longitude and latitude. Orientation is kept."""
+    lon = center_lon_deg + (ring_lonlat[:, 0] - center_lon_deg + 180.0) % 360.0 - 180.0
+    ring = np.column_stack([lon, ring_lonlat[:, 1]])
+    if ring[:, 0].max() <= 180.0 and ring[:, 0].min() >= -180.0:
+        return [ring]
+    edge = 180.0 if ring[:, 0].max() > 180.0 else -180.0
+    inside = _clip(ring, edge, keep_below=edge > 0)
+    outside = _clip(ring, edge, keep_below=edge < 0)
+    outside[:, 0] -= np.sign(edge) * 360.0
+    return [r for r in (inside, outside) if len(r) >= 4]
+
+
+def _clip(ring: np.ndarray, lon_edge: float, keep_below: bool) -> np.ndarray:
+    """Sutherland-Hodgman: the part of a closed ring on one side of the meridian ``lon_edge``, closed."""
+    out: list[np.ndarray] = []
+
+    def keep(p: np.ndarray) -> bool:
+        return bool(p[0] <= lon_edge) if keep_below else bool(p[0] >= lon_edge)
+
+    for a, b in itertools.pairwise(ring):
+        if keep(a):
+            out.append(a)
+        if keep(a) != keep(b):
+            f = (lon_edge - a[0]) / (b[0] - a[0])
+            out.append(np.array([lon_edge, a[1] + f * (b[1] - a[1])]))
+    if out and not np.array_equal(out[0], out[-1]):
+        out.append(out[0])
+    return np.array(out)
 
 
 def ellipse_ring_deg(
@@ -58,12 +105,13 @@ class EllipseKeyframe:
 
 
 def ellipse_keyframes(picture: RecordedPicture, track: RecordedTrack, every_s: float) -> list[EllipseKeyframe]:
-    """The impact predictions to draw as polygons: the first, then the first one at least ``every_s`` after the
-    previous key frame, and always the last; each shown until the next, the last until the track's end
-    (:meth:`RecordedPicture.end_of`). ``every_s`` 0 keeps every change."""
+    """The impact predictions to draw as polygons, among the :func:`drawable` ones: the first, then the first
+    one at least ``every_s`` after the previous key frame, and always the last; each shown until the next, the
+    last until the track's end (:meth:`RecordedPicture.end_of`). ``every_s`` 0 keeps every change."""
     keys: list[ImpactSample] = []
     for i, s in enumerate(track.impacts):
-        if not keys or s.t_s - keys[-1].t_s >= every_s or i == len(track.impacts) - 1:
+        last = i == len(track.impacts) - 1
+        if drawable(s) and (not keys or s.t_s - keys[-1].t_s >= every_s or last):
             keys.append(s)
     end = picture.end_of(track)
     return [

@@ -8,6 +8,7 @@ against numbers that triwarn did not compute; ellipse rings are checked with geo
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import csv
 import itertools
@@ -26,8 +27,9 @@ from referencing import Registry, Resource
 
 from triwarn.analysis.exports import load_picture, render
 from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS
-from triwarn.analysis.replay import PICTURE_COLUMNS
+from triwarn.analysis.replay import PICTURE_COLUMNS, replay
 from triwarn.cli.main import main as triwarn_main
+from triwarn.services.runtime.settings import Settings
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "data" / "czml-schema"
 EPOCH_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
@@ -53,21 +55,21 @@ WARNINGS = [
 ]
 
 
-def _impact_at(t: float) -> tuple[float, ...] | None:
+def _impact_at(t: float, impacts: list[tuple[float, ...]]) -> tuple[float, ...] | None:
     current = None
-    for row in IMPACTS:
+    for row in impacts:
         if t >= row[0]:
             current = row
     return current
 
 
-def write_recording(directory: Path) -> Path:
+def write_recording(directory: Path, impacts: list[tuple[float, ...]] = IMPACTS) -> Path:
     """A recording with two tracks in view us (track 2 short, without assessment) and one in view jp."""
     directory.mkdir(parents=True, exist_ok=True)
     rows: list[list[Any]] = []
     x, y, z = pymap3d.geodetic2ecef(T1_LAT, T1_LON, T1_H)
     for k, t in enumerate(T1_S):
-        imp = _impact_at(t)
+        imp = _impact_at(t, impacts)
         ipp = [imp[1], imp[2], imp[3], imp[4], imp[5], imp[6]] if imp else [""] * len(IPP_COLUMNS)
         lp = list(LAUNCH) if t >= 10.0 else [""] * len(LAUNCH_COLUMNS)
         rows.append([f"{t:.3f}", "us", 1, x[k], y[k], z[k], 0, 0, 0, "jp+kr", *ipp, *lp])
@@ -251,12 +253,13 @@ def check_rfc7946(obj: dict[str, Any]) -> None:
             assert len(coords) >= 2
             for p in coords:
                 position(p)
-        elif kind == "Polygon":
-            for ring in coords:
-                assert len(ring) >= 4 and ring[0] == ring[-1]
-                for p in ring:
-                    position(p)
-            assert signed_area(coords[0]) > 0  # exterior ring counter-clockwise
+        elif kind in ("Polygon", "MultiPolygon"):
+            for polygon in [coords] if kind == "Polygon" else coords:
+                for ring in polygon:
+                    assert len(ring) >= 4 and ring[0] == ring[-1]
+                    for p in ring:
+                        position(p)
+                assert signed_area(polygon[0]) > 0  # exterior ring counter-clockwise
         else:
             raise AssertionError(f"unexpected geometry {kind}")
 
@@ -296,6 +299,35 @@ def test_geojson_follows_rfc_7946_with_its_values(recording: Path) -> None:
     ]
 
 
+def test_an_ellipse_across_the_antimeridian_is_cut_and_a_huge_one_is_not_drawn(tmp_path: Path) -> None:
+    impacts = [
+        (5.0, 40.0, 179.6, 101.0, 150_000.0, 60_000.0, 80.0),  # reaches past 180° E
+        (30.0, 40.0, 140.0, 101.0, 5_000_000.0, 900_000.0, 10.0),  # 5,000 km: too large to draw
+    ]
+    picture = load_picture(write_recording(tmp_path / "rec", impacts))
+    geo = json.loads(render(picture, "geojson", ellipse_every_s=0.0))
+    check_rfc7946(geo)
+    [cut] = [f for f in geo["features"] if f["properties"]["kind"] == "impact_ellipse"]
+    assert cut["geometry"]["type"] == "MultiPolygon" and len(cut["geometry"]["coordinates"]) == 2
+    east, west = (part[0] for part in cut["geometry"]["coordinates"])
+    assert max(p[0] for p in east) == 180.0 and min(p[0] for p in west) == -180.0
+    for lon, lat in [p for p in east + west if abs(p[0]) != 180.0]:  # the cut's own points lie on the chord
+        assert abs(ellipse_residual(40.0, 179.6, 150_000.0, 60_000.0, 80.0, lat, lon)) < 1e-5
+
+    czml = json.loads(render(picture, "czml", ellipse_every_s=0.0))
+    assert len([p for p in czml if p["id"].startswith("impact-ellipse/")]) == 1
+    shows = [iv["boolean"] for iv in next(p for p in czml if p["id"] == "impact/us/1")["ellipse"]["show"]]
+    assert shows == [True, False]
+    names = [pm.name for pm in _folder_placemarks(render(picture, "kml", 0.0), tmp_path)]
+    assert [n for n in names if n.startswith("95% impact ellipse")] == ["95% impact ellipse of track 1 at T+5 s"]
+
+
+def _folder_placemarks(text: str, tmp_path: Path) -> list[Any]:
+    path = tmp_path / "x.kml"
+    path.write_text(text)
+    return [pm for folder in KML.parse(path, strict=True, validate=True).features[0].features for pm in folder.features]
+
+
 def test_views_are_kept_apart(recording: Path) -> None:
     obj = json.loads(render(load_picture(recording, "jp"), "geojson"))
     assert {(f["properties"]["view"], f["properties"]["track_id"]) for f in obj["features"]} == {("jp", 7)}
@@ -316,3 +348,37 @@ def test_the_command_writes_each_format(recording: Path, fmt: str, capsys: pytes
 def test_the_command_says_what_is_wrong_with_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert triwarn_main(["export", str(tmp_path), "--format", "geojson"]) == 1
     assert "not a recording" in capsys.readouterr().err
+
+
+# --- a recording made by `triwarn replay` --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "rec"
+    asyncio.run(replay(Settings.load(env={}, scenario="demo", seed=1), speed=None, record_dir=out))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("view", ["us", "kr"])
+def test_every_format_of_a_replayed_demo(demo_recording: Path, view: str, tmp_path: Path) -> None:
+    picture = load_picture(demo_recording, view)
+    assert picture.tracks and any(t.impacts for t in picture.tracks) and picture.warnings
+
+    doc = json.loads(render(picture, "czml"))
+    assert [f"{list(e.absolute_path)}: {e.message[:200]}" for e in czml_validator().iter_errors(doc)] == []
+    ids = {p["id"] for p in doc}
+    assert {f"track/{view}/{t.track_id}" for t in picture.tracks} <= ids
+
+    path = tmp_path / "demo.kml"
+    path.write_text(render(picture, "kml"))
+    folders = KML.parse(path, strict=True, validate=True).features[0].features
+    assert [f.name for f in folders] == [f"track {t.track_id}" for t in picture.tracks]
+
+    geo = json.loads(render(picture, "geojson"))
+    check_rfc7946(geo)
+    impact_lats = [
+        f["properties"]["impact_lat_deg"] for f in geo["features"] if f["properties"]["kind"] == "impact_ellipse"
+    ]
+    assert impact_lats and all(35.0 < lat < 45.0 for lat in impact_lats)  # the demo falls in the Sea of Japan

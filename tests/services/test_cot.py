@@ -352,6 +352,9 @@ def test_the_command_bridges_a_warning_service_to_taky(taky: Taky, tmp_path: Pat
         server = await start_server(settings, hub)
         snapshot_track = PU(kind=PU.KIND_DELTA, view=tracks_pb2.NATION_JP)
         snapshot_track.tracks.append(track_msg(4))
+        huge = track_msg(3)  # early in boost: a 95% ellipse of 5,000 km is not drawn
+        huge.impact.ellipse.semi_major_m = 5_000_000.0
+        snapshot_track.tracks.append(huge)
         await hub.publish("jp", snapshot_track)  # held before the bridge starts: it arrives in the snapshot
         listener = await TakClient.connect(taky.port)
         env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
@@ -363,6 +366,9 @@ def test_the_command_bridges_a_warning_service_to_taky(taky: Taky, tmp_path: Pat
             contact = ev.find("detail/contact")
             assert contact is not None and contact.get("callsign") == "TW4 MRBM"
             await listener.wait_for(is_uid("triwarn.jp.impact-area.4"), "its polygon")
+            # the snapshot's tracks go out in track order: all of track 3's events came before
+            uids = {e.get("uid") for e in listener.events}
+            assert "triwarn.jp.track.3" in uids and not uids & {"triwarn.jp.impact.3", "triwarn.jp.impact-area.3"}
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 20) == 0
         finally:
