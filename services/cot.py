@@ -229,7 +229,7 @@ class CotEvents:
         cls = _name(picture_pb2.MissileClass, track.missile_class, "MISSILE_CLASS_")
         nations = "+".join(NATION_TO_VIEW.get(n, "?") for n in track.contributing_nations)
         lat_rad, lon_rad = math.radians(track.lat_deg), math.radians(track.lon_deg)
-        warning_words = self._warning_words(track, warning, level)
+        warning_words = self._warning_words(warning, level)
         impact_words = self._impact_words(track)
 
         ev = _event(uids["track"], MISSILE_TYPE, "m-f", now_ns, stale_ns, QOS.get(level))
@@ -264,7 +264,7 @@ class CotEvents:
         return [(e.get("uid", ""), ET.tostring(e, encoding="utf-8")) for e in events]
 
     @staticmethod
-    def _warning_words(track: picture_pb2.SystemTrack, warning: picture_pb2.Warning | None, level: str) -> str:
+    def _warning_words(warning: picture_pb2.Warning | None, level: str) -> str:
         if warning is None:
             return f"Warning level {level}."
         state = _name(picture_pb2.Warning.State, warning.state, "STATE_").lower().replace("_", " ")

@@ -361,6 +361,7 @@ def demo_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # on a fresh clone the replay compiles the tracking and fusion kernels first
 @pytest.mark.parametrize("view", ["us", "kr"])
 def test_every_format_of_a_replayed_demo(demo_recording: Path, view: str, tmp_path: Path) -> None:
     picture = load_picture(demo_recording, view)
