@@ -9,7 +9,9 @@ vertices on the ellipse), not from triwarn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import itertools
 import math
 import os
 import signal
@@ -499,5 +501,43 @@ def test_a_fast_picture_is_coalesced_to_the_latest_state_of_each_track(taky: Tak
             listener.close()
             await server.stop(0.5)
             await hub.close()
+
+    asyncio.run(main())
+
+
+def test_the_picture_is_refreshed_while_the_stream_is_live_and_goes_stale_when_it_is_lost(
+    taky: Taky, tmp_path: Path
+) -> None:
+    settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+
+    async def main() -> None:
+        hub = await PictureHub.open(settings, ["us"])
+        server = await start_server(settings, hub)
+        listener = await TakClient.connect(taky.port)
+        stop = asyncio.Event()
+        options = CotOptions(tak_url=f"tcp://127.0.0.1:{taky.port}", stale_s=3.0, refresh_s=1.0)
+        target = SubscribeOptions(target=f"127.0.0.1:{server.port}", view="us", max_backoff_s=0.2)
+        bridge = asyncio.create_task(run_bridge(options, target, stop))
+        try:
+            u = PU(kind=PU.KIND_DELTA, view=tracks_pb2.NATION_US)
+            u.tracks.append(track_msg(30))
+            await hub.publish("us", u)
+            # no new update, but the live picture is re-sent with fresh times
+            refreshed = await listener.wait_for(is_uid("triwarn.us.track.30"), "two refreshes", count=3)
+            times = [cot_ns(e.get("time", "")) for e in refreshed]
+            assert all(b > a for a, b in itertools.pairwise(times))
+            await server.stop(0.1)  # the fusion service goes away: the bridge stops refreshing
+            await hub.close()
+            await asyncio.sleep(0.5)
+            before = len([e for e in listener.events if e.get("uid") == "triwarn.us.track.30"])
+            with contextlib.suppress(AssertionError):
+                await listener.wait_for(is_uid("triwarn.us.track.30"), "a refresh", timeout_s=3.0, count=before + 1)
+            last = [e for e in listener.events if e.get("uid") == "triwarn.us.track.30"]
+            assert len(last) == before, "refreshed a picture whose stream was lost"
+            assert cot_ns(last[-1].get("stale", "")) < time.time_ns()  # TAK clients now show it stale
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(bridge, 15) == 0
+            listener.close()
 
     asyncio.run(main())
