@@ -1,6 +1,7 @@
 """`triwarn cot` against a real TAK server: taky (from PyPI) runs its CoT router on a loopback port, the bridge
-subscribes to a real gRPC WarningService fed real PictureUpdate messages and sends through taky, and a second
-TAK client (a raw socket, as ATAK's stream is plain XML over TCP) asserts the CoT events it is routed.
+subscribes to a real gRPC WarningService fed real PictureUpdate messages (and, in the last test, to a real
+fusion service fed node batches through Mosquitto) and sends through taky, and a second TAK client (a raw
+socket, as ATAK's stream is plain XML over TCP) asserts the CoT events it is routed.
 
 Expected values come from pymap3d (ENU velocity, so course, speed and slope) and geographiclib (the polygon's
 vertices on the ellipse), not from triwarn.
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pymap3d
@@ -32,12 +34,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from geographiclib.geodesic import Geodesic
 
+from triwarn.services import synthetic
 from triwarn.services.cot import CotOptions, TakLinkError
 from triwarn.services.cot import run as run_bridge
 from triwarn.services.distribution.server import PictureHub, start_server
+from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.broker import free_port, wait_for_port
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.subscriber import SubscribeOptions
+from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 PU = picture_pb2.PictureUpdate
@@ -535,6 +540,45 @@ def test_the_picture_is_refreshed_while_the_stream_is_live_and_goes_stale_when_i
             last = [e for e in listener.events if e.get("uid") == "triwarn.us.track.30"]
             assert len(last) == before, "refreshed a picture whose stream was lost"
             assert cot_ns(last[-1].get("stale", "")) < time.time_ns()  # TAK clients now show it stale
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(bridge, 15) == 0
+            listener.close()
+
+    asyncio.run(main())
+
+
+def test_the_fused_picture_of_a_real_fusion_service_reaches_taky(fusion: Any, taky: Taky) -> None:
+    """The whole stack: node batches (protobuf bytes) -> Mosquitto -> fusion service -> gRPC -> bridge -> taky."""
+    settings = fusion.settings
+    truth = synthetic.truth_states(3, 0)
+
+    async def main() -> None:
+        listener = await TakClient.connect(taky.port)
+        stop = asyncio.Event()
+        options = CotOptions(tak_url=f"tcp://127.0.0.1:{taky.port}", min_interval_s=0.2)
+        bridge = asyncio.create_task(
+            run_bridge(options, SubscribeOptions(target=settings.grpc_target, view="jp"), stop)
+        )
+        try:
+            now = time.time_ns()
+            async with mqtt.client(settings.broker_url, f"test-cot-{now}") as client:
+                for n in ("us", "jp", "kr"):
+                    batch = synthetic.nation_batch(n, truth, now, batch_seq=0, seed=0)
+                    await client.publish(wire.tracks_topic(n), wire.encode_batch(batch), qos=1)
+
+            def fused(e: ET.Element) -> bool:
+                return e.get("type") == "a-h-A-W-M-S-S" and "from us+jp+kr" in e.findtext("detail/remarks", "")
+
+            events = await listener.wait_for(fused, "three fused tracks", timeout_s=30, count=3)
+            latest = {e.get("uid"): e for e in events}
+            assert len(latest) == 3 and all(uid.startswith("triwarn.jp.track.") for uid in latest)  # type: ignore[union-attr]
+            for e in latest.values():
+                p = e.find("point")
+                assert p is not None
+                pos = pymap3d.geodetic2ecef(float(p.get("lat", "")), float(p.get("lon", "")), float(p.get("hae", "")))
+                miss_m = min(math.dist(pos, t[:3]) for t in truth)
+                assert miss_m < 5 * synthetic.POS_SIGMA_M + 1.0  # + the 6 decimals taky writes (≤ 0.1 m)
         finally:
             stop.set()
             assert await asyncio.wait_for(bridge, 15) == 0
