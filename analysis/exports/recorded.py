@@ -140,7 +140,9 @@ def load_picture(record_dir: Path, view: str = "us") -> RecordedPicture:
         with (record_dir / "warnings.csv").open(newline="") as f:
             warning_rows = [r for r in csv.DictReader(f) if r["view"] == view]
     except (OSError, KeyError, ValueError) as exc:
-        raise RecordingError(f"{record_dir} is not a recording of `triwarn replay --record`: {exc}") from None
+        runs = sorted(p.name for p in record_dir.glob("run-*") if p.is_dir())
+        hint = f" (it holds Monte Carlo runs: export one of them, e.g. {record_dir / runs[0]})" if runs else ""
+        raise RecordingError(f"{record_dir} is not a recording of `triwarn replay --record`: {exc}{hint}") from None
     if not picture_rows:
         raise RecordingError(f"{record_dir}/picture.csv has no track of view {view!r}")
     missing = {*IPP_COLUMNS, *LAUNCH_COLUMNS} - set(picture_rows[0])

@@ -348,6 +348,11 @@ def test_the_command_writes_each_format(recording: Path, fmt: str, capsys: pytes
 def test_the_command_says_what_is_wrong_with_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert triwarn_main(["export", str(tmp_path), "--format", "geojson"]) == 1
     assert "not a recording" in capsys.readouterr().err
+    write_recording(tmp_path / "run-001")  # `triwarn replay --runs N --record DIR`
+    assert triwarn_main(["export", str(tmp_path), "--format", "geojson"]) == 1
+    assert "export one of them, e.g." in capsys.readouterr().err
+    assert triwarn_main(["export", str(tmp_path / "run-001"), "--format", "geojson", "--view", "kr"]) == 1
+    assert "no track of view 'kr'" in capsys.readouterr().err
 
 
 # --- a recording made by `triwarn replay` --------------------------------------------------------------
