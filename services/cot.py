@@ -453,8 +453,13 @@ class CotBridge:
             log.info("connected to TAK server %s", self.options.tak_url)
             try:
                 await self._serve(reader, writer, config, stop)
-            except (ConnectionError, OSError, TimeoutError) as exc:
-                log.warning("TAK link lost (%s); reconnecting", exc or type(exc).__name__)
+            except TimeoutError:
+                log.warning(
+                    "TAK link lost (TimeoutError: the server took over %.0f s to accept an event); reconnecting",
+                    self.options.write_timeout_s,
+                )
+            except (ConnectionError, OSError) as exc:
+                log.warning("TAK link lost (%s); reconnecting", str(exc) or type(exc).__name__)
             finally:
                 writer.transport.abort()  # never wait on a server that stopped reading
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ipaddress
 import itertools
+import logging
 import math
 import os
 import signal
@@ -585,3 +586,40 @@ def test_the_fused_picture_of_a_real_fusion_service_reaches_taky(fusion: Any, ta
             listener.close()
 
     asyncio.run(main())
+
+
+def test_a_tak_server_that_stops_reading_neither_blocks_the_bridge_nor_its_shutdown(
+    taky: Taky, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+
+    async def main() -> None:
+        hub = await PictureHub.open(settings, ["us"])
+        server = await start_server(settings, hub)
+        update = PU(kind=PU.KIND_DELTA, view=tracks_pb2.NATION_US)
+        for track_id in range(1, 301):  # 300 tracks: ~2 MB of CoT per refresh
+            update.tracks.append(track_msg(track_id, lat=LAT + 0.001 * track_id))
+        await hub.publish("us", update)
+        stop = asyncio.Event()
+        options = CotOptions(tak_url=f"tcp://127.0.0.1:{taky.port}", refresh_s=0.2, write_timeout_s=1.0)
+        bridge = asyncio.create_task(
+            run_bridge(options, SubscribeOptions(target=f"127.0.0.1:{server.port}", view="us"), stop)
+        )
+        try:
+            await asyncio.sleep(2.0)
+            taky.process.send_signal(signal.SIGSTOP)  # frozen: the kernel's buffers fill, then writes block
+            for _ in range(300):
+                if "TAK link lost" in caplog.text:
+                    break
+                await asyncio.sleep(0.1)
+            assert "TAK link lost (TimeoutError: the server took over 1 s to accept an event)" in caplog.text
+            stop.set()
+            assert await asyncio.wait_for(bridge, 10) == 0  # no wait on a server that does not read
+        finally:
+            taky.process.send_signal(signal.SIGCONT)
+            stop.set()
+            await server.stop(0.5)
+            await hub.close()
+
+    with caplog.at_level(logging.WARNING, logger="triwarn.cot"):
+        asyncio.run(main())
