@@ -27,6 +27,8 @@ COMMANDS: tuple[str, ...] = (
     "subscribe",
     "replay",
     "evaluate",
+    "export",
+    "cot",
     "trajectory",
     "scenario",
     "bench",
