@@ -53,9 +53,9 @@ with warnings.catch_warnings():  # pytak warns at import that aiohttp (for its H
     import pytak
 
 from triwarn.core.trajectory.frames import ecef_vec_to_enu, geodesic_direct
-from triwarn.services.distribution.server import NATION_TO_VIEW
 from triwarn.services.subscriber import ClientPicture, SubscribeOptions
 from triwarn.services.subscriber import run as subscribe
+from triwarn.services.wire.nations import PB_TO_NATION
 from triwarn.services.wire.tracks import covariance_full
 from triwarn.v1 import picture_pb2, tracks_pb2
 
@@ -227,7 +227,7 @@ class CotEvents:
         level = _name(picture_pb2.WarningLevel, track.warning_level, "WARNING_LEVEL_")
         phase = _name(tracks_pb2.FlightPhase, track.phase, "FLIGHT_PHASE_")
         cls = _name(picture_pb2.MissileClass, track.missile_class, "MISSILE_CLASS_")
-        nations = "+".join(NATION_TO_VIEW.get(n, "?") for n in track.contributing_nations)
+        nations = "+".join(PB_TO_NATION.get(n, "?") for n in track.contributing_nations)
         lat_rad, lon_rad = math.radians(track.lat_deg), math.radians(track.lon_deg)
         warning_words = self._warning_words(warning, level)
         impact_words = self._impact_words(track)
@@ -382,7 +382,7 @@ class CotBridge:
         self.picture = picture
 
     def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
-        self.view = NATION_TO_VIEW.get(update.view, self.view)
+        self.view = PB_TO_NATION.get(update.view, self.view)
         now = time.time_ns()
         changed: Iterable[picture_pb2.SystemTrack]
         if update.kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from taky_server import Taky  # tests/taky_server.py (tests/ is on sys.path)
 
 from triwarn.cli.commands._common import read_demo_endpoints
 from triwarn.services.runtime.broker import BrokerHandle
@@ -39,6 +40,7 @@ class How:
     needs: tuple[str, ...] = ()  # README commands that must have run first (their output is read)
     exit_code: int = 0
     timeout_s: float = 300.0
+    tak_port: int | None = None  # a TAK server (taky) must listen on this loopback port
 
 
 #: README command (as written, comment removed) -> how the test runs it. {broker} is the test's own broker.
@@ -59,6 +61,15 @@ HOW: dict[str, How] = {
     ),
     "triwarn trajectory --launch 39.22,125.67 --impact 41.49,136.97 --apogee-km 6000 --json": How(),
     "triwarn trajectory --list-missiles": How(),
+    "triwarn replay demo --fast --record rec/demo": How(),
+    "triwarn export rec/demo --format czml": How(needs=("triwarn replay demo --fast --record rec/demo",)),
+    "triwarn export rec/demo --format kml --view jp": How(needs=("triwarn replay demo --fast --record rec/demo",)),
+    "triwarn export rec/demo --format geojson": How(needs=("triwarn replay demo --fast --record rec/demo",)),
+    "triwarn cot --tak 127.0.0.1:8087": How(append=("--duration", "5"), needs_demo=True, tak_port=8087),
+    # an example with a made-up server and files: it must end with a clear error, not a traceback
+    "triwarn cot --tak tak.example:8089 --tls --cert me.pem --key me.key --ca ca.pem": How(
+        append=("--duration", "3"), exit_code=2
+    ),
 }
 
 #: the user's broker as the README writes it; the test puts its own there
@@ -153,12 +164,17 @@ def test_readme_command_runs_as_written(
         pytest.fail(f"no entry in HOW for {command!r}")
     if how.needs_demo:
         request.getfixturevalue("demo")
+    tak = Taky(workdir / f"taky-{how.tak_port}", port=how.tak_port) if how.tak_port else None
     for before in how.needs:
         if before not in ran:
             done = _run(before, HOW[before], workdir, broker)
             assert done.returncode == 0, done.stderr[-2000:]
             ran.add(before)
-    proc = _run(command, how, workdir, broker)
+    try:
+        proc = _run(command, how, workdir, broker)
+    finally:
+        if tak is not None:
+            tak.stop()
     ran.add(command)
     assert proc.returncode == how.exit_code, f"{command}: exit {proc.returncode}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
