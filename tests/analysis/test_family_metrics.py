@@ -3,8 +3,11 @@ once on a real replay of a generated scenario."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -212,3 +215,30 @@ def test_score_a_replayed_generated_scenario(tmp_path: Path) -> None:
     assert m["must_warn"] == (fm.JP_EEZ_K in m["kinds"] or fm.KR_LAND_K in m["kinds"] or fm.JP_LAND_K in m["kinds"])
     pooled = fm.pool([r])
     assert pooled["rows_after_boost"] > 0 and 0.0 <= pooled["coverage_after_boost"] <= 1.0
+
+
+def _bench() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "benches" / "quality_families.py"
+    spec = importlib.util.spec_from_file_location("quality_families", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_family_benchmark_on_one_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench()
+    out = tmp_path / "q.json"
+    args = ["--families", "thin-coverage", "--seeds", "1", "--jobs", "1", "--work", str(tmp_path / "w")]
+    assert bench.main([*args, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "thin-coverage seed 1: 1 missile(s)" in text and "lp95km" in text
+    result = json.loads(out.read_text())
+    (row,) = result["families"]
+    assert row["family"] == "thin-coverage" and row["seeds"] == [1] and row["missiles"] == 1
+    assert set(row["meets"]) == set(bench.TARGETS)
+    assert (tmp_path / "w" / "thin-coverage" / "seed-0001.toml").read_text() == generate("thin-coverage", 1).toml()
+    # scoring again without replaying gives the same figures
+    assert bench.main([*args, "--no-replay", "--out", str(out)]) == 0
+    again = json.loads(out.read_text())["families"][0]
+    assert again["completeness"] == row["completeness"] and again["lead_s_median"] == row["lead_s_median"]
