@@ -6,9 +6,12 @@ estimates) and ``warnings.csv`` (every warning change as published). Tracks are 
 :func:`triwarn.analysis.evaluate.match_assessments` (at each evaluation time a track goes to the nearest true
 object within 10 km); SIAP comes from :func:`triwarn.analysis.evaluate.evaluate`. New here:
 
-- **numbers passed**: a track number that belongs to one missile and later to another. A number *belongs*
-  to a missile from the moment it is matched to it at ``min_run`` (5) consecutive evaluation times (so a track
-  between two missiles a few hundred metres apart, whose nearest missile flickers, does not count);
+- **numbers passed**: a track number that belongs to one missile and later to another, at least 10 km
+  (``resolved_m``) away from the first when it moves. A number *belongs* to a missile from the moment it is
+  matched to it at ``min_run`` (5) consecutive evaluation times (so a track between two missiles whose nearest
+  flickers does not count). Every change of owner is a *hop*; hops between missiles closer than ``resolved_m``
+  (a ripple-fired group in boost, which one track may hold while the sensors cannot resolve it) are reported
+  (``number_hops``) but are not passes;
 - **launch point and time**: per missile, the latest estimate of its primary track (the track matched to it
   at the most times); the 95th percentile over missiles, and the missiles that never got one;
 - **impact at 60 s to go**: per missile, the latest prediction any of its tracks gave at or before 60 s
@@ -41,7 +44,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ import numpy as np
 from triwarn.analysis.evaluate import (
     BOOST,
     Matched,
+    Series,
     evaluate,
     match_assessments,
     number_changes,
@@ -235,9 +239,9 @@ def owner_at(table: Owners, run: int, track_id: str, t_s: float) -> str | None:
     return objs[max(k, 0)]
 
 
-def numbers_passed(matched: Iterable[Matched], min_run: int = 5) -> list[dict[str, Any]]:
-    """Track numbers that pass from one missile to another (module docstring): one entry per pass, with the
-    run, track id, both missiles and the time the new owner's first run of ``min_run`` matches began."""
+def number_hops(matched: Iterable[Matched], min_run: int = 5) -> list[dict[str, Any]]:
+    """Every change of the missile a track number belongs to (module docstring): one entry per change, with
+    the run, track id, both missiles and the time the new owner's first run of ``min_run`` matches began."""
     out = []
     for (run, tid), (times, objs) in owners(matched).items():
         owner = None
@@ -253,6 +257,34 @@ def numbers_passed(matched: Iterable[Matched], min_run: int = 5) -> list[dict[st
                 owner = objs[start]
             start = k
     return out
+
+
+def numbers_passed(
+    hops: Iterable[dict[str, Any]], separation_m: Callable[[str, str, float], float], resolved_m: float = 10_000.0
+) -> list[dict[str, Any]]:
+    """The hops of :func:`number_hops` between missiles at least ``resolved_m`` apart when the number moved
+    (``separation_m(a, b, t_s)``; infinite when one is not in flight). Closer missiles may share one track
+    while the sensors cannot resolve them (issue 14 item 2): a number moving inside such a group is a hop, not
+    a pass. Each entry gains ``separation_m``."""
+    out = []
+    for h in hops:
+        sep = separation_m(h["from"], h["to"], h["t_s"])
+        if sep >= resolved_m:
+            out.append({**h, "separation_m": sep})
+    return out
+
+
+def separations(truth: Series) -> Callable[[str, str, float], float]:
+    """``separation_m(a, b, t_s)``: distance (m) between two true objects at an evaluation time of ``truth``
+    (inf when either has no row then: not launched yet, or impacted)."""
+    at = {obj: dict(zip(t.tolist(), x[:, :3], strict=True)) for obj, (t, x) in truth.rows.items()}
+
+    def separation_m(a: str, b: str, t_s: float) -> float:
+        key = round(t_s * 1e6)
+        pa, pb = at.get(a, {}).get(key), at.get(b, {}).get(key)
+        return math.inf if pa is None or pb is None else float(np.linalg.norm(pa - pb))
+
+    return separation_m
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -410,7 +442,12 @@ def warning_scores(
 
 
 def score_recording(
-    directory: str | Path, view: str = "us", max_steps: int = 40, run: int = 0, min_run: int = 5
+    directory: str | Path,
+    view: str = "us",
+    max_steps: int = 40,
+    run: int = 0,
+    min_run: int = 5,
+    resolved_m: float = 10_000.0,
 ) -> dict[str, Any]:
     """Every figure of one recording for ``view``: SIAP (held-only, Stone Soup on ``max_steps`` times),
     track-number changes per missile (every evaluation time), numbers passed, and per-missile launch, impact,
@@ -430,6 +467,7 @@ def score_recording(
     t_end = max(eval_times) if eval_times else 0.0
     segs = segments(read_warnings(d / "warnings.csv"), view, t_end + 1.0)
     warn = warning_scores(segs, owners(matched), missiles, eval_times, 1.0, run)
+    hops = number_hops(matched, min_run)
     launch = launch_errors(matched)
     impact = impact_errors_at_tgo(matched, 60.0)
     radii = ellipse_radii(matched)
@@ -440,7 +478,8 @@ def score_recording(
         "ambiguity": siap.get("SIAP Ambiguity", math.nan),
         "spuriousness": siap.get("SIAP Spuriousness", math.nan),
         "number_changes_per_missile": changes,
-        "numbers_passed": numbers_passed(matched, min_run),
+        "number_hops": hops,
+        "numbers_passed": numbers_passed(hops, separations(read_truth(d / "truth.csv")), resolved_m),
         "launch": {obj: list(v) for (_, obj), v in launch.items()},
         "impact_60s_km": {obj: v for (_, obj), v in impact.items()},
         "radii_after_boost": radii,
@@ -477,6 +516,7 @@ def pool(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "spuriousness": mean("spuriousness"),
         "number_changes_per_missile": mean("number_changes_per_missile"),
         "numbers_passed": sum(len(r["numbers_passed"]) for r in records),
+        "number_hops": sum(len(r.get("number_hops", [])) for r in records),
         "launch_km_p95": _pct([v[0] for v in lp], 95),
         "launch_time_s_p95": _pct([v[1] for v in lp], 95),
         "launch_missing": n_missiles - len(lp),
@@ -509,6 +549,7 @@ __all__ = [
     "impact_errors_at_tgo",
     "launch_errors",
     "normalised_radius",
+    "number_hops",
     "numbers_passed",
     "owner_at",
     "owners",
@@ -517,6 +558,7 @@ __all__ = [
     "read_warnings",
     "score_recording",
     "segments",
+    "separations",
     "true_kinds",
     "warning_scores",
 ]

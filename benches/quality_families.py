@@ -7,7 +7,8 @@ score the fused view ``us`` with analysis/family_metrics.py; then pool each fami
 
 - SIAP completeness (only while some nation holds a local track), ambiguity, spuriousness (Stone Soup on
   ``--max-steps`` times per seed; mean over seeds); track-number changes per missile (every evaluation time;
-  mean over seeds) and track numbers passed to a different missile (count over all seeds);
+  mean over seeds) and track numbers passed to a different missile at least 10 km away (count over all
+  seeds; ``hops``: every change of a number's missile, also inside an unresolved group);
 - launch point error and launch time error, 95th percentile over missiles (latest estimate of each missile's
   primary track), and the missiles that never got one;
 - impact error of the latest prediction at 60 s to go (mean and 95th percentile over missiles);
@@ -125,6 +126,7 @@ COLUMNS = (
     ("spuriousness", "spur", "{:>6.3f}"),
     ("number_changes_per_missile", "nchg", "{:>5.2f}"),
     ("numbers_passed", "pass", "{:>4d}"),
+    ("number_hops", "hops", "{:>4d}"),
     ("launch_km_p95", "lp95km", "{:>6.1f}"),
     ("launch_time_s_p95", "lt95s", "{:>6.1f}"),
     ("launch_missing", "lp-", "{:>3d}"),

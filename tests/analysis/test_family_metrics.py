@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import chi2
 
 from triwarn.analysis import family_metrics as fm
-from triwarn.analysis.evaluate import Matched
+from triwarn.analysis.evaluate import Matched, Series
 from triwarn.cli.main import main
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, LAND, AreaMap
 from triwarn.scenarios.families import generate
@@ -66,19 +66,38 @@ def test_ellipse_radii_skip_boost_rows_and_rows_without_prediction() -> None:
 # ---- track numbers -------------------------------------------------------------------------------------------
 
 
-def test_numbers_passed_between_missiles_not_flicker() -> None:
+def test_number_hops_between_missiles_not_flicker() -> None:
     rows = [row(t, "7", "a" if t < 10 else "b") for t in range(20)]  # a clean hand-over to another missile
     seq = ["a"] * 6 + ["b"] * 2 + ["a"] * 6  # a track between two missiles: its nearest flickers
     rows += [row(t, "8", o) for t, o in enumerate(seq)]
-    seq = ["a"] * 6 + ["b"] * 6 + ["a"] * 6  # passed to b and back
+    seq = ["a"] * 6 + ["b"] * 6 + ["a"] * 6  # to b and back
     rows += [row(t, "9", o) for t, o in enumerate(seq)]
-    passed = fm.numbers_passed(rows)
-    assert [(p["track_id"], p["from"], p["to"], p["t_s"]) for p in passed] == [
+    hops = fm.number_hops(rows)
+    assert [(p["track_id"], p["from"], p["to"], p["t_s"]) for p in hops] == [
         ("7", "a", "b", 10.0),
         ("9", "a", "b", 6.0),
         ("9", "b", "a", 12.0),
     ]
-    assert fm.numbers_passed(rows, min_run=2)[1]["track_id"] == "8"
+    assert fm.number_hops(rows, min_run=2)[1]["track_id"] == "8"
+
+
+def test_a_hop_is_a_pass_only_between_resolved_missiles() -> None:
+    t_us = np.array([5_000_000, 6_000_000], dtype=np.int64)
+    x = np.zeros((2, 6))
+    offset = np.array([3000.0, 4000.0, 0.0, 0.0, 0.0, 0.0])  # 5 km apart
+    truth = Series({"a": (t_us, x), "b": (t_us, x + offset), "c": (t_us[:1], x[:1] + 1e5)})
+    sep = fm.separations(truth)
+    assert sep("a", "b", 6.0) == pytest.approx(5000.0)
+    assert sep("a", "c", 6.0) == math.inf  # c has impacted
+    hops = [
+        {"from": "a", "to": "b", "t_s": 6.0},
+        {"from": "a", "to": "c", "t_s": 5.0},
+        {"from": "b", "to": "c", "t_s": 6.0},
+    ]
+    passed = fm.numbers_passed(hops, sep, resolved_m=10_000.0)
+    assert [(p["from"], p["to"]) for p in passed] == [("a", "c"), ("b", "c")]
+    assert passed[0]["separation_m"] == pytest.approx(1e5 * math.sqrt(3), rel=1e-9)
+    assert fm.numbers_passed(hops, sep, resolved_m=4000.0)[0]["to"] == "b"
 
 
 def test_owner_of_a_track_between_and_outside_its_matched_times() -> None:
@@ -184,13 +203,15 @@ def test_pool_means_recordings_and_pools_missiles() -> None:
                      "false_land_after_burnout_s": 1.0 if missed else 0.0}}  # fmt: skip
         return {
             "missiles": 1, "completeness": completeness, "ambiguity": 1.0, "spuriousness": 0.0,
-            "number_changes_per_missile": 0.0, "numbers_passed": [{}] if missed else [], "launch": launch,
+            "number_changes_per_missile": 0.0, "numbers_passed": [{}] if missed else [], "number_hops": [{}, {}],
+            "launch": launch,
             "impact_60s_km": {"x": 1.0}, "radii_after_boost": [0.2, 1.5] if missed else [0.5],
             "warnings": {"per_missile": per, "false_s_no_missile": {"land": 0.0, "eez": 1.0, "overflight": 0.0}},
         }  # fmt: skip
 
     out = fm.pool([rec(1.0, {"x": [1.0, 2.0]}, 50.0, False), rec(0.5, {}, None, True)])
-    assert out["completeness"] == 0.75 and out["missiles"] == 2 and out["numbers_passed"] == 1
+    assert out["completeness"] == 0.75 and out["missiles"] == 2
+    assert (out["numbers_passed"], out["number_hops"]) == (1, 4)
     assert out["launch_missing"] == 1 and out["launch_km_p95"] == 1.0
     assert out["coverage_after_boost"] == pytest.approx(2 / 3)
     assert out["median_radius_after_boost"] == 0.5
