@@ -19,6 +19,9 @@ score the fused view ``us`` with analysis/family_metrics.py; then pool each fami
   had to be warned; the share of missiles with false land-warning time after burnout; warning-id changes
   per missile.
 
+A family some of whose seeds have no space infrared sensor (thin-coverage) gets a second row over those seeds
+("thin-coverage no-IR"): the issue asks the launch figures with and without infrared.
+
     python benches/quality_families.py [--families raid close-pair ...] [--seeds 20] [--first-seed 1]
                                        [--jobs 2] [--max-steps 40] [--work DIR] [--no-replay]
 
@@ -118,7 +121,7 @@ def run_seed(family: str, seed: int, work: str, max_steps: int, replay: bool = T
 
 
 COLUMNS = (
-    ("family", "family", "{:<15}"),
+    ("family", "family", "{:<22}"),
     ("recordings", "seeds", "{:>5d}"),
     ("missiles", "msl", "{:>4d}"),
     ("completeness", "compl", "{:>6.3f}"),
@@ -165,7 +168,7 @@ def header() -> str:
 def _sample(fmt: str) -> str:
     if fmt.endswith("d}"):
         return fmt.format(0)
-    if fmt in ("{:<15}", "{:>7}"):
+    if fmt in ("{:<22}", "{:>7}"):
         return fmt.format("")
     return fmt.format(0.0)
 
@@ -187,9 +190,8 @@ def format_row(row: dict[str, Any]) -> str:
 def run(
     families: list[str], seeds: list[int], work: Path, jobs: int, max_steps: int, replay: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every (family, seed) on ``jobs`` processes; returns (per-family pooled rows, per-seed records)."""
-    from triwarn.analysis.family_metrics import pool
-
+    """Every (family, seed) on ``jobs`` processes; returns (per-family pooled rows, per-seed records). A family
+    some of whose seeds have no space infrared sensor gets a second row over those seeds only ("... no-IR")."""
     todo = [(f, s) for f in families for s in seeds]
     print(f"{len(families)} families x {len(seeds)} seeds = {len(todo)} replays on {jobs} process(es)", flush=True)
     records: list[dict[str, Any]] = []
@@ -213,12 +215,29 @@ def run(
     rows = []
     for f in families:
         recs = sorted((r for r in records if r["family"] == f), key=lambda r: r["seed"])
-        row = {"family": f, "seeds": [r["seed"] for r in recs], **pool(recs)}
-        row["replay_s_per_seed"] = sum(r["replay_s"] for r in recs) / len(recs)
-        row["score_s_per_seed"] = sum(r["score_s"] for r in recs) / len(recs)
-        row["meets"] = verdict(row)
-        rows.append(row)
+        rows.append(_pooled_row(f, recs))
+        no_ir = [r for r in recs if not has_infrared(r["scenario"])]
+        if no_ir and len(no_ir) < len(recs):  # the issue asks launch figures "with or without infrared"
+            rows.append(_pooled_row(f"{f} no-IR", no_ir))
     return rows, records
+
+
+def has_infrared(scenario: str) -> bool:
+    """Whether a scenario file lists a space infrared sensor."""
+    from triwarn.scenarios.families import SENSORS
+    from triwarn.scenarios.scenario_file import load_scenario
+
+    return any(SENSORS.get(s, ("", ""))[1] == "ir" for s in load_scenario(scenario).sensor_ids)
+
+
+def _pooled_row(name: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
+    from triwarn.analysis.family_metrics import pool
+
+    row = {"family": name, "seeds": [r["seed"] for r in recs], **pool(recs)}
+    row["replay_s_per_seed"] = sum(r["replay_s"] for r in recs) / len(recs)
+    row["score_s_per_seed"] = sum(r["score_s"] for r in recs) / len(recs)
+    row["meets"] = verdict(row)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -263,3 +263,11 @@ def test_the_family_benchmark_on_one_seed(tmp_path: Path, capsys: pytest.Capture
     assert bench.main([*args, "--no-replay", "--out", str(out)]) == 0
     again = json.loads(out.read_text())["families"][0]
     assert again["completeness"] == row["completeness"] and again["lead_s_median"] == row["lead_s_median"]
+
+
+def test_the_benchmark_tells_scenarios_without_infrared(tmp_path: Path) -> None:
+    bench = _bench()
+    for seed, infrared in ((1, True), (8, False), (6, False)):  # US sensors only; IR out; Japan's sensors only
+        path = tmp_path / f"thin-{seed}.toml"
+        path.write_text(generate("thin-coverage", seed).toml())
+        assert bench.has_infrared(str(path)) is infrared
