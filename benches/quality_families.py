@@ -104,8 +104,9 @@ def run_seed(family: str, seed: int, work: str, max_steps: int, replay: bool = T
         result = asyncio.run(replay_scenario(settings, None, record, 1.0))
         replay_s = time.perf_counter() - t0
         simulated_s = result.simulated_s
-    else:
-        simulated_s = json.loads((record / "meta.json").read_text())["simulated_s"]
+    else:  # the replay's own figures, from its meta.json
+        meta = json.loads((record / "meta.json").read_text())
+        simulated_s, replay_s = meta["simulated_s"], meta["wall_s"]
     t0 = time.perf_counter()
     scored = score_recording(record, view=VIEW, max_steps=max_steps)
     score_s = time.perf_counter() - t0
