@@ -51,18 +51,10 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.analysis.evaluate import (
-    BOOST,
-    Matched,
-    Series,
-    evaluate,
-    match_assessments,
-    number_changes,
-    read_picture,
-    read_truth,
-    select_times,
-)
-from triwarn.analysis.recording import ground_offset_en_m
+from triwarn.analysis.evaluate import evaluate, select_times
+from triwarn.analysis.impact_scoring import BOOST, Matched, ground_offset_en_m, match_assessments
+from triwarn.analysis.recording import Series, read_picture, read_truth
+from triwarn.analysis.siap import number_changes
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, AreaMap
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 

@@ -14,7 +14,8 @@ import pytest
 from scipy.stats import chi2
 
 from triwarn.analysis import family_metrics as fm
-from triwarn.analysis.evaluate import Matched, Series
+from triwarn.analysis.impact_scoring import Matched
+from triwarn.analysis.recording import Series
 from triwarn.cli.main import main
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, LAND, AreaMap
 from triwarn.scenarios.families import generate

@@ -53,6 +53,7 @@ HOW: dict[str, How] = {
     "triwarn subscribe --view jp --json": How(append=("--duration", "3"), needs_demo=True),
     "triwarn subscribe --from-seq 1200": How(append=("--duration", "3"), needs_demo=True),
     "triwarn scenario list": How(),
+    "triwarn scenario generate raid --seed 7 --out /tmp/raid-7.toml": How(),
     "triwarn scenario validate my-scenario.toml": How(),
     "triwarn replay 2022-11-18-hwasong17-lofted --fast --record runs/hs17": How(),
     "triwarn replay demo --speed 1 --broker {broker}": How(append=("--speed", "25")),
