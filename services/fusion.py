@@ -654,6 +654,26 @@ class _AssessExecutor(Executor):
             assert self._reader is not None
             self._reader.join()
 
+    def stop(self, grace_s: float) -> None:
+        """:meth:`shutdown`, then wait at most ``grace_s`` for the process to end, and end it if it has not (it
+        may still be compiling or loading its kernels: a stop must not wait for that)."""
+        self.shutdown(wait=False, cancel_futures=True)
+        if self._process is None:
+            return
+        self._process.join(grace_s)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5.0)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        assert self._reader is not None
+        self._reader.join()
+
+
+#: seconds the assessment process gets to end by itself when the service stops, before it is terminated
+CLOSE_GRACE_S = 3.0
+
 
 class AssessProcess:
     """The assessment of the live service, in one child process of low CPU priority (``ASSESS_NICE``) that
@@ -681,8 +701,9 @@ class AssessProcess:
             raise
 
     async def close(self) -> None:
-        """End the process (a running assessment is dropped)."""
-        await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+        """End the process: a running assessment is dropped, and a process still warming up is ended after
+        ``CLOSE_GRACE_S`` rather than waited for."""
+        await asyncio.to_thread(self._pool.stop, CLOSE_GRACE_S)
 
 
 async def _log_ready(assessor: AssessProcess, started: float) -> None:
