@@ -119,6 +119,14 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], timeout_s: float = 10.0) -> 
             p.wait(5)
 
 
+def _name(proc: subprocess.Popen[bytes]) -> str:
+    """A child's name as the demo's messages give it: the subcommand and its nation, e.g. "node us"."""
+    args = [str(a) for a in proc.args] if isinstance(proc.args, list) else [str(proc.args)]
+    words = args[args.index("triwarn.cli.main") + 1 :] if "triwarn.cli.main" in args else args
+    name = words[0] if words else "?"
+    return f"{name} {words[words.index('--nation') + 1]}" if "--nation" in words else name
+
+
 def _say(text: str) -> None:
     """The demo's own progress and notices: on stderr, so that stdout carries only the picture (``--json``)."""
     print(text, file=sys.stderr, flush=True)
@@ -236,9 +244,9 @@ def run(args: argparse.Namespace) -> int:
         log_file.close()
     if subscriber is not None and subscriber.returncode in (EXIT_BROKEN_PIPE, -signal.SIGPIPE):
         return EXIT_BROKEN_PIPE  # the reader of our output went away: end quietly, as `yes | head` does
-    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM)]
+    failed = [f"{_name(p)} (exit {p.returncode})" for p in procs if p.returncode not in (0, -signal.SIGTERM)]
     if failed:
-        _say(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
+        _say(f"triwarn demo: {', '.join(failed)} failed; see {workdir / 'services.log'}")
         return 1
     _say(f"triwarn demo: done. Logs and the warning log are in {workdir}")
     return 0
