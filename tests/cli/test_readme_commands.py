@@ -25,7 +25,7 @@ import pytest
 from taky_server import Taky  # tests/taky_server.py (tests/ is on sys.path)
 
 from triwarn.cli.commands._common import read_demo_endpoints
-from triwarn.services.runtime.broker import BrokerHandle
+from triwarn.services.runtime.broker import BrokerHandle, start_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -108,6 +108,17 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("readme")
     (d / "my-scenario.toml").write_text((ROOT / "scenarios" / "demo.toml").read_text(encoding="utf-8"))
     return d
+
+
+@pytest.fixture(scope="module")
+def broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
+    """A broker of this module's own: the README's demo and replay leave retained node status on the broker
+    they use, which the session's broker must not carry into other tests."""
+    handle = start_broker(prefer=request.config.getoption("--broker"))
+    try:
+        yield handle
+    finally:
+        handle.stop()
 
 
 @pytest.fixture(scope="module")

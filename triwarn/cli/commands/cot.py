@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import settings_from
+from triwarn.cli.commands._common import default_grpc_target, settings_from
 
 EPILOG = """\
 examples:
@@ -42,7 +42,8 @@ def register(sub: Any) -> None:
         "--target",
         dest="grpc_target",
         metavar="HOST:PORT",
-        help="the fusion service's gRPC address (default 127.0.0.1:50051; env TRIWARN_GRPC_TARGET)",
+        help="the fusion service's gRPC address (default: env TRIWARN_GRPC_TARGET, else the running `triwarn demo`, "
+        "else 127.0.0.1:50051)",
     )
     p.add_argument("--view", choices=("us", "jp", "kr"), help="whose view of the picture (default: server's)")
     p.add_argument(
@@ -87,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         stale_s=args.stale,
         refresh_s=args.refresh,
     )
+    target, _ = default_grpc_target(args.grpc_target, settings)  # --target, env, the running demo, default
     subscription = subscriber.SubscribeOptions(
-        target=settings.grpc_target,
+        target=target,
         view=args.view,
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
