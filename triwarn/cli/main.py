@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "node",
     "fusion",
     "subscribe",
+    "web",
     "replay",
     "evaluate",
     "trajectory",

@@ -1,0 +1,121 @@
+"""``triwarn web`` as a person sees it: the real fusion service fed over real MQTT, ``triwarn web`` in a child
+process, and the page driven in Debian's headless chromium (Playwright). Skipped where chromium or Playwright
+is absent (CI installs both: ``apt-get install chromium``, the ``dev`` extra)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from triwarn.benches.bench_web import CHROMIUM, SyntheticFlights, browser_page, start_web, stop_process
+from triwarn.services.web.feed import great_circle
+from triwarn.services.web.paths import predict_paths
+
+needs_browser = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None or __import__("importlib").util.find_spec("playwright") is None,
+    reason="needs Debian's chromium (apt-get install chromium) and playwright (the dev extra)",
+)
+
+
+def test_predicted_path_of_a_vertical_shot_comes_back_down_near_its_start() -> None:
+    # straight up at 1 km/s from the equator: drag-free flight rises ~51 km and lands after ~204 s (v²/2g,
+    # 2v/g), a few hundred metres west of its start (Coriolis)
+    r0 = np.array([[6378137.0, 0.0, 0.0]])
+    v0 = np.array([[1000.0, 0.0, 0.0]])
+    (path,) = predict_paths(np.hstack([r0, v0]), np.array([204.0]))
+    assert path[0, 2] == pytest.approx(0.0, abs=1.0)
+    assert path[:, 2].max() == pytest.approx(51_000.0, rel=0.02)
+    assert path[-1, 2] == 0.0
+    assert abs(path[-1, 0]) < 0.01 and -0.02 < path[-1, 1] < 0.0
+
+
+def test_great_circle_ends_at_both_points() -> None:
+    p = great_circle(40.0, 128.0, 41.0, 139.5)
+    assert p[0, :2] == pytest.approx([40.0, 128.0]) and p[-1, :2] == pytest.approx([41.0, 139.5])
+
+
+@needs_browser
+def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_request_on_loopback(
+    broker, fusion, tmp_path: Path
+) -> None:
+    n = 4
+    flights = SyntheticFlights(broker.url, n, period_s=0.5).start()
+    web, url = start_web(fusion.settings.grpc_target, view="jp")
+    requests: list[str] = []
+    try:
+        with browser_page(requests) as page:
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.wait_for_function(f"document.querySelectorAll('path.trk').length >= {n}", timeout=60_000)
+            first_tracks_s = time.perf_counter() - t0
+            page.wait_for_function(
+                "[...document.querySelectorAll('path.ellipse')].some(e => (e.getAttribute('d') || '').length > 20)"
+                " && [...document.querySelectorAll('td.tti')].some(td => /^\\d+:\\d\\d$/.test(td.textContent))",
+                timeout=60_000,
+            )
+            assert page.text_content("#view") == "view JP"
+            assert page.text_content("#feed") == "live"
+
+            def snapshot() -> tuple[dict[str, str], dict[str, float]]:
+                pos = page.evaluate(
+                    "() => Object.fromEntries([...document.querySelectorAll('path.trk')]"
+                    ".map(e => [e.getAttribute('class'), e.getAttribute('d')]))"
+                )
+                tti = page.evaluate(
+                    "() => Object.fromEntries([...document.querySelectorAll('#tracks tbody tr')]"
+                    ".filter(r => r.querySelector('td.tti').dataset.tti !== '')"
+                    ".map(r => [r.dataset.id, Number(r.querySelector('td.tti').dataset.tti)]))"
+                )
+                return pos, tti
+
+            pos1, tti1 = snapshot()
+            time.sleep(3.0)
+            pos2, tti2 = snapshot()
+            moved = [k for k in pos1 if k in pos2 and pos1[k] != pos2[k]]
+            assert len(moved) >= n - 1, (pos1, pos2)
+            common = [k for k in tti1 if k in tti2]
+            assert common and all(tti2[k] < tti1[k] for k in common), (tti1, tti2)
+
+            # clicking a row selects the track and shows its altitude profile
+            page.click("#tracks tbody tr >> nth=0")
+            page.wait_for_selector("#profile-box:not([hidden])")
+            assert page.locator("#tracks tbody tr.selected").count() == 1
+
+            page.screenshot(path=str(tmp_path / "web-live.png"))
+            assert (tmp_path / "web-live.png").stat().st_size > 10_000
+
+            # the server's own view of the same picture
+            with urllib.request.urlopen(url + "api/picture", timeout=10) as r:
+                picture = json.load(r)
+            assert picture["view"] == "jp" and len(picture["tracks"]) >= n
+            assert all(len(t["history"]) >= 1 and len(t["path"]) >= 2 for t in picture["tracks"])
+
+            # no publishing: after 10 s of picture time without updates the tracks are marked stale
+            flights.pause()
+            page.wait_for_function("document.querySelectorAll('#tracks tbody tr.stale').length >= 1", timeout=30_000)
+    finally:
+        flights.stop()
+        code = stop_process(web)
+    assert code == 0
+    origin = url.rstrip("/")
+    assert requests and all(u.startswith(origin + "/") for u in requests), [
+        u for u in requests if not u.startswith(origin)
+    ]
+    assert any(u.endswith("/static/vendor/leaflet/leaflet.js") for u in requests)
+    assert first_tracks_s < 20.0
+
+
+def test_the_static_files_hold_no_url_off_this_machine() -> None:
+    static = Path(__file__).resolve().parents[2] / "services" / "web" / "static"
+    own = [p for p in static.rglob("*") if p.suffix in (".html", ".js", ".css") and "vendor" not in p.parts]
+    assert own
+    for p in own:
+        found = re.findall(r"https?://[^\s\"')]+", p.read_text())
+        assert not found, (p, found)
