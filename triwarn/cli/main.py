@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "subscribe",
     "web",
     "replay",
+    "report",
     "evaluate",
     "trajectory",
     "scenario",
