@@ -13,8 +13,9 @@ every active warning. Messages carry, for the page's clocks:
 
 A track (``track_json``): ``id, t_ms, lat, lon, alt_m, phase, cls, level, nations, launch, impact, areas``,
 ``path`` (predicted: ``[[lat, lon, alt_m], ...]``; great circle to the impact point while boosting, see
-``path_kind``) and, in snapshots, ``history`` (past positions ``[[lat, lon, alt_m, t_ms], ...]``; deltas add
-the new position, which the page appends itself).
+``path_kind``; recomputed at most every ``PATH_REFRESH_S``: a delta without it keeps the last one) and, in
+snapshots, ``history`` (past positions ``[[lat, lon, alt_m, t_ms], ...]``; deltas add the new position, which
+the page appends itself).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ PU = picture_pb2.PictureUpdate
 #: past positions kept per track (one per ``HISTORY_SPACING_MS`` of picture time at most)
 HISTORY_POINTS = 900
 HISTORY_SPACING_MS = 1000.0
+#: seconds (wall clock) between recomputations of a track's predicted path; deltas in between carry no path
+PATH_REFRESH_S = 1.0
 #: a browser that falls this many messages behind is dropped (its EventSource reconnects: a new snapshot)
 CLIENT_QUEUE = 256
 
@@ -59,8 +62,15 @@ def _ellipse(e: picture_pb2.ErrorEllipse) -> dict[str, float]:
     }
 
 
-def track_json(t: picture_pb2.SystemTrack, path: np.ndarray | None, path_kind: str) -> dict[str, Any]:
-    """One system track for the page (see the module docstring); ``path``: (k, 3) lat deg, lon deg, height m."""
+def path_json(path: np.ndarray | None, kind: str) -> dict[str, Any]:
+    """``path`` ((k, 3) lat deg, lon deg, height m) for the page: degrees to 1e-3 (~100 m), metres to 10 m."""
+    if path is None:
+        return {"path": [], "path_kind": kind}
+    return {"path": np.column_stack([np.round(path[:, :2], 3), np.round(path[:, 2], -1)]).tolist(), "path_kind": kind}
+
+
+def track_json(t: picture_pb2.SystemTrack) -> dict[str, Any]:
+    """One system track for the page, without its path (see the module docstring)."""
     launch = None
     if t.launch_point.valid:
         lp = t.launch_point
@@ -91,8 +101,6 @@ def track_json(t: picture_pb2.SystemTrack, path: np.ndarray | None, path_kind: s
             {"kind": _enum(picture_pb2.AreaKind, a.kind, "AREA_KIND_"), "name": a.name, "p": a.probability}
             for a in t.threatened_areas
         ],
-        "path": [] if path is None else np.column_stack([np.round(path[:, :2], 4), np.round(path[:, 2])]).tolist(),
-        "path_kind": path_kind,
     }
 
 
@@ -155,6 +163,7 @@ class Feed:
         self.picture: ClientPicture | None = None
         self.tracks: dict[int, dict[str, Any]] = {}  # track_json without history
         self.history: dict[int, deque[list[float]]] = {}
+        self.paths: dict[int, tuple[float, int, dict[str, Any]]] = {}  # id -> (when computed, phase, path_json)
         self.clients: set[asyncio.Queue[str | None]] = set()
         self.notices: deque[str] = deque(maxlen=5)
         self.last_update_wall_s: float | None = None
@@ -186,10 +195,24 @@ class Feed:
         for i in deleted:
             self.tracks.pop(i, None)
             self.history.pop(i, None)
+            self.paths.pop(i, None)
+        now = time.monotonic()
+        due = [
+            t
+            for t in changed
+            if t.track_id not in self.paths
+            or now - self.paths[t.track_id][0] >= PATH_REFRESH_S
+            or self.paths[t.track_id][1] != t.phase
+        ]
+        fresh = {int(t.track_id): path_json(*pk) for t, pk in zip(due, paths_for(due), strict=True)}
+        for t in due:
+            self.paths[int(t.track_id)] = (now, int(t.phase), fresh[int(t.track_id)])
         out = []
-        for t, (path, kind) in zip(changed, paths_for(changed), strict=True):
-            j = track_json(t, path, kind)
+        for t in changed:
+            j = track_json(t)
             self.tracks[j["id"]] = j
+            if j["id"] in fresh:
+                j = {**j, **fresh[j["id"]]}
             h = self.history.setdefault(j["id"], deque(maxlen=HISTORY_POINTS))
             point = [round(j["lat"], 4), round(j["lon"], 4), round(j["alt_m"]), j["t_ms"]]
             if not h or j["t_ms"] - h[-1][3] >= HISTORY_SPACING_MS:
@@ -230,7 +253,14 @@ class Feed:
         return {
             "kind": "snapshot",
             **clock,
-            "tracks": [{**j, "history": list(self.history.get(i, ()))} for i, j in self.tracks.items()],
+            "tracks": [
+                {
+                    **j,
+                    **self.paths.get(i, (0.0, 0, path_json(None, "none")))[2],
+                    "history": list(self.history.get(i, ())),
+                }
+                for i, j in self.tracks.items()
+            ],
             "warnings": [warning_json(w) for w in (p.warnings.values() if p else ())],
             "status": self.status(),
         }

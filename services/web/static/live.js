@@ -17,6 +17,8 @@
     lastMessageWall: 0,
     connected: false,
     dirty: false,
+    pending: [],                // [seq, recv_ms] of the updates applied since the last frame
+    changed: new Set(),         // ids of the tracks to redraw at the next frame
     view: "?",
   };
   // numbers for tests and benches/bench_web.py
@@ -42,7 +44,7 @@
       stats.snapshots++;
       for (const id of [...state.layers.keys()]) removeLayers(id);
       state.tracks.clear(); state.warnings.clear();
-      for (const t of msg.tracks) state.tracks.set(t.id, t);
+      for (const t of msg.tracks) { state.tracks.set(t.id, t); state.changed.add(t.id); }
       for (const w of msg.warnings) state.warnings.set(w.id, w);
       if (msg.status) state.status = msg.status;
     } else {
@@ -53,7 +55,9 @@
         if (!last || t.t_ms - last[3] >= 1000) hist.push([t.lat, t.lon, t.alt_m, t.t_ms]);
         if (hist.length > HISTORY_MAX) hist.splice(0, hist.length - HISTORY_MAX);
         t.history = hist;
+        if (t.path === undefined) { t.path = old ? old.path : []; t.path_kind = old ? old.path_kind : "none"; }
         state.tracks.set(t.id, t);
+        state.changed.add(t.id);
       }
       for (const id of msg.deleted) { state.tracks.delete(id); removeLayers(id); if (state.selected === id) state.selected = null; }
       for (const w of msg.warnings) {
@@ -61,15 +65,14 @@
       }
     }
     if (msg.seq !== undefined && msg.seq !== null) stats.lastSeq = msg.seq;
-    state.pendingSeq = msg.seq;
-    state.pendingRecv = msg.recv_ms;
+    if (msg.seq !== undefined && msg.seq !== null) state.pending.push([msg.seq, msg.recv_ms]);
     if (!state.dirty) { state.dirty = true; requestAnimationFrame(render); }
   }
 
   function removeLayers(id) {
     const l = state.layers.get(id);
     if (!l) return;
-    for (const k of Object.keys(l)) if (l[k]) map.removeLayer(l[k]);
+    for (const k of ["hist", "path", "ellipse", "impact", "launch", "pos"]) map.removeLayer(l[k]);
     state.layers.delete(id);
   }
 
@@ -92,8 +95,9 @@
       l.pos.bindTooltip("", { direction: "right", offset: [8, 0] });
       state.layers.set(t.id, l);
     }
-    l.hist.setLatLngs(t.history.map(p => ll(p[0], p[1])).concat([ll(t.lat, t.lon)]));
-    l.path.setLatLngs(t.path.map(p => ll(p[0], p[1])));
+    const histKey = t.history.length ? t.history.length + ":" + t.history[t.history.length - 1][3] : "0";
+    if (l.histKey !== histKey) { l.hist.setLatLngs(t.history.map(p => ll(p[0], p[1]))); l.histKey = histKey; }
+    if (l.pathSrc !== t.path) { l.path.setLatLngs(t.path.map(p => ll(p[0], p[1]))); l.pathSrc = t.path; }
     l.path.setStyle({ dashArray: t.path_kind === "corridor" ? "2 6" : "6 5", weight: sel ? 3.5 : 2 });
     l.hist.setStyle({ weight: sel ? 3.5 : 2, opacity: stale ? 0.4 : 1 });
     l.pos.setLatLng(ll(t.lat, t.lon));
@@ -105,8 +109,11 @@
     } else if (map.hasLayer(l.launch)) map.removeLayer(l.launch);
     if (t.impact && t.impact.smaj_m > 0) {
       const i = t.impact;
-      const ring = M.ellipseRing(i.lat, i.lon, i.smaj_m, i.smin_m, i.orient_deg).map(p => ll(p[0], p[1]));
-      l.ellipse.setLatLngs(ring);
+      const key = [i.lat, i.lon, i.smaj_m, i.smin_m, i.orient_deg].join();
+      if (l.ellipseKey !== key) {
+        l.ellipse.setLatLngs(M.ellipseRing(i.lat, i.lon, i.smaj_m, i.smin_m, i.orient_deg).map(p => ll(p[0], p[1])));
+        l.ellipseKey = key;
+      }
       l.impact.setLatLng(ll(i.lat, i.lon));
       l.impact.setStyle({ fillColor: M.LEVEL_COLOUR[t.level] || "#333" });
       if (!map.hasLayer(l.impact)) l.impact.addTo(map);
@@ -118,6 +125,7 @@
       });
     } else {
       l.ellipse.setLatLngs([]);
+      l.ellipseKey = null;
       if (map.hasLayer(l.impact)) map.removeLayer(l.impact);
     }
   }
@@ -183,29 +191,54 @@
       (Math.abs(state.clock.rate - 1) > 0.2 ? ` ×${state.clock.rate.toFixed(1)}` : "") + ")";
   }
 
-  function render() {
+  // Until the user pans or zooms, keep every track, its path, launch point and impact area in view.
+  let userMoved = false, fitting = false;
+  function autoFit() {
+    if (userMoved || !state.tracks.size) return;
+    const b = L.latLngBounds([]);
+    for (const t of state.tracks.values()) {
+      b.extend(ll(t.lat, t.lon));
+      for (const p of t.path) b.extend(ll(p[0], p[1]));
+      if (t.launch) b.extend(ll(t.launch.lat, t.launch.lon));
+      if (t.impact && t.impact.smaj_m < 2e6) b.extend(ll(t.impact.lat, t.impact.lon));
+    }
+    if (!b.isValid() || map.getBounds().contains(b)) return;
+    fitting = true;
+    map.fitBounds(b.extend(map.getBounds()).pad(0.05), { animate: false });
+    fitting = false;
+  }
+
+  // full: every track (staleness, selection); else only the tracks changed since the last frame
+  function render(full) {
+    full = full === true;
     state.dirty = false;
     if (!map) return;
     const nowMs = pictureNowMs();
-    for (const t of state.tracks.values()) drawTrack(t, (nowMs - t.t_ms) / 1e3 > TRACK_STALE_S);
+    for (const t of state.tracks.values()) {
+      if (full || state.changed.has(t.id)) drawTrack(t, (nowMs - t.t_ms) / 1e3 > TRACK_STALE_S);
+    }
+    state.changed.clear();
+    autoFit();
     M.highlightAreas(areaLayers, [...state.tracks.values()]);
     renderTable(nowMs);
     renderProfile();
     renderHeader(nowMs);
     const wall = Date.now();
-    if (state.pendingSeq !== undefined && state.pendingSeq !== null && !(state.pendingSeq in stats.rendered)) {
-      stats.rendered[state.pendingSeq] = wall;
-      stats.renderedSeqs.push(state.pendingSeq);
+    for (const [seq, recv] of state.pending) {  // every update drawn in this frame, coalesced ones included
+      if (seq in stats.rendered) continue;
+      stats.rendered[seq] = wall;
+      stats.renderedSeqs.push(seq);
       if (stats.renderedSeqs.length > 5000) delete stats.rendered[stats.renderedSeqs.shift()];
-      if (state.pendingRecv) { stats.lagsMs.push(wall - state.pendingRecv); if (stats.lagsMs.length > 5000) stats.lagsMs.shift(); }
+      if (recv) { stats.lagsMs.push(wall - recv); if (stats.lagsMs.length > 5000) stats.lagsMs.shift(); }
     }
+    state.pending = [];
     if (stats.firstRenderMs === null && state.tracks.size) stats.firstRenderMs = performance.now();
   }
 
   let ticks = 0;
   function tick() {  // countdowns between messages; once a second, everything (stale marks)
     if (!map) return;
-    if (++ticks % 4 === 0) { render(); return; }
+    if (++ticks % 4 === 0) { render(true); return; }
     const nowMs = pictureNowMs();
     document.querySelectorAll("#tracks td.tti").forEach(td => {
       const t = state.tracks.get(Number(td.parentElement.dataset.id));
@@ -219,7 +252,7 @@
 
   function select(id) {
     state.selected = state.selected === id ? null : id;
-    render();
+    render(true);
   }
 
   function connect() {
@@ -236,7 +269,9 @@
 
   fetch("/static/map/areas.geojson").then(r => r.json()).then(areas => {
     ({ map, areaLayers } = M.createMap("map", areas));
-    render();
+    map.on("dragstart", () => { userMoved = true; });
+    map.on("zoomstart", () => { if (!fitting) userMoved = true; });
+    render(true);
     setInterval(tick, 250);
     connect();
   });

@@ -92,7 +92,7 @@
   // series: [{points: [[range_km, alt_km], ...], colour, dashed, label}]
   function drawProfile(canvas, series, title) {
     const ctx = canvas.getContext("2d");
-    const w = canvas.width, h = canvas.height, m = { l: 44, r: 10, t: 18, b: 28 };
+    const w = canvas.width, h = canvas.height, m = { l: 44, r: 26, t: 18, b: 28 };
     ctx.clearRect(0, 0, w, h);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
     let maxR = 10, maxA = 10;
