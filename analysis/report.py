@@ -218,19 +218,22 @@ def _objects_of_tracks(rows: list[Matched]) -> dict[str, str]:
 
 def firsts(rows: list[Matched], warnings: list[list[Any]], view: str) -> dict[str, dict[str, float | None]]:
     """Per object: first time (s) the view held a track of it, had an impact prediction, and raised a warning
-    at WATCH or above naming an area."""
+    at WATCH or above naming one of the areas of its last such warning (its final call: a brief early warning
+    about an area that was then dropped does not count)."""
     out: dict[str, dict[str, float | None]] = {}
     for m in sorted(rows, key=lambda m: m.t_s):
         o = out.setdefault(m.object_id, {"track": m.t_s, "impact": None, "warning": None})
         if m.ipp is not None and o["impact"] is None:
             o["impact"] = m.t_s
     owner = _objects_of_tracks(rows)
+    calls: dict[str, list[tuple[float, set[str]]]] = defaultdict(list)  # object -> (t, areas), time order
     for t, v, _, tid, level, _, areas in warnings:
         obj = owner.get(tid)
-        if v != view or obj is None or obj not in out or level not in ("watch", "warning") or not areas:
-            continue
-        if out[obj]["warning"] is None or t < out[obj]["warning"]:
-            out[obj]["warning"] = t
+        if v == view and obj in out and level in ("watch", "warning") and areas:
+            calls[obj].append((t, set(areas)))
+    for obj, seq in calls.items():
+        final = seq[-1][1]
+        out[obj]["warning"] = next(t for t, areas in seq if areas & final)
     return out
 
 
@@ -380,7 +383,7 @@ def _sharing_html(rows: list[dict[str, Any]]) -> str:
 
     parts = [
         "<table class='q'><tr><th>nation</th><th>object</th><th colspan=3>first track, s</th>"
-        "<th colspan=3>first impact prediction, s</th><th colspan=3>first warning with an area, s</th></tr>"
+        "<th colspan=3>first impact prediction, s</th><th colspan=3>first warning naming its final area, s</th></tr>"
         "<tr><th></th><th></th>" + "<th>shared</th><th>alone</th><th>sooner by</th>" * 3 + "</tr>"
     ]
     errors = []

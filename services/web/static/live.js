@@ -191,20 +191,21 @@
       (Math.abs(state.clock.rate - 1) > 0.2 ? ` ×${state.clock.rate.toFixed(1)}` : "") + ")";
   }
 
-  // Until the user pans or zooms, keep every track, its path, launch point and impact area in view.
+  // Until the user pans or zooms, keep every track, its ballistic path, launch point and impact point in view
+  // (not a boost-phase corridor: its mean can be thousands of km off).
   let userMoved = false, fitting = false;
   function autoFit() {
     if (userMoved || !state.tracks.size) return;
     const b = L.latLngBounds([]);
     for (const t of state.tracks.values()) {
       b.extend(ll(t.lat, t.lon));
-      for (const p of t.path) b.extend(ll(p[0], p[1]));
+      if (t.path_kind === "ballistic") for (const p of t.path) b.extend(ll(p[0], p[1]));
       if (t.launch) b.extend(ll(t.launch.lat, t.launch.lon));
       if (t.impact && t.impact.smaj_m < 2e6) b.extend(ll(t.impact.lat, t.impact.lon));
     }
     if (!b.isValid() || map.getBounds().contains(b)) return;
     fitting = true;
-    map.fitBounds(b.extend(map.getBounds()).pad(0.05), { animate: false });
+    map.fitBounds(b.pad(0.1), { animate: false, maxZoom: 6 });
     fitting = false;
   }
 
