@@ -263,6 +263,7 @@ def main() -> int:
             "period_s": args.period,
             "seconds": args.seconds,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "load_average_1min_at_end": os.getloadavg()[0],
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "command": "python benches/bench_web.py " + " ".join(sys.argv[1:]),
         }
