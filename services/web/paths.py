@@ -4,14 +4,14 @@ For the map and the altitude profile only (the warning's impact point and ellips
 from the picture). Drag-free flight in the rotating ECEF frame under central gravity with J2, integrated by
 RK4 for all tracks at once (struct of arrays, ``(n, 3)``), each track with its own step: 1/``steps`` of its
 predicted time to impact (or of ``horizon_s`` without one), so a short-range and an intercontinental flight
-both get ``steps`` points. The integration stops at the ground (height below 0 m).
+both get about ``steps`` points, until every path has reached the ground.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from triwarn.core.trajectory.constants import A_M, OMEGA_E_RAD_S
+from triwarn.core.trajectory.constants import A_M, OMEGA_E_RAD_S, F
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 
 MU_M3_S2 = 3.986004418e14  # Earth's gravitational parameter GM (WGS-84 / EGM96), m³/s²
@@ -59,30 +59,33 @@ def predict_paths(
 ) -> list[np.ndarray]:
     """Ballistic paths from ``state_ecef`` ((n, 6): ECEF position m, velocity m/s).
 
-    ``time_to_go_s``: (n,) predicted time to impact (s), NaN where unknown (``horizon_s`` is used). The step
-    is ``1.1 * time_to_go / steps`` (so the path reaches the ground even when the prediction is a little
-    short). Returns one ``(k, 3)`` array per track of geodetic latitude (deg), longitude (deg east) and
-    height (m), from the state to the first point at or below the ground (its height clipped to 0), at most
-    ``steps * 1.1 + 1`` points."""
+    ``time_to_go_s``: (n,) predicted time to impact (s), NaN where unknown (``horizon_s`` is used); the step
+    is ``time_to_go / steps``, and the integration goes on (up to ``4 * steps`` steps) until every path is on
+    the ground, so a prediction that is short still gives a path to the ground. Returns one ``(k, 3)`` array
+    per track of geodetic latitude (deg), longitude (deg east) and height (m), from the state to the first
+    point at or below the ground (its height clipped to 0)."""
     n = state_ecef.shape[0]
     if n == 0:
         return []
     tgo = np.where(np.isfinite(time_to_go_s) & (time_to_go_s > 0.0), time_to_go_s, horizon_s)
-    dt = np.clip(1.1 * tgo / steps, 0.5, 120.0)[:, None]
+    dt = np.clip(tgo / steps, 0.5, 120.0)[:, None]
     r = np.ascontiguousarray(state_ecef[:, :3], dtype=np.float64)
     v = np.ascontiguousarray(state_ecef[:, 3:6], dtype=np.float64)
-    n_steps = int(steps * 1.1) + 1
-    out = np.empty((n_steps + 1, n, 3))
-    out[0] = r
-    for k in range(1, n_steps + 1):
+    out = [r]
+    for _ in range(4 * steps):
         r, v = rk4_step(r, v, dt)
-        out[k] = r
-    lla = ecef_to_geodetic_batch(np.ascontiguousarray(out.reshape(-1, 3))).reshape(n_steps + 1, n, 3)
+        out.append(r)
+        # below the ellipsoid (its geocentric radius to first order in the flattening): every path has landed
+        sin2_lat = (r[:, 2] / np.linalg.norm(r, axis=1)) ** 2
+        if np.all(np.linalg.norm(r, axis=1) < A_M * (1.0 - F * sin2_lat)):
+            break
+    k = len(out)
+    lla = ecef_to_geodetic_batch(np.ascontiguousarray(np.stack(out).reshape(-1, 3))).reshape(k, n, 3)
     paths = []
     for i in range(n):
         h = lla[:, i, 2]
         below = np.flatnonzero(h[1:] <= 0.0)
-        end = int(below[0]) + 2 if below.size else n_steps + 1
+        end = int(below[0]) + 2 if below.size else k
         p = np.column_stack([np.degrees(lla[:end, i, 0]), np.degrees(lla[:end, i, 1]), np.maximum(h[:end], 0.0)])
         paths.append(p)
     return paths

@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 
 from triwarn.benches.bench_web import CHROMIUM, SyntheticFlights, browser_page, start_web, stop_process
-from triwarn.services.web.feed import great_circle
+from triwarn.services import synthetic
+from triwarn.services.subscriber import ClientPicture
+from triwarn.services.web.feed import Feed, great_circle
 from triwarn.services.web.paths import predict_paths
+from triwarn.v1 import picture_pb2, tracks_pb2
 
 needs_browser = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None or __import__("importlib").util.find_spec("playwright") is None,
@@ -41,6 +44,56 @@ def test_great_circle_ends_at_both_points() -> None:
     assert p[0, :2] == pytest.approx([40.0, 128.0]) and p[-1, :2] == pytest.approx([41.0, 139.5])
 
 
+def _track(track_id: int, state: np.ndarray, t_ns: int, tgo_s: float) -> picture_pb2.SystemTrack:
+    t = picture_pb2.SystemTrack(track_id=track_id, time_ns=t_ns, phase=tracks_pb2.FLIGHT_PHASE_MIDCOURSE)
+    s = t.state
+    s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s = (float(v) for v in state)
+    t.lat_deg, t.lon_deg, t.altitude_m = 40.0, 133.0, 300e3
+    t.impact.valid, t.impact.impact_time_ns, t.impact.lat_deg, t.impact.lon_deg = True, t_ns + int(tgo_s * 1e9), 38, 140
+    t.impact.ellipse.semi_major_m, t.impact.ellipse.semi_minor_m = 5e3, 2e3
+    t.warning_level = picture_pb2.WARNING_LEVEL_WATCH
+    t.contributing_nations.extend([tracks_pb2.NATION_US, tracks_pb2.NATION_JP])
+    return t
+
+
+def test_the_feed_turns_snapshot_and_deltas_into_page_messages() -> None:
+    truth = synthetic.truth_states(2, 0)
+    t_ns = 1_700_000_000_000_000_000
+    picture, feed = ClientPicture(), Feed("127.0.0.1:1", "jp")
+    feed.start(picture)
+    q = feed.connect()
+    first = json.loads(q.get_nowait())
+    assert first["kind"] == "snapshot" and first["tracks"] == []
+    snap = picture_pb2.PictureUpdate(seq=5, kind=picture_pb2.PictureUpdate.KIND_SNAPSHOT, time_ns=t_ns)
+    snap.view = tracks_pb2.NATION_JP
+    snap.tracks.extend([_track(1, truth[0], t_ns, 300.0), _track(2, truth[1], t_ns, 200.0)])
+    for update in (snap,):
+        picture.apply(update)
+        feed.update(update, picture)
+    m = json.loads(q.get_nowait())
+    assert m["kind"] == "snapshot" and m["seq"] == 5 and m["view"] == "jp"
+    assert {t["id"] for t in m["tracks"]} == {1, 2}
+    t1 = next(t for t in m["tracks"] if t["id"] == 1)
+    assert t1["nations"] == ["us", "jp"] and t1["level"] == "watch" and t1["path_kind"] == "ballistic"
+    assert t1["impact"]["t_ms"] - t1["t_ms"] == pytest.approx(300e3) and len(t1["path"]) > 10
+    assert t1["path"][-1][2] == 0.0  # the path ends on the ground
+    delta = picture_pb2.PictureUpdate(seq=6, kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=t_ns + 2_000_000_000)
+    delta.view = tracks_pb2.NATION_JP
+    delta.tracks.append(_track(1, truth[0], t_ns + 2_000_000_000, 298.0))
+    delta.deleted_track_ids.append(2)
+    delta.warnings.add(warning_id=9, track_id=1, level=picture_pb2.WARNING_LEVEL_WATCH, state=3)
+    picture.apply(delta)
+    feed.update(delta, picture)
+    d = json.loads(q.get_nowait())
+    assert d["kind"] == "delta" and d["seq"] == 6 and d["deleted"] == [2]
+    assert [t["id"] for t in d["tracks"]] == [1] and "path" not in d["tracks"][0]  # path refreshed once a second
+    assert d["warnings"][0]["state"] == "impact_expected"
+    # a page that connects now gets the history of track 1 (two positions, 2 s apart) and its path
+    late = json.loads(feed.connect().get_nowait())
+    (t,) = late["tracks"]
+    assert [p[3] for p in t["history"]] == [t_ns / 1e6, t_ns / 1e6 + 2000.0] and t["path"]
+
+
 @needs_browser
 def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_request_on_loopback(
     broker, fusion, tmp_path: Path
@@ -62,6 +115,12 @@ def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_re
             )
             assert page.text_content("#view") == "view JP"
             assert page.text_content("#feed") == "live"
+            # a threatened area is filled with its warning level's colour (WATCH orange or WARNING red)
+            page.wait_for_function(
+                "[...document.querySelectorAll('.leaflet-overlay-pane path:not(.leaflet-interactive)')]"
+                ".some(p => ['#d7191c', '#f08c00'].includes(p.getAttribute('fill')))",
+                timeout=30_000,
+            )
 
             def snapshot() -> tuple[dict[str, str], dict[str, float]]:
                 pos = page.evaluate(
@@ -100,14 +159,17 @@ def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_re
             # no publishing: after 10 s of picture time without updates the tracks are marked stale
             flights.pause()
             page.wait_for_function("document.querySelectorAll('#tracks tbody tr.stale').length >= 1", timeout=30_000)
+            # the web server gone: the page says the picture is stale
+            stop_process(web)
+            page.wait_for_function("document.body.dataset.feed === 'stale'", timeout=15_000)
+            assert page.text_content("#feed").startswith("stale")
     finally:
         flights.stop()
         code = stop_process(web)
     assert code == 0
     origin = url.rstrip("/")
-    assert requests and all(u.startswith(origin + "/") for u in requests), [
-        u for u in requests if not u.startswith(origin)
-    ]
+    off_loopback = [u for u in requests if not u.startswith(origin + "/")]
+    assert requests and not off_loopback, off_loopback
     assert any(u.endswith("/static/vendor/leaflet/leaflet.js") for u in requests)
     assert first_tracks_s < 20.0
 

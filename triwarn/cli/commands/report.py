@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     for d in (args.directory, args.singles):
         if d is not None and not (d / "picture.csv").is_file():
-            print(f"triwarn report: {d} holds no picture.csv (record one: triwarn replay SCENARIO --record DIR)")
+            runs = sorted(d.glob("run-*/picture.csv"))
+            hint = (
+                f"report one run, e.g. {runs[0].parent}" if runs else "record one: triwarn replay SCENARIO --record DIR"
+            )
+            print(f"triwarn report: {d} holds no picture.csv ({hint})", file=sys.stderr)
             return 2
     try:
         r = make_report(args.directory, args.output, args.png, args.singles, args.view)
