@@ -168,12 +168,12 @@ class GrpcArrivals:
     def _main(self) -> None:
         import grpc
 
-        from triwarn.services.distribution.server import VIEW_TO_NATION
-        from triwarn.v1 import warning_service_pb2, warning_service_pb2_grpc
+        from triwarn.v1 import tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
         with grpc.insecure_channel(self.target) as channel:
             stub = warning_service_pb2_grpc.WarningServiceStub(channel)
-            stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=VIEW_TO_NATION[self.view]))
+            view = tracks_pb2.Nation.Value(f"NATION_{self.view.upper()}")
+            stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=view))
             for update in stream:
                 self.arrived_ms[int(update.seq)] = time.time() * 1e3
                 if self._stop.is_set():
@@ -201,6 +201,8 @@ def measure(page: Any, url: str, target: str, seconds: float, n_tracks: int, vie
     )
     time.sleep(seconds)
     rendered = page.evaluate("() => window.triwarnStats.rendered")
+    frame = np.array(page.evaluate("() => window.triwarnStats.renderMs") or [np.nan])
+    parts = np.array(list(page.evaluate("() => window.triwarnStats.parts").values()) or [[np.nan] * 3])
     arrivals.stop()
     lags = [
         float(ms) - arrivals.arrived_ms[int(seq)] for seq, ms in rendered.items() if int(seq) in arrivals.arrived_ms
@@ -218,6 +220,16 @@ def measure(page: Any, url: str, target: str, seconds: float, n_tracks: int, vie
             "median": float(np.median(a)),
             "p95": float(np.percentile(a, 95)),
             "max": float(np.max(a)),
+        },
+        "frame_cpu_ms": {  # the page's own work per frame (render(): map layers, table, profile)
+            "median": float(np.median(frame)),
+            "p95": float(np.percentile(frame, 95)),
+        },
+        # where the lag goes (median, p95): gRPC arrival to message in the server (paths, JSON), server to
+        # page (server-sent events, the browser's event loop), page arrival to the frame that drew it
+        "parts_ms": {
+            name: {"median": float(np.median(parts[:, k])), "p95": float(np.percentile(parts[:, k], 95))}
+            for k, name in enumerate(("server", "transport", "page"))
         },
     }
 

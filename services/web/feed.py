@@ -9,7 +9,8 @@ every active warning. Messages carry, for the page's clocks:
 - ``time_ms``: the fusion service's clock at the update (ms since the Unix epoch, float); ``clock_rate``:
   picture seconds per wall second, so the page counts time to impact down between updates as the terminal
   console does;
-- ``recv_ms``: when this server received the update from gRPC (wall clock, ms since the epoch); ``seq``.
+- ``recv_ms``: when this server received the update from gRPC, ``sent_ms``: when it had turned it into this
+  message (wall clock, ms since the epoch); ``seq``.
 
 A track (``track_json``): ``id, t_ms, lat, lon, alt_m, phase, cls, level, nations, launch, impact, areas``,
 ``path`` (predicted: ``[[lat, lon, alt_m], ...]``; great circle to the impact point while boosting, see
@@ -30,18 +31,21 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.services.distribution.server import NATION_TO_VIEW
 from triwarn.services.subscriber import ClientPicture
 from triwarn.services.web.paths import predict_paths
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 PU = picture_pb2.PictureUpdate
+#: the page's names of the nations (views and contributing nations)
+NATION_NAMES: dict[int, str] = {tracks_pb2.NATION_US: "us", tracks_pb2.NATION_JP: "jp", tracks_pb2.NATION_KR: "kr"}
 
 #: past positions kept per track (one per ``HISTORY_SPACING_MS`` of picture time at most)
 HISTORY_POINTS = 900
 HISTORY_SPACING_MS = 1000.0
 #: seconds (wall clock) between recomputations of a track's predicted path; deltas in between carry no path
 PATH_REFRESH_S = 1.0
+#: at most this many paths older than PATH_REFRESH_S are recomputed per update (new tracks always are)
+PATHS_PER_UPDATE = 8
 #: a browser that falls this many messages behind is dropped (its EventSource reconnects: a new snapshot)
 CLIENT_QUEUE = 256
 
@@ -94,7 +98,7 @@ def track_json(t: picture_pb2.SystemTrack) -> dict[str, Any]:
         "phase": _enum(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_"),
         "cls": _enum(picture_pb2.MissileClass, t.missile_class, "MISSILE_CLASS_"),
         "level": _enum(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_"),
-        "nations": [NATION_TO_VIEW.get(n, "?") for n in t.contributing_nations],
+        "nations": [NATION_NAMES.get(n, "?") for n in t.contributing_nations],
         "launch": launch,
         "impact": impact,
         "areas": [
@@ -197,13 +201,11 @@ class Feed:
             self.history.pop(i, None)
             self.paths.pop(i, None)
         now = time.monotonic()
-        due = [
-            t
-            for t in changed
-            if t.track_id not in self.paths
-            or now - self.paths[t.track_id][0] >= PATH_REFRESH_S
-            or self.paths[t.track_id][1] != t.phase
-        ]
+        # new tracks and phase changes now; older paths a few per update, oldest first (no burst of 50 at once)
+        due = [t for t in changed if t.track_id not in self.paths or self.paths[t.track_id][1] != t.phase]
+        old = [t for t in changed if t.track_id in self.paths and now - self.paths[t.track_id][0] >= PATH_REFRESH_S]
+        old.sort(key=lambda t: self.paths[t.track_id][0])
+        due += [t for t in old if t not in due][:PATHS_PER_UPDATE]
         fresh = {int(t.track_id): path_json(*pk) for t, pk in zip(due, paths_for(due), strict=True)}
         for t in due:
             self.paths[int(t.track_id)] = (now, int(t.phase), fresh[int(t.track_id)])
@@ -229,6 +231,7 @@ class Feed:
                 "deleted": deleted,
                 "warnings": [warning_json(w) for w in update.warnings],
             }
+        message["sent_ms"] = time.time() * 1e3  # processing done: the page can tell server time from its own
         self.last_message = message
         self.broadcast(json.dumps(message, separators=(",", ":")))
 
@@ -242,7 +245,7 @@ class Feed:
             or (p.picture_now_ns() / 1e6 if p else time.time() * 1e3),
             "clock_rate": p.clock_rate if p else 1.0,
             "recv_ms": recv_ms,
-            "view": NATION_TO_VIEW.get(p.view, self.requested_view or "?") if p else (self.requested_view or "?"),
+            "view": NATION_NAMES.get(p.view, self.requested_view or "?") if p else (self.requested_view or "?"),
         }
 
     def snapshot(self, recv_ms: float | None = None) -> dict[str, Any]:
@@ -270,7 +273,7 @@ class Feed:
         age = None if self.last_update_wall_s is None else time.monotonic() - self.last_update_wall_s
         return {
             "target": self.target,
-            "view": NATION_TO_VIEW.get(p.view, self.requested_view or "?") if p and p.view else self.requested_view,
+            "view": NATION_NAMES.get(p.view, self.requested_view or "?") if p and p.view else self.requested_view,
             "state": p.status if p else "connecting",
             "seq": p.last_seq if p else None,
             "since_update_s": age,

@@ -22,7 +22,7 @@
     view: "?",
   };
   // numbers for tests and benches/bench_web.py
-  const stats = window.triwarnStats = { messages: 0, snapshots: 0, lastSeq: null, rendered: {}, renderedSeqs: [], lagsMs: [], firstRenderMs: null };
+  const stats = window.triwarnStats = { messages: 0, snapshots: 0, lastSeq: null, rendered: {}, parts: {}, renderedSeqs: [], renderMs: [], lagsMs: [], firstRenderMs: null };
 
   let map = null, areaLayers = null;
 
@@ -34,7 +34,7 @@
     if (msg.time_ms) state.clock = { timeMs: msg.time_ms, local: performance.now(), rate: msg.clock_rate || 1 };
   }
 
-  function apply(msg) {
+  function apply(msg, arrived) {
     stats.messages++;
     state.lastMessageWall = Date.now();
     if (msg.kind === "status") { state.status = msg; return; }
@@ -65,7 +65,7 @@
       }
     }
     if (msg.seq !== undefined && msg.seq !== null) stats.lastSeq = msg.seq;
-    if (msg.seq !== undefined && msg.seq !== null) state.pending.push([msg.seq, msg.recv_ms]);
+    if (msg.seq !== undefined && msg.seq !== null) state.pending.push([msg.seq, msg.recv_ms, msg.sent_ms, arrived]);
     if (!state.dirty) { state.dirty = true; requestAnimationFrame(render); }
   }
 
@@ -77,6 +77,13 @@
   }
 
   const ll = (lat, lon) => [lat, M.unwrap(lon)];
+
+  // setStyle on layer l[k] only when the style changed (each call rewrites the SVG attributes)
+  function restyle(l, k, style) {
+    const key = JSON.stringify(style);
+    l.styles = l.styles || {};
+    if (l.styles[k] !== key) { l[k].setStyle(style); l.styles[k] = key; }
+  }
 
   function drawTrack(t, stale) {
     let l = state.layers.get(t.id);
@@ -98,11 +105,12 @@
     const histKey = t.history.length ? t.history.length + ":" + t.history[t.history.length - 1][3] : "0";
     if (l.histKey !== histKey) { l.hist.setLatLngs(t.history.map(p => ll(p[0], p[1]))); l.histKey = histKey; }
     if (l.pathSrc !== t.path) { l.path.setLatLngs(t.path.map(p => ll(p[0], p[1]))); l.pathSrc = t.path; }
-    l.path.setStyle({ dashArray: t.path_kind === "corridor" ? "2 6" : "6 5", weight: sel ? 3.5 : 2 });
-    l.hist.setStyle({ weight: sel ? 3.5 : 2, opacity: stale ? 0.4 : 1 });
+    restyle(l, "path", { dashArray: t.path_kind === "corridor" ? "2 6" : "6 5", weight: sel ? 3.5 : 2 });
+    restyle(l, "hist", { weight: sel ? 3.5 : 2, opacity: stale ? 0.4 : 1 });
     l.pos.setLatLng(ll(t.lat, t.lon));
-    l.pos.setStyle({ fillColor: stale ? "#bbb" : colour, dashArray: stale ? "2 2" : null, radius: sel ? 8 : 6 });
-    l.pos.setTooltipContent(`#${t.id} ${t.phase} ${(t.alt_m / 1e3).toFixed(0)} km${stale ? " (stale)" : ""}`);
+    restyle(l, "pos", { fillColor: stale ? "#bbb" : colour, dashArray: stale ? "2 2" : null, radius: sel ? 8 : 6 });
+    const tip = `#${t.id} ${t.phase} ${(t.alt_m / 1e3).toFixed(0)} km${stale ? " (stale)" : ""}`;
+    if (l.tip !== tip) { l.pos.setTooltipContent(tip); l.tip = tip; }
     if (t.launch) {
       l.launch.setLatLng(ll(t.launch.lat, t.launch.lon));
       if (!map.hasLayer(l.launch)) l.launch.addTo(map);
@@ -115,10 +123,10 @@
         l.ellipseKey = key;
       }
       l.impact.setLatLng(ll(i.lat, i.lon));
-      l.impact.setStyle({ fillColor: M.LEVEL_COLOUR[t.level] || "#333" });
+      restyle(l, "impact", { fillColor: M.LEVEL_COLOUR[t.level] || "#333" });
       if (!map.hasLayer(l.impact)) l.impact.addTo(map);
       const boost = t.phase === "boost";
-      l.ellipse.setStyle({
+      restyle(l, "ellipse", {
         color: M.LEVEL_COLOUR[t.level] || "#333", fillColor: M.LEVEL_COLOUR[t.level] || "#333",
         fillOpacity: boost ? 0.1 : 0.35, dashArray: boost ? "3 4" : null, weight: sel ? 3 : boost ? 1.5 : 1,
         opacity: stale ? 0.4 : 1,
@@ -214,6 +222,7 @@
     full = full === true;
     state.dirty = false;
     if (!map) return;
+    const started = performance.now();
     const nowMs = pictureNowMs();
     for (const t of state.tracks.values()) {
       if (full || state.changed.has(t.id)) drawTrack(t, (nowMs - t.t_ms) / 1e3 > TRACK_STALE_S);
@@ -225,14 +234,17 @@
     renderProfile();
     renderHeader(nowMs);
     const wall = Date.now();
-    for (const [seq, recv] of state.pending) {  // every update drawn in this frame, coalesced ones included
+    for (const [seq, recv, sent, arrived] of state.pending) {  // every update drawn in this frame, coalesced ones included
       if (seq in stats.rendered) continue;
       stats.rendered[seq] = wall;
+      if (recv && sent) stats.parts[seq] = [sent - recv, arrived - sent, wall - arrived];  // server, transport, page
       stats.renderedSeqs.push(seq);
-      if (stats.renderedSeqs.length > 5000) delete stats.rendered[stats.renderedSeqs.shift()];
+      if (stats.renderedSeqs.length > 5000) { const gone = stats.renderedSeqs.shift(); delete stats.rendered[gone]; delete stats.parts[gone]; }
       if (recv) { stats.lagsMs.push(wall - recv); if (stats.lagsMs.length > 5000) stats.lagsMs.shift(); }
     }
     state.pending = [];
+    stats.renderMs.push(performance.now() - started);
+    if (stats.renderMs.length > 2000) stats.renderMs.shift();
     if (stats.firstRenderMs === null && state.tracks.size) stats.firstRenderMs = performance.now();
   }
 
@@ -259,7 +271,7 @@
   function connect() {
     const es = new EventSource("/events");
     es.onopen = () => { state.connected = true; };
-    es.onmessage = ev => apply(JSON.parse(ev.data));
+    es.onmessage = ev => { const arrived = Date.now(); apply(JSON.parse(ev.data), arrived); };
     es.onerror = () => { state.connected = false; renderHeader(pictureNowMs()); };  // EventSource retries by itself
   }
 

@@ -80,8 +80,10 @@
       const layer = areaLayers[name];
       if (!layer) continue;
       const base = AREA_STYLE[name];
-      const lvl = worst[name];
-      layer.setStyle(lvl && (LEVEL_RANK[lvl] || 0) >= 2
+      const lvl = (LEVEL_RANK[worst[name]] || 0) >= 2 ? worst[name] : "";
+      if (layer.triwarnLevel === lvl) continue;  // restyling hundreds of island polygons costs a frame
+      layer.triwarnLevel = lvl;
+      layer.setStyle(lvl
         ? { ...base, fillColor: LEVEL_COLOUR[lvl], fillOpacity: name === "jp_eez" ? 0.3 : 0.55, color: LEVEL_COLOUR[lvl], weight: 2 }
         : base);
     }

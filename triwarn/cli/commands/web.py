@@ -28,7 +28,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="serve here (default %(default)s)")
     p.add_argument("--view", choices=("us", "jp", "kr"), help="the console's nation: whose view it shows")
-    p.add_argument("--target", dest="grpc_target", metavar="HOST:PORT", help="fusion service or edge (gRPC)")
+    p.add_argument(
+        "--target",
+        dest="grpc_target",
+        metavar="HOST:PORT",
+        help="the fusion service or edge, gRPC (default 127.0.0.1:50051; env TRIWARN_GRPC_TARGET)",
+    )
     p.add_argument(
         "--connect-timeout", type=float, default=5.0, metavar="S", help="wait this long for the first connection"
     )
