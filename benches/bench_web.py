@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -134,6 +135,11 @@ def stop_process(proc: subprocess.Popen[Any], timeout_s: float = 10.0) -> int:
     if proc.stdout is not None:
         proc.stdout.close()
     return code
+
+
+def browser_available() -> bool:
+    """Whether Debian's chromium and Playwright's Python package are installed (the tests skip otherwise)."""
+    return Path(CHROMIUM).is_file() and importlib.util.find_spec("playwright") is not None
 
 
 @contextlib.contextmanager

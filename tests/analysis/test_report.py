@@ -8,14 +8,13 @@ import asyncio
 import csv
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from triwarn.analysis.replay import replay
 from triwarn.analysis.report import make_report, map_data
-from triwarn.benches.bench_web import CHROMIUM, browser_page
+from triwarn.benches.bench_web import browser_available, browser_page
 from triwarn.cli.main import main as cli
 from triwarn.services.runtime.settings import Settings
 
@@ -82,7 +81,7 @@ def test_command_line(recordings, tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None or __import__("importlib").util.find_spec("playwright") is None,
+    not browser_available(),
     reason="needs Debian's chromium (apt-get install chromium) and playwright (the dev extra)",
 )
 def test_the_report_plays_back_in_a_browser_with_no_request_but_itself(recordings, tmp_path: Path) -> None:

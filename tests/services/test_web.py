@@ -4,9 +4,9 @@ is absent (CI installs both: ``apt-get install chromium``, the ``dev`` extra).""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
-import shutil
 import time
 import urllib.request
 from pathlib import Path
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triwarn.benches.bench_web import CHROMIUM, SyntheticFlights, browser_page, start_web, stop_process
+from triwarn.benches.bench_web import SyntheticFlights, browser_available, browser_page, start_web, stop_process
 from triwarn.services import synthetic
 from triwarn.services.subscriber import ClientPicture
 from triwarn.services.web.feed import Feed, great_circle
@@ -22,7 +22,7 @@ from triwarn.services.web.paths import predict_paths
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 needs_browser = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None or __import__("importlib").util.find_spec("playwright") is None,
+    not browser_available(),
     reason="needs Debian's chromium (apt-get install chromium) and playwright (the dev extra)",
 )
 
@@ -181,3 +181,18 @@ def test_the_static_files_hold_no_url_off_this_machine() -> None:
     for p in own:
         found = re.findall(r"https?://[^\s\"')]+", p.read_text())
         assert not found, (p, found)
+
+
+def test_the_committed_map_layers_are_derived_from_the_bundled_grid() -> None:
+    tools = Path(__file__).resolve().parents[2] / "tools"
+    spec = importlib.util.spec_from_file_location("build_web_map", tools / "build_web_map.py")
+    assert spec is not None and spec.loader is not None
+    build_web_map = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_web_map)
+    assert build_web_map.OUTPUT.read_text() == build_web_map.build(3), "run python tools/build_web_map.py"
+    layers = {f["properties"]["layer"]: f for f in json.loads(build_web_map.OUTPUT.read_text())["features"]}
+    assert set(layers) == {"land", "jp_eez", "jp_land", "kr_land"}
+    # Tokyo lies within the bounding box of one of Japan's land polygons, Seoul within one of the ROK's
+    for name, (lon, lat) in (("jp_land", (139.69, 35.69)), ("kr_land", (126.98, 37.57))):
+        boxes = [np.array(poly[0]) for poly in layers[name]["geometry"]["coordinates"]]
+        assert any(b[:, 0].min() < lon < b[:, 0].max() and b[:, 1].min() < lat < b[:, 1].max() for b in boxes)
