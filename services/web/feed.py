@@ -171,7 +171,6 @@ class Feed:
         self.clients: set[asyncio.Queue[str | None]] = set()
         self.notices: deque[str] = deque(maxlen=5)
         self.last_update_wall_s: float | None = None
-        self.last_message: dict[str, Any] | None = None
 
     # --- Sink ---------------------------------------------------------------------------------------
 
@@ -205,7 +204,8 @@ class Feed:
         due = [t for t in changed if t.track_id not in self.paths or self.paths[t.track_id][1] != t.phase]
         old = [t for t in changed if t.track_id in self.paths and now - self.paths[t.track_id][0] >= PATH_REFRESH_S]
         old.sort(key=lambda t: self.paths[t.track_id][0])
-        due += [t for t in old if t not in due][:PATHS_PER_UPDATE]
+        due_ids = {t.track_id for t in due}
+        due += [t for t in old if t.track_id not in due_ids][:PATHS_PER_UPDATE]
         fresh = {int(t.track_id): path_json(*pk) for t, pk in zip(due, paths_for(due), strict=True)}
         for t in due:
             self.paths[int(t.track_id)] = (now, int(t.phase), fresh[int(t.track_id)])
@@ -232,7 +232,6 @@ class Feed:
                 "warnings": [warning_json(w) for w in update.warnings],
             }
         message["sent_ms"] = time.time() * 1e3  # processing done: the page can tell server time from its own
-        self.last_message = message
         self.broadcast(json.dumps(message, separators=(",", ":")))
 
     # --- browsers ------------------------------------------------------------------------------------
