@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from triwarn.analysis.replay import replay
-from triwarn.analysis.report import make_report, map_data
+from triwarn.analysis.report import make_report, map_data, view_groups
 from triwarn.benches.bench_web import browser_available, browser_page
 from triwarn.cli.main import main as cli
 from triwarn.services.runtime.settings import Settings
@@ -63,6 +63,9 @@ def test_the_report_holds_every_track_of_every_view_and_every_true_object(record
 
 def test_each_nation_alone_is_compared_with_the_shared_picture(recordings, tmp_path: Path) -> None:
     shared, alone = recordings
+    # releasing everything to everyone makes one picture shown three times; releasing nothing, three pictures
+    assert view_groups(shared) == [["jp", "kr", "us"]]
+    assert view_groups(alone) == [["jp"], ["kr"], ["us"]]
     r = make_report(shared, tmp_path / "r.html", tmp_path / "r.png", singles=alone)
     text = r.html_path.read_text()
     assert "Each nation alone against the shared picture" in text
