@@ -124,7 +124,7 @@ def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_re
 
             def snapshot() -> tuple[dict[str, str], dict[str, float]]:
                 pos = page.evaluate(
-                    "() => Object.fromEntries([...document.querySelectorAll('path.trk')]"
+                    "() => Object.fromEntries([...document.querySelectorAll('path.trk, path.ellipse')]"
                     ".map(e => [e.getAttribute('class'), e.getAttribute('d')]))"
                 )
                 tti = page.evaluate(
@@ -138,7 +138,8 @@ def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_re
             time.sleep(3.0)
             pos2, tti2 = snapshot()
             moved = [k for k in pos1 if k in pos2 and pos1[k] != pos2[k]]
-            assert len(moved) >= n - 1, (pos1, pos2)
+            assert sum(k.startswith("trk") for k in moved) >= n - 1, (pos1, pos2)
+            assert any(k.startswith("ellipse") for k in moved), (pos1, pos2)  # impact predictions are updated
             common = [k for k in tti1 if k in tti2]
             assert common and all(tti2[k] < tti1[k] for k in common), (tti1, tti2)
 
