@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 
 from triwarn.benches.bench_web import SyntheticFlights, browser_available, browser_page, start_web, stop_process
 from triwarn.services import synthetic
+from triwarn.services.runtime.broker import free_port
 from triwarn.services.subscriber import ClientPicture
 from triwarn.services.web.feed import Feed, great_circle
 from triwarn.services.web.paths import predict_paths
@@ -197,3 +200,37 @@ def test_the_committed_map_layers_are_derived_from_the_bundled_grid() -> None:
     for name, (lon, lat) in (("jp_land", (139.69, 35.69)), ("kr_land", (126.98, 37.57))):
         boxes = [np.array(poly[0]) for poly in layers[name]["geometry"]["coordinates"]]
         assert any(b[:, 0].min() < lon < b[:, 0].max() and b[:, 1].min() < lat < b[:, 1].max() for b in boxes)
+
+
+@pytest.mark.slow
+def test_demo_web_serves_the_demo_picture_and_stops_with_the_demo(tmp_path: Path) -> None:
+    port = free_port()
+    cmd = [sys.executable, "-P", "-m", "triwarn.cli.main", "demo", "--web", f"127.0.0.1:{port}", "--speed", "25"]
+    proc = subprocess.Popen([*cmd, "--json", "--workdir", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "web map:" in line:
+                break
+        assert lines and lines[-1].strip() == f"web map: http://127.0.0.1:{port}/", lines[-5:]
+        deadline, tracks = time.monotonic() + 120, []
+        while time.monotonic() < deadline and not tracks:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/picture", timeout=5) as r:
+                    picture = json.load(r)
+                tracks = picture["tracks"]
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert tracks and picture["view"] == "us", "the demo's web map never showed a track"
+        proc.stdout.read()  # the rest of the picture, until the demo ends by itself
+        assert proc.wait(timeout=300) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    with pytest.raises(OSError):  # the web server stopped with the demo
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
