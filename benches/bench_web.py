@@ -164,7 +164,7 @@ class GrpcArrivals:
     def __init__(self, target: str, view: str) -> None:
         self.target, self.view = target, view
         self.arrived_ms: dict[int, float] = {}
-        self._stop = threading.Event()
+        self._call: Any = None
         self._thread = threading.Thread(target=self._main, daemon=True)
 
     def start(self) -> GrpcArrivals:
@@ -179,15 +179,15 @@ class GrpcArrivals:
         with grpc.insecure_channel(self.target) as channel:
             stub = warning_service_pb2_grpc.WarningServiceStub(channel)
             view = tracks_pb2.Nation.Value(f"NATION_{self.view.upper()}")
-            stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=view))
-            for update in stream:
-                self.arrived_ms[int(update.seq)] = time.time() * 1e3
-                if self._stop.is_set():
-                    stream.cancel()
-                    break
+            self._call = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=view))
+            with contextlib.suppress(grpc.RpcError):  # cancelled by stop(), or the service shutting down
+                for update in self._call:
+                    self.arrived_ms[int(update.seq)] = time.time() * 1e3
 
     def stop(self) -> None:
-        self._stop.set()
+        if self._call is not None:
+            self._call.cancel()
+        self._thread.join(10)
 
 
 def measure(page: Any, url: str, target: str, seconds: float, n_tracks: int, view: str = "us") -> dict[str, Any]:
