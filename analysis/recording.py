@@ -1,23 +1,46 @@
-"""Recording and evaluation helpers of the assessment: the picture.csv cells of a track's impact and launch
-point (for ``triwarn replay --record``) and the impact scoring of ``triwarn evaluate``.
+"""What ``triwarn replay --record DIR`` writes and ``triwarn evaluate`` reads.
+
+``truth.csv``: ``t_s, object_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (ECEF), then ``phase``, the object's
+true impact and launch point (:data:`TRUTH_ASSESSMENT_COLUMNS`) and ``held`` (1 when at least one nation holds
+a local track of the object at that time, else 0). ``picture.csv``: ``t_s, view, track_id, x_m, ...`` (ECEF),
+then ``nations`` and each track's impact and launch point cells (:data:`IPP_COLUMNS`, :data:`LAUNCH_COLUMNS`;
+empty while it has none). Both files are on one evaluation clock; times are rounded to the microsecond when
+read, so that equal clock readings give equal timestamps. Readers check every cell and name the file and
+line of the first bad one (:class:`EvaluationError`).
 
 (The fusion service itself merges assessments into its picture updates: ``FusionService.assessment_updates``
-in services/fusion.py, with :func:`triwarn.core.assessment.warnings.fill_track_assessment` and the view's
+in services/fusion.py, with :func:`triwarn.services.wire.picture.fill_track_assessment` and the view's
 :class:`triwarn.core.assessment.warnings.WarningBook`.)
 """
 
 from __future__ import annotations
 
-import itertools
+import csv
 import math
-from collections.abc import Sequence
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from triwarn.core.assessment.assess import Assessment
 
-# ----------------------------------------------------------------------------------------------------------
-# recording and evaluation helpers (for `triwarn replay --record` and `triwarn evaluate`)
-# ----------------------------------------------------------------------------------------------------------
+TRUTH_COLUMNS = ("t_s", "object_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s")
+
+
+PICTURE_COLUMNS = ("t_s", "view", "track_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s")
+
+
+TRUTH_ASSESSMENT_COLUMNS = (
+    "impact_lat_deg",
+    "impact_lon_deg",
+    "impact_t_s",
+    "launch_lat_deg",
+    "launch_lon_deg",
+    "launch_t_s",
+)
+
 
 #: picture.csv columns of a track's impact prediction (empty cells while there is none)
 IPP_COLUMNS: tuple[str, ...] = (
@@ -28,8 +51,118 @@ IPP_COLUMNS: tuple[str, ...] = (
     "ipp_semi_minor_m",
     "ipp_orientation_deg",
 )
+
+
 #: picture.csv columns of a track's launch point estimate
 LAUNCH_COLUMNS: tuple[str, ...] = ("lp_lat_deg", "lp_lon_deg", "lp_time_s")
+
+
+class EvaluationError(ValueError):
+    """The recorded files cannot be scored; the message says which file and line and why."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """Rows of one CSV grouped by a key: key -> (times_us (m,), states (m, 6) as [x, y, z, vx, vy, vz])."""
+
+    rows: dict[Any, tuple[np.ndarray, np.ndarray]]
+
+
+def stamp_us(t_s: float) -> int:
+    """A recorded time (s) as the integer microseconds rows are matched on."""
+    return round(t_s * 1e6)
+
+
+def read_rows(path: Path, columns: tuple[str, ...]) -> list[list[str]]:
+    """The cells of ``columns`` (in that order, stripped) of every non-empty row of a CSV file with a header."""
+    if not path.is_file():
+        raise EvaluationError(f"{path}: file not found")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise EvaluationError(f"{path}: empty file; expected the header {','.join(columns)}")
+        header = [h.strip() for h in header]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise EvaluationError(f"{path}: missing column(s) {', '.join(missing)}; header is {','.join(header)}")
+        idx = [header.index(c) for c in columns]
+        out = []
+        for line_no, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) < len(header):
+                raise EvaluationError(f"{path}:{line_no}: {len(row)} fields, expected {len(header)}")
+            out.append([row[i].strip() for i in idx])
+        return out
+
+
+def cell_float(path: Path, line_no: int, name: str, text: str) -> float:
+    """A finite number from the cell ``name`` of line ``line_no`` of ``path``."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise EvaluationError(f"{path}:{line_no}: {name} = {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise EvaluationError(f"{path}:{line_no}: {name} = {text!r} is not finite")
+    return v
+
+
+def read_truth(path: Path, held_only: bool = False) -> Series:
+    """``truth.csv`` grouped by object id; with ``held_only`` only the rows whose ``held`` column is 1."""
+    if not held_only:
+        return _read_series(path, TRUTH_COLUMNS, key_cols=1)
+    rows = read_rows(path, (*TRUTH_COLUMNS, "held"))
+    held = []
+    for n, r in enumerate(rows, start=2):
+        flag = r[-1].lower()
+        if flag not in ("0", "1", "true", "false"):
+            raise EvaluationError(f"{path}:{n}: held = {r[-1]!r}; expected 0 or 1")
+        if flag in ("1", "true"):
+            held.append(r[:-1])
+    return _series(path, held, TRUTH_COLUMNS, 1)
+
+
+def read_picture(path: Path) -> dict[str, Series]:
+    """``picture.csv`` grouped by view, then by track id."""
+    rows = read_rows(path, PICTURE_COLUMNS)
+    by_view: dict[str, list[list[str]]] = defaultdict(list)
+    for r in rows:
+        by_view[r[1]].append([r[0], *r[2:]])
+    return {view: _series(path, vrows, ("t_s", "track_id", *PICTURE_COLUMNS[3:]), 1) for view, vrows in by_view.items()}
+
+
+def _read_series(path: Path, columns: tuple[str, ...], key_cols: int) -> Series:
+    return _series(path, read_rows(path, columns), columns, key_cols)
+
+
+def _series(path: Path, rows: list[list[str]], columns: tuple[str, ...], key_cols: int) -> Series:
+    acc: dict[Any, list[tuple[int, list[float]]]] = defaultdict(list)
+    for n, r in enumerate(rows, start=2):
+        t = cell_float(path, n, columns[0], r[0])
+        key = r[1]
+        state = [cell_float(path, n, c, v) for c, v in zip(columns[1 + key_cols :], r[1 + key_cols :], strict=True)]
+        acc[key].append((stamp_us(t), state))
+    out = {}
+    for key, items in acc.items():
+        items.sort(key=lambda it: it[0])
+        times = np.array([it[0] for it in items], dtype=np.int64)
+        if np.any(np.diff(times) == 0):
+            raise EvaluationError(f"{path}: {columns[1]} {key} has two rows at the same time")
+        out[key] = (times, np.array([it[1] for it in items], dtype=np.float64))
+    return Series(out)
+
+
+def has_assessment_columns(d: Path) -> bool:
+    """Whether the recording has the impact and launch columns (older and synthetic recordings may not)."""
+
+    def header(path: Path) -> list[str]:
+        with path.open(newline="", encoding="utf-8") as f:
+            return [h.strip() for h in next(csv.reader(f), [])]
+
+    return set(TRUTH_ASSESSMENT_COLUMNS) <= set(header(d / "truth.csv")) and set(IPP_COLUMNS) <= set(
+        header(d / "picture.csv")
+    )
 
 
 def ipp_cells(a: Assessment | None, epoch_ns: int) -> list[str]:
@@ -53,54 +186,3 @@ def launch_cells(a: Assessment | None, epoch_ns: int) -> list[str]:
         return [""] * len(LAUNCH_COLUMNS)
     lp = a.launch
     return [f"{lp.lat_deg:.6f}", f"{lp.lon_deg:.6f}", f"{(lp.time_ns - epoch_ns) / 1e9:.3f}"]
-
-
-def ground_offset_en_m(lat0_deg: float, lon0_deg: float, lat_deg: float, lon_deg: float) -> tuple[float, float]:
-    """East and north offsets (m) of a ground point in the tangent plane at (lat0, lon0) (WGS-84)."""
-    from triwarn.core.trajectory.frames import ecef_to_enu, geodetic_to_ecef
-
-    x, y, z = geodetic_to_ecef(math.radians(lat_deg), math.radians(lon_deg), 0.0)
-    e, n, _ = ecef_to_enu(x, y, z, math.radians(lat0_deg), math.radians(lon0_deg), 0.0)
-    return float(e), float(n)
-
-
-def inside_ellipse(e_m: float, n_m: float, semi_major_m: float, semi_minor_m: float, orientation_deg: float) -> bool:
-    """Whether an east-north offset lies inside the ellipse (major axis at azimuth ``orientation_deg``)."""
-
-    az = math.radians(orientation_deg)
-    along = e_m * math.sin(az) + n_m * math.cos(az)  # along the major axis
-    across = e_m * math.cos(az) - n_m * math.sin(az)
-    if not (semi_major_m > 0.0 and semi_minor_m > 0.0):
-        return False
-    return (along / semi_major_m) ** 2 + (across / semi_minor_m) ** 2 <= 1.0
-
-
-def score_impacts(
-    rows: Sequence[tuple[float, float, float, float, float, float, float, float, float]],
-    tgo_edges_s: Sequence[float] = (0.0, 30.0, 60.0, 120.0, 300.0, 600.0, float("inf")),
-) -> dict[str, Any]:
-    """Impact-point error against time to go and the ellipse's coverage, from matched rows
-    ``(t_s, ipp_lat, ipp_lon, semi_major_m, semi_minor_m, orientation_deg, true_lat, true_lon, true_impact_t_s)``
-    (one per track-truth pair and evaluation time; pool the rows of several Monte Carlo runs for coverage).
-    Returns ``{"bins": [{"tgo_s": [lo, hi], "n", "mean_err_km", "max_err_km", "coverage"}], "coverage", "n"}``."""
-
-    errs: list[tuple[float, float, bool]] = []
-    for t, la, lo, a, b, o, tla, tlo, tt in rows:
-        if not all(math.isfinite(v) for v in (la, lo, tla, tlo, tt)):
-            continue
-        e, n = ground_offset_en_m(la, lo, tla, tlo)
-        errs.append((tt - t, math.hypot(e, n), inside_ellipse(e, n, a, b, o)))
-    bins = []
-    for lo_s, hi_s in itertools.pairwise(tgo_edges_s):
-        sel = [(d, ok) for tgo, d, ok in errs if lo_s <= tgo < hi_s]
-        bins.append(
-            {
-                "tgo_s": [lo_s, hi_s],
-                "n": len(sel),
-                "mean_err_km": (sum(d for d, _ in sel) / len(sel) / 1e3) if sel else math.nan,
-                "max_err_km": (max(d for d, _ in sel) / 1e3) if sel else math.nan,
-                "coverage": (sum(ok for _, ok in sel) / len(sel)) if sel else math.nan,
-            }
-        )
-    n_all = len(errs)
-    return {"bins": bins, "n": n_all, "coverage": (sum(ok for *_, ok in errs) / n_all) if n_all else math.nan}

@@ -41,8 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from triwarn.analysis import recording
 from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
 from triwarn.core.tracks import NATIONS, Status
+from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.services.fusion import FusionService
 from triwarn.services.node import Node
 from triwarn.services.runtime import mqtt
@@ -54,20 +56,12 @@ from triwarn.v1 import picture_pb2
 
 log = logging.getLogger("triwarn.replay")
 
-TRUTH_COLUMNS = ["t_s", "object_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s"]
-PICTURE_COLUMNS = ["t_s", "view", "track_id", "x_m", "y_m", "z_m", "vx_m_s", "vy_m_s", "vz_m_s"]
+TRUTH_COLUMNS = list(recording.TRUTH_COLUMNS)
+PICTURE_COLUMNS = list(recording.PICTURE_COLUMNS)
 #: A nation "holds" an object when one of its local tracks is this close to it (the evaluation's association
 #: threshold is 10 km).
 HELD_RADIUS_M = 10_000.0
-TRUTH_EXTRA_COLUMNS = [
-    "impact_lat_deg",
-    "impact_lon_deg",
-    "impact_t_s",
-    "launch_lat_deg",
-    "launch_lon_deg",
-    "launch_t_s",
-    "held",
-]
+TRUTH_EXTRA_COLUMNS = [*recording.TRUTH_ASSESSMENT_COLUMNS, "held"]
 
 
 @dataclass(frozen=True)
@@ -157,8 +151,6 @@ async def replay(
     progress: Callable[[float, float], None] | None = None,
 ) -> ReplayResult:
     """Replay ``settings.scenario`` with ``settings.seed``; ``speed`` None = as fast as possible."""
-    from triwarn.scenarios.scenario_file import load_scenario
-
     scenario = load_scenario(settings.scenario)
     truth = scenario.truth()
     t0_ns = scenario.epoch_ns

@@ -35,8 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.analysis.evaluate import AT_TGO_S, TABLE, Matched, evaluate, match_assessments, score_assessments
-from triwarn.analysis.recording import ground_offset_en_m, score_impacts
+from triwarn.analysis.evaluate import TABLE, evaluate
+from triwarn.analysis.impact_scoring import (
+    AT_TGO_S,
+    Matched,
+    ground_offset_en_m,
+    match_assessments,
+    score_assessments,
+    score_impacts,
+)
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 
 LEVELS = ("WARNING_LEVEL_UNSPECIFIED", "WARNING_LEVEL_NONE", "WARNING_LEVEL_ADVISORY", "WARNING_LEVEL_WATCH",

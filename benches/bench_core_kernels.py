@@ -36,6 +36,7 @@ def main() -> int:
     args = parser.parse_args()
 
     t_import = time.perf_counter()
+    # imported here, not at the top: the import is part of what this benchmark times
     from triwarn.core.trajectory import atmosphere as atm
     from triwarn.core.trajectory import constants as c
     from triwarn.core.trajectory import frames as fr

@@ -1,11 +1,9 @@
 """``triwarn bench fusion``: per-cycle latency of the fusion core, and Stone Soup on the same job.
 
-Scenario (synthetic, seeded): N objects in free flight over north-east Asia (altitude 150-900 km, speed
-2-6 km/s), seen by the three nations us, jp and kr. Each nation reports every object once per cycle at its own
-time offset (0, 0.3 and 0.6 s into the 1 s cycle, so alignment has real work) with its own anisotropic
-covariance, and errors that are correlated between nations (a common component of fraction ``rho``: shared
-process noise and shared sensors), which is the case covariance intersection exists for, and correlated in time
-(AR(1), 0.9 from one cycle to the next), as a tracker's errors are.
+Scenario (synthetic, seeded): :func:`triwarn.sensors.sim.synthetic.make_scenario`, N objects in free flight
+over north-east Asia seen by the three nations us, jp and kr, each reporting every object once per 1 s cycle
+at its own time offset, with its own anisotropic covariance and errors correlated between nations and in time
+(see that module).
 
 Our engine: one cycle = the three nations' batches through :meth:`FusionEngine.ingest` (alignment, gating,
 assignment, fusion, track management, building the result objects); p50/p99 over the measured cycles, and the
@@ -22,158 +20,21 @@ engine runs the same smaller job again, and the ratio compares the two on that j
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import gc
 import json
-import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+import warnings
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-NATION_OFFSETS_S: dict[str, float] = {"us": 0.0, "jp": 0.3, "kr": 0.6}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """Truth and the nations' batches of a synthetic multi-object scenario."""
-
-    truth_x: np.ndarray  # (cycles, nations, n, 6) true state at each nation's report time
-    est_x: np.ndarray  # (cycles, nations, n, 6) nation estimates
-    est_cov: np.ndarray  # (nations, n, 6, 6) each nation's covariance of each object (fixed over time)
-    time_ns: np.ndarray  # (cycles, nations) report times
-    track_numbers: np.ndarray  # (nations, n) local track numbers
-    nations: tuple[str, ...]
-
-
-def _random_rotations(rng: np.random.Generator, n: int) -> np.ndarray:
-    q = rng.normal(size=(n, 4))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    w, x, y, z = q.T
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        1,
-    )
-
-
-def make_scenario(
-    n_objects: int,
-    cycles: int,
-    seed: int = 1,
-    rho: float = 0.5,
-    t0_ns: int = 1_800_000_000_000_000_000,
-    period_s: float = 1.0,
-    nations: tuple[str, ...] = ("us", "jp", "kr"),
-    sigma_pos_m: tuple[float, float] = (30.0, 300.0),
-    sigma_vel_m_s: tuple[float, float] = (3.0, 30.0),
-    time_corr: float = 0.9,
-) -> Scenario:
-    """N ballistic objects seen by ``nations`` with correlated errors (see the module docstring)."""
-    from triwarn.core.fusion.align import predict
-
-    rng = np.random.default_rng(seed)
-    lat = np.radians(rng.uniform(25.0, 45.0, n_objects))
-    lon = np.radians(rng.uniform(115.0, 145.0, n_objects))
-    alt = rng.uniform(150e3, 900e3, n_objects)
-    r = 6371e3 + alt
-    pos = np.stack([r * np.cos(lat) * np.cos(lon), r * np.cos(lat) * np.sin(lon), r * np.sin(lat)], -1)
-    up = pos / r[:, None]
-    d = rng.normal(size=(n_objects, 3))
-    d -= (d * up).sum(1, keepdims=True) * up
-    d /= np.linalg.norm(d, axis=1, keepdims=True)
-    climb = rng.uniform(-0.4, 0.4, n_objects)[:, None]
-    speed = rng.uniform(2000.0, 6000.0, n_objects)[:, None]
-    vel = speed * (d * np.sqrt(1 - climb**2) + up * climb)
-    x0 = np.concatenate([pos, vel], 1)
-    k = len(nations)
-    offsets = np.array([NATION_OFFSETS_S.get(n, 0.1 * i) for i, n in enumerate(nations)])
-    time_ns = (t0_ns + np.round((np.arange(cycles)[:, None] * period_s + offsets[None, :]) * 1e9)).astype(np.int64)
-    truth = np.empty((cycles, k, n_objects, 6))
-    zeroP = np.zeros((n_objects, 6, 6))
-    state = x0
-    t_prev = float(t0_ns)
-    for c in range(cycles):
-        for j in range(k):
-            dt = (time_ns[c, j] - t_prev) * 1e-9
-            state, _ = predict(state, zeroP, dt, 0.0)
-            t_prev = float(time_ns[c, j])
-            truth[c, j] = state
-    # each nation: anisotropic covariance, random orientation per object
-    P = np.zeros((k, n_objects, 6, 6))
-    for j in range(k):
-        R = _random_rotations(rng, n_objects)
-        sp = np.exp(rng.uniform(np.log(sigma_pos_m[0]), np.log(sigma_pos_m[1]), (n_objects, 3)))
-        sv = np.exp(rng.uniform(np.log(sigma_vel_m_s[0]), np.log(sigma_vel_m_s[1]), (n_objects, 3)))
-        P[j, :, :3, :3] = np.einsum("nij,nj,nkj->nik", R, sp**2, R)
-        P[j, :, 3:, 3:] = np.einsum("nij,nj,nkj->nik", R, sv**2, R)
-    A = np.linalg.cholesky(P)
-    z0 = rng.normal(size=(cycles, n_objects, 6))
-    zk = rng.normal(size=(cycles, k, n_objects, 6))
-    # a tracker's error changes slowly: AR(1) in time with correlation ``time_corr`` from cycle to cycle
-    for c in range(1, cycles):
-        z0[c] = time_corr * z0[c - 1] + math.sqrt(1.0 - time_corr**2) * z0[c]
-        zk[c] = time_corr * zk[c - 1] + math.sqrt(1.0 - time_corr**2) * zk[c]
-    z = math.sqrt(rho) * z0[:, None] + math.sqrt(1.0 - rho) * zk
-    est = truth + np.einsum("knij,cknj->ckni", A, z)
-    numbers = np.stack([rng.permutation(n_objects) + 1000 * (j + 1) for j in range(k)])
-    return Scenario(
-        truth_x=truth, est_x=est, est_cov=P, time_ns=time_ns, track_numbers=numbers.astype(np.int64), nations=nations
-    )
-
-
-def batch_of(sc: Scenario, cycle: int, j: int, seq: int | None = None) -> Any:
-    """The LocalTrackBatch nation ``j`` sends in ``cycle``."""
-    from triwarn.core.tracks import LocalTrackBatch, Phase, Status
-
-    n = sc.est_x.shape[2]
-    t = int(sc.time_ns[cycle, j])
-    return LocalTrackBatch(
-        nation=sc.nations[j],
-        node_id=f"{sc.nations[j]}-c2",
-        batch_seq=cycle if seq is None else seq,
-        bd_seq=0,
-        sent_time_ns=t,
-        track_numbers=sc.track_numbers[j],
-        time_ns=np.full(n, t, dtype=np.int64),
-        x=np.ascontiguousarray(sc.est_x[cycle, j]),
-        P=np.ascontiguousarray(sc.est_cov[j]),
-        phase=np.full(n, int(Phase.MIDCOURSE), dtype=np.int64),
-        status=np.full(n, int(Status.CONFIRMED), dtype=np.int64),
-        quality=np.ones(n),
-        beta_kg_m2=np.zeros(n),
-    )
-
-
-def churned_batches(n: int, cycles: int, seed: int, churn_seed: int) -> Any:
-    """The batches of ``make_scenario(n, cycles, seed)`` with churn, in sending order: each batch drops a random
-    5 % of its tracks (they end or come back), every 4th cycle renumbers ~3 % of them (new local tracks), and
-    every 5th cycle the second nation marks ~5 % DELETED. For tests that compare engines on changing groups."""
-    from triwarn.core.tracks import LocalTrackBatch, Status
-
-    sc = make_scenario(n, cycles, seed=seed)
-    rng = np.random.default_rng(churn_seed)
-    for c in range(cycles):
-        for j in range(len(sc.nations)):
-            b = batch_of(sc, c, j)
-            keep = rng.random(len(b)) > 0.05
-            nums = b.track_numbers.copy()
-            if c % 4 == 3:
-                nums = np.where(rng.random(len(b)) < 0.03, nums + 1_000_000 * (c + 1), nums)
-            status = b.status.copy()
-            if c % 5 == 4 and j == 1:
-                status[rng.random(len(b)) < 0.05] = int(Status.DELETED)
-            yield LocalTrackBatch(
-                nation=b.nation, node_id=b.node_id, batch_seq=b.batch_seq, bd_seq=b.bd_seq,
-                sent_time_ns=b.sent_time_ns, track_numbers=nums[keep], time_ns=b.time_ns[keep], x=b.x[keep],
-                P=b.P[keep], phase=b.phase[keep], status=status[keep], quality=b.quality[keep],
-                beta_kg_m2=b.beta_kg_m2[keep],
-            )  # fmt: skip
+if TYPE_CHECKING:
+    from triwarn.sensors.sim.synthetic import FusionScenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -196,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.threads:
-        import numba
+        import numba  # not at the top: see measure
 
         numba.set_num_threads(args.threads)
     runs = []
@@ -233,9 +94,12 @@ def measure(
     stonesoup_cycles: int = 2,
 ) -> dict[str, Any]:
     """Run the benchmark; returns the numbers as a dict (see ``--json``)."""
+    # numba and the kernels are imported here, not at the top: `triwarn bench` imports this module to build its
+    # parser on every start of the CLI, which must not pay for them
     import numba
 
     from triwarn.core.fusion.engine import FusionEngine
+    from triwarn.sensors.sim.synthetic import batch_of, make_scenario
 
     def say(msg: str) -> None:
         if log is not None:
@@ -304,12 +168,12 @@ def _percentile(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
-def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any, freeze: bool = False) -> dict[str, Any]:
+def _run_ours(
+    sc: FusionScenario, batches: list[list[Any]], warmup: int, say: Any, freeze: bool = False
+) -> dict[str, Any]:
     """Our engine on ``batches``; ``freeze``: ``gc.freeze()`` after the warm-up cycles (what a service does
     after start-up: the objects alive then are never walked again by Python's full collections)."""
-    import gc
-
-    from triwarn.core.fusion.engine import FusionEngine
+    from triwarn.core.fusion.engine import FusionEngine  # not at the top: see measure
 
     engine = FusionEngine()
     for c in range(warmup):
@@ -365,7 +229,7 @@ def _run_ours(sc: Scenario, batches: list[list[Any]], warmup: int, say: Any, fre
     }
 
 
-def _accuracy(sc: Scenario, engine: Any) -> tuple[float, float]:
+def _accuracy(sc: FusionScenario, engine: Any) -> tuple[float, float]:
     """RMS position error of the fused tracks at the last report time, and of the best nation."""
     us_numbers = {int(k): i for i, k in enumerate(sc.track_numbers[0])}
     t_end = int(sc.time_ns[-1, -1])
@@ -382,11 +246,10 @@ def _accuracy(sc: Scenario, engine: Any) -> tuple[float, float]:
     return float(np.sqrt(np.mean(err))) if err else float("nan"), best
 
 
-def _run_stonesoup(sc: Scenario, say: Any) -> dict[str, Any]:
+def _run_stonesoup(sc: FusionScenario, say: Any) -> dict[str, Any]:
     """Stone Soup made of its parts for the same job (see the module docstring)."""
-    import datetime as dt
-    import warnings
-
+    # Stone Soup is imported here, not at the top: a heavy optional dependency (the dev extra; --no-stonesoup
+    # runs without it)
     from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
     from stonesoup.hypothesiser.distance import DistanceHypothesiser
     from stonesoup.measures import Mahalanobis
@@ -398,7 +261,7 @@ def _run_stonesoup(sc: Scenario, say: Any) -> dict[str, Any]:
     from stonesoup.types.track import Track
     from stonesoup.updater.chernoff import ChernoffUpdater
 
-    from triwarn.core.fusion.association import CHI2_6DOF_0999
+    from triwarn.core.fusion.association import CHI2_6DOF_0999  # not at the top: see measure
 
     order = [0, 3, 1, 4, 2, 5]  # ours [x, y, z, vx, vy, vz] -> Stone Soup [x, vx, y, vy, z, vz]
     epoch = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -467,8 +330,6 @@ def _run_stonesoup(sc: Scenario, say: Any) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {}
     for name in ("numpy", "numba", "scipy", "stonesoup"):
         try:

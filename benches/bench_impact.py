@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _flights() -> list[tuple[str, Any, tuple[float, float]]]:
     """(event, flight with t = 0 at launch, launch site) of the first launch of each catalog event."""
-    from triwarn.scenarios.scenario_file import load_scenario
+    from triwarn.scenarios.scenario_file import load_scenario  # not at the top: see run
 
     out = []
     for name in EVENTS:
@@ -75,6 +75,8 @@ def _median_ms(fn: Any, repeat: int) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    # numba, the kernels and pymap3d are imported here, not at the top: `triwarn bench` imports this module to
+    # build its parser on every start of the CLI, which must not pay for them
     import numba
     import numpy as np
     from pymap3d.vincenty import vdist

@@ -26,6 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from triwarn.core.tracks import Phase, Status
+from triwarn.scenarios.scenario_file import load_scenario
+from triwarn.sensors.sim.nation import NationSim
+from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
+
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_tracking.json"
 CONSISTENCY = Path(__file__).resolve().parent / "results" / "tracking_consistency.json"
 CHI2_6_95 = 12.592  # χ²₆ 95 % point: a consistent tracker exceeds it in 5 % of its reports
@@ -42,11 +47,6 @@ def consistency(runs: int, output: Path) -> int:
     Successive reports of one track are correlated, so no χ² band is claimed here: printed are the mean and
     median NEES (6 and 5.35 for a consistent tracker) and the share of reports above the χ²₆ 95 % point (5 %).
     The Monte Carlo tests with a band are in tests/core/tracking/test_tracker.py."""
-    from triwarn.core.tracks import Phase, Status
-    from triwarn.scenarios.scenario_file import load_scenario
-    from triwarn.sensors.sim.nation import NationSim
-    from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
-
     scenarios = {
         "demo": lambda: load_scenario("demo"),
         "2022-11-02-salvo": lambda: load_scenario("2022-11-02-salvo"),
@@ -113,11 +113,6 @@ def main() -> int:
     if args.consistency:
         return consistency(args.runs, args.output or CONSISTENCY)
     args.output = args.output or RESULTS
-
-    from triwarn.core.tracks import Status
-    from triwarn.sensors.sim.nation import NationSim
-    from triwarn.sensors.sim.synthetic import SyntheticScenario, salvo
-
     print("compiling numba kernels (first run only)...", flush=True)
     t0 = time.perf_counter()
     warm = NationSim(args.nation, SyntheticScenario(salvo(2, seed=0)), seed=0)

@@ -26,6 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
+import numpy as np
+
+from triwarn.core.trajectory.flight import fly_missile
+from triwarn.core.trajectory.missiles import get_missile
+from triwarn.core.trajectory.propagate import propagate_to_impact
+from triwarn.scenarios.scenario_file import load_scenario
+
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_trajectory.json"
 
 FIRST_USE = r"""
@@ -81,19 +89,10 @@ def main() -> int:
     results["first_use_cached_s"] = first_warm
     results["import_s"] = imp_warm
 
-    import numba
-    import numpy as np
-
-    from triwarn.core.trajectory.flight import fly_missile
-    from triwarn.core.trajectory.propagate import propagate_to_impact
-    from triwarn.scenarios.scenario_file import load_scenario
-
     print(f"numba threads: {numba.get_num_threads()}", flush=True)
     print("planning the catalog flights (warm-up)...", flush=True)
     icbm = load_scenario("2022-11-18-hwasong17-lofted").truth().plans[0]
     irbm = load_scenario("2017-08-29-hwasong12-overflight").truth().plans[0]
-    from triwarn.core.trajectory.missiles import get_missile
-
     v17 = get_missile("hwasong-17").vehicle
     lat, lon = np.radians(icbm.launch_lat_deg), np.radians(icbm.launch_lon_deg)
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.services import synthetic
+from triwarn.sensors.sim import synthetic
 from triwarn.services.runtime import mqtt
 from triwarn.services.web.paths import rk4_step
 from triwarn.services.wire import tracks as wire

@@ -37,6 +37,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from triwarn.analysis.evaluate import evaluate_runs
+from triwarn.analysis.fusion_gain import fused_versus_single
+from triwarn.analysis.recording import read_picture, read_truth
+from triwarn.analysis.replay import replay
+from triwarn.scenarios import __file__ as scenarios_init
+from triwarn.scenarios.scenario_file import load_scenario
+from triwarn.services.runtime.settings import Settings
+
 #: missiles counted as ICBMs (the catalog's lofted ICBM events); "lofted": apogee above the range
 ICBM_MISSILES = frozenset({"hwasong-14", "hwasong-15", "hwasong-17", "hwasong-18"})
 NO_RELEASE_POLICY = 'version = 1\ndefault = "none"\n'
@@ -57,16 +65,12 @@ TARGETS = {
 
 
 def catalog() -> list[str]:
-    from triwarn.scenarios import __file__ as scenarios_init
-
     folder = Path(scenarios_init).parent
     return sorted(p.stem for p in folder.glob("*.toml") if p.stem != "sites")
 
 
 def scenario_class(name: str) -> dict[str, Any]:
     """Missiles of a scenario and whether it is a lofted ICBM event."""
-    from triwarn.scenarios.scenario_file import load_scenario
-
     s = load_scenario(name)
     missiles = sorted({launch.missile for launch in s.launches})
     lofted = any(
@@ -85,9 +89,6 @@ def scenario_class(name: str) -> dict[str, Any]:
 
 def replay_one(scenario: str, seed: int, record: str, policy_file: str | None) -> float:
     """One ``triwarn replay SCENARIO --fast --record RECORD`` in this process; returns the wall time (s)."""
-    from triwarn.analysis.replay import replay
-    from triwarn.services.runtime.settings import Settings
-
     settings = Settings.load(scenario=scenario, seed=seed, policy_file=policy_file)
     t0 = time.perf_counter()
     asyncio.run(replay(settings, None, Path(record), 1.0))
@@ -107,8 +108,6 @@ def recordings(scenario: str, work: Path, runs: int, seed: int = 1) -> list[tupl
 
 def score(scenario: str, work: Path, max_steps: int) -> dict[str, Any]:
     """Score the recordings of :func:`recordings` for one scenario (see the module docstring)."""
-    from triwarn.analysis.evaluate import evaluate_runs, fused_versus_single, read_picture, read_truth
-
     d = work / scenario
     r = evaluate_runs(d / "all", held_only=True, views=["us"], max_steps=max_steps)
     m = r["views"]["us"]

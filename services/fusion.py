@@ -25,21 +25,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
+import itertools
 import logging
+import multiprocessing
 import os
+import queue
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
+import aiomqtt
+import numba
+
+from triwarn.core.assessment.assess import Assessor
+from triwarn.core.assessment.warnings import WarningBook
+from triwarn.core.fusion.config import FusionConfig
+from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
+from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.server import start_server
+from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
-from triwarn.services.runtime.clock import Clock, ClockLike
+from triwarn.services.runtime.clock import Clock, ClockLike, ManualClock
 from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.logs import LogOnce
 from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.synthetic import synthetic_batches
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
@@ -66,33 +87,10 @@ class _Group:
     track_gauges: list[Any] = field(default_factory=list)  # triwarn_system_tracks of each view
 
 
-def assessment_pb(assessment: Any) -> picture_pb2.SystemTrack:
-    """A ``SystemTrack`` holding only the fields ``fill_track_assessment`` sets, for :func:`merge_assessment`."""
-    from triwarn.core.assessment.warnings import fill_track_assessment
-
-    msg = picture_pb2.SystemTrack()
-    fill_track_assessment(msg, assessment)
-    return msg
-
-
-def merge_assessment(msg: picture_pb2.SystemTrack, assessment: picture_pb2.SystemTrack) -> None:
-    """``fill_track_assessment(msg, a)`` for a fresh track message (no assessment yet), from
-    ``assessment_pb(a)``: one C-level merge instead of ~40 field assignments (0.04 vs 0.12 ms for 30 tracks).
-    Phase and warning level are cleared first, because a merge does not copy a proto3 zero."""
-    msg.ClearField("phase")
-    msg.ClearField("warning_level")
-    msg.MergeFrom(assessment)
-
-
 class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
     def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
-        from triwarn.core.assessment.assess import Assessor
-        from triwarn.core.assessment.warnings import WarningBook
-        from triwarn.core.fusion.engine import FusionConfig, FusionEngine
-        from triwarn.services.policy import load_policy
-
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
@@ -123,8 +121,8 @@ class FusionService:
             group.track_gauges = [metrics.system_tracks.labels(view=v) for v in group.views]
         self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
-        #: Stage stamps for the end-to-end benchmark (a ``distribution.StageTrace``; None: off).
-        self.trace: Any = None
+        #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
+        self.observer: StageObserver | None = None
 
     def internal_error(self, stage: str, exc: Exception) -> None:
         """A bug, not bad input: counted per stage, logged with its traceback once per (stage, error type)."""
@@ -147,9 +145,9 @@ class FusionService:
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
-        trace = self.trace
-        if trace is not None:
-            trace.stamp(batch.sent_time_ns, "decoded")
+        observer = self.observer
+        if observer is not None:
+            observer.stamp(batch.sent_time_ns, "decoded")
         received, tracks_received = self._per_nation[batch.nation]
         received.inc()
         tracks_received.inc(len(batch))
@@ -163,13 +161,13 @@ class FusionService:
         for group in self.groups:
             if batch.nation in group.sources:
                 result = group.engine.ingest(batch)
-                if trace is not None:
-                    trace.stamp(batch.sent_time_ns, "fused")
+                if observer is not None:
+                    observer.stamp(batch.sent_time_ns, "fused")
                 if result.late_dropped:
                     self.metrics.batches_late.labels(nation=batch.nation).inc(result.late_dropped)
                 updates += self._picture_updates(group, result, batch.sent_time_ns)
-        if trace is not None:
-            trace.stamp(batch.sent_time_ns, "built")
+        if observer is not None:
+            observer.stamp(batch.sent_time_ns, "built")
         self.metrics.fusion_cycle_seconds.observe(time.perf_counter() - started)
         return updates
 
@@ -179,8 +177,6 @@ class FusionService:
         """One DELTA per view of ``group`` for an engine result (none when nothing changed). Each track
         carries its latest assessment; tracks that are new or whose assessment is older than
         ``assess_period_s`` become due for assessment; deleted tracks end their warnings."""
-        from triwarn.core.assessment.warnings import warning_to_proto
-
         changed, deleted = result.changed, result.deleted
         if not changed and not deleted:
             return []
@@ -201,7 +197,7 @@ class FusionService:
             if last is None:
                 msg.phase = int(track.phase)  # type: ignore[assignment]  # not assessed yet: the tracker's phase
             elif not was_copied:
-                merge_assessment(msg, group.assessed_pb[track.track_id])
+                picture.merge_assessment(msg, group.assessed_pb[track.track_id])
             if last is None or track.time_ns - last[0] >= period_ns:
                 group.due[track.track_id] = track
             group.latest[track.track_id] = msg
@@ -214,7 +210,7 @@ class FusionService:
             group.assessed_pb.pop(track_id, None)
             group.forget.append(track_id)
         if deleted:
-            update.warnings.extend(warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
+            update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
         group.track_count = len(group.latest)
         for gauge in group.track_gauges:
             gauge.set(group.track_count)
@@ -243,20 +239,18 @@ class FusionService:
     ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """A DELTA per view with the newly assessed tracks (their latest state) and the warnings that
         changed. Tracks deleted while they were being assessed are left out."""
-        from triwarn.core.assessment.warnings import fill_track_assessment, warning_to_proto
-
         live = {tid: a for tid, a in assessments.items() if tid in group.latest}
         if not live:
             return []
         update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
         for tid, a in live.items():
             group.assessed[tid] = (int(a.time_ns), a)
-            group.assessed_pb[tid] = assessment_pb(a)
+            group.assessed_pb[tid] = picture.assessment_pb(a)
             msg = update.tracks.add()
             msg.CopyFrom(group.latest[tid])
-            fill_track_assessment(msg, a)
+            picture.fill_track_assessment(msg, a)
             group.latest[tid] = msg
-        update.warnings.extend(warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
+        update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
         return [(view, update) for view in group.views]
 
     def assess_due(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
@@ -296,10 +290,10 @@ class FusionService:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
         every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING; with
         ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
-        from triwarn.services.synthetic import synthetic_batches
-
-        scratch = FusionService(self.settings, self.clock, Metrics())
-        for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
+        # a clock that stands still: on a cold cache compiling takes minutes, and the batches must not go stale
+        now_ns = self.clock.now_ns()
+        scratch = FusionService(self.settings, ManualClock(now_ns), Metrics())
+        for payload, nation in synthetic_batches(now_ns, n_objects=3):
             scratch.handle_tracks(nation, payload)
         if assess:
             scratch.assess_due()
@@ -310,13 +304,11 @@ async def run(
     stop: asyncio.Event | None = None,
     views: Sequence[str] = NATIONS,
     metrics: Metrics | None = None,
-    trace: Any = None,
+    observer: StageObserver | None = None,
 ) -> int:
     """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default). ``metrics``: pass one to
-    read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry. ``trace``:
-    a ``distribution.StageTrace`` that collects per-batch stage stamps (the end-to-end benchmark)."""
-    from triwarn.services.distribution.server import PictureHub, start_server
-
+    read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry.
+    ``observer``: told each stage of every batch's way (the end-to-end benchmark's stage trace)."""
     stop = stop or stop_on_signals()
     metrics = metrics or Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
@@ -324,7 +316,7 @@ async def run(
     service = FusionService(settings, clock, metrics)
     _limit_kernel_threads(LOOP_KERNEL_THREADS)
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
-    service.trace = hub.trace = trace
+    service.observer = hub.observer = observer
     server = await start_server(settings, hub)
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
@@ -332,17 +324,20 @@ async def run(
     assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
     try:
         await asyncio.to_thread(service.warm_up, False)  # the assessment process warms the assessment
-        await assessor.ready()
     except BaseException:
         await assessor.close()
         raise
-    log.info("fusion: kernels ready in %.1f s", time.perf_counter() - t)
+    log.info("fusion: fusion kernels ready in %.1f s", time.perf_counter() - t)
+    # The fusion path serves now; the assessment process may still be loading (or, on a cold cache, compiling)
+    # its kernels: assessments queue behind its warm-up and the tracks go out meanwhile, so a slow assessment
+    # start never makes the service drop the nodes' first batches as stale.
+    assessor_ready = asyncio.create_task(_log_ready(assessor, t))
     # everything allocated so far (modules, kernels, warm-up garbage) lives for the whole run: keep it out
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
     gc.collect()
     gc.freeze()
-    if trace is not None:
-        trace.watch_gc()
+    if observer is not None:
+        observer.serving()
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake, assessor))
@@ -368,8 +363,6 @@ async def run(
                     if consumer.done() and not consumer.cancelled():
                         consumer.result()  # re-raises what ended the consumer (a lost connection)
             except Exception as exc:
-                import aiomqtt
-
                 if not isinstance(exc, aiomqtt.MqttError):
                     raise
                 delay = backoff.next()
@@ -379,6 +372,7 @@ async def run(
                     await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
         log.info("fusion: shutting down")
+        assessor_ready.cancel()
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
@@ -429,8 +423,8 @@ async def _consume(client: Any, service: FusionService, hub: Any, assess: asynci
             if not updates:
                 continue
             sent_ns = updates[0][1].source_sent_time_ns
-            if service.trace is not None:
-                service.trace.stamp(sent_ns, "received", received_ns)
+            if service.observer is not None:
+                service.observer.stamp(sent_ns, "received", received_ns)
             await in_flight.acquire()
             try:
                 done = hub.submit_many(updates)
@@ -468,8 +462,6 @@ ASSESS_KERNEL_THREADS = max(1, (os.cpu_count() or 2) - 1)
 def _limit_kernel_threads(n: int) -> None:
     """Parallel numba kernels called from this thread use at most ``n`` threads (numba's setting is
     per thread)."""
-    import numba
-
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
@@ -481,45 +473,53 @@ def _limit_kernel_threads(n: int) -> None:
 #: GIL while it waits for the CPU blocks the event loop (priority inversion; seen as 40 ms MQTT-hop stalls).
 ASSESS_NICE = 19
 
-#: The assessment process's assessors, one per fusion group (index in ``FusionService.groups``). Set by
-#: :func:`_assess_process_init` in that process only; the service's own process never fills it.
-_process_assessors: dict[int, Any] = {}
 
+def _assess_process_main(conn: Connection, settings: Settings, n_groups: int, parent_pid: int) -> None:
+    """The assessment process. First its set-up: low CPU priority, its numba thread count, and the assessment
+    kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow. Ctrl-C is the
+    parent's to handle: the service ends this process when it stops. If the service is killed outright
+    (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left.
 
-def _assess_process_init(settings: Settings, n_groups: int, parent_pid: int) -> None:
-    """Start of the assessment process: low CPU priority, its numba thread count, one assessor per group, and
-    the assessment kernels loaded (a warm-up on synthetic tracks), so that the first real run is not slow.
-    Ctrl-C is the parent's to handle: the service ends this process when it stops. If the service is killed
-    outright (SIGKILL, OOM killer) the process ends with it (Linux: PR_SET_PDEATHSIG), so no orphan is left."""
-    import signal
-
-    from triwarn.core.assessment.assess import Assessor
-
+    Then it answers the calls ``(call_id, fn, args)`` that come through ``conn``, in order, with
+    ``(call_id, ok, result or exception)``, until ``conn`` closes or brings None. This loop owns the assessors,
+    one per fusion group (index in ``FusionService.groups``): a call with ``fn`` None is an assessment,
+    ``_assess_in_process(assessors, *args)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     with contextlib.suppress(AttributeError, OSError):
         os.nice(ASSESS_NICE)
     _limit_kernel_threads(ASSESS_KERNEL_THREADS)
     FusionService(settings, Clock(), Metrics()).warm_up()
-    _process_assessors.clear()
-    _process_assessors.update((i, Assessor()) for i in range(n_groups))
+    assessors = {i: Assessor() for i in range(n_groups)}
+    while True:
+        try:
+            call = conn.recv()
+        except EOFError:
+            return
+        if call is None:
+            return
+        call_id, fn, args = call
+        try:
+            reply = (call_id, True, _assess_in_process(assessors, *args) if fn is None else fn(*args))
+        except Exception as exc:
+            reply = (call_id, False, exc)
+        conn.send(reply)
 
 
 def _die_with_parent(parent_pid: int) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux only; elsewhere a no-op), and exit now
     if the parent is already gone (it died before the request was made)."""
-    import ctypes
-    import signal
-
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent_pid:
         os._exit(0)
 
 
-def _assess_in_process(group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int) -> dict[int, Any]:
+def _assess_in_process(
+    assessors: dict[int, Assessor], group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
+) -> dict[int, Any]:
     """In the assessment process: :meth:`FusionService.assess` with that process's assessor of the group."""
-    assessor = _process_assessors[group_index]
+    assessor = assessors[group_index]
     if forget:
         assessor.forget(forget)
     return assessor.assess(tracks, now_ns) if tracks else {}
@@ -527,6 +527,152 @@ def _assess_in_process(group_index: int, tracks: list[SystemTrack], forget: list
 
 def _ready() -> bool:
     return True
+
+
+class _AssessExecutor(Executor):
+    """An executor of one spawned process, :func:`_assess_process_main`, that runs what is submitted in
+    order, as ``ProcessPoolExecutor(1)`` would, plus :meth:`assess` with the assessors that process owns. The
+    process starts with the first call. Calls are pickled and written by a writer thread and the replies read
+    by a reader thread, so the caller's thread (the event loop) only queues them. When the process dies, the
+    calls waiting for it and every later one fail with ``BrokenProcessPool``."""
+
+    def __init__(self, settings: Settings, n_groups: int) -> None:
+        self._args = (settings, n_groups, os.getpid())
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._reader: threading.Thread | None = None
+        self._outbox: queue.SimpleQueue[tuple[int, Callable[..., Any] | None, tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._calls = itertools.count()
+        self._waiting: dict[int, Future[Any]] = {}
+        self._broken = False
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if kwargs:
+            raise TypeError("the assessment process takes positional arguments only")
+        return self._call(fn, args)
+
+    def assess(
+        self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
+    ) -> Future[dict[int, Any]]:
+        """:meth:`FusionService.assess` of group ``group_index`` in the process, with its assessor."""
+        return self._call(None, (group_index, tracks, forget, now_ns))
+
+    def _call(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("the assessment process was shut down")
+            if self._broken:
+                raise BrokenProcessPool("the assessment process died")
+            if self._process is None:
+                self._start()
+            call_id = next(self._calls)
+            self._waiting[call_id] = future
+            self._outbox.put((call_id, fn, args))
+        return future
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")  # the service has threads (gRPC): no fork
+        conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_assess_process_main, args=(child, *self._args), name="triwarn-assess", daemon=True
+        )
+        self._process.start()
+        child.close()
+        writer = threading.Thread(target=self._write, args=(conn,), name="triwarn-assess-writer", daemon=True)
+        writer.start()
+        self._reader = threading.Thread(
+            target=self._read, args=(conn, writer), name="triwarn-assess-reader", daemon=True
+        )
+        self._reader.start()
+
+    def _write(self, conn: Connection) -> None:
+        """Send the queued calls (not those cancelled meanwhile) until None: then ask the process to end."""
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+                return
+            call_id = item[0]
+            with self._lock:
+                future = self._waiting.get(call_id)
+                if future is None or future.cancelled():
+                    self._waiting.pop(call_id, None)
+                    continue
+            try:
+                conn.send(item)
+            except Exception as exc:  # the process is gone (the reader fails the call), or the call won't pickle
+                with self._lock:
+                    future = self._waiting.pop(call_id, None)
+                if future is not None and future.set_running_or_notify_cancel():
+                    future.set_exception(
+                        BrokenProcessPool("the assessment process died") if isinstance(exc, OSError) else exc
+                    )
+
+    def _read(self, conn: Connection, writer: threading.Thread) -> None:
+        """Hand the replies to their futures until the process's end of the pipe closes; then fail (or, after
+        :meth:`shutdown`, cancel) the calls still waiting, stop the writer and close the pipe."""
+        while True:
+            try:
+                call_id, ok, value = conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                future = self._waiting.pop(call_id, None)
+            if future is not None and future.set_running_or_notify_cancel():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        with self._lock:
+            self._broken = True
+            waiting, self._waiting = self._waiting, {}
+            self._outbox.put(None)
+        for future in waiting.values():
+            if self._shutdown:
+                future.cancel()
+            elif future.set_running_or_notify_cancel():
+                future.set_exception(BrokenProcessPool("the assessment process died"))
+        writer.join()
+        conn.close()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Let the process finish the call it runs and end; the calls queued behind it are cancelled with
+        ``cancel_futures``, else they run first."""
+        with self._lock:
+            self._shutdown = True
+            if cancel_futures:
+                for future in self._waiting.values():
+                    future.cancel()
+            self._outbox.put(None)
+        if wait and self._process is not None:
+            self._process.join()
+            assert self._reader is not None
+            self._reader.join()
+
+    def stop(self, grace_s: float) -> None:
+        """:meth:`shutdown`, then wait at most ``grace_s`` for the process to end, and end it if it has not (it
+        may still be compiling or loading its kernels: a stop must not wait for that)."""
+        self.shutdown(wait=False, cancel_futures=True)
+        if self._process is None:
+            return
+        self._process.join(grace_s)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5.0)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        assert self._reader is not None
+        self._reader.join()
+
+
+#: seconds the assessment process gets to end by itself when the service stops, before it is terminated
+CLOSE_GRACE_S = 3.0
 
 
 class AssessProcess:
@@ -537,18 +683,7 @@ class AssessProcess:
     def __init__(self, settings: Settings, n_groups: int) -> None:
         self._settings = settings
         self._n_groups = n_groups
-        self._pool = self._start()
-
-    def _start(self) -> Any:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),  # the service has threads (gRPC): no fork
-            initializer=_assess_process_init,
-            initargs=(self._settings, self._n_groups, os.getpid()),
-        )
+        self._pool = _AssessExecutor(settings, n_groups)
 
     async def ready(self) -> None:
         """Wait until the process has started and warmed its kernels."""
@@ -557,20 +692,23 @@ class AssessProcess:
     async def assess(
         self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int
     ) -> dict[int, Any]:
-        from concurrent.futures.process import BrokenProcessPool
-
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _assess_in_process, group_index, tracks, forget, now_ns)
+            return await asyncio.wrap_future(self._pool.assess(group_index, tracks, forget, now_ns))
         except BrokenProcessPool:
             log.error("fusion: the assessment process died; starting a new one (assessments start afresh)")
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
+            self._pool = _AssessExecutor(self._settings, self._n_groups)
             raise
 
     async def close(self) -> None:
-        """End the process (a running assessment is dropped)."""
-        await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+        """End the process: a running assessment is dropped, and a process still warming up is ended after
+        ``CLOSE_GRACE_S`` rather than waited for."""
+        await asyncio.to_thread(self._pool.stop, CLOSE_GRACE_S)
+
+
+async def _log_ready(assessor: AssessProcess, started: float) -> None:
+    await assessor.ready()
+    log.info("fusion: assessment kernels ready in %.1f s", time.perf_counter() - started)
 
 
 async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event, assessor: AssessProcess) -> None:
@@ -588,8 +726,8 @@ async def _assess_once(service: FusionService, hub: Any, assessor: AssessProcess
         started_ns = time.time_ns()
         try:
             assessments = await assessor.assess(service.groups.index(group), tracks, forget, now_ns)
-            if service.trace is not None:
-                service.trace.event("assess", started_ns, time.time_ns())
+            if service.observer is not None:
+                service.observer.event("assess", started_ns, time.time_ns())
             updates = service.assessment_updates(group, assessments, service.clock.now_ns())
         except Exception as exc:  # these tracks keep their last assessment; the next period tries again
             service.internal_error("assessment", exc)

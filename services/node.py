@@ -27,6 +27,8 @@ import aiomqtt
 import numpy as np
 
 from triwarn.core.tracks import LocalTrackBatch
+from triwarn.scenarios.scenario_file import load_scenario
+from triwarn.sensors.sim.nation import NationSim, warm_up
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.clock import Clock, ClockLike
 from triwarn.services.runtime.lifecycle import stop_on_signals
@@ -53,7 +55,6 @@ class Node:
     """Scenario clock, simulation and track numbering of one nation; transport-free (``run`` adds MQTT)."""
 
     def __init__(self, settings: Settings, clock: ClockLike) -> None:
-        from triwarn.scenarios.scenario_file import load_scenario
 
         self.settings = settings
         self.clock = clock
@@ -76,7 +77,6 @@ class Node:
         return now
 
     def _new_cycle(self, t0_ns: int) -> _Cycle:
-        from triwarn.sensors.sim.nation import NationSim
 
         sim = NationSim(self.nation, self.scenario, seed=self.settings.seed)
         return _Cycle(t0_ns=t0_ns, sim=sim, number_base=self._max_number)
@@ -145,7 +145,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     stop = stop or stop_on_signals()
     clock = Clock(t0_ns=settings.scenario_t0_ns, speed=settings.clock_speed)
     log.info("node %s: preparing sensors and tracker (the first run compiles numba kernels)", settings.nation)
-    from triwarn.sensors.sim.nation import warm_up
 
     await asyncio.to_thread(warm_up)
     node = await asyncio.to_thread(Node, settings, clock)

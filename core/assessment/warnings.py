@@ -17,8 +17,9 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
   or the caller names it false: the track turned out to be false.
 
 Ended and cancelled warnings leave the book; warning ids are never reused. Plain dataclasses here; the
-protobuf converters (:func:`warning_to_proto`, :func:`fill_track_assessment`) sit at the end of the module;
-the fusion service wires both into its picture updates (``FusionService.assessment_updates``).
+protobuf converters (``warning_to_proto``, ``fill_track_assessment``) are the picture adapter's
+(:mod:`triwarn.services.wire.picture`), and the fusion service wires both into its picture updates
+(``FusionService.assessment_updates``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Any, cast
 
 from triwarn.core.assessment.assess import AreaKind, Assessment, ThreatenedArea, WarningLevel
 from triwarn.core.tracks import Phase
@@ -185,66 +185,3 @@ def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dl = math.radians(lon2 - lon1)
     c = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
     return 6_371_008.8 * math.acos(max(-1.0, min(1.0, c)))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# protobuf edge
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _ellipse_pb(msg: Any, semi_major_m: float, semi_minor_m: float, orientation_deg: float, conf: float) -> None:
-    msg.semi_major_m = semi_major_m
-    msg.semi_minor_m = semi_minor_m
-    msg.orientation_deg = orientation_deg
-    msg.confidence = conf
-
-
-def _area_pb(msg: Any, area: ThreatenedArea) -> None:
-    msg.kind = int(area.kind)
-    msg.name = area.name
-    msg.probability = area.probability
-
-
-def warning_to_proto(w: WarningChange) -> Any:
-    """A :class:`WarningChange` as a ``triwarn.v1.Warning``."""
-    from triwarn.v1 import picture_pb2
-
-    msg = picture_pb2.Warning(
-        warning_id=w.warning_id,
-        track_id=w.track_id,
-        level=cast(Any, int(w.level)),
-        state=cast(Any, int(w.state)),
-        issued_time_ns=w.issued_time_ns,
-        updated_time_ns=w.updated_time_ns,
-    )
-    for area in w.areas:
-        _area_pb(msg.areas.add(), area)
-    msg.reasons[:] = list(w.reasons)
-    return msg
-
-
-def fill_track_assessment(msg: Any, a: Assessment) -> None:
-    """Fill the assessment fields of a ``triwarn.v1.SystemTrack``: phase, missile_class, launch_point,
-    impact, threatened_areas, warning_level."""
-    msg.phase = int(a.phase)
-    msg.missile_class = int(a.missile_class)
-    msg.warning_level = int(a.level)
-    lp = msg.launch_point
-    lp.valid = a.launch.valid
-    if a.launch.valid:
-        lp.lat_deg, lp.lon_deg = a.launch.lat_deg, a.launch.lon_deg
-        lp.launch_time_ns = a.launch.time_ns
-        lp.launch_time_sigma_s = a.launch.time_sigma_s
-        e = a.launch.ellipse
-        _ellipse_pb(lp.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
-    ip = msg.impact
-    ip.valid = a.impact.valid
-    if a.impact.valid:
-        ip.lat_deg, ip.lon_deg = a.impact.lat_deg, a.impact.lon_deg
-        ip.impact_time_ns = a.impact.time_ns
-        ip.impact_time_sigma_s = a.impact.time_sigma_s
-        e = a.impact.ellipse
-        _ellipse_pb(ip.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
-    del msg.threatened_areas[:]
-    for area in a.areas:
-        _area_pb(msg.threatened_areas.add(), area)

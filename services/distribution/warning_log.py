@@ -210,7 +210,7 @@ class _Checkpointer:
 class _PostgresBackend(_SqlBackend):
     def __init__(self, url: str) -> None:
         try:
-            import psycopg
+            import psycopg  # optional (the postgres extra): only a postgresql:// log needs it
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise RuntimeError("a postgresql:// warning log needs psycopg 3: pip install 'psycopg[binary]'") from exc
         # autocommit: reads hold no transaction open; writes use explicit transactions

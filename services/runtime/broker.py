@@ -14,9 +14,11 @@ Every child broker is stopped by ``BrokerHandle.stop()`` (also on interpreter ex
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -168,8 +170,8 @@ def start_broker(
 
 async def run_embedded(host: str, port: int, stop: asyncio.Event) -> None:
     """Run the amqtt broker until ``stop`` is set."""
-    import logging
-
+    # amqtt only here: it runs in the embedded broker's own process, and loading it costs every other
+    # importer of this module time and amqtt's deprecation warnings
     from amqtt.broker import Broker
 
     for name in ("amqtt", "transitions"):
@@ -187,8 +189,6 @@ async def run_embedded(host: str, port: int, stop: asyncio.Event) -> None:
 
 
 def _embedded_main(argv: list[str]) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description="triwarn's embedded MQTT broker (amqtt)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1883)

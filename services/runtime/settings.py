@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from triwarn.core.tracks import NATIONS
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names it and says what is expected."""
@@ -109,8 +111,6 @@ class Settings:
         return self.node_id or f"{self.nation}-c2"
 
     def validate(self) -> None:
-        from triwarn.core.tracks import NATIONS
-
         if self.nation not in NATIONS:
             raise SettingsError(f"nation must be one of {', '.join(NATIONS)}, not {self.nation!r}")
         if self.default_view not in NATIONS:

@@ -40,6 +40,7 @@ class WebOptions:
     view: str | None = None  # "us", "jp", "kr"; None: the server's default view
     listen: str = "127.0.0.1:8080"  # HOST:PORT to serve on (port 0: any free port)
     connect_timeout_s: float = 5.0
+    duration_s: float | None = None  # stop after this many seconds (None: until stopped)
 
 
 def split_host_port(listen: str) -> tuple[str, int]:
@@ -97,7 +98,10 @@ async def run(options: WebOptions, stop: asyncio.Event, ready: asyncio.Future[st
     host, port = split_host_port(options.listen)
     feed = Feed(options.target, options.view)
     sub_options = subscriber.SubscribeOptions(
-        target=options.target, view=options.view, connect_timeout_s=options.connect_timeout_s
+        target=options.target,
+        view=options.view,
+        connect_timeout_s=options.connect_timeout_s,
+        duration_s=options.duration_s,
     )
     runner = web.AppRunner(make_app(feed), handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()

@@ -1,19 +1,26 @@
-"""Picture adapter: domain system tracks -> ``PictureUpdate`` messages (assessments are filled in by the
-fusion service with ``triwarn.core.assessment.warnings.fill_track_assessment``)."""
+"""Picture adapter, the one place where the warning picture meets ``triwarn.v1`` (STYLE.md item 9): domain
+system tracks -> ``SystemTrack`` messages and ``PictureUpdate`` deltas; assessments
+(:class:`~triwarn.core.assessment.assess.Assessment`) -> the assessment fields of a ``SystemTrack``
+(:func:`fill_track_assessment`, or :func:`assessment_pb` once and :func:`merge_assessment` per message);
+warnings (:class:`~triwarn.core.assessment.warnings.WarningChange`) -> ``Warning`` messages."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 import numpy as np
 
+from triwarn.core.assessment.assess import Assessment, ThreatenedArea
+from triwarn.core.assessment.warnings import WarningChange
 from triwarn.core.tracks import SystemTrack
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 from triwarn.services.wire import tracks as wire
+from triwarn.services.wire.nations import NATION_TO_PB
 from triwarn.v1 import picture_pb2
 
-_NO_PREVIOUS: Mapping[int, Any] = {}
+_NO_PREVIOUS: Mapping[int, Any] = MappingProxyType({})
 
 #: One ``CartesianState`` as protobuf wire bytes, fixed layout: fields 1-6 (double: tag byte, 8 bytes little
 #: endian) then field 7 (packed doubles: tag, length 168 as a two-byte varint, 21 doubles). Every field is
@@ -65,7 +72,7 @@ def fill_system_tracks(
     alt_m = lla[:, 2].tolist()
     states = memoryview(state_wire(x, wire.covariance_upper(np.array([t.P for t in tracks], dtype=np.float64))))
     size = _STATE_WIRE.itemsize
-    nation_pb = wire.NATION_TO_PB
+    nation_pb = NATION_TO_PB
     for i, t in enumerate(tracks):
         msg = out.add()
         prev = previous.get(t.track_id)
@@ -89,7 +96,7 @@ def fill_system_tracks(
 
 
 def _add_sources(msg: picture_pb2.SystemTrack, t: SystemTrack) -> None:
-    nation_pb = wire.NATION_TO_PB
+    nation_pb = NATION_TO_PB
     for src in t.sources:
         msg.sources.add(nation=nation_pb[src.nation], node_id=src.node_id, local_track_number=src.local_track_number)
 
@@ -123,3 +130,78 @@ def delta(
     fill_system_tracks(update.tracks, changed, previous, previous_sources)
     update.deleted_track_ids[:] = [int(i) for i in deleted]
     return update
+
+
+# --- assessments and warnings ------------------------------------------------------------------------------
+
+
+def _ellipse_pb(msg: Any, semi_major_m: float, semi_minor_m: float, orientation_deg: float, conf: float) -> None:
+    msg.semi_major_m = semi_major_m
+    msg.semi_minor_m = semi_minor_m
+    msg.orientation_deg = orientation_deg
+    msg.confidence = conf
+
+
+def _area_pb(msg: Any, area: ThreatenedArea) -> None:
+    msg.kind = int(area.kind)
+    msg.name = area.name
+    msg.probability = area.probability
+
+
+def warning_to_proto(w: WarningChange) -> Any:
+    """A :class:`WarningChange` as a ``triwarn.v1.Warning``."""
+    msg = picture_pb2.Warning(
+        warning_id=w.warning_id,
+        track_id=w.track_id,
+        level=cast(Any, int(w.level)),
+        state=cast(Any, int(w.state)),
+        issued_time_ns=w.issued_time_ns,
+        updated_time_ns=w.updated_time_ns,
+    )
+    for area in w.areas:
+        _area_pb(msg.areas.add(), area)
+    msg.reasons[:] = list(w.reasons)
+    return msg
+
+
+def fill_track_assessment(msg: Any, a: Assessment) -> None:
+    """Fill the assessment fields of a ``triwarn.v1.SystemTrack``: phase, missile_class, launch_point,
+    impact, threatened_areas, warning_level."""
+    msg.phase = int(a.phase)
+    msg.missile_class = int(a.missile_class)
+    msg.warning_level = int(a.level)
+    lp = msg.launch_point
+    lp.valid = a.launch.valid
+    if a.launch.valid:
+        lp.lat_deg, lp.lon_deg = a.launch.lat_deg, a.launch.lon_deg
+        lp.launch_time_ns = a.launch.time_ns
+        lp.launch_time_sigma_s = a.launch.time_sigma_s
+        e = a.launch.ellipse
+        _ellipse_pb(lp.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
+    ip = msg.impact
+    ip.valid = a.impact.valid
+    if a.impact.valid:
+        ip.lat_deg, ip.lon_deg = a.impact.lat_deg, a.impact.lon_deg
+        ip.impact_time_ns = a.impact.time_ns
+        ip.impact_time_sigma_s = a.impact.time_sigma_s
+        e = a.impact.ellipse
+        _ellipse_pb(ip.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
+    del msg.threatened_areas[:]
+    for area in a.areas:
+        _area_pb(msg.threatened_areas.add(), area)
+
+
+def assessment_pb(assessment: Assessment) -> picture_pb2.SystemTrack:
+    """A ``SystemTrack`` holding only the fields ``fill_track_assessment`` sets, for :func:`merge_assessment`."""
+    msg = picture_pb2.SystemTrack()
+    fill_track_assessment(msg, assessment)
+    return msg
+
+
+def merge_assessment(msg: picture_pb2.SystemTrack, assessment: picture_pb2.SystemTrack) -> None:
+    """``fill_track_assessment(msg, a)`` for a fresh track message (no assessment yet), from
+    ``assessment_pb(a)``: one C-level merge instead of ~40 field assignments (0.04 vs 0.12 ms for 30 tracks).
+    Phase and warning level are cleared first, because a merge does not copy a proto3 zero."""
+    msg.ClearField("phase")
+    msg.ClearField("warning_level")
+    msg.MergeFrom(assessment)

@@ -19,25 +19,18 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 from google.protobuf.message import DecodeError
 
 from triwarn.core.tracks import NATIONS, LocalTrackBatch, Phase, Status
+from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import tracks_pb2
 
 TOPIC_PREFIX = "triwarn/v1"
 TRACKS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/tracks"
 STATUS_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/status"
-
-NATION_TO_PB: Mapping[str, Any] = MappingProxyType(
-    {"us": tracks_pb2.NATION_US, "jp": tracks_pb2.NATION_JP, "kr": tracks_pb2.NATION_KR}
-)
-PB_TO_NATION: Mapping[int, str] = MappingProxyType({v: k for k, v in NATION_TO_PB.items()})
 
 #: Indices of the 21 upper-triangle elements of a 6x6 covariance, row by row (the wire order).
 _IU = np.triu_indices(6)

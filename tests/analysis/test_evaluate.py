@@ -6,17 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pymap3d
 import pytest
 
-from triwarn.analysis.evaluate import (
-    EvaluationError,
-    evaluate,
-    evaluate_runs,
-    format_table,
-    fused_versus_single,
-    read_picture,
-    read_truth,
-)
+from triwarn.analysis.evaluate import evaluate, evaluate_runs, format_table
+from triwarn.analysis.fusion_gain import fused_versus_single
+from triwarn.analysis.recording import EvaluationError, read_picture, read_truth
 from triwarn.cli.main import main
 
 STEPS = 12
@@ -164,8 +159,6 @@ LAUNCH = (39.0, 127.5, 0.0)
 
 
 def _geodetic_at(lat_deg: float, lon_deg: float, east_m: float, north_m: float) -> tuple[float, float]:
-    import pymap3d
-
     lat, lon, _ = pymap3d.enu2geodetic(east_m, north_m, 0.0, lat_deg, lon_deg, 0.0)
     return float(lat), float(lon)
 

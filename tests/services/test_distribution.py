@@ -16,7 +16,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from triwarn.services.distribution.server import SERVICE_NAME, GrpcServerHandle, PictureHub, start_server
+from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.server import SERVICE_NAME, GrpcServerHandle, start_server
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc

@@ -21,19 +21,21 @@ import grpc
 import numpy as np
 import pytest
 
+from triwarn.benches.stage_trace import StageTrace
 from triwarn.core.assessment.assess import WarningLevel
-from triwarn.core.assessment.warnings import fill_track_assessment
 from triwarn.core.tracks import Phase
 from triwarn.services import synthetic
-from triwarn.services.distribution.server import PictureHub, StageTrace, start_server
+from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.server import start_server
 from triwarn.services.distribution.warning_log import WarningLog
-from triwarn.services.fusion import FusionService, assessment_pb, merge_assessment
+from triwarn.services.fusion import FusionService
 from triwarn.services.runtime.broker import BrokerHandle
 from triwarn.services.runtime.clock import Clock
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
+from triwarn.services.wire.picture import assessment_pb, fill_track_assessment, merge_assessment
 from triwarn.v1 import picture_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 
@@ -125,7 +127,7 @@ def test_the_stage_trace_stamps_every_stage_in_order_and_attributes_writes(tmp_p
     async def main() -> None:
         settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
         hub = await PictureHub.open(settings, ["us"])
-        hub.trace = trace = StageTrace()
+        hub.observer = trace = StageTrace()
         handle = await start_server(settings, hub)
         try:
             async with grpc.aio.insecure_channel(handle.address) as channel:
@@ -195,7 +197,7 @@ def test_track_messages_built_from_their_last_message_equal_messages_built_afres
 
 def test_the_fusion_service_stamps_decode_fuse_and_build_of_a_traced_batch() -> None:
     service = FusionService(Settings(), Clock(), Metrics())
-    service.trace = trace = StageTrace()
+    service.observer = trace = StageTrace()
     payload, nation = synthetic.synthetic_batches(time.time_ns(), n_objects=2)[0]
     sent = wire.decode_batch(payload, nation, time.time_ns(), service.limits).sent_time_ns
     service.handle_tracks(nation, payload)

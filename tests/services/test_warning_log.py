@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.services.distribution.server import PictureHub
+from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.warning_log import WarningLog
 from triwarn.services.runtime.settings import Settings
 from triwarn.v1 import picture_pb2

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from triwarn.benches.bench_web import SyntheticFlights, browser_available, browser_page, start_web, stop_process
-from triwarn.services import synthetic
+from triwarn.sensors.sim import synthetic
 from triwarn.services.runtime.broker import free_port
 from triwarn.services.subscriber import ClientPicture
 from triwarn.services.web.feed import Feed, great_circle

@@ -170,7 +170,7 @@ def test_while_boosting_the_impact_area_is_a_corridor_that_holds_the_true_impact
     """Issue 6: a boost-phase prediction must not be the instantaneous impact point with a small ellipse (far
     short of the real impact: coverage 0): the area is the corridor the missile can still reach, and it holds
     the true impact at every boost assessment; after burnout it shrinks to a normal ellipse."""
-    from triwarn.analysis.recording import ground_offset_en_m, inside_ellipse
+    from triwarn.analysis.impact_scoring import ground_offset_en_m, inside_ellipse
 
     f = overflight_2022_10_04
     rng = np.random.default_rng(3)

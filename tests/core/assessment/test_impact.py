@@ -190,7 +190,7 @@ def test_gliding_propagation_matches_the_core_without_lift_and_flies_further_wit
 
 
 def _inside(pred, lat_deg: float, lon_deg: float) -> bool:  # type: ignore[no-untyped-def]
-    from triwarn.analysis.recording import ground_offset_en_m, inside_ellipse
+    from triwarn.analysis.impact_scoring import ground_offset_en_m, inside_ellipse
 
     e, n = ground_offset_en_m(pred.lat_deg, pred.lon_deg, lat_deg, lon_deg)
     return inside_ellipse(e, n, pred.semi_major_m, pred.semi_minor_m, pred.orientation_deg)

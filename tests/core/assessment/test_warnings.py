@@ -18,11 +18,11 @@ from triwarn.core.assessment.assess import (
     WarningLevel,
 )
 from triwarn.core.assessment.classify import MissileClass
-from triwarn.core.assessment.warnings import WarningBook, WarningState, fill_track_assessment, warning_to_proto
+from triwarn.core.assessment.warnings import WarningBook, WarningState
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.missiles import get_missile
 from triwarn.core.trajectory.planning import plan_trajectory
-from triwarn.services.wire.picture import system_track_pb
+from triwarn.services.wire.picture import fill_track_assessment, system_track_pb, warning_to_proto
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 NS = 1_000_000_000
@@ -203,14 +203,8 @@ def test_while_boosting_only_level_changes_are_news() -> None:
 def test_recording_cells_and_impact_scoring() -> None:
     from pymap3d.vincenty import vreckon
 
-    from triwarn.analysis.recording import (
-        IPP_COLUMNS,
-        LAUNCH_COLUMNS,
-        inside_ellipse,
-        ipp_cells,
-        launch_cells,
-        score_impacts,
-    )
+    from triwarn.analysis.impact_scoring import inside_ellipse, score_impacts
+    from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
 
     a = assessment(level=WarningLevel.WATCH, impact=(41.5, 137.0), impact_t_s=600.0, areas=(EEZ,))
     cells = ipp_cells(a, epoch_ns=100 * NS)

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.analysis.evaluate import EvaluationError
+    from triwarn.analysis.recording import EvaluationError
     from triwarn.analysis.report import make_report
 
     for d in (args.directory, args.singles):

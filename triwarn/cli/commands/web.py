@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import settings_from
+from triwarn.cli.commands._common import default_grpc_target, settings_from
 
 EPILOG = """\
 examples:
-  triwarn web                                   the default view from 127.0.0.1:50051, on http://127.0.0.1:8080/
+  triwarn web                                   the running demo's (or 127.0.0.1:50051's) picture on http://127.0.0.1:8080/
   triwarn web --view jp --listen 0.0.0.0:8080   Japan's view, reachable from other machines
   triwarn demo --web                            the demo with the web map (prints the address)
 
@@ -32,8 +32,10 @@ def register(sub: Any) -> None:
         "--target",
         dest="grpc_target",
         metavar="HOST:PORT",
-        help="the fusion service or edge, gRPC (default 127.0.0.1:50051; env TRIWARN_GRPC_TARGET)",
+        help="the fusion service or edge, gRPC (default: TRIWARN_GRPC_TARGET, else the running demo, else "
+        "127.0.0.1:50051)",
     )
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: run until Ctrl-C)")
     p.add_argument(
         "--connect-timeout", type=float, default=5.0, metavar="S", help="wait this long for the first connection"
     )
@@ -48,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
         server.split_host_port(args.listen)
     except ValueError as exc:
         raise SystemExit(f"triwarn web: {exc}") from None
+    target, _ = default_grpc_target(args.grpc_target, settings)
     options = server.WebOptions(
-        target=settings.grpc_target, view=args.view, listen=args.listen, connect_timeout_s=args.connect_timeout
+        target=target,
+        view=args.view,
+        listen=args.listen,
+        connect_timeout_s=args.connect_timeout,
+        duration_s=args.duration,
     )
     return server.main(options)
