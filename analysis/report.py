@@ -497,8 +497,14 @@ def make_report(
     alone: dict[str, list[Matched]] | None = None
     if singles is not None:
         s = Path(singles)
+        data_alone = map_data(s)
+        if (data_alone["scenario"], data_alone["seed"]) != (data["scenario"], data["seed"]):
+            raise ValueError(
+                f"{s} holds {data_alone['scenario']} seed {data_alone['seed']}, {d} holds {data['scenario']} seed "
+                f"{data['seed']}: --singles must be the same scenario and seed"
+            )
         alone = match_assessments(s)
-        warnings_alone = map_data(s)["warnings"]
+        warnings_alone = data_alone["warnings"]
         rows = sharing_table(matched, alone, data["warnings"], warnings_alone)
         sharing = (
             "<h2>Each nation alone against the shared picture</h2><p>The shared view of each nation (this "

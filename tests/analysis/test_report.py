@@ -81,6 +81,13 @@ def test_command_line(recordings, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert cli(["report", str(shared), "-o", str(out), "--png", str(tmp_path / "x.png")]) == 0
     assert out.is_file() and "wrote" in capsys.readouterr().out
     assert cli(["report", str(tmp_path / "nothing")]) == 2
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in ("truth.csv", "picture.csv", "warnings.csv"):
+        (other / f).write_text((shared / f).read_text())
+    (other / "meta.json").write_text(json.dumps({**json.loads((shared / "meta.json").read_text()), "seed": 99}))
+    assert cli(["report", str(shared), "--singles", str(other), "-o", str(out)]) == 1
+    assert "same scenario and seed" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(
