@@ -25,7 +25,7 @@ import pytest
 from taky_server import Taky  # tests/taky_server.py (tests/ is on sys.path)
 
 from triwarn.cli.commands._common import read_demo_endpoints
-from triwarn.services.runtime.broker import BrokerHandle, start_broker
+from triwarn.services.runtime.broker import BrokerHandle, free_port, start_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -66,6 +66,9 @@ HOW: dict[str, How] = {
     "triwarn export rec/demo --format czml": How(needs=("triwarn replay demo --fast --record rec/demo",)),
     "triwarn export rec/demo --format kml --view jp": How(needs=("triwarn replay demo --fast --record rec/demo",)),
     "triwarn export rec/demo --format geojson": How(needs=("triwarn replay demo --fast --record rec/demo",)),
+    "triwarn demo --web": How(append=("--speed", "25", "--web", f"127.0.0.1:{free_port()}")),
+    "triwarn web --view jp": How(append=("--duration", "5", "--listen", f"127.0.0.1:{free_port()}"), needs_demo=True),
+    "triwarn report rec/demo": How(needs=("triwarn replay demo --fast --record rec/demo",)),
     "triwarn cot --tak 127.0.0.1:8087": How(append=("--duration", "5"), needs_demo=True, tak_port=8087),
     # an example with a made-up server and files: it must end with a clear error, not a traceback
     "triwarn cot --tak tak.example:8089 --tls --cert me.pem --key me.key --ca ca.pem": How(

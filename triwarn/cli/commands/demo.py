@@ -53,6 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the picture as one JSON object per update")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
     p.add_argument("--workdir", help="where logs and the warning log go (default: a new temporary folder)")
+    p.add_argument("--web", nargs="?", const="127.0.0.1:8080", metavar="HOST:PORT", help="also serve the web map")
     p.set_defaults(func=run)
 
 
@@ -215,6 +216,9 @@ def run(args: argparse.Namespace) -> int:
             sub_args.append("--json")
         subscriber = _spawn(sub_args)
         procs.append(subscriber)
+        if args.web:  # `triwarn web` on the same view (docs/web.md)
+            procs.append(_spawn(["web", "--target", target, "--view", "us", "--listen", args.web], log_file))
+            print(f"  web map: http://{args.web}/", flush=True)
 
         wall_s = scenario.duration_s / args.speed + 3.0
         if args.duration is not None:
