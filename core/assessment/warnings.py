@@ -18,9 +18,9 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
   last prediction; ``sensor_time_ns`` says when a sensor last saw it. It continues (``UPDATED``, same id) when
   the track is assessed again (the fusion service keeps the number of a re-acquired track), and ends
   (``ENDED``) ``coast_end_s`` after its predicted impact, or ``lost_after_s`` after its last sensor update
-  when it has no predicted impact;
-- ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``), or a coasting
-  warning ran out (above): the object impacted;
+  when it has no predicted impact time (none, or a boosting track's: a lower bound);
+- ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``; not in boost),
+  or a coasting warning ran out (above): the object impacted;
 - ``CANCELLED``: the caller names the track false, or a duplicate of another track (merged into it): only a
   track found false is cancelled.
 
@@ -126,7 +126,7 @@ class WarningBook:
                 out.append(self._close(tid, WarningState.CANCELLED, "track judged false", now_ns))
             elif tid in merged_ids:
                 out.append(self._close(tid, WarningState.CANCELLED, "duplicate track, merged into another", now_ns))
-            elif act.last.impact.valid and now_ns >= act.last.impact.time_ns - self.impact_slack_s * NS:
+            elif _timed(act.last) and now_ns >= act.last.impact.time_ns - self.impact_slack_s * NS:
                 out.append(self._close(tid, WarningState.ENDED, "object impacted; track ended", now_ns))
             elif act.seen_terminal and not act.last.impact.valid:
                 out.append(self._close(tid, WarningState.ENDED, "track ended in the terminal phase", now_ns))
@@ -217,7 +217,7 @@ class WarningBook:
         """The warning of ``act`` coasts from now (its track out of coverage)."""
         a = act.last
         since_s = (now_ns - act.warning.sensor_time_ns) / NS
-        until = "its predicted impact" if a.impact.valid else f"{self.lost_after_s:.0f} s after the last update"
+        until = "its predicted impact" if _timed(a) else f"{self.lost_after_s:.0f} s after the last update"
         head = f"{why}: no sensor update for {since_s:.0f} s; the warning stands until {until}"
         w = replace(
             act.warning,
@@ -236,16 +236,22 @@ class WarningBook:
             if not act.deleted:
                 continue
             impact = act.last.impact
-            if impact.valid and now_ns >= impact.time_ns + self.coast_end_s * NS:
+            if _timed(act.last) and now_ns >= impact.time_ns + self.coast_end_s * NS:
                 out.append(self._close(tid, WarningState.ENDED, "predicted impact time passed (not observed)", now_ns))
-            elif not impact.valid and now_ns >= act.warning.sensor_time_ns + self.lost_after_s * NS:
-                why = f"track lost {self.lost_after_s:.0f} s ago without a predicted impact"
+            elif not _timed(act.last) and now_ns >= act.warning.sensor_time_ns + self.lost_after_s * NS:
+                why = f"track lost {self.lost_after_s:.0f} s ago without a predicted impact time"
                 out.append(self._close(tid, WarningState.ENDED, why, now_ns))
         return out
 
     def _close(self, tid: int, state: WarningState, why: str, now_ns: int) -> WarningChange:
         act = self._active.pop(tid)
         return replace(act.warning, state=state, reasons=(why, *act.warning.reasons[1:]), updated_time_ns=now_ns)
+
+
+def _timed(a: Assessment) -> bool:
+    """Whether ``a`` predicts when the object impacts (not while boosting: the instantaneous impact point's time
+    is only a lower bound)."""
+    return a.impact.valid and a.phase != Phase.BOOST
 
 
 def _reasons(a: Assessment, why: str) -> tuple[str, ...]:

@@ -133,11 +133,18 @@ def test_a_lost_track_without_a_prediction_ends_after_lost_after_s() -> None:
     assert w.state == WarningState.ENDED
 
 
-def test_a_track_deleted_at_its_predicted_impact_ends() -> None:
-    book = WarningBook(impact_slack_s=30.0)
+def test_a_track_deleted_at_its_predicted_impact_ends_unless_it_was_boosting() -> None:
+    book = WarningBook(impact_slack_s=30.0, lost_after_s=300.0)
     book.update({1: watch(t_s=500.0, impact_t_s=600.0, phase=Phase.TERMINAL)}, [], 500 * NS)
     (w,) = book.update({}, [1], 575 * NS)
     assert w.state == WarningState.ENDED and book.active == []
+    # a boosting track's impact time is a lower bound (the instantaneous impact point's): lost in boost, it coasts
+    book.update({2: watch(2, t_s=20.0, impact_t_s=40.0, phase=Phase.BOOST)}, [], 20 * NS)
+    (w,) = book.update({}, [2], 25 * NS)
+    assert w.state == WarningState.COASTING
+    assert book.update({}, [], 319 * NS) == []
+    (w,) = book.update({}, [], 320 * NS)
+    assert w.state == WarningState.ENDED
 
 
 # --- the assessor: a flight onto Japan's land ---------------------------------------------------------------
