@@ -21,8 +21,10 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
   when it has no predicted impact time (none, or a boosting track's: a lower bound);
 - ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``; not in boost),
   or a coasting warning ran out (above): the object impacted;
-- ``CANCELLED``: the caller names the track false, or a duplicate of another track (merged into it): only a
-  track found false is cancelled.
+- ``CANCELLED``: the caller names the track false, or a duplicate of another track (merged into it, or a
+  deleted track whose object a live track holds: :meth:`WarningBook._continued`; when the deleted track's
+  warning is the older one it continues on the live track, under its id, and the live track's newer warning is
+  the one cancelled): only a track found false, or a second warning about one object, is cancelled.
 
 Ended and cancelled warnings leave the book; warning ids are never reused. Coasting warnings are checked for
 their end at every :meth:`WarningBook.update`. Plain dataclasses here; the protobuf converters
@@ -93,6 +95,11 @@ class WarningBook:
     coast_after_s: float = 10.0
     coast_end_s: float = 60.0  # a coasting warning ends this long after its predicted impact
     lost_after_s: float = 600.0  # ... or, without a predicted impact, this long after its last sensor update
+    #: a coasting warning is about the object of a live track when their impact points are closer than the sum
+    #: of their ellipses' semi-major axes plus this, and (both after boost) their impact times closer than
+    #: 3 σ of each plus same_gate_s (assumption: a generous gate; a tighter one leaves duplicates coasting)
+    same_gate_m: float = 10_000.0
+    same_gate_s: float = 20.0
     _next_id: int = 1
     _active: dict[int, _Active] = field(default_factory=dict)
 
@@ -118,6 +125,7 @@ class WarningBook:
                 out.append(change)
         false_ids = {int(t) for t in false_track_ids}
         merged_ids = {int(t) for t in merged_track_ids}
+        lost: list[int] = []
         for tid in dict.fromkeys([*map(int, deleted_track_ids), *false_ids]):
             act = self._active.get(tid)
             if act is None:
@@ -131,7 +139,13 @@ class WarningBook:
             elif act.seen_terminal and not act.last.impact.valid:
                 out.append(self._close(tid, WarningState.ENDED, "track ended in the terminal phase", now_ns))
             elif not act.deleted:
-                out.append(self._coast(act, now_ns, "track out of coverage (deleted)", deleted=True))
+                act.deleted = True  # coasts, unless another track holds its object (below)
+                lost.append(tid)
+        out += self._continued(now_ns)
+        for tid in lost:
+            act = self._active.get(tid)
+            if act is not None and act.deleted:
+                out.append(self._coast(act, now_ns, "track out of coverage (deleted)"))
         out += self._expire(now_ns)
         return out
 
@@ -213,7 +227,7 @@ class WarningBook:
         self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced, coasting)
         return w
 
-    def _coast(self, act: _Active, now_ns: int, why: str, deleted: bool) -> WarningChange:
+    def _coast(self, act: _Active, now_ns: int, why: str) -> WarningChange:
         """The warning of ``act`` coasts from now (its track out of coverage)."""
         a = act.last
         since_s = (now_ns - act.warning.sensor_time_ns) / NS
@@ -225,8 +239,51 @@ class WarningBook:
             reasons=(head, *act.warning.reasons[1:]),
             updated_time_ns=now_ns,
         )
-        act.warning, act.coasting, act.deleted = w, True, act.deleted or deleted
+        act.warning, act.coasting = w, True
         return w
+
+    def _continued(self, now_ns: int) -> list[WarningChange]:
+        """One warning per object: the coasting warning of a deleted track whose object a live track holds
+        (:func:`_same_object`: the same impact) is a duplicate. When the coasting warning is the older one and
+        has a predicted impact time, it continues on the live track (its id kept: the object was re-acquired
+        under a new track number) and the live track's own warning is cancelled as its duplicate; else the
+        coasting warning is cancelled as the duplicate."""
+        out: list[WarningChange] = []
+        for tid, act in list(self._active.items()):
+            if not act.deleted:
+                continue
+            live = [
+                (_distance_m(act.last.impact.lat_deg, act.last.impact.lon_deg, b.last.impact.lat_deg,
+                             b.last.impact.lon_deg), t)
+                for t, b in self._active.items()
+                if not b.deleted and _same_object(act.last, b.last, self.same_gate_m, self.same_gate_s)
+            ]  # fmt: skip
+            if not live:
+                continue
+            other = self._active[min(live)[1]]
+            ltid, lw = other.warning.track_id, other.warning
+            if _timed(act.last) and act.warning.warning_id < lw.warning_id:
+                why = f"duplicate of warning {act.warning.warning_id} (the same object)"
+                out.append(self._close(ltid, WarningState.CANCELLED, why, now_ns))
+                self._active.pop(tid)
+                w = replace(
+                    act.warning,
+                    track_id=ltid,
+                    level=lw.level,
+                    state=WarningState.UPDATED,
+                    areas=lw.areas,
+                    reasons=(f"track {tid} re-acquired as track {ltid}", *lw.reasons[1:]),
+                    updated_time_ns=now_ns,
+                    sensor_time_ns=lw.sensor_time_ns,
+                )
+                seen_terminal = other.seen_terminal or act.seen_terminal
+                self._active[ltid] = _Active(w, other.last, other.area_kinds, seen_terminal, other.announced)
+                self._active[ltid].coasting = other.coasting
+                out.append(w)
+            else:
+                why = f"duplicate of warning {lw.warning_id} on track {ltid} (the same object)"
+                out.append(self._close(tid, WarningState.CANCELLED, why, now_ns))
+        return out
 
     def _expire(self, now_ns: int) -> list[WarningChange]:
         """End the coasting warnings of deleted tracks past their predicted impact (+ ``coast_end_s``) or,
@@ -246,6 +303,25 @@ class WarningBook:
     def _close(self, tid: int, state: WarningState, why: str, now_ns: int) -> WarningChange:
         act = self._active.pop(tid)
         return replace(act.warning, state=state, reasons=(why, *act.warning.reasons[1:]), updated_time_ns=now_ns)
+
+
+def _same_object(lost: Assessment, live: Assessment, gate_m: float, gate_s: float) -> bool:
+    """Whether the live track of ``live`` may hold the object of the lost track of ``lost``: the same impact
+    (see ``WarningBook.same_gate_m``); a lost track that had left its boost matches live tracks after boost."""
+    if not (lost.impact.valid and live.impact.valid) or (_timed(lost) and not _timed(live)):
+        return False
+    reach_m = _finite(lost.impact.ellipse.semi_major_m) + _finite(live.impact.ellipse.semi_major_m) + gate_m
+    d_m = _distance_m(lost.impact.lat_deg, lost.impact.lon_deg, live.impact.lat_deg, live.impact.lon_deg)
+    if d_m > reach_m:
+        return False
+    if not _timed(lost):
+        return True
+    dt_s = abs(lost.impact.time_ns - live.impact.time_ns) / NS
+    return dt_s <= 3.0 * (_finite(lost.impact.time_sigma_s) + _finite(live.impact.time_sigma_s)) + gate_s
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else 0.0
 
 
 def _timed(a: Assessment) -> bool:

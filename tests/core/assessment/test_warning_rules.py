@@ -173,3 +173,32 @@ def test_a_first_track_after_burnout_raises_a_watch_before_a_land_warning() -> N
             assert level == WarningLevel.WATCH and AreaKind.JP_LAND not in kinds, (dt, level, kinds)
         else:
             assert level == WarningLevel.WARNING and AreaKind.JP_LAND in kinds, (dt, level, kinds)
+
+
+def test_a_lost_track_whose_object_another_track_holds_is_a_duplicate() -> None:
+    book = WarningBook()
+    book.update({1: watch(1, t_s=100.0), 2: watch(2, t_s=100.0)}, [], 100 * NS)  # one object, two tracks
+    (w,) = book.update({}, [2], 101 * NS)  # the newer one ends: a duplicate, not a coasting missile
+    assert w.state == WarningState.CANCELLED and w.warning_id == 2 and "duplicate of warning 1" in w.reasons[0]
+    assert [x.warning_id for x in book.active] == [1]
+
+
+def test_an_object_reacquired_under_a_new_track_number_keeps_its_warning_id() -> None:
+    book = WarningBook()
+    (w0,) = book.update({1: watch(1, t_s=100.0)}, [], 100 * NS)
+    book.update({}, [1], 110 * NS)  # out of coverage: coasting
+    # another missile, landing 300 km away: a different object, the warning coasts on
+    (other,) = book.update({3: watch(3, t_s=120.0, impact=(41.5, 140.6))}, [], 120 * NS)
+    assert other.warning_id == 2 and {x.warning_id for x in book.active} == {1, 2}
+    # the object re-acquired as track 5 (same impact point and time): warning 1 continues on track 5
+    out = book.update({5: watch(5, t_s=200.0)}, [], 200 * NS)
+    assert [(w.warning_id, w.state) for w in out] == [
+        (3, WarningState.IMPACT_EXPECTED),
+        (3, WarningState.CANCELLED),
+        (w0.warning_id, WarningState.UPDATED),
+    ]
+    assert out[-1].track_id == 5 and "track 1 re-acquired as track 5" in out[-1].reasons[0]
+    assert {(x.warning_id, x.track_id) for x in book.active} == {(1, 5), (2, 3)}
+    # it goes on as track 5's warning
+    (w,) = book.update({5: watch(5, t_s=201.0, phase=Phase.TERMINAL)}, [], 201 * NS)
+    assert w.warning_id == 1 and w.track_id == 5 and "phase midcourse -> terminal" in w.reasons[0]

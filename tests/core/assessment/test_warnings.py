@@ -58,7 +58,7 @@ def test_areas_change_reannounces_and_level_rises() -> None:
 
 def test_cancelled_only_when_named_false_or_merged_and_ids_never_reused() -> None:
     book = WarningBook()
-    tracks = {t: assessment(t, impact=(40.0, 135.0)) for t in (1, 2, 3)} | {4: assessment(4)}
+    tracks = {t: assessment(t, impact=(40.0, 130.0 + 2.0 * t)) for t in (1, 2, 3)} | {4: assessment(4)}
     out = book.update(tracks, [], 0)
     assert [w.warning_id for w in out] == [1, 2, 3, 4] and all(w.state == WarningState.NEW for w in out)
     # track 1 dropped 10 s in, long before its impact at 600 s: out of coverage, not false
