@@ -21,7 +21,9 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
   when it has no predicted impact time (none, or a boosting track's: a lower bound);
 - ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``; not in boost),
   or a coasting warning ran out (above): the object impacted;
-- ``CANCELLED``: the caller names the track false, or a duplicate of another track (merged into it, or a
+- ``CANCELLED``: the caller names the track false, or a track held less than ``min_held_s`` is not
+  re-acquired within ``false_after_s`` of its deletion (judged false), or a duplicate of another track (merged
+  into it, or a
   deleted track whose object a live track holds: :meth:`WarningBook._continued`; when the deleted track's
   warning is the older one it continues on the live track, under its id, and the live track's newer warning is
   the one cancelled): only a track found false, or a second warning about one object, is cancelled.
@@ -81,6 +83,7 @@ class _Active:
     announced: frozenset[AreaKind] = frozenset()  # areas of the last IMPACT_EXPECTED
     coasting: bool = False
     deleted: bool = False  # the track was deleted (out of coverage) and its warning coasts
+    deleted_ns: int = 0  # when
 
 
 @dataclass
@@ -95,6 +98,11 @@ class WarningBook:
     coast_after_s: float = 10.0
     coast_end_s: float = 60.0  # a coasting warning ends this long after its predicted impact
     lost_after_s: float = 600.0  # ... or, without a predicted impact, this long after its last sensor update
+    #: a track held less than min_held_s (from its warning's issue to its deletion) and not re-acquired within
+    #: false_after_s of its deletion is judged false: its warning is CANCELLED (assumption: a missile is held
+    #: for longer than a spurious track lives; a dropout of a briefly held one is re-acquired within seconds)
+    min_held_s: float = 30.0
+    false_after_s: float = 30.0
     #: a coasting warning is about the object of a live track when their impact points are closer than the sum
     #: of their ellipses' semi-major axes plus this, and (both after boost) their impact times closer than
     #: 3 σ of each plus same_gate_s (assumption: a generous gate; a tighter one leaves duplicates coasting)
@@ -139,7 +147,7 @@ class WarningBook:
             elif act.seen_terminal and not act.last.impact.valid:
                 out.append(self._close(tid, WarningState.ENDED, "track ended in the terminal phase", now_ns))
             elif not act.deleted:
-                act.deleted = True  # coasts, unless another track holds its object (below)
+                act.deleted, act.deleted_ns = True, now_ns  # coasts, unless another track holds its object
                 lost.append(tid)
         out += self._continued(now_ns)
         for tid in lost:
@@ -293,7 +301,11 @@ class WarningBook:
             if not act.deleted:
                 continue
             impact = act.last.impact
-            if _timed(act.last) and now_ns >= impact.time_ns + self.coast_end_s * NS:
+            held_s = (act.deleted_ns - act.warning.issued_time_ns) / NS
+            if held_s < self.min_held_s and now_ns >= act.deleted_ns + self.false_after_s * NS:
+                why = f"track held {held_s:.0f} s, not seen again for {self.false_after_s:.0f} s: judged false"
+                out.append(self._close(tid, WarningState.CANCELLED, why, now_ns))
+            elif _timed(act.last) and now_ns >= impact.time_ns + self.coast_end_s * NS:
                 out.append(self._close(tid, WarningState.ENDED, "predicted impact time passed (not observed)", now_ns))
             elif not _timed(act.last) and now_ns >= act.warning.sensor_time_ns + self.lost_after_s * NS:
                 why = f"track lost {self.lost_after_s:.0f} s ago without a predicted impact time"

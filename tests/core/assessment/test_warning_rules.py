@@ -103,7 +103,7 @@ def test_a_track_without_sensor_updates_coasts_and_continues_under_the_same_id()
 
 
 def test_a_deleted_track_coasts_until_its_predicted_impact_and_a_reacquired_one_keeps_the_id() -> None:
-    book = WarningBook(coast_end_s=60.0)
+    book = WarningBook(coast_end_s=60.0, min_held_s=0.0)
     (w0,) = book.update({1: watch(t_s=100.0, impact_t_s=600.0)}, [], 100 * NS)
     # a 6 s dropout mid-flight: the fusion service deletes the track; the warning coasts
     (w,) = book.update({}, [1], 106 * NS)
@@ -124,7 +124,7 @@ def test_a_deleted_track_coasts_until_its_predicted_impact_and_a_reacquired_one_
 
 
 def test_a_lost_track_without_a_prediction_ends_after_lost_after_s() -> None:
-    book = WarningBook(lost_after_s=300.0)
+    book = WarningBook(lost_after_s=300.0, min_held_s=0.0)
     book.update({7: watch(7, t_s=10.0, impact=None, level=WarningLevel.ADVISORY, areas=())}, [], 10 * NS)
     (w,) = book.update({}, [7], 20 * NS)
     assert w.state == WarningState.COASTING
@@ -134,7 +134,7 @@ def test_a_lost_track_without_a_prediction_ends_after_lost_after_s() -> None:
 
 
 def test_a_track_deleted_at_its_predicted_impact_ends_unless_it_was_boosting() -> None:
-    book = WarningBook(impact_slack_s=30.0, lost_after_s=300.0)
+    book = WarningBook(impact_slack_s=30.0, lost_after_s=300.0, min_held_s=0.0)
     book.update({1: watch(t_s=500.0, impact_t_s=600.0, phase=Phase.TERMINAL)}, [], 500 * NS)
     (w,) = book.update({}, [1], 575 * NS)
     assert w.state == WarningState.ENDED and book.active == []
@@ -184,7 +184,7 @@ def test_a_lost_track_whose_object_another_track_holds_is_a_duplicate() -> None:
 
 
 def test_an_object_reacquired_under_a_new_track_number_keeps_its_warning_id() -> None:
-    book = WarningBook()
+    book = WarningBook(min_held_s=0.0)
     (w0,) = book.update({1: watch(1, t_s=100.0)}, [], 100 * NS)
     book.update({}, [1], 110 * NS)  # out of coverage: coasting
     # another missile, landing 300 km away: a different object, the warning coasts on
@@ -202,3 +202,23 @@ def test_an_object_reacquired_under_a_new_track_number_keeps_its_warning_id() ->
     # it goes on as track 5's warning
     (w,) = book.update({5: watch(5, t_s=201.0, phase=Phase.TERMINAL)}, [], 201 * NS)
     assert w.warning_id == 1 and w.track_id == 5 and "phase midcourse -> terminal" in w.reasons[0]
+
+
+def test_a_briefly_held_track_not_seen_again_is_judged_false() -> None:
+    book = WarningBook(min_held_s=30.0, false_after_s=30.0)
+    book.update({1: watch(1, t_s=100.0), 2: watch(2, t_s=100.0, impact=(38.0, 133.0))}, [], 100 * NS)
+    # both lost: track 1 held 20 s, track 2 held 40 s
+    (w,) = book.update({}, [1], 120 * NS)
+    assert w.state == WarningState.COASTING
+    (w,) = book.update({}, [2], 140 * NS)
+    assert w.state == WarningState.COASTING
+    assert book.update({}, [], 149 * NS) == []
+    (w,) = book.update({}, [], 150 * NS)  # 30 s after track 1's deletion
+    assert w.warning_id == 1 and w.state == WarningState.CANCELLED and "judged false" in w.reasons[0]
+    assert [x.warning_id for x in book.active] == [2]  # held long enough: a missile out of coverage
+    # a briefly held track re-acquired within false_after_s keeps its warning
+    book.update({3: watch(3, t_s=200.0, impact=(36.0, 131.0))}, [], 200 * NS)
+    book.update({}, [3], 205 * NS)
+    (w,) = book.update({3: watch(3, t_s=215.0, impact=(36.0, 131.0))}, [], 215 * NS)
+    assert w.state == WarningState.UPDATED and "re-acquired" in w.reasons[0]
+    assert book.update({}, [], 300 * NS) == []
