@@ -97,7 +97,7 @@ class WarningBook:
     #: update for coast_after_s = 5 s before they delete it; assumption: twice that)
     coast_after_s: float = 10.0
     coast_end_s: float = 60.0  # a coasting warning ends this long after its predicted impact
-    lost_after_s: float = 600.0  # ... or, without a predicted impact, this long after its last sensor update
+    lost_after_s: float = 300.0  # ... or, without a predicted impact, this long after its last sensor update
     #: a track held less than min_held_s (from its warning's issue to its deletion) and not re-acquired within
     #: false_after_s of its deletion is judged false: its warning is CANCELLED (assumption: a missile is held
     #: for longer than a spurious track lives; a dropout of a briefly held one is re-acquired within seconds)
@@ -252,10 +252,10 @@ class WarningBook:
 
     def _continued(self, now_ns: int) -> list[WarningChange]:
         """One warning per object: the coasting warning of a deleted track whose object a live track holds
-        (:func:`_same_object`: the same impact) is a duplicate. When the coasting warning is the older one and
-        has a predicted impact time, it continues on the live track (its id kept: the object was re-acquired
-        under a new track number) and the live track's own warning is cancelled as its duplicate; else the
-        coasting warning is cancelled as the duplicate."""
+        (:func:`_same_object`: the same impact point and time, both after boost) is a duplicate. When the
+        coasting warning is the older one, it continues on the live track (its id kept: the object was
+        re-acquired under a new track number) and the live track's own warning is cancelled as its duplicate;
+        else the coasting warning is cancelled as the duplicate."""
         out: list[WarningChange] = []
         for tid, act in list(self._active.items()):
             if not act.deleted:
@@ -270,7 +270,7 @@ class WarningBook:
                 continue
             other = self._active[min(live)[1]]
             ltid, lw = other.warning.track_id, other.warning
-            if _timed(act.last) and act.warning.warning_id < lw.warning_id:
+            if act.warning.warning_id < lw.warning_id:
                 why = f"duplicate of warning {act.warning.warning_id} (the same object)"
                 out.append(self._close(ltid, WarningState.CANCELLED, why, now_ns))
                 self._active.pop(tid)
@@ -319,15 +319,13 @@ class WarningBook:
 
 def _same_object(lost: Assessment, live: Assessment, gate_m: float, gate_s: float) -> bool:
     """Whether the live track of ``live`` may hold the object of the lost track of ``lost``: the same impact
-    (see ``WarningBook.same_gate_m``); a lost track that had left its boost matches live tracks after boost."""
-    if not (lost.impact.valid and live.impact.valid) or (_timed(lost) and not _timed(live)):
-        return False
+    point and time (see ``WarningBook.same_gate_m``), both after boost."""
+    if not (_timed(lost) and _timed(live)):
+        return False  # a boosting track's corridor reaches over its neighbours': it tells missiles apart poorly
     reach_m = _finite(lost.impact.ellipse.semi_major_m) + _finite(live.impact.ellipse.semi_major_m) + gate_m
     d_m = _distance_m(lost.impact.lat_deg, lost.impact.lon_deg, live.impact.lat_deg, live.impact.lon_deg)
     if d_m > reach_m:
         return False
-    if not _timed(lost):
-        return True
     dt_s = abs(lost.impact.time_ns - live.impact.time_ns) / NS
     return dt_s <= 3.0 * (_finite(lost.impact.time_sigma_s) + _finite(live.impact.time_sigma_s)) + gate_s
 

@@ -222,3 +222,17 @@ def test_a_briefly_held_track_not_seen_again_is_judged_false() -> None:
     (w,) = book.update({3: watch(3, t_s=215.0, impact=(36.0, 131.0))}, [], 215 * NS)
     assert w.state == WarningState.UPDATED and "re-acquired" in w.reasons[0]
     assert book.update({}, [], 300 * NS) == []
+
+
+def test_a_track_lost_while_boosting_is_not_taken_for_its_neighbour() -> None:
+    """Ripple fire: two missiles 30 s apart on one corridor. The first one's track drops out in boost; the
+    corridors overlap, but a boosting track's impact tells missiles apart poorly: its warning coasts and
+    continues when the track number comes back."""
+    book = WarningBook()
+    boost = dict(phase=Phase.BOOST, ellipse_m=400e3)
+    (w1, w2) = book.update({1: watch(1, t_s=40.0, **boost), 2: watch(2, t_s=40.0, **boost)}, [], 40 * NS)
+    (w,) = book.update({}, [1], 64 * NS)
+    assert w.warning_id == w1.warning_id and w.state == WarningState.COASTING
+    (w,) = book.update({1: watch(1, t_s=67.0)}, [], 67 * NS)
+    assert w.warning_id == w1.warning_id and w.state == WarningState.UPDATED and "re-acquired" in w.reasons[0]
+    assert {x.warning_id for x in book.active} == {w1.warning_id, w2.warning_id}
