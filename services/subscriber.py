@@ -41,8 +41,8 @@ PU = picture_pb2.PictureUpdate
 
 #: what the view says under the tracks while one boosts
 BOOST_NOTE = (
-    "boosting: the impact point is the middle of the corridor the missile can still reach, and the time to "
-    "impact (≥) is the instantaneous impact point's; both grow until burnout"
+    "boosting: the impact lies in the corridor shown, from where the missile would fall if its thrust stopped now "
+    "to the farthest its class can reach; the time to impact (≥) is the shortest; both change until burnout"
 )
 
 NOT_RUNNING_HINT = "is the fusion service running? start it with `triwarn fusion` or `triwarn demo`"
@@ -232,15 +232,6 @@ def warning_counts(picture: ClientPicture) -> str:
     )
 
 
-def track_time_to_impact(t: picture_pb2.SystemTrack, picture: ClientPicture) -> str:
-    """The countdown of one track; while it boosts, marked as an estimate that grows until burnout (the impact
-    time of a boosting track is the instantaneous impact point's: thrust cut now)."""
-    text = _fmt_tti(picture.time_to_impact_s(t))
-    if t.phase == tracks_pb2.FLIGHT_PHASE_BOOST and text not in ("-", "impact"):
-        return f"≥{text} (boosting)"
-    return text
-
-
 class LineSink:
     """One line per change of substance, for a pipe or a log (stdout is not a terminal): a track appears or
     goes, or its phase, class, warning level or contributing nations change, or its impact point moves by more
@@ -263,25 +254,31 @@ class LineSink:
             del self._tracks[track_id]
             lines.append(f"track {track_id} dropped")
         for t in sorted(picture.tracks.values(), key=lambda t: t.track_id):
-            substance = (t.phase, t.missile_class, t.warning_level, tuple(t.contributing_nations), t.impact.valid)
+            corridor = _corridor(t)
+            nations = tuple(t.contributing_nations)
+            substance = (t.phase, t.missile_class, t.warning_level, nations, t.impact.valid, corridor)
+            # the point that must move to make news: the corridor's far end while boosting (its near end, the
+            # instantaneous impact point, races downrange until burnout), else the impact point
+            c = t.impact.corridor
+            lat, lon = (c.far_lat_deg, c.far_lon_deg) if corridor else (t.impact.lat_deg, t.impact.lon_deg)
             shown = self._tracks.get(t.track_id)
             moved = (
                 shown is not None
                 and t.impact.valid
                 and shown[1] is not None
-                and (_ground_distance_m(shown[1], shown[2], t.impact.lat_deg, t.impact.lon_deg) > self._impact_step_m)
+                and (_ground_distance_m(shown[1], shown[2], lat, lon) > self._impact_step_m)
             )
             if shown is None or shown[0] != substance or moved:
                 self._tracks[t.track_id] = (
                     substance,
-                    t.impact.lat_deg if t.impact.valid else None,
-                    t.impact.lon_deg if t.impact.valid else None,
+                    lat if t.impact.valid else None,
+                    lon if t.impact.valid else None,
                 )
                 lines.append(_track_line(t, picture, "new" if shown is None else "update"))
         for w in sorted(picture.warnings.values(), key=lambda w: w.warning_id):
             if self._warnings.get(w.warning_id) != (w.level, w.state):
                 self._warnings[w.warning_id] = (w.level, w.state)
-                lines.append(_warning_line(w))
+                lines.append(_warning_line(w, picture))
         closed = {w.warning_id: w for w in update.warnings if w.warning_id not in picture.warnings}
         for warning_id in sorted(set(self._warnings) - set(picture.warnings)):
             del self._warnings[warning_id]
@@ -309,14 +306,37 @@ def _ground_distance_m(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_d
     return 2.0 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(h)))
 
 
+def _corridor(t: picture_pb2.SystemTrack) -> bool:
+    """Whether the track's impact is a boost corridor (near and far ends) rather than a point."""
+    return t.impact.valid and t.impact.corridor.valid
+
+
+def _corridor_text(t: picture_pb2.SystemTrack) -> str:
+    """ "corridor A → B" (near end: the instantaneous impact point; far end: the longest reach)."""
+    c = t.impact.corridor
+    return f"corridor {c.near_lat_deg:.2f},{c.near_lon_deg:.2f} → {c.far_lat_deg:.2f},{c.far_lon_deg:.2f}"
+
+
+def track_time_to_impact(t: picture_pb2.SystemTrack, picture: ClientPicture) -> str:
+    """Time to impact; while boosting, the instantaneous impact point's (a lower bound: "≥")."""
+    tti = _fmt_tti(picture.time_to_impact_s(t))
+    return f"≥ {tti}" if t.phase == tracks_pb2.FLIGHT_PHASE_BOOST and tti not in ("-", "impact") else tti
+
+
 def _impact_text(t: picture_pb2.SystemTrack, picture: ClientPicture) -> str:
     if not t.impact.valid:
         return "impact not predicted yet"
     e = t.impact.ellipse
     where = f"impact {t.impact.lat_deg:.2f},{t.impact.lon_deg:.2f} ±{e.semi_major_m / 1e3:.0f} km"
+    if _corridor(t):
+        where = f"boosting: impact in the {_corridor_text(t)} (narrows until burnout)"
+    elif t.phase == tracks_pb2.FLIGHT_PHASE_BOOST:
+        where = f"boosting, no heading yet: impact within {e.semi_major_m / 1e3:.0f} km of {t.impact.lat_deg:.2f},"
+        where += f"{t.impact.lon_deg:.2f}"
+    tti = track_time_to_impact(t, picture)
     if t.phase == tracks_pb2.FLIGHT_PHASE_BOOST:
-        where = f"boosting: {where} (the middle of the reachable corridor; moves until burnout)"
-    return f"{where}, in {track_time_to_impact(t, picture)}"
+        return f"{where}, in {tti} (if thrust stopped now; later if it burns on)"
+    return f"{where}, in {tti}"
 
 
 def _track_line(t: picture_pb2.SystemTrack, picture: ClientPicture, what: str) -> str:
@@ -329,9 +349,17 @@ def _track_line(t: picture_pb2.SystemTrack, picture: ClientPicture, what: str) -
     )
 
 
-def _warning_line(w: picture_pb2.Warning) -> str:
-    level = _enum_name(picture_pb2.WarningLevel, w.level, "WARNING_LEVEL_")
+def _warning_state(w: picture_pb2.Warning, picture: ClientPicture | None) -> str:
+    """The warning's state; a coasting one with the time since a sensor last updated its track."""
     state = _enum_name(picture_pb2.Warning.State, w.state, "STATE_")
+    if w.state == picture_pb2.Warning.STATE_COASTING and w.last_sensor_update_ns and picture is not None:
+        state += f" (no sensor update for {max(picture.picture_now_ns() - w.last_sensor_update_ns, 0) / 1e9:.0f} s)"
+    return state
+
+
+def _warning_line(w: picture_pb2.Warning, picture: ClientPicture | None = None) -> str:
+    level = _enum_name(picture_pb2.WarningLevel, w.level, "WARNING_LEVEL_")
+    state = _warning_state(w, picture)
     areas = ", ".join(a.name or str(a.kind) for a in w.areas) or "no area"
     return f"warning {w.warning_id} (track {w.track_id}) {state}, {level}: {areas}; {'; '.join(w.reasons)}"
 
@@ -388,7 +416,10 @@ class LiveSink:
         for t in sorted(p.tracks.values(), key=lambda t: (-t.warning_level, t.track_id)):
             impact = "-"
             ellipse = "-"
-            if t.impact.valid:
+            if _corridor(t):  # the ellipse only wraps the corridor: its width across is what it adds
+                impact = _corridor_text(t)
+                ellipse = f"± {t.impact.ellipse.semi_minor_m / 1e3:.1f} across"
+            elif t.impact.valid:
                 impact = f"{t.impact.lat_deg:.2f}, {t.impact.lon_deg:.2f}"
                 e = t.impact.ellipse
                 ellipse = f"{e.semi_major_m / 1e3:.1f} x {e.semi_minor_m / 1e3:.1f} @ {e.orientation_deg:.0f}°"
@@ -419,7 +450,7 @@ class LiveSink:
                     _enum_name(picture_pb2.WarningLevel, w.level, "WARNING_LEVEL_"),
                     style=level_style.get(w.level, ""),
                 ),
-                _enum_name(picture_pb2.Warning.State, w.state, "STATE_"),
+                _warning_state(w, p),
                 ", ".join(a.name or str(a.kind) for a in w.areas) or "-",
                 "; ".join(w.reasons) or "-",
             )

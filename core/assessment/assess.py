@@ -7,14 +7,20 @@ kernel, one sigma-point impact propagation (:mod:`.impact`), one area-probabilit
 kernel (:mod:`.areas`); launch estimates (:mod:`.launch`) run only for young or boosting tracks and are then
 frozen.
 
-Warning level (proto ``WarningLevel``):
+Warning level (proto ``WarningLevel``) and the areas a warning names (``Assessment.named_areas``):
 
-- WARNING: P(impact on Japan or ROK land) ≥ ``p_area`` (after burnout: while boosting, a corridor reaching
-  over land makes a WATCH);
-- WATCH: P(impact in Japan's EEZ) ≥ ``p_area``, or the predicted path overflies Japanese or ROK land above the
+- WARNING: P(impact on Japan land) or P(impact on ROK land) ≥ ``p_land``, after burnout, in every assessment
+  of the last ``land_confirm_s`` (data time) of a track the assessor has held that long; it names that land;
+- WATCH: the same while the path can still change (the track boosts, has just burnt out, or is new to the
+  assessor: a first track after burnout or a track re-acquired after a gap, which the fusion service makes
+  the assessor forget): it names Japan's EEZ (P(Japan land or EEZ) ≥ ``p_eez``), never the land; or
+  P(impact in Japan's EEZ or land) ≥ ``p_eez``; or the predicted path overflies Japanese or ROK land above the
   re-entry interface (100 km);
 - ADVISORY: a launch is tracked but no impact area yet (no valid prediction: boost far from burnout, an orbit);
 - NONE: tracked, no area of the three nations threatened.
+
+``Assessment.areas`` lists every area of probability ≥ ``p_report`` (the picture's evidence, with its
+probabilities); a warning names only ``named_areas``, those past their threshold.
 
 While boosting, the impact area is a corridor along the ground track, from the instantaneous impact point
 (where it would fall if thrust stopped now) to the longest reach of the catalog classes whose nominal boost fits
@@ -131,8 +137,23 @@ class LaunchPoint(GroundPoint):
     """Estimated launch point and launch time."""
 
 
+@dataclass(frozen=True)
+class Corridor:
+    """The ground a boosting missile can still reach: from its instantaneous impact point (``near``: where it
+    falls if thrust stops now) to the far end of its reach along the ground track (``far``), degrees."""
+
+    near_lat_deg: float
+    near_lon_deg: float
+    far_lat_deg: float
+    far_lon_deg: float
+
+
+@dataclass(frozen=True)
 class ImpactPoint(GroundPoint):
-    """Predicted impact point and time of impact."""
+    """Predicted impact point and time of impact. While boosting with a known heading the point is the middle
+    of ``corridor`` (the ellipse covers it); ``corridor`` is None otherwise (after boost, or no heading yet)."""
+
+    corridor: Corridor | None = None
 
 
 @dataclass(frozen=True)
@@ -160,10 +181,24 @@ class Assessment:
     overflight: tuple[AreaKind, ...]  # JP_OVERFLIGHT / KR_OVERFLIGHT when the predicted path overflies
     level: WarningLevel
     reasons: tuple[str, ...]  # why this level
+    #: the areas a warning names (past their threshold: see the module docstring); None: all of ``areas``
+    named_areas: tuple[ThreatenedArea, ...] | None = None
+    #: the track's newest sensor update (``SystemTrack.fresh_ns``, ns; 0: unknown, take ``time_ns``)
+    fresh_ns: int = 0
 
     @property
     def impact_area_known(self) -> bool:
         return self.impact.valid
+
+    @property
+    def warning_areas(self) -> tuple[ThreatenedArea, ...]:
+        """The areas a warning about this track names."""
+        return self.areas if self.named_areas is None else self.named_areas
+
+    @property
+    def sensor_time_ns(self) -> int:
+        """When a sensor last updated the track (ns)."""
+        return self.fresh_ns if self.fresh_ns > 0 else self.time_ns
 
 
 @dataclass
@@ -179,6 +214,8 @@ class _TrackMemory:
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
     corridor: str = ""  # while boosting: how the impact corridor was bounded (for the reasons)
+    land_since_ns: int | None = None  # first assessment of the current run naming land after burnout
+    land_warned: bool = False  # the last assessment was a land WARNING
     boost_fit: frozenset[str] | None = None  # catalog classes whose boost fitted every boost assessment so far
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
@@ -191,7 +228,15 @@ class Assessor:
     """Stateful assessor of one view's tracks (keeps short histories per track id)."""
 
     area_map: area_grid.AreaMap = field(default_factory=area_grid.AreaMap.load)
-    p_area: float = 0.05  # probability from which an area counts as threatened (a design choice)
+    # probability of impact on a nation's land from which a warning names it (a design choice: below it a
+    # land warning cries wolf on impacts off the coast whose ellipse reaches the land; docs/assessment.md)
+    p_land: float = 0.3
+    # probability of impact in Japan's EEZ or on its land from which a WATCH names the EEZ (a design choice)
+    p_eez: float = 0.2
+    # a land WARNING needs land named in every assessment of this long after burnout, and the track held this
+    # long by the assessor (new or re-acquired tracks); a WATCH meanwhile (a design choice: a few assessments)
+    land_confirm_s: float = 10.0
+    land_keep_frac: float = 0.5  # a WARNING's land stays named down to this fraction of p_land (hysteresis)
     p_report: float = 0.01  # areas below this probability are not listed
     accel_min_dt_s: float = 2.0  # use an earlier state at least this old for the acceleration
     accel_max_dt_s: float = 10.0  # ... and at most this old
@@ -559,12 +604,13 @@ class Assessor:
                 int(track.time_ns + round(pred.t_s * NS)),
                 pred.t_sigma_s,
                 Ellipse(pred.semi_major_m, pred.semi_minor_m, pred.orientation_deg, pred.confidence),
+                None if pred.corridor is None else Corridor(*pred.corridor),
             )
         else:
             impact = ImpactPoint(False)
-        p_jp, p_kr, p_eez = float(area_probs[1]), float(area_probs[2]), float(area_probs[3])
+        p_jp, p_kr, p_sea = float(area_probs[1]), float(area_probs[2]), float(area_probs[3])
         areas: list[ThreatenedArea] = []
-        for kind, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr), (AreaKind.JP_EEZ, p_eez)):
+        for kind, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr), (AreaKind.JP_EEZ, p_sea)):
             if p >= self.p_report:
                 areas.append(ThreatenedArea(kind, AREA_NAMES[kind], p))
         overflight: list[AreaKind] = []
@@ -572,36 +618,33 @@ class Assessor:
             overflight.append(AreaKind.JP_OVERFLIGHT)
         if overflight_flags & area_grid.KR_LAND:
             overflight.append(AreaKind.KR_OVERFLIGHT)
-        for kind in overflight:
-            areas.append(ThreatenedArea(kind, AREA_NAMES[kind], 1.0))
+        over_areas = [ThreatenedArea(kind, AREA_NAMES[kind], 1.0) for kind in overflight]
+        areas += over_areas
 
+        boosting = phase_est.phase == Phase.BOOST
+        # hysteresis: land that a WARNING names stays named down to land_keep_frac of p_land
+        p_land = self.p_land * (self.land_keep_frac if mem.land_warned else 1.0)
+        lands = [(k, p) for k, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr)) if p >= p_land]
+        if pred.valid and lands and not boosting:
+            if mem.land_since_ns is None:
+                mem.land_since_ns = track.time_ns
+        else:
+            mem.land_since_ns = None
+        level = WarningLevel.ADVISORY
+        held_s = 0.0 if mem.land_since_ns is None else (track.time_ns - mem.land_since_ns) / NS
         reasons: list[str] = []
+        named: list[ThreatenedArea] = []
         if not pred.valid:
-            level = WarningLevel.ADVISORY
             reasons.append("launch tracked; impact area not yet determined")
         else:
             where = f"impact predicted at {pred.lat_deg:.2f}°N {pred.lon_deg:.2f}°E"
+            if pred.corridor is not None:
+                c = pred.corridor
+                where = f"impact corridor from {c[0]:.2f}°N {c[1]:.2f}°E to {c[2]:.2f}°N {c[3]:.2f}°E"
             size = f"95% ellipse {pred.semi_major_m / 1e3:.0f} x {pred.semi_minor_m / 1e3:.0f} km"
-            if (p_jp >= self.p_area or p_kr >= self.p_area) and phase_est.phase == Phase.BOOST:
-                # the instantaneous impact point sweeps downrange while boosting: land under it is a watch
-                level = WarningLevel.WATCH
-                reasons.append(
-                    f"boosting over land: the instantaneous impact point is on Japan or ROK land "
-                    f"(p = {max(p_jp, p_kr):.2f})"
-                )
-            elif p_jp >= self.p_area or p_kr >= self.p_area:
-                level = WarningLevel.WARNING
-                if p_jp >= self.p_area:
-                    reasons.append(f"impact expected on Japan land (p = {p_jp:.2f})")
-                if p_kr >= self.p_area:
-                    reasons.append(f"impact expected on ROK land (p = {p_kr:.2f})")
-            elif p_eez >= self.p_area or overflight:
-                level = WarningLevel.WATCH
-                if p_eez >= self.p_area:
-                    reasons.append(f"impact expected in Japan's EEZ (p = {p_eez:.2f})")
-            else:
-                level = WarningLevel.NONE
-                reasons.append("impact outside the land and EEZ of Japan and the ROK")
+            level, named, reasons = warning_level(
+                p_jp, p_kr, p_sea, over_areas, boosting, held_s, p_land, self.p_eez, self.land_confirm_s
+            )
             for kind in overflight:
                 reasons.append(f"predicted path: {AREA_NAMES[kind]}")
             reasons.append(f"{where}, {size}")
@@ -617,6 +660,7 @@ class Assessor:
                     "short range: may be quasi-ballistic, the area spans ballistic to gliding "
                     f"(L/D 0-{self._ld_max:.1f})"
                 )
+        mem.land_warned = level == WarningLevel.WARNING
         return Assessment(
             track_id=track.track_id,
             time_ns=track.time_ns,
@@ -632,7 +676,54 @@ class Assessor:
             overflight=tuple(overflight),
             level=level,
             reasons=tuple(reasons),
+            named_areas=tuple(named),
+            fresh_ns=track.fresh_ns,
         )
+
+
+def warning_level(
+    p_jp: float,
+    p_kr: float,
+    p_sea: float,
+    overflight: list[ThreatenedArea],
+    boosting: bool,
+    land_held_s: float,
+    p_land: float,
+    p_eez: float,
+    land_confirm_s: float,
+) -> tuple[WarningLevel, list[ThreatenedArea], list[str]]:
+    """The level of a track with a valid impact prediction, the areas its warning names and the reasons (the
+    rules of the module docstring). ``p_jp``, ``p_kr``, ``p_sea``: probabilities of impact on Japan's land, the
+    ROK's land and Japan's EEZ waters; ``overflight``: the overflight areas of its predicted path;
+    ``land_held_s``: for how long (s) every assessment after burnout has named land (0 when this one is the
+    first, or it does not)."""
+    lands = [(k, p) for k, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr)) if p >= p_land]
+    p_japan = p_jp + p_sea  # the EEZ grid holds water only: Japan's land or EEZ
+    named: list[ThreatenedArea] = []
+    reasons: list[str] = []
+    if lands and not boosting and land_held_s >= land_confirm_s:
+        level = WarningLevel.WARNING
+        named += [ThreatenedArea(k, AREA_NAMES[k], p) for k, p in lands]
+        reasons += [f"impact expected on {AREA_NAMES[k]} (p = {p:.2f})" for k, p in lands]
+    elif lands:
+        # a path that can still change: a watch (naming Japan's EEZ, never the land) before a warning
+        level = WarningLevel.WATCH
+        on_land = ", ".join(f"{AREA_NAMES[k]} (p = {p:.2f})" for k, p in lands)
+        if boosting:
+            why = "boosting, the path changes until burnout"
+        else:
+            why = f"a warning once every assessment names it for {land_confirm_s:.0f} s (now {land_held_s:.0f} s)"
+        reasons.append(f"impact possible on {on_land}: {why}")
+    elif p_japan >= p_eez or overflight:
+        level = WarningLevel.WATCH
+    else:
+        level = WarningLevel.NONE
+        reasons.append("impact outside the land and EEZ of Japan and the ROK")
+    if level == WarningLevel.WATCH and p_japan >= p_eez:
+        named.append(ThreatenedArea(AreaKind.JP_EEZ, AREA_NAMES[AreaKind.JP_EEZ], p_japan))
+        reasons.append(f"impact expected in Japan's EEZ or on its land (p = {p_japan:.2f})")
+    named += overflight
+    return level, named, reasons
 
 
 def _burnout_height_guess_m(energy_range_m: float) -> float:

@@ -20,7 +20,7 @@ A track whose points do not all come down (an orbit or escape, or a failed integ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -205,6 +205,9 @@ class ImpactPrediction:
     semi_minor_m: float
     orientation_deg: float  # azimuth of the major axis, clockwise from north, [0, 180)
     confidence: float = 0.95
+    #: while boosting (:func:`boost_corridor`): the corridor's near end (the instantaneous impact point) and far
+    #: end (the longest reach), (near_lat_deg, near_lon_deg, far_lat_deg, far_lon_deg); None otherwise
+    corridor: tuple[float, float, float, float] | None = None
 
 
 def predict_impacts(
@@ -414,8 +417,9 @@ def boost_corridor(
     instantaneous one (a lower bound) with a 1-σ of a quarter of the extra range at 4 km/s.
 
     ``azimuth_deg`` NaN (a vertical rise: no direction yet): the area is the disc of radius ``range_max_m``
-    around the origin (its 95% ellipse). Returns ``iip`` unchanged when it is invalid or already at least as
-    far as ``range_max_m``."""
+    around the origin (its 95% ellipse), and no corridor. Returns ``iip`` unchanged when it is invalid, and
+    with a corridor of one point (both ends at ``iip``) when it is already at least as far as ``range_max_m``.
+    The result's ``corridor`` holds the two ends (degrees): near (``iip``) and far."""
     if not iip.valid or not (range_max_m > 0.0):
         return iip
     la0, lo0 = math.radians(origin_lat_deg), math.radians(origin_lon_deg)
@@ -429,7 +433,7 @@ def boost_corridor(
     la_a, lo_a = math.radians(iip.lat_deg), math.radians(iip.lon_deg)
     r_a = geodesic_inverse(la0, lo0, la_a, lo_a)[0]
     if r_a >= range_max_m:
-        return iip
+        return replace(iip, corridor=(iip.lat_deg, iip.lon_deg, iip.lat_deg, iip.lon_deg))
     la_b, lo_b, _ = geodesic_direct(la0, lo0, math.radians(azimuth_deg), range_max_m)
     s_ab, az_ab, _ = geodesic_inverse(la_a, lo_a, la_b, lo_b)
     la_c, lo_c, _ = geodesic_direct(la_a, lo_a, az_ab, 0.5 * s_ab)
@@ -445,7 +449,10 @@ def boost_corridor(
     cov = np.outer(d, d) / 12.0 + (cross_frac * s_ab) ** 2 * np.outer(w, w) + iip.cov_en_m2
     a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], chi2)
     t_sig = math.hypot(iip.t_sigma_s, 0.25 * s_ab / 4000.0)
-    return ImpactPrediction(True, math.degrees(la_c), math.degrees(lo_c), iip.t_s, t_sig, cov, a, b, o, confidence)
+    ends_deg = (iip.lat_deg, iip.lon_deg, math.degrees(la_b), math.degrees(lo_b))
+    return ImpactPrediction(
+        True, math.degrees(la_c), math.degrees(lo_c), iip.t_s, t_sig, cov, a, b, o, confidence, ends_deg
+    )
 
 
 def mixture_of_predictions(

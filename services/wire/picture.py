@@ -157,6 +157,7 @@ def warning_to_proto(w: WarningChange) -> Any:
         state=cast(Any, int(w.state)),
         issued_time_ns=w.issued_time_ns,
         updated_time_ns=w.updated_time_ns,
+        last_sensor_update_ns=w.sensor_time_ns,
     )
     for area in w.areas:
         _area_pb(msg.areas.add(), area)
@@ -166,7 +167,8 @@ def warning_to_proto(w: WarningChange) -> Any:
 
 def fill_track_assessment(msg: Any, a: Assessment) -> None:
     """Fill the assessment fields of a ``triwarn.v1.SystemTrack``: phase, missile_class, launch_point,
-    impact, threatened_areas, warning_level."""
+    impact (with its corridor while boosting), threatened_areas, warning_level. ``msg`` may hold an earlier
+    assessment (a copy of the track's last message): every field set here replaces it."""
     msg.phase = int(a.phase)
     msg.missile_class = int(a.missile_class)
     msg.warning_level = int(a.level)
@@ -186,6 +188,12 @@ def fill_track_assessment(msg: Any, a: Assessment) -> None:
         ip.impact_time_sigma_s = a.impact.time_sigma_s
         e = a.impact.ellipse
         _ellipse_pb(ip.ellipse, e.semi_major_m, e.semi_minor_m, e.orientation_deg, e.confidence)
+    ip.ClearField("corridor")
+    c = a.impact.corridor
+    if a.impact.valid and c is not None:
+        ip.corridor.valid = True
+        ip.corridor.near_lat_deg, ip.corridor.near_lon_deg = c.near_lat_deg, c.near_lon_deg
+        ip.corridor.far_lat_deg, ip.corridor.far_lon_deg = c.far_lat_deg, c.far_lon_deg
     del msg.threatened_areas[:]
     for area in a.areas:
         _area_pb(msg.threatened_areas.add(), area)

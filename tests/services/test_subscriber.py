@@ -232,3 +232,46 @@ def test_live_view_shows_tracks_impact_countdown_and_warnings() -> None:
     for expected in ("view jp", "seq 12", "midcourse", "srbm", "us,jp", "36.51, 138.22", "12.0 x 4.0", "1:3"):
         assert expected in screen, expected
     assert "Japan land 80%" in screen and "impact on land" in screen
+
+
+def _boosting_update() -> PU:
+    """A snapshot with one boosting track whose impact is a corridor, and one coasting warning."""
+    u = PU(seq=3, kind=PU.KIND_SNAPSHOT, view=2, time_ns=1_900_000_000_000_000_000)
+    t = u.tracks.add(track_id=8, warning_level=picture_pb2.WARNING_LEVEL_WATCH, phase=1, missile_class=2)
+    t.impact.valid, t.impact.lat_deg, t.impact.lon_deg = True, 40.55, 136.15  # the middle: shown nowhere
+    t.impact.impact_time_ns = u.time_ns + 300 * 10**9
+    t.impact.ellipse.semi_major_m, t.impact.ellipse.semi_minor_m = 500_000.0, 30_000.0
+    c = t.impact.corridor
+    c.valid, c.near_lat_deg, c.near_lon_deg, c.far_lat_deg, c.far_lon_deg = True, 39.91, 130.52, 41.2, 141.8
+    u.warnings.add(
+        warning_id=2,
+        track_id=5,
+        level=picture_pb2.WARNING_LEVEL_WARNING,
+        state=picture_pb2.Warning.STATE_COASTING,
+        last_sensor_update_ns=u.time_ns - 42 * 10**9,
+        reasons=["track out of coverage"],
+    )
+    return u
+
+
+def test_views_show_a_boost_corridor_from_end_to_end_and_a_coasting_warnings_age() -> None:
+    from rich.console import Console
+
+    from triwarn.services.subscriber import LineSink, LiveSink
+
+    picture = ClientPicture()
+    u = _boosting_update()
+    picture.apply(u)
+    out = io.StringIO()
+    LineSink(out).update(u, picture)
+    lines = out.getvalue()
+    assert "corridor 39.91,130.52 → 41.20,141.80" in lines and "40.55" not in lines
+    assert ("≥ 5:00" in lines or "≥ 4:59" in lines) and "if thrust stopped now" in lines  # a lower bound
+    assert "coasting (no sensor update for 42 s)" in lines.lower()
+    console = Console(file=io.StringIO(), width=220, force_terminal=False, color_system=None)
+    sink = LiveSink("127.0.0.1:50051", console)
+    sink._picture = picture  # what start() sets; render without the live refresh thread
+    console.print(sink._render())
+    screen = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "corridor 39.91,130.52 → 41.20,141.80" in screen and "40.55" not in screen
+    assert ("≥ 5:00" in screen or "≥ 4:59" in screen) and "coasting (no sensor update for 42 s)" in screen.lower()

@@ -9,10 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triwarn.core.tracks import LocalTrackBatch
+from triwarn.core.assessment.assess import Assessment, Corridor, Ellipse, ImpactPoint, LaunchPoint, WarningLevel
+from triwarn.core.assessment.classify import MissileClass
+from triwarn.core.assessment.warnings import WarningChange, WarningState
+from triwarn.core.tracks import LocalTrackBatch, Phase
 from triwarn.services import synthetic
 from triwarn.services.wire import tracks as wire
-from triwarn.v1 import tracks_pb2
+from triwarn.services.wire.picture import fill_track_assessment, warning_to_proto
+from triwarn.v1 import picture_pb2, tracks_pb2
 
 LIMITS = wire.Limits()
 
@@ -134,3 +138,34 @@ def test_with_sent_time_restamps_an_encoded_batch_without_changing_anything_else
     assert (back.nation, back.node_id, back.batch_seq, back.bd_seq) == ("jp", "jp-c2", 5, 9)
     np.testing.assert_array_equal(back.x, batch.x)
     np.testing.assert_array_equal(back.time_ns, batch.time_ns)
+
+
+# --- the picture: assessments and warnings as real protobuf bytes ------------------------------------------
+
+
+def _boost_assessment(corridor: bool) -> Assessment:
+    ends = Corridor(39.9, 130.5, 41.2, 141.8) if corridor else None
+    impact = ImpactPoint(True, 40.6, 136.1, 10**18 + 400 * 10**9, 30.0, Ellipse(5.0e5, 3.0e4, 80.0), ends)
+    phase = Phase.BOOST if corridor else Phase.MIDCOURSE
+    mrbm = (MissileClass.MRBM, True, ("test",), 3.0e5, LaunchPoint(False))
+    return Assessment(12, 10**18, phase, ("test",), *mrbm, impact, (), (), WarningLevel.WATCH, ("test",))
+
+
+def test_the_boost_corridor_survives_the_wire_and_leaves_with_the_boost() -> None:
+    msg = picture_pb2.SystemTrack(track_id=12)
+    fill_track_assessment(msg, _boost_assessment(corridor=True))
+    back = picture_pb2.SystemTrack.FromString(msg.SerializeToString())
+    c = back.impact.corridor
+    assert back.impact.valid and c.valid
+    assert (c.near_lat_deg, c.near_lon_deg, c.far_lat_deg, c.far_lon_deg) == (39.9, 130.5, 41.2, 141.8)
+    # the track's next message starts as a copy of this one: an assessment after burnout clears the corridor
+    fill_track_assessment(back, _boost_assessment(corridor=False))
+    again = picture_pb2.SystemTrack.FromString(back.SerializeToString())
+    assert again.impact.valid and not again.impact.HasField("corridor") and not again.impact.corridor.valid
+
+
+def test_a_coasting_warning_survives_the_wire_with_its_last_sensor_update() -> None:
+    w = WarningChange(3, 12, WarningLevel.WARNING, WarningState.COASTING, (), ("out of coverage",), 5, 9, 7)
+    back = picture_pb2.Warning.FromString(warning_to_proto(w).SerializeToString())
+    assert back.state == picture_pb2.Warning.STATE_COASTING and back.last_sensor_update_ns == 7
+    assert (back.warning_id, back.track_id, back.updated_time_ns) == (3, 12, 9)

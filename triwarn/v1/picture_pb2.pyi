@@ -77,21 +77,37 @@ class LaunchPointEstimate(_message.Message):
     ellipse: ErrorEllipse
     def __init__(self, valid: _Optional[bool] = ..., lat_deg: _Optional[float] = ..., lon_deg: _Optional[float] = ..., launch_time_ns: _Optional[int] = ..., launch_time_sigma_s: _Optional[float] = ..., ellipse: _Optional[_Union[ErrorEllipse, _Mapping]] = ...) -> None: ...
 
+class ImpactCorridor(_message.Message):
+    __slots__ = ("valid", "near_lat_deg", "near_lon_deg", "far_lat_deg", "far_lon_deg")
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    NEAR_LAT_DEG_FIELD_NUMBER: _ClassVar[int]
+    NEAR_LON_DEG_FIELD_NUMBER: _ClassVar[int]
+    FAR_LAT_DEG_FIELD_NUMBER: _ClassVar[int]
+    FAR_LON_DEG_FIELD_NUMBER: _ClassVar[int]
+    valid: bool
+    near_lat_deg: float
+    near_lon_deg: float
+    far_lat_deg: float
+    far_lon_deg: float
+    def __init__(self, valid: _Optional[bool] = ..., near_lat_deg: _Optional[float] = ..., near_lon_deg: _Optional[float] = ..., far_lat_deg: _Optional[float] = ..., far_lon_deg: _Optional[float] = ...) -> None: ...
+
 class ImpactPrediction(_message.Message):
-    __slots__ = ("valid", "lat_deg", "lon_deg", "impact_time_ns", "impact_time_sigma_s", "ellipse")
+    __slots__ = ("valid", "lat_deg", "lon_deg", "impact_time_ns", "impact_time_sigma_s", "ellipse", "corridor")
     VALID_FIELD_NUMBER: _ClassVar[int]
     LAT_DEG_FIELD_NUMBER: _ClassVar[int]
     LON_DEG_FIELD_NUMBER: _ClassVar[int]
     IMPACT_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     IMPACT_TIME_SIGMA_S_FIELD_NUMBER: _ClassVar[int]
     ELLIPSE_FIELD_NUMBER: _ClassVar[int]
+    CORRIDOR_FIELD_NUMBER: _ClassVar[int]
     valid: bool
     lat_deg: float
     lon_deg: float
     impact_time_ns: int
     impact_time_sigma_s: float
     ellipse: ErrorEllipse
-    def __init__(self, valid: _Optional[bool] = ..., lat_deg: _Optional[float] = ..., lon_deg: _Optional[float] = ..., impact_time_ns: _Optional[int] = ..., impact_time_sigma_s: _Optional[float] = ..., ellipse: _Optional[_Union[ErrorEllipse, _Mapping]] = ...) -> None: ...
+    corridor: ImpactCorridor
+    def __init__(self, valid: _Optional[bool] = ..., lat_deg: _Optional[float] = ..., lon_deg: _Optional[float] = ..., impact_time_ns: _Optional[int] = ..., impact_time_sigma_s: _Optional[float] = ..., ellipse: _Optional[_Union[ErrorEllipse, _Mapping]] = ..., corridor: _Optional[_Union[ImpactCorridor, _Mapping]] = ...) -> None: ...
 
 class ThreatenedArea(_message.Message):
     __slots__ = ("kind", "name", "probability")
@@ -146,7 +162,7 @@ class SourceTrack(_message.Message):
     def __init__(self, nation: _Optional[_Union[_tracks_pb2.Nation, str]] = ..., node_id: _Optional[str] = ..., local_track_number: _Optional[int] = ...) -> None: ...
 
 class Warning(_message.Message):
-    __slots__ = ("warning_id", "track_id", "level", "state", "areas", "reasons", "issued_time_ns", "updated_time_ns")
+    __slots__ = ("warning_id", "track_id", "level", "state", "areas", "reasons", "issued_time_ns", "updated_time_ns", "last_sensor_update_ns")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Warning.State]
@@ -155,12 +171,14 @@ class Warning(_message.Message):
         STATE_IMPACT_EXPECTED: _ClassVar[Warning.State]
         STATE_ENDED: _ClassVar[Warning.State]
         STATE_CANCELLED: _ClassVar[Warning.State]
+        STATE_COASTING: _ClassVar[Warning.State]
     STATE_UNSPECIFIED: Warning.State
     STATE_NEW: Warning.State
     STATE_UPDATED: Warning.State
     STATE_IMPACT_EXPECTED: Warning.State
     STATE_ENDED: Warning.State
     STATE_CANCELLED: Warning.State
+    STATE_COASTING: Warning.State
     WARNING_ID_FIELD_NUMBER: _ClassVar[int]
     TRACK_ID_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +187,7 @@ class Warning(_message.Message):
     REASONS_FIELD_NUMBER: _ClassVar[int]
     ISSUED_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SENSOR_UPDATE_NS_FIELD_NUMBER: _ClassVar[int]
     warning_id: int
     track_id: int
     level: WarningLevel
@@ -177,7 +196,8 @@ class Warning(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     issued_time_ns: int
     updated_time_ns: int
-    def __init__(self, warning_id: _Optional[int] = ..., track_id: _Optional[int] = ..., level: _Optional[_Union[WarningLevel, str]] = ..., state: _Optional[_Union[Warning.State, str]] = ..., areas: _Optional[_Iterable[_Union[ThreatenedArea, _Mapping]]] = ..., reasons: _Optional[_Iterable[str]] = ..., issued_time_ns: _Optional[int] = ..., updated_time_ns: _Optional[int] = ...) -> None: ...
+    last_sensor_update_ns: int
+    def __init__(self, warning_id: _Optional[int] = ..., track_id: _Optional[int] = ..., level: _Optional[_Union[WarningLevel, str]] = ..., state: _Optional[_Union[Warning.State, str]] = ..., areas: _Optional[_Iterable[_Union[ThreatenedArea, _Mapping]]] = ..., reasons: _Optional[_Iterable[str]] = ..., issued_time_ns: _Optional[int] = ..., updated_time_ns: _Optional[int] = ..., last_sensor_update_ns: _Optional[int] = ...) -> None: ...
 
 class PictureUpdate(_message.Message):
     __slots__ = ("seq", "kind", "view", "time_ns", "tracks", "deleted_track_ids", "warnings", "source_sent_time_ns")

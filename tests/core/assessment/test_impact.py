@@ -220,8 +220,18 @@ def test_boost_corridor_reaches_from_the_instantaneous_impact_point_to_the_far_e
     for az in (0.0, 90.0, 200.0, 300.0):
         la, lo, _ = geodesic_direct(math.radians(pad[0]), math.radians(pad[1]), math.radians(az), 2500 * KM)
         assert _inside(disc, math.degrees(la), math.degrees(lo)), az
-    # already past the reach, or invalid: unchanged
-    assert boost_corridor(iip, *pad, 80.0, 200 * KM) is iip
+    assert disc.corridor is None  # no ends without a heading
+    # the corridor's ends: the instantaneous impact point, and the reach along the heading from the origin
+    near_lat, near_lon, far_lat, far_lon = out.corridor
+    assert (near_lat, near_lon) == (iip.lat_deg, iip.lon_deg)
+    la, lo, _ = geodesic_direct(math.radians(pad[0]), math.radians(pad[1]), math.radians(80.0), 3000 * KM)
+    assert float(vdist(far_lat, far_lon, math.degrees(la), math.degrees(lo))[0]) < 1.0  # metres
+    # already past the reach: the point, as a corridor of one point; invalid: unchanged
+    past = boost_corridor(iip, *pad, 80.0, 200 * KM)
+    assert (past.lat_deg, past.semi_major_m) == (iip.lat_deg, iip.semi_major_m)
+    assert past.corridor == (iip.lat_deg, iip.lon_deg, iip.lat_deg, iip.lon_deg)
+    bad = ImpactPrediction(False, math.nan, math.nan, math.nan, math.nan, cov, a, b, o)
+    assert boost_corridor(bad, *pad, 80.0, 3000 * KM) is bad
 
 
 def test_an_unknown_lift_to_drag_spans_the_ballistic_and_the_gliding_impacts() -> None:
