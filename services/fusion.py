@@ -59,6 +59,7 @@ from triwarn.services.runtime.logs import LogOnce
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.synthetic import synthetic_batches
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
@@ -338,7 +339,9 @@ async def run(
     try:
         while not stop.is_set():
             try:
-                async with mqtt.client(settings.broker_url, f"triwarn-fusion-{time.time_ns()}") as client:
+                async with mqtt.client(
+                    settings.broker_url, f"triwarn-fusion-{time.time_ns()}", tls=TlsFiles.from_settings(settings)
+                ) as client:
                     await client.subscribe(wire.TRACKS_SUBSCRIPTION, qos=1)
                     await client.subscribe(wire.STATUS_SUBSCRIPTION, qos=1)
                     log.info("fusion: subscribed to %s on %s", wire.TRACKS_SUBSCRIPTION, settings.broker_url)

@@ -33,6 +33,7 @@ from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.clock import Clock, ClockLike
 from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.wire import tracks as wire
 
 log = logging.getLogger("triwarn.node")
@@ -164,7 +165,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         bd_seq = time.time_ns() // 1_000_000  # increases across reconnects and restarts
         will = aiomqtt.Will(status_topic, node.status(False, bd_seq), qos=1, retain=True)
         try:
-            async with mqtt.client(settings.broker_url, f"{node.node_id}-{bd_seq}", will=will) as client:
+            async with mqtt.client(
+                settings.broker_url, f"{node.node_id}-{bd_seq}", will=will, tls=TlsFiles.from_settings(settings)
+            ) as client:
                 await client.publish(status_topic, node.status(True, bd_seq), qos=1, retain=True)
                 log.info("node %s: connected, birth bd_seq=%d", node.nation, bd_seq)
                 backoff.reset()

@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "scenario",
     "bench",
     "health",
+    "pki",
 )
 
 DESCRIPTION = """\

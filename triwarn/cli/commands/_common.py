@@ -79,3 +79,33 @@ def open_start_gate(gate: str, lead_s: float) -> int:
     tmp.write_text(str(t0_ns))
     tmp.rename(Path(gate) / "t0")
     return t0_ns
+
+
+def add_tls(p: argparse.ArgumentParser, default_identity: str = "") -> None:
+    """Mutual TLS flags: ``--tls-dir DIR --identity NAME`` takes DIR/ca.crt, DIR/NAME.crt and DIR/NAME.key (the
+    layout `triwarn pki init` writes); ``--tls-ca/--tls-cert/--tls-key`` name the files one by one."""
+    p.add_argument("--tls-dir", help="folder of `triwarn pki init`: use its CA and the --identity's certificate")
+    p.add_argument(
+        "--identity",
+        default=default_identity,
+        help=f"identity whose certificate to use from --tls-dir (default {default_identity or 'none'})",
+    )
+    p.add_argument("--tls-ca", dest="tls_ca", help="CA certificate, PEM (env TRIWARN_TLS_CA)")
+    p.add_argument("--tls-cert", dest="tls_cert", help="this process's certificate, PEM (env TRIWARN_TLS_CERT)")
+    p.add_argument("--tls-key", dest="tls_key", help="this process's private key, PEM (env TRIWARN_TLS_KEY)")
+
+
+def tls_overrides(args: argparse.Namespace) -> dict[str, str | None]:
+    """Settings overrides from the TLS flags (``--tls-dir`` first, the single-file flags win)."""
+    out: dict[str, str | None] = {"tls_ca": None, "tls_cert": None, "tls_key": None}
+    if getattr(args, "tls_dir", None):
+        if not args.identity:
+            raise SystemExit("triwarn: --tls-dir needs --identity NAME")
+        d = Path(args.tls_dir)
+        out.update(
+            tls_ca=str(d / "ca.crt"), tls_cert=str(d / f"{args.identity}.crt"), tls_key=str(d / f"{args.identity}.key")
+        )
+    for name in ("tls_ca", "tls_cert", "tls_key"):
+        if getattr(args, name, None):
+            out[name] = getattr(args, name)
+    return out
