@@ -18,6 +18,7 @@ from triwarn.services.distribution.filters import FilterSpec
 from triwarn.services.distribution.hub import PictureHub, ResumeOutOfRange
 from triwarn.services.distribution.keepalive import SERVER_OPTIONS
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles, peer_name, peer_nation
 from triwarn.services.wire.nations import PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
 
@@ -31,9 +32,12 @@ class WarningService:
     """The ``triwarn.v1.WarningService`` servicer. Registered through a generic handler so that Subscribe
     writes the hub's pre-serialized bytes (one serialization per update, whatever the number of subscribers)."""
 
-    def __init__(self, settings: Settings, hub: PictureHub) -> None:
+    def __init__(self, settings: Settings, hub: PictureHub, tls: bool = False) -> None:
         self._settings = settings
         self._hub = hub
+        self._tls = tls
+        #: calls refused a view (PERMISSION_DENIED), by the nation the client's certificate names
+        self.denied: dict[str, int] = {}
 
     def rpc_handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(
@@ -53,8 +57,14 @@ class WarningService:
         )
 
     async def _view(self, nation: tracks_pb2.Nation, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+        """The view a call asks for. Under mutual TLS the client's certificate names its nation: that nation's
+        view is the default, and any other is PERMISSION_DENIED (counted, logged)."""
+        peer = peer_nation(context.auth_context()) if self._tls else None
+        if self._tls and peer is None:
+            self._deny(context, "none")
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the client certificate names no nation")
         if nation == tracks_pb2.NATION_UNSPECIFIED:
-            name: str | None = self._settings.default_view
+            name: str | None = peer or self._settings.default_view
         else:
             name = PB_TO_NATION.get(nation)
         if name is None or name not in self._hub.views:
@@ -62,8 +72,18 @@ class WarningService:
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"unknown view {nation}; this service serves {', '.join(self._hub.views)}",
             )
+        if self._tls and name != peer:
+            self._deny(context, str(peer))
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{peer_name(context.auth_context())} is a {peer} identity: view {name} is not released to it",
+            )
         assert name is not None
         return name
+
+    def _deny(self, context: grpc.aio.ServicerContext[Any, Any], nation: str) -> None:
+        self.denied[nation] = self.denied.get(nation, 0) + 1
+        log.warning("denied a view to %s (%s)", peer_name(context.auth_context()) or "?", nation)
 
     async def Subscribe(
         self, request: warning_service_pb2.SubscribeRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -108,6 +128,7 @@ class GrpcServerHandle:
     hub: PictureHub
     host: str
     port: int
+    service: WarningService | None = None
 
     @property
     def address(self) -> str:
@@ -138,11 +159,16 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     """Start the gRPC server on ``settings.grpc_listen`` (port 0 picks a free port: read ``handle.port``) with
     WarningService, health checking (NOT_SERVING until ``handle.set_serving()``) and server reflection."""
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    server.add_generic_rpc_handlers((WarningService(settings, hub).rpc_handler(),))
+    tls = TlsFiles.from_settings(settings)
+    service = WarningService(settings, hub, tls=tls is not None)
+    server.add_generic_rpc_handlers((service.rpc_handler(),))
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(settings.grpc_listen)
+    if tls is None:
+        port = server.add_insecure_port(settings.grpc_listen)
+    else:  # mutual TLS: a client certificate from the CA is required, and its nation decides the view
+        port = server.add_secure_port(settings.grpc_listen, tls.grpc_server_credentials())
     if not port:
         raise RuntimeError(f"cannot listen on {settings.grpc_listen}")
     for name in ("", SERVICE_NAME):
@@ -151,5 +177,5 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     host = settings.grpc_listen.rsplit(":", 1)[0] or "127.0.0.1"
     if host in ("0.0.0.0", "[::]", "::"):
         host = "127.0.0.1"
-    log.info("WarningService listening on %s:%d", host, port)
-    return GrpcServerHandle(server, health_servicer, hub, host, port)
+    log.info("WarningService listening on %s:%d%s", host, port, " (mutual TLS)" if tls else "")
+    return GrpcServerHandle(server, health_servicer, hub, host, port, service)

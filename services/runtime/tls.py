@@ -8,10 +8,9 @@ server requires a client certificate that chains to the CA, and every gRPC clien
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 
@@ -62,7 +61,7 @@ class TlsFiles:
         )
 
 
-def peer_nation(auth_context: dict[str, Iterable[bytes]]) -> str | None:
+def peer_nation(auth_context: Mapping[str, Iterable[bytes]]) -> str | None:
     """The nation the client certificate of a gRPC call names (its ``spiffe://triwarn.dev/nation/<n>/...``
     URI SAN), or None (no certificate, or no such SAN)."""
     for key in ("peer_spiffe_id", "x509_subject_alternative_name"):
@@ -73,7 +72,8 @@ def peer_nation(auth_context: dict[str, Iterable[bytes]]) -> str | None:
     return None
 
 
-def peer_name(auth_context: dict[str, Any]) -> str:
+def peer_name(auth_context: Mapping[str, Iterable[bytes]]) -> str:
     """The CN of the client certificate of a gRPC call ('' without one)."""
-    names = auth_context.get("x509_common_name", ())
-    return names[0].decode(errors="replace") if names else ""
+    for name in auth_context.get("x509_common_name", ()):
+        return name.decode(errors="replace")
+    return ""
