@@ -61,6 +61,8 @@ from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.synthetic import synthetic_batches
+from triwarn.services.trust import signing
+from triwarn.services.trust.registry import load_registry
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
@@ -123,6 +125,32 @@ class FusionService:
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
+        # coalition (issue 15): with a node-key registry, only messages signed by a registered node of the
+        # topic's nation are parsed (triwarn.services.trust.signing)
+        self.verifier = signing.Verifier(load_registry(settings.node_keys)) if settings.node_keys else None
+        self.replays = signing.ReplayGuard()
+
+    def _signer(self, kind: str, topic_nation: str, payload: bytes) -> str | None:
+        """Coalition: the registered node that signed ``payload`` ('' when signatures are off), or None when
+        it is rejected (counted by reason: unsigned, unknown_node, wrong_nation, bad_signature, oversized)."""
+        if self.verifier is None:
+            return ""
+        try:
+            if len(payload) > self.limits.max_payload_bytes:
+                raise wire.RejectedInput("oversized", f"payload of {len(payload)} bytes exceeds the limit")
+            return self.verifier.verify(kind, topic_nation, payload)
+        except wire.RejectedInput as exc:
+            self.reject(topic_nation, exc)
+            return None
+
+    def _check_signed(self, signer: str, node_id: str, seq: tuple[int, int] | None) -> None:
+        """Coalition: the message names the node that signed it, and (batches) is not a replay."""
+        if not signer:
+            return
+        if node_id != signer:
+            raise wire.RejectedInput("node_mismatch", f"message of node {node_id[:64]!r} signed by {signer}")
+        if seq is not None:
+            self.replays.check(signer, *seq)
 
     def internal_error(self, stage: str, exc: Exception) -> None:
         """A bug, not bad input: counted per stage, logged with its traceback once per (stage, error type)."""
@@ -140,8 +168,12 @@ class FusionService:
     def handle_tracks(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """One MQTT track message -> picture updates per view (empty when rejected or nothing changed)."""
         started = time.perf_counter()
+        signer = self._signer(signing.BATCH, topic_nation, payload)
+        if signer is None:
+            return []
         try:
             batch = wire.decode_batch(payload, topic_nation, self.clock.now_ns(), self.limits)
+            self._check_signed(signer, batch.node_id, (batch.bd_seq, batch.batch_seq))
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
@@ -265,8 +297,12 @@ class FusionService:
         """A node's BIRTH or DEATH. A DEATH that pairs with the node's current BIRTH (same bd_seq) drops the
         node's local tracks from the picture at once, instead of waiting for them to time out; a DEATH of an
         older session (a retained will from before a reconnect) changes nothing."""
+        signer = self._signer(signing.STATUS, topic_nation, payload)
+        if signer is None:
+            return []
         try:
             event = wire.decode_status(payload, topic_nation, self.limits)
+            self._check_signed(signer, event.node_id, None)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
@@ -290,7 +326,7 @@ class FusionService:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
         every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING; with
         ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
-        scratch = FusionService(self.settings, self.clock, Metrics())
+        scratch = FusionService(self.settings.replace(node_keys=""), self.clock, Metrics())  # unsigned batches
         for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
             scratch.handle_tracks(nation, payload)
         if assess:

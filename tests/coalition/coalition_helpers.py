@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.broker import free_port
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
+from triwarn.services.trust.topology import CoalitionBrokers
 
 #: national monitors that may read everything on their own broker (test-only ACL lines): what a broker carries
 MONITORS = {n: f"monitor-{n}" for n in ("hub", "us", "jp", "kr")}
@@ -67,3 +77,77 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> 
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+class ServiceThread:
+    """An asyncio service ``main(stop)`` in a thread with its own loop, ready once ``ready()`` is true or its
+    gRPC health says SERVING over mutual TLS; ``stop()`` ends it and re-raises what it died of."""
+
+    def __init__(self, main: Callable[[asyncio.Event], Any], name: str) -> None:
+        self._main = main
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.error: BaseException | None = None
+        self.target = ""
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await self._main(self._stop)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            self.error = exc
+
+    def start_serving(self, target: str, files: TlsFiles, timeout_s: float = 600.0) -> ServiceThread:
+        self.target = target
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        with grpc.secure_channel(target, files.grpc_channel_credentials()) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                if self.error is not None:
+                    raise RuntimeError(f"{self._thread.name} died at start") from self.error
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0).status
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return self
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.1)
+        raise TimeoutError(f"{self._thread.name} did not become SERVING")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), f"{self._thread.name} did not stop within 30 s"
+        if self.error is not None:
+            raise self.error
+
+
+def fusion_at_hub(coalition: CoalitionBrokers, pki: Path, tmp: Path, **extra: Any) -> tuple[ServiceThread, Metrics]:
+    """The fusion service at the hub with its certificate and the node-key registry, started and SERVING."""
+    from triwarn.services import fusion  # heavy (numba): only the tests that run the service import it
+
+    port = free_port()
+    files = TlsFiles.in_dir(pki, "fusion-us")
+    settings = Settings.load(
+        env={},
+        broker_url=coalition.url("hub"),
+        grpc_listen=f"127.0.0.1:{port}",
+        grpc_target=f"127.0.0.1:{port}",
+        metrics_port=0,
+        warning_log=str(tmp / "fusion.sqlite"),
+        tls_ca=files.ca,
+        tls_cert=files.cert,
+        tls_key=files.key,
+        node_keys=str(pki / "node-keys.toml"),
+        **extra,
+    )
+    metrics = Metrics()
+    thread = ServiceThread(lambda stop: fusion.run(settings, stop=stop, metrics=metrics), "fusion")
+    return thread.start_serving(settings.grpc_target, files), metrics
