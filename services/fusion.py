@@ -50,6 +50,7 @@ from triwarn.core.assessment.warnings import WarningBook
 from triwarn.core.fusion.engine import FusionConfig, FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
 from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.release import ReleasePublisher
 from triwarn.services.distribution.server import start_server
 from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
@@ -62,7 +63,9 @@ from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.synthetic import synthetic_batches
 from triwarn.services.trust import signing
+from triwarn.services.trust.labels import Releaser
 from triwarn.services.trust.registry import load_registry
+from triwarn.services.trust.topology import fusion_identity
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
@@ -107,6 +110,7 @@ class FusionService:
         self.rejections = LogOnce(log)
         self._errors_logged: set[tuple[str, str]] = set()
         policy = load_policy(settings.policy_file or None)
+        self.policy_id = policy.source
         groups: dict[frozenset[str], _Group] = {}
         for view in NATIONS:
             sources = frozenset(policy.sources_for(view))
@@ -352,6 +356,12 @@ async def run(
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
     service.observer = hub.observer = observer
     server = await start_server(settings, hub)
+    # coalition (issue 15): release each view, labelled and signed, to its national edge over the hub
+    releases = (
+        ReleasePublisher(hub, Releaser.load(settings.label_key, fusion_identity(), service.policy_id))
+        if settings.label_key
+        else None
+    )
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
     t = time.perf_counter()
@@ -387,10 +397,13 @@ async def run(
                     await server.set_serving()
                     consumer = asyncio.create_task(_consume(client, service, hub, wake))
                     stopper = asyncio.create_task(stop.wait())
+                    release = asyncio.create_task(releases.run(client)) if releases is not None else None
                     try:
                         await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
                     finally:
                         stopper.cancel()
+                        if release is not None:
+                            release.cancel()
                         if not consumer.done():
                             consumer.cancel()
                     if consumer.done() and not consumer.cancelled():

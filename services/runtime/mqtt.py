@@ -20,6 +20,7 @@ def client(
     will: aiomqtt.Will | None = None,
     keepalive_s: int = 10,
     tls: TlsFiles | None = None,
+    clean_session: bool = True,
 ) -> aiomqtt.Client:
     """An aiomqtt client for ``mqtt://[USER:PASSWORD@]HOST:PORT`` or ``mqtts://HOST:PORT`` (not yet
     connected). ``mqtts://`` needs ``tls`` (ValueError otherwise): the server is verified against its CA and
@@ -39,7 +40,7 @@ def client(
         password=url.password,
         identifier=identifier,
         will=will,
-        clean_session=True,
+        clean_session=clean_session,
         keepalive=keepalive_s,
         timeout=10,
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],

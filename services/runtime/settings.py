@@ -45,6 +45,13 @@ class Settings:
     node_keys: str = ""
     #: A node's Ed25519 signing key (PEM): its batches and status messages are signed with it. Empty: unsigned.
     signing_key: str = ""
+    #: The fusion service's Ed25519 label-signing key (PEM): with it, the service releases each view's updates,
+    #: labelled and signed, on the hub's picture topics for the national edges. Empty: no release over MQTT.
+    label_key: str = ""
+    #: An edge's copy of the fusion service's label public key (``fusion-us.ed25519.pub``).
+    label_public_key: str = ""
+    #: Append-only, hash-chained audit log of releases to consoles (JSON lines); empty: none.
+    audit_log: str = ""
 
     # --- national node -----------------------------------------------------------------------------------
     #: The node's nation: us, jp or kr.

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triwarn.core.tracks import NATIONS
+from triwarn.services.distribution.release import link_topic
 from triwarn.services.policy import Policy
 from triwarn.services.runtime.broker import BrokerError, BrokerHandle, free_port, wait_for_port
 from triwarn.services.trust.pki import HUB_NATION
@@ -141,7 +142,9 @@ def national_config(nation: str, port: int, host: str, hub_host: str, hub_port: 
         "bridge_protocol_version mqttv311",
         "keepalive_interval 10",
         "restart_timeout 1 5",
-        "notifications false",
+        "notifications true",
+        "notifications_local_only true",
+        f"notification_topic {link_topic(nation)}",
         f"bridge_cafile {pki / 'ca.crt'}",
         f"bridge_certfile {pki / f'bridge-{nation}.crt'}",
         f"bridge_keyfile {pki / f'bridge-{nation}.key'}",

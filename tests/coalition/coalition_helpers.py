@@ -59,7 +59,8 @@ class Recorder:
                 self.messages.append((str(m.topic), bytes(payload)))
 
     def topics_seen(self) -> set[str]:
-        return {t for t, _ in self.messages}
+        """Topics of the messages received, except the bridge's retained link state (``.../link``)."""
+        return {t for t, _ in self.messages if not t.endswith("/link")}
 
     def payloads(self, topic: str) -> list[bytes]:
         return [p for t, p in self.messages if t == topic]
@@ -151,3 +152,59 @@ def fusion_at_hub(coalition: CoalitionBrokers, pki: Path, tmp: Path, **extra: An
     metrics = Metrics()
     thread = ServiceThread(lambda stop: fusion.run(settings, stop=stop, metrics=metrics), "fusion")
     return thread.start_serving(settings.grpc_target, files), metrics
+
+
+BILATERAL_POLICY = """version = 1
+[release.jp]
+to = ["us"]
+[release.kr]
+to = ["us"]
+"""
+
+
+class SignedPublishers:
+    """Every nation's node publishing signed synthetic batches (2 objects seen by all three) on its national
+    broker under its own certificate, every ``period_s``, until stopped: ``sent[nation]`` counts them."""
+
+    def __init__(self, coalition: CoalitionBrokers, pki: Path, period_s: float = 0.2) -> None:
+        self.coalition, self.pki, self.period_s = coalition, pki, period_s
+        self.sent: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> SignedPublishers:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        await asyncio.gather(*(self._node(n) for n in ("us", "jp", "kr")))
+
+    async def _node(self, nation: str) -> None:
+        # heavy imports only where batches are made
+        from triwarn.sensors.sim.synthetic import nation_batch, truth_states
+        from triwarn.services.trust import signing
+        from triwarn.services.wire import tracks as wire
+
+        node_id = f"{nation}-c2"
+        signer = signing.Signer.load(self.pki / f"{node_id}.ed25519", node_id)
+        truth = truth_states(2, 0)
+        bd_seq = time.time_ns() // 1_000_000
+        seq = 0
+        while True:
+            try:
+                async with mqtt.client(self.coalition.url(nation), node_id, tls=tls(self.pki, node_id)) as client:
+                    while True:
+                        batch = nation_batch(nation, truth, time.time_ns(), batch_seq=seq, bd_seq=bd_seq)
+                        await client.publish(
+                            f"triwarn/v1/{nation}/tracks", signer.sign(signing.BATCH, wire.encode_batch(batch)), qos=1
+                        )
+                        seq += 1
+                        self.sent[nation] = seq
+                        await asyncio.sleep(self.period_s)
+            except Exception:  # the national broker restarts in some tests: reconnect
+                await asyncio.sleep(0.5)

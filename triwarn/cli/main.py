@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "bench",
     "health",
     "pki",
+    "edge",
 )
 
 DESCRIPTION = """\

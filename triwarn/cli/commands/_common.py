@@ -83,8 +83,9 @@ def open_start_gate(gate: str, lead_s: float) -> int:
 
 def add_tls(p: argparse.ArgumentParser, default_identity: str = "") -> None:
     """Mutual TLS flags: ``--tls-dir DIR --identity NAME`` takes DIR/ca.crt, DIR/NAME.crt and DIR/NAME.key (the
-    layout `triwarn pki init` writes); ``--tls-ca/--tls-cert/--tls-key`` name the files one by one."""
-    p.add_argument("--tls-dir", help="folder of `triwarn pki init`: use its CA and the --identity's certificate")
+    layout `triwarn pki init` writes), and the keys a role needs from DIR (see :func:`tls_overrides`);
+    ``--tls-ca/--tls-cert/--tls-key`` name the files one by one."""
+    p.add_argument("--tls-dir", help="folder of `triwarn pki init`: mutual TLS with the --identity's certificate")
     p.add_argument(
         "--identity",
         default=default_identity,
@@ -95,17 +96,25 @@ def add_tls(p: argparse.ArgumentParser, default_identity: str = "") -> None:
     p.add_argument("--tls-key", dest="tls_key", help="this process's private key, PEM (env TRIWARN_TLS_KEY)")
 
 
-def tls_overrides(args: argparse.Namespace) -> dict[str, str | None]:
-    """Settings overrides from the TLS flags (``--tls-dir`` first, the single-file flags win)."""
+def tls_overrides(args: argparse.Namespace, role: str = "", identity: str = "") -> dict[str, str | None]:
+    """Settings overrides from the TLS flags (``--tls-dir`` first, the single-file flags win). With
+    ``--tls-dir``, ``role`` adds its keys from that folder: ``fusion`` the node-key registry and the label key,
+    ``node`` its signing key, ``edge`` the fusion service's label public key. ``identity``: the default when
+    ``--identity`` is not given."""
     out: dict[str, str | None] = {"tls_ca": None, "tls_cert": None, "tls_key": None}
     if getattr(args, "tls_dir", None):
-        if not args.identity:
+        name = args.identity or identity
+        if not name:
             raise SystemExit("triwarn: --tls-dir needs --identity NAME")
         d = Path(args.tls_dir)
-        out.update(
-            tls_ca=str(d / "ca.crt"), tls_cert=str(d / f"{args.identity}.crt"), tls_key=str(d / f"{args.identity}.key")
-        )
-    for name in ("tls_ca", "tls_cert", "tls_key"):
-        if getattr(args, name, None):
-            out[name] = getattr(args, name)
+        out.update(tls_ca=str(d / "ca.crt"), tls_cert=str(d / f"{name}.crt"), tls_key=str(d / f"{name}.key"))
+        if role == "fusion":
+            out.update(node_keys=str(d / "node-keys.toml"), label_key=str(d / f"{name}.ed25519"))
+        elif role == "node":
+            out.update(signing_key=str(d / f"{name}.ed25519"))
+        elif role == "edge":
+            out.update(label_public_key=str(d / "fusion-us.ed25519.pub"))
+    for field_name in ("tls_ca", "tls_cert", "tls_key"):
+        if getattr(args, field_name, None):
+            out[field_name] = getattr(args, field_name)
     return out
