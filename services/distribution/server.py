@@ -19,6 +19,7 @@ from triwarn.services.distribution.hub import PictureHub, ResumeOutOfRange
 from triwarn.services.distribution.keepalive import SERVER_OPTIONS
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles, peer_name, peer_nation
+from triwarn.services.trust.audit import AuditLog, leading_seq
 from triwarn.services.wire.nations import PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
 
@@ -32,10 +33,11 @@ class WarningService:
     """The ``triwarn.v1.WarningService`` servicer. Registered through a generic handler so that Subscribe
     writes the hub's pre-serialized bytes (one serialization per update, whatever the number of subscribers)."""
 
-    def __init__(self, settings: Settings, hub: PictureHub, tls: bool = False) -> None:
+    def __init__(self, settings: Settings, hub: PictureHub, tls: bool = False, audit: AuditLog | None = None) -> None:
         self._settings = settings
         self._hub = hub
         self._tls = tls
+        self._audit = audit
         #: calls refused a view (PERMISSION_DENIED), by the nation the client's certificate names
         self.denied: dict[str, int] = {}
 
@@ -97,6 +99,8 @@ class WarningService:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, str(exc))
         except RuntimeError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        first: bytes | None = None  # the first and the last update written (the audit's range)
+        last = b""
         try:
             observer = self._hub.observer
             async with contextlib.aclosing(sub.stream()) as stream:
@@ -107,16 +111,39 @@ class WarningService:
                         started = time.time_ns()
                         await context.write(data)
                         observer.wrote(data, started, time.time_ns())
+                    if first is None:
+                        first = data
+                    last = data
             if sub.end is not None:
                 await context.abort(*sub.end)
         finally:
             sub.close()
+            if first is not None and self._audit is not None:
+                self._record(context, view, "Subscribe", first, last)
 
     async def GetPicture(
         self, request: warning_service_pb2.GetPictureRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> picture_pb2.PictureUpdate:
         view = await self._view(request.view, context)
-        return self._hub.snapshot(view, FilterSpec.from_proto(request.filter))
+        snapshot = self._hub.snapshot(view, FilterSpec.from_proto(request.filter))
+        if self._audit is not None:
+            self._audit.record(*self._who(context), view, "GetPicture", snapshot.seq, snapshot.seq)
+        return snapshot
+
+    def close(self) -> None:
+        if self._audit is not None:
+            self._audit.close()
+
+    def _who(self, context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, str]:
+        auth = context.auth_context()
+        return peer_name(auth) or context.peer(), peer_nation(auth) or ""
+
+    def _record(
+        self, context: grpc.aio.ServicerContext[Any, Any], view: str, call: str, first: bytes, last: bytes
+    ) -> None:
+        """Audit: ``call`` released updates ``first`` .. ``last`` (serialized) of ``view`` to the caller."""
+        assert self._audit is not None
+        self._audit.record(*self._who(context), view, call, leading_seq(first), leading_seq(last))
 
 
 @dataclass
@@ -150,6 +177,8 @@ class GrpcServerHandle:
             "the fusion service is shutting down: reconnect and resume after your last seq",
         )
         await self.server.stop(grace_s)
+        if self.service is not None:
+            self.service.close()
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
@@ -160,7 +189,8 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     WarningService, health checking (NOT_SERVING until ``handle.set_serving()``) and server reflection."""
     server = grpc.aio.server(options=SERVER_OPTIONS)
     tls = TlsFiles.from_settings(settings)
-    service = WarningService(settings, hub, tls=tls is not None)
+    audit = AuditLog(settings.audit_log) if settings.audit_log else None
+    service = WarningService(settings, hub, tls=tls is not None, audit=audit)
     server.add_generic_rpc_handlers((service.rpc_handler(),))
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

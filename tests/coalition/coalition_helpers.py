@@ -29,16 +29,17 @@ def tls(pki: Path, identity: str) -> TlsFiles:
     return TlsFiles.in_dir(pki, identity)
 
 
-class Recorder:
-    """Subscribes as ``identity`` to ``topics`` on ``url`` and records (topic, payload) until stopped."""
+class Background:
+    """``_run()`` as a task for the life of an ``async with``; entered once ``_ready`` is set."""
 
-    def __init__(self, url: str, files: TlsFiles, topics: list[str]) -> None:
-        self.url, self.files, self.topics = url, files, topics
-        self.messages: list[tuple[str, bytes]] = []
+    def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
-    async def __aenter__(self) -> Recorder:
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Any:
         self._task = asyncio.create_task(self._run())
         await asyncio.wait_for(self._ready.wait(), 10)
         return self
@@ -48,6 +49,15 @@ class Recorder:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+class Recorder(Background):
+    """Subscribes as ``identity`` to ``topics`` on ``url`` and records (topic, payload) until stopped."""
+
+    def __init__(self, url: str, files: TlsFiles, topics: list[str]) -> None:
+        super().__init__()
+        self.url, self.files, self.topics = url, files, topics
+        self.messages: list[tuple[str, bytes]] = []
 
     async def _run(self) -> None:
         async with mqtt.client(self.url, "recorder", tls=self.files) as client:
@@ -162,26 +172,17 @@ to = ["us"]
 """
 
 
-class SignedPublishers:
+class SignedPublishers(Background):
     """Every nation's node publishing signed synthetic batches (2 objects seen by all three) on its national
     broker under its own certificate, every ``period_s``, until stopped: ``sent[nation]`` counts them."""
 
     def __init__(self, coalition: CoalitionBrokers, pki: Path, period_s: float = 0.2) -> None:
+        super().__init__()
         self.coalition, self.pki, self.period_s = coalition, pki, period_s
         self.sent: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> SignedPublishers:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
 
     async def _run(self) -> None:
+        self._ready.set()
         await asyncio.gather(*(self._node(n) for n in ("us", "jp", "kr")))
 
     async def _node(self, nation: str) -> None:

@@ -4,16 +4,19 @@ certificate, another CA's certificate or plain text never get an answer (real gr
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import grpc
 import pytest
 
+from triwarn.cli.main import main
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.server import start_server
 from triwarn.services.runtime.broker import free_port
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
+from triwarn.services.trust.audit import verify
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 pytestmark = pytest.mark.timeout(60)
@@ -108,3 +111,36 @@ def test_no_answer_without_a_coalition_certificate(pki: Path, rogue_pki: Path, t
 
     code = asyncio.run(_serve_and(settings, body))
     assert code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+def test_releases_are_audited_in_a_chain_that_detects_an_edit(pki: Path, tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    settings = _settings(pki, tmp_path).replace(audit_log=str(audit_path))
+    jp = TlsFiles.in_dir(pki, "console-jp")
+
+    async def body(server):  # type: ignore[no-untyped-def]
+        await _get(settings.grpc_target, jp, tracks_pb2.NATION_JP)
+        async with _channel(settings.grpc_target, jp) as channel:
+            stub = warning_service_pb2_grpc.WarningServiceStub(channel)
+            call = stub.Subscribe(warning_service_pb2.SubscribeRequest(resume_after_seq=0))
+            got = [await call.read() for _ in range(1)]
+            await server.hub.publish("jp", picture_pb2.PictureUpdate(time_ns=2))
+            got.append(await call.read())
+            call.cancel()
+        await asyncio.sleep(0.2)
+        return [u.seq for u in got]
+
+    seqs = asyncio.run(_serve_and(settings, body))
+    assert seqs == [1, 2]
+    records = [json.loads(line) for line in audit_path.read_text().splitlines()]
+    assert [(r["who"], r["nation"], r["view"], r["call"], r["first_seq"], r["last_seq"]) for r in records] == [
+        ("console-jp", "jp", "jp", "GetPicture", 1, 1),
+        ("console-jp", "jp", "jp", "Subscribe", 1, 2),
+    ]
+    assert main(["audit", "verify", str(audit_path)]) == 0
+    lines = audit_path.read_text().splitlines()
+    lines[0] = lines[0].replace('"last_seq": 1', '"last_seq": 9')
+    audit_path.write_text("\n".join(lines) + "\n")
+    result = verify(audit_path)
+    assert not result.ok and "record 0 was altered" in result.message
+    assert main(["audit", "verify", str(audit_path)]) == 1

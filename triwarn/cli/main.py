@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "health",
     "pki",
     "edge",
+    "audit",
 )
 
 DESCRIPTION = """\
