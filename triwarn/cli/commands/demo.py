@@ -45,6 +45,14 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the picture as one JSON object per update")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
     p.add_argument("--workdir", help="where logs and the warning log go (default: a new temporary folder)")
+    p.add_argument(
+        "--topology",
+        choices=["auto", "coalition", "single"],
+        default="auto",
+        help="coalition: four Mosquitto brokers (us, jp, kr, US hub) with mTLS, signed batches and national edges "
+        "(docs/coalition.md); single: one broker; auto (default): coalition where mosquitto is installed and no "
+        "--broker is given, else single",
+    )
     p.set_defaults(func=run)
 
 
@@ -66,12 +74,13 @@ def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[byt
     )
 
 
-def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, credentials: Any = None) -> None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(target) as channel:
+    channel_cm = grpc.insecure_channel(target) if credentials is None else grpc.secure_channel(target, credentials)
+    with channel_cm as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -129,6 +138,30 @@ def warm_up(scenario: str, seed: int) -> float:
     return time.perf_counter() - t
 
 
+def _topology(args: argparse.Namespace) -> str:
+    """The topology to run: ``--topology``, or for auto the coalition where mosquitto is on PATH (and no
+    --broker is given); the single broker otherwise, which says so."""
+    import shutil
+
+    if args.topology == "coalition" and shutil.which("mosquitto") is None:
+        raise SystemExit("triwarn demo: --topology coalition needs mosquitto (`apt-get install mosquitto`)")
+    if args.topology != "auto":
+        return str(args.topology)
+    if args.broker is None and shutil.which("mosquitto") is not None:
+        return "coalition"
+    why = "--broker was given" if args.broker else "mosquitto is not installed"
+    print(f"  topology: one broker ({why}); the coalition topology needs mosquitto (docs/coalition.md)")
+    return "single"
+
+
+def _run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path) -> int:
+    """The coalition topology (issue 15): lives in its own module."""
+    from triwarn.cli.commands._demo_coalition import run_coalition
+
+    print("  topology: coalition (four brokers, mTLS, signed batches, national edges; docs/coalition.md)")
+    return run_coalition(args, scenario, workdir, sys.modules[__name__])
+
+
 def run(args: argparse.Namespace) -> int:
     from triwarn.cli.commands._common import open_start_gate
     from triwarn.scenarios.scenario_file import ScenarioError, load_scenario
@@ -145,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {scenario.duration_s:.0f} s of flight, shown {args.speed:g}x faster; logs in {workdir}")
     print("  compiling numba kernels (first run only, up to a few minutes; cached afterwards)...", flush=True)
     print(f"  kernels ready in {warm_up(args.scenario, args.seed):.1f} s", flush=True)
+    topology = _topology(args)
+    if topology == "coalition":
+        return _run_coalition(args, scenario, workdir)
 
     try:
         broker = start_broker(args.broker)
