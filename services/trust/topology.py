@@ -93,7 +93,9 @@ def hub_acl(policy: Policy, nations: Sequence[str] = NATIONS) -> str:
     return "\n".join(lines)
 
 
-def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: Path) -> list[str]:
+def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: Path, run_as: str) -> list[str]:
+    """The common part of every broker's config. ``run_as``: the user Mosquitto keeps when started as root
+    (it drops to ``mosquitto`` otherwise, which cannot read keys of mode 0600); empty: no ``user`` line."""
     return [
         "per_listener_settings false",
         "allow_anonymous false",
@@ -110,7 +112,7 @@ def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: 
         "log_type warning",
         "log_type notice",
         "connection_messages true",
-        f"user {getpass.getuser()}",
+        *([f"user {run_as}"] if run_as else []),
         "",
         f"listener {port} {host}",
         f"cafile {pki / 'ca.crt'}",
@@ -124,14 +126,16 @@ def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: 
     ]
 
 
-def hub_config(port: int, host: str, pki: Path, workdir: Path) -> str:
-    return "\n".join(_listener(port, host, pki, "broker-hub", workdir / "acl", workdir))
+def hub_config(port: int, host: str, pki: Path, workdir: Path, run_as: str = "") -> str:
+    return "\n".join(_listener(port, host, pki, "broker-hub", workdir / "acl", workdir, run_as))
 
 
-def national_config(nation: str, port: int, host: str, hub_host: str, hub_port: int, pki: Path, workdir: Path) -> str:
+def national_config(
+    nation: str, port: int, host: str, hub_host: str, hub_port: int, pki: Path, workdir: Path, run_as: str = ""
+) -> str:
     """A national broker's config: its listener, and its bridge to the hub (national topics out, its view's
     picture in)."""
-    lines = _listener(port, host, pki, f"broker-{nation}", workdir / "acl", workdir)
+    lines = _listener(port, host, pki, f"broker-{nation}", workdir / "acl", workdir, run_as)
     lines += [
         f"connection hub-{nation}",
         f"address {hub_host}:{hub_port}",
@@ -207,6 +211,36 @@ class CoalitionBrokers:
             handle.stop()
 
 
+def write_configs(
+    out: Path,
+    pki: Path,
+    policy: Policy,
+    registry: NodeRegistry,
+    ports: dict[str, int],
+    host: str = "127.0.0.1",
+    hub_host: str = "127.0.0.1",
+    run_as: str = "",
+    extra_acl: dict[str, str] | None = None,
+) -> dict[str, Path]:
+    """Write ``out/<name>/mosquitto.conf`` and ``acl`` for the hub and each nation of ``ports`` (name -> port;
+    the bridges dial ``hub_host:ports['hub']``). Returns name -> config path."""
+    extra = extra_acl or {}
+    configs: dict[str, Path] = {}
+    nations = [n for n in ports if n != HUB]
+    for name in (HUB, *nations):
+        d = out / name
+        d.mkdir(parents=True, exist_ok=True)
+        acl = hub_acl(policy, nations) if name == HUB else national_acl(name, registry)
+        (d / "acl").write_text(acl + extra.get(name, ""))
+        if name == HUB:
+            text = hub_config(ports[HUB], host, pki, d, run_as)
+        else:
+            text = national_config(name, ports[name], host, hub_host, ports[HUB], pki, d, run_as)
+        configs[name] = d / "mosquitto.conf"
+        configs[name].write_text(text)
+    return configs
+
+
 def start_coalition(
     pki: str | Path,
     policy: Policy,
@@ -220,26 +254,16 @@ def start_coalition(
     hub, then the national brokers, on free ports of ``host``. Stopped by ``stop()`` (and at exit).
     ``extra_acl``: broker name -> ACL lines appended to the generated ones (e.g. a national monitor that
     reads ``#``)."""
-    extra = extra_acl or {}
     pki = Path(pki).resolve()
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="triwarn-coalition-"))
     brokers = CoalitionBrokers(pki=pki, workdir=work, host=host)
     atexit.register(brokers.stop)
-    hub_dir = work / HUB
-    hub_dir.mkdir(parents=True, exist_ok=True)
-    (hub_dir / "acl").write_text(hub_acl(policy, nations) + extra.get(HUB, ""))
-    hub_port = free_port(host)
-    brokers.configs[HUB] = hub_dir / "mosquitto.conf"
-    brokers.configs[HUB].write_text(hub_config(hub_port, host, pki, hub_dir))
-    brokers.handles[HUB] = BrokerHandle(url=f"mqtts://{host}:{hub_port}", kind="mosquitto")
-    for n in nations:
-        d = work / n
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "acl").write_text(national_acl(n, registry) + extra.get(n, ""))
-        port = free_port(host)
-        brokers.configs[n] = d / "mosquitto.conf"
-        brokers.configs[n].write_text(national_config(n, port, host, host, hub_port, pki, d))
-        brokers.handles[n] = BrokerHandle(url=f"mqtts://{host}:{port}", kind="mosquitto")
+    ports = {name: free_port(host) for name in (HUB, *nations)}
+    brokers.configs = write_configs(
+        work, pki, policy, registry, ports, host, host, run_as=getpass.getuser(), extra_acl=extra_acl
+    )
+    for name, port in ports.items():
+        brokers.handles[name] = BrokerHandle(url=f"mqtts://{host}:{port}", kind="mosquitto")
     try:
         for name in (HUB, *nations):
             brokers.start(name)
