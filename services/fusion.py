@@ -385,8 +385,11 @@ async def run(
     try:
         while not stop.is_set():
             try:
+                # under mutual TLS the broker takes the client id from the certificate: a persistent session
+                # keeps the batches that reach the hub while this service reconnects (coalition, issue 15)
+                tls = TlsFiles.from_settings(settings)
                 async with mqtt.client(
-                    settings.broker_url, f"triwarn-fusion-{time.time_ns()}", tls=TlsFiles.from_settings(settings)
+                    settings.broker_url, f"triwarn-fusion-{time.time_ns()}", tls=tls, clean_session=tls is None
                 ) as client:
                     await client.subscribe(wire.TRACKS_SUBSCRIPTION, qos=1)
                     await client.subscribe(wire.STATUS_SUBSCRIPTION, qos=1)
