@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import atexit
 import getpass
+import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -36,10 +38,13 @@ from triwarn.core.tracks import NATIONS
 from triwarn.services.distribution.release import link_topic
 from triwarn.services.policy import Policy
 from triwarn.services.runtime.broker import BrokerError, BrokerHandle, free_port, wait_for_port
+from triwarn.services.trust.nodelay import build_shim
 from triwarn.services.trust.pki import HUB_NATION
 from triwarn.services.trust.registry import NodeRegistry
 from triwarn.services.wire.picture import PICTURE_PREFIX
 from triwarn.services.wire.tracks import TOPIC_PREFIX
+
+log = logging.getLogger(__name__)
 
 #: Messages a broker queues per session (the bridge's own and each subscriber's at the hub) before it drops:
 #: a 60 s outage at the benchmark's 3 × 300 tracks/s in batches of 30 is ~1,800 messages; the demo's rates far
@@ -169,6 +174,8 @@ class CoalitionBrokers:
     handles: dict[str, BrokerHandle] = field(default_factory=dict)
     configs: dict[str, Path] = field(default_factory=dict)
     host: str = "127.0.0.1"
+    #: extra environment of each broker process (the national brokers' TCP_NODELAY shim)
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return self.handles[name].url
@@ -184,7 +191,11 @@ class CoalitionBrokers:
         log_path = self.workdir / name / "mosquitto.log"
         with log_path.open("ab") as log_file:
             proc = subprocess.Popen(
-                [exe, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                [exe, "-c", str(conf)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env.get(name, {})},
             )
         handle = BrokerHandle(url=f"mqtts://{self.host}:{port}", kind="mosquitto", process=proc)
         self.handles[name] = handle
@@ -249,11 +260,13 @@ def start_coalition(
     host: str = "127.0.0.1",
     nations: Sequence[str] = NATIONS,
     extra_acl: dict[str, str] | None = None,
+    bridge_nodelay: bool = True,
 ) -> CoalitionBrokers:
     """Write the four configs and ACLs under ``workdir`` (a new temporary folder if None) and start the
     hub, then the national brokers, on free ports of ``host``. Stopped by ``stop()`` (and at exit).
     ``extra_acl``: broker name -> ACL lines appended to the generated ones (e.g. a national monitor that
-    reads ``#``)."""
+    reads ``#``). ``bridge_nodelay``: run the national brokers with the TCP_NODELAY shim
+    (:mod:`triwarn.services.trust.nodelay`; skipped, with a warning, where no C compiler is available)."""
     pki = Path(pki).resolve()
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="triwarn-coalition-"))
     brokers = CoalitionBrokers(pki=pki, workdir=work, host=host)
@@ -264,6 +277,11 @@ def start_coalition(
     )
     for name, port in ports.items():
         brokers.handles[name] = BrokerHandle(url=f"mqtts://{host}:{port}", kind="mosquitto")
+    shim = build_shim(work) if bridge_nodelay else None
+    if bridge_nodelay and shim is None:
+        log.warning("no C compiler: the bridges run without TCP_NODELAY (docs/coalition.md)")
+    if shim is not None:
+        brokers.env = {n: {"LD_PRELOAD": str(shim)} for n in nations}
     try:
         for name in (HUB, *nations):
             brokers.start(name)
