@@ -23,6 +23,7 @@ from coalition_helpers import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from triwarn.cli.main import main
 from triwarn.services import edge
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.broker import free_port
@@ -61,20 +62,18 @@ def _edge(coalition: CoalitionBrokers, pki: Path, tmp: Path, nation: str) -> tup
 def stack(coalition: CoalitionBrokers, pki: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("edges")
     (tmp / "policy.toml").write_text(BILATERAL_POLICY)
-    started: list[ServiceThread] = []
+    state: dict = {"tmp": tmp, "feeds": {}}  # "fusion", "jp", "kr": the running services (a test may restart one)
     try:
-        fusion, _ = fusion_at_hub(
+        state["fusion"], _ = fusion_at_hub(
             coalition, pki, tmp, policy_file=str(tmp / "policy.toml"), label_key=str(pki / "fusion-us.ed25519")
         )
-        started.append(fusion)
-        edge_jp, feeds_jp = _edge(coalition, pki, tmp, "jp")
-        started.append(edge_jp)
-        edge_kr, feeds_kr = _edge(coalition, pki, tmp, "kr")
-        started.append(edge_kr)
-        yield {"fusion": fusion, "jp": edge_jp, "kr": edge_kr, "feeds": {"jp": feeds_jp, "kr": feeds_kr}}
+        for nation in ("jp", "kr"):
+            state[nation], state["feeds"][nation] = _edge(coalition, pki, tmp, nation)
+        yield state
     finally:
-        for thread in reversed(started):
-            thread.stop()
+        for name in ("kr", "jp", "fusion"):
+            if name in state:
+                state[name].stop()
 
 
 async def _stream(
@@ -208,3 +207,50 @@ async def _wait(probe, value: int, timeout_s: float) -> bool:  # type: ignore[no
             pass
         await asyncio.sleep(0.2)
     return False
+
+
+def test_a_restarted_edge_resumes_its_consoles_from_its_own_log(
+    coalition: CoalitionBrokers, pki: Path, stack: dict, tmp_path: Path
+) -> None:
+    """The kr edge stops and starts again on the same log: a console resumes after the last seq it had, gap
+    free, and the edge resynchronizes from the hub's retained snapshot."""
+    files = tls(pki, "console-kr")
+
+    async def last_seq(target: str) -> int:
+        async with grpc.aio.secure_channel(target, files.grpc_channel_credentials()) as channel:
+            stub = warning_service_pb2_grpc.WarningServiceStub(channel)
+            return (await stub.GetPicture(warning_service_pb2.GetPictureRequest(), timeout=5)).seq
+
+    async def resume(target: str, after: int, n: int) -> list[int]:
+        async with grpc.aio.secure_channel(target, files.grpc_channel_credentials()) as channel:
+            stub = warning_service_pb2_grpc.WarningServiceStub(channel)
+            call = stub.Subscribe(warning_service_pb2.SubscribeRequest(resume_after_seq=after), timeout=30)
+            seqs = []
+            async for u in call:
+                seqs.append(u.seq)
+                if len(seqs) >= n:
+                    call.cancel()
+                    break
+            return seqs
+
+    async def run() -> tuple[int, list[int], int]:
+        async with SignedPublishers(coalition, pki):
+            await asyncio.sleep(2.0)
+            before = await last_seq(stack["kr"].target)
+        stack["kr"].stop()
+        restarted, _ = _edge(coalition, pki, stack["tmp"], "kr")
+        stack["kr"] = restarted
+        async with SignedPublishers(coalition, pki):
+            seqs = await resume(restarted.target, before, 10)
+        return before, seqs, await last_seq(restarted.target)
+
+    before, seqs, after = asyncio.run(run())
+    assert before > 0
+    assert seqs == list(range(before + 1, before + 11))
+    assert after >= before + 10
+
+
+def test_health_over_mutual_tls(pki: Path, stack: dict) -> None:
+    target = stack["jp"].target
+    assert main(["health", "--target", target, "--tls-dir", str(pki), "--identity", "console-jp"]) == 0
+    assert main(["health", "--target", target]) == 1  # plain text gets no answer
