@@ -63,6 +63,8 @@ class Identity:
     name: str
     role: str
     nation: str
+    #: more IP addresses the server certificate names (a broker on a separate network host)
+    ips: tuple[str, ...] = ()
 
     @property
     def server(self) -> bool:
@@ -160,6 +162,7 @@ def issue(
             x509.DNSName(ident.name),
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ident.ips),
         ]
     cert = (
         x509.CertificateBuilder()
