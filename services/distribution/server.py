@@ -174,7 +174,7 @@ class GrpcServerHandle:
         await self.health.enter_graceful_shutdown()
         self.hub.end_subscriptions(
             grpc.StatusCode.UNAVAILABLE,
-            "the fusion service is shutting down: reconnect and resume after your last seq",
+            "the server (fusion service or edge) is shutting down: reconnect and resume after your last seq",
         )
         await self.server.stop(grace_s)
         if self.service is not None:

@@ -55,7 +55,8 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         common = ["--speed", f"{args.speed:g}", "--start-gate", str(gate)]
         fusion = demo._spawn(
             ["fusion", "--broker", brokers.url("hub"), "--listen", target, "--metrics-port", "0",
-             "--warning-log", str(workdir / "warnings.sqlite"), *tls, *common],
+             "--warning-log", str(workdir / "warnings.sqlite"), "--audit-log", str(workdir / "audit-fusion.jsonl"),
+             *tls, *common],
             log_file,
         )  # fmt: skip
         procs.append(fusion)
@@ -67,6 +68,7 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         for nation in EDGES:
             edge_args = ["edge", "--nation", nation, "--broker", brokers.url(nation), "--listen", edge_targets[nation]]
             edge_args += ["--warning-log", str(workdir / f"edge-{nation}.sqlite"), *tls]
+            edge_args += ["--audit-log", str(workdir / f"audit-edge-{nation}.jsonl")]
             procs.append(demo._spawn(edge_args, log_file))
         names = ["fusion", *(f"node-{n}" for n in NATIONS)]
         print("  starting the fusion service at the hub, the nodes (us, jp, kr) and the edges (jp, kr)...", flush=True)
@@ -111,4 +113,5 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         print(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
         return 1
     print(f"triwarn demo: done. Logs, the warning logs, the PKI and the broker configs are in {workdir}")
+    print(f"  releases to consoles: triwarn audit verify {workdir / 'audit-edge-jp.jsonl'} (and audit-*.jsonl)")
     return 0

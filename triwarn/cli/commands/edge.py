@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     p.add_argument("--listen", dest="grpc_listen", help="gRPC listen address (default 127.0.0.1:50051)")
     p.add_argument("--warning-log", dest="warning_log", help="SQLite file of the edge's own log")
     p.add_argument("--label-public-key", dest="label_public_key", help="the fusion service's label public key")
+    p.add_argument("--audit-log", dest="audit_log", help="hash-chained audit log of releases to consoles")
     add_tls(p)
     p.set_defaults(func=run)
 
@@ -33,6 +34,14 @@ def run(args: argparse.Namespace) -> int:
     nation = args.nation or "us"
     extra: dict[str, Any] = tls_overrides(args, "edge", identity=f"edge-{nation}")
     settings = settings_from(
-        args, "nation", "broker_url", "grpc_listen", "warning_log", "label_public_key", default_view=nation, **extra
+        args,
+        "nation",
+        "broker_url",
+        "grpc_listen",
+        "warning_log",
+        "label_public_key",
+        "audit_log",
+        default_view=nation,
+        **extra,
     )
     return asyncio.run(edge.run(settings))

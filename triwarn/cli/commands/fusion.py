@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--speed", dest="clock_speed", type=float, help="clock speed; must match the nodes' --speed")
     p.add_argument("--t0-ns", dest="scenario_t0_ns", type=int, help="clock start; must match the nodes' --t0-ns")
     add_start_gate(p)
+    p.add_argument("--audit-log", dest="audit_log", help="hash-chained audit log of releases to consoles")
     add_tls(p, default_identity="fusion-us")
     p.set_defaults(func=run)
 
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         "metrics_port",
         "warning_log",
         "policy_file",
+        "audit_log",
         "clock_speed",
         "scenario_t0_ns",
         **extra,
