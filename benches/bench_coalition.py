@@ -51,6 +51,8 @@ from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_ser
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_coalition.json"
 NATIONS = ("us", "jp", "kr")
 MONITORS = {n: f"monitor-{n}" for n in ("hub", *NATIONS)}
+#: a second subscriber on jp's broker: its difference to the first is the measurement's own noise (0 hops)
+FLOOR = "monitor-jp-b"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -59,7 +61,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def _pki(folder: Path) -> Path:
     extra = [Identity(name, "console", "us" if n == "hub" else n) for n, name in MONITORS.items()]
-    return init_pki(folder, default_identities() + extra)
+    return init_pki(folder, [*default_identities(), *extra, Identity(FLOOR, "console", "jp")])
 
 
 def _brokers(pki: Path, work: Path, nodelay: bool) -> CoalitionBrokers:
@@ -68,7 +70,10 @@ def _brokers(pki: Path, work: Path, nodelay: bool) -> CoalitionBrokers:
         Policy.release_all(),
         load_registry(pki / "node-keys.toml"),
         workdir=work,
-        extra_acl={n: f"user {name}\ntopic read #\n" for n, name in MONITORS.items()},
+        extra_acl={
+            n: f"user {name}\ntopic read #\n" + (f"user {FLOOR}\ntopic read #\n" if n == "jp" else "")
+            for n, name in MONITORS.items()
+        },
         bridge_nodelay=nodelay,
     )
 
@@ -99,6 +104,7 @@ async def _hops(brokers: CoalitionBrokers, pki: Path, seconds: float, rate_hz: f
     near: dict[tuple[str, int], int] = {}
     hub: dict[tuple[str, int], int] = {}
     jp_down: dict[tuple[str, int], int] = {}
+    floor: dict[tuple[str, int], int] = {}
     sent: dict[tuple[str, int], int] = {}
     ready = [asyncio.Event() for _ in range(5)]
     receivers = [
@@ -108,7 +114,10 @@ async def _hops(brokers: CoalitionBrokers, pki: Path, seconds: float, rate_hz: f
         files = TlsFiles.in_dir(pki, MONITORS[n])
         target = jp_down if n == "jp" else near
         receivers.append(asyncio.create_task(_receive(brokers.url(n), files, ["#"], target, ready[i + 1])))
-    await asyncio.gather(*(asyncio.wait_for(r.wait(), 10) for r in ready[:4]))
+    receivers.append(
+        asyncio.create_task(_receive(brokers.url("jp"), TlsFiles.in_dir(pki, FLOOR), ["#"], floor, ready[4]))
+    )
+    await asyncio.gather(*(asyncio.wait_for(r.wait(), 10) for r in ready))
     body = {n: _payloads(n_tracks, pki, n) for n in NATIONS}
     picture = body["jp"]  # a picture update of as many tracks is of about the same size
 
@@ -134,10 +143,12 @@ async def _hops(brokers: CoalitionBrokers, pki: Path, seconds: float, rate_hz: f
     both = {**near, **jp_down}
     up = [(hub[k] - both[k]) * 1e-6 for k in sent if k in hub and k in both and "/picture/" not in k[0]]
     down = [(jp_down[k] - hub[k]) * 1e-6 for k in sent if k in hub and k in jp_down and "/picture/" in k[0]]
+    noise = [(floor[k] - jp_down[k]) * 1e-6 for k in sent if k in floor and k in jp_down]
     lost = sum(1 for k in sent if k not in hub)
     return {
         "uplink_added_ms": {"p50": _pct(up, 50), "p99": _pct(up, 99), "n": len(up)},
         "downlink_added_ms": {"p50": _pct(down, 50), "p99": _pct(down, 99), "n": len(down)},
+        "noise_floor_ms": {"p50": _pct(noise, 50), "p99": _pct(noise, 99), "n": len(noise)},
         "payload_bytes": len(body["jp"]) + 8,
         "messages_lost_at_hub": lost,
     }
