@@ -112,7 +112,7 @@ def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: 
         f"max_queued_bytes {MAX_QUEUED_BYTES}",
         "max_inflight_messages 100",
         "set_tcp_nodelay true",
-        "log_dest stdout",
+        "log_dest stderr",
         "log_type error",
         "log_type warning",
         "log_type notice",
@@ -232,9 +232,12 @@ def write_configs(
     hub_host: str = "127.0.0.1",
     run_as: str = "",
     extra_acl: dict[str, str] | None = None,
+    bridge_targets: dict[str, tuple[str, int]] | None = None,
 ) -> dict[str, Path]:
     """Write ``out/<name>/mosquitto.conf`` and ``acl`` for the hub and each nation of ``ports`` (name -> port;
-    the bridges dial ``hub_host:ports['hub']``). Returns name -> config path."""
+    the bridges dial ``hub_host:ports['hub']``, or ``bridge_targets[nation]`` (host, port) where given: a
+    proxy in tests). Returns name -> config path."""
+    targets = bridge_targets or {}
     extra = extra_acl or {}
     configs: dict[str, Path] = {}
     nations = [n for n in ports if n != HUB]
@@ -246,7 +249,8 @@ def write_configs(
         if name == HUB:
             text = hub_config(ports[HUB], host, pki, d, run_as)
         else:
-            text = national_config(name, ports[name], host, hub_host, ports[HUB], pki, d, run_as)
+            dial_host, dial_port = targets.get(name, (hub_host, ports[HUB]))
+            text = national_config(name, ports[name], host, dial_host, dial_port, pki, d, run_as)
         configs[name] = d / "mosquitto.conf"
         configs[name].write_text(text)
     return configs
@@ -261,19 +265,32 @@ def start_coalition(
     nations: Sequence[str] = NATIONS,
     extra_acl: dict[str, str] | None = None,
     bridge_nodelay: bool = True,
+    bridge_targets: dict[str, tuple[str, int]] | None = None,
+    hub_port: int = 0,
 ) -> CoalitionBrokers:
     """Write the four configs and ACLs under ``workdir`` (a new temporary folder if None) and start the
     hub, then the national brokers, on free ports of ``host``. Stopped by ``stop()`` (and at exit).
     ``extra_acl``: broker name -> ACL lines appended to the generated ones (e.g. a national monitor that
-    reads ``#``). ``bridge_nodelay``: run the national brokers with the TCP_NODELAY shim
+    reads ``#``). ``bridge_targets`` and ``hub_port`` (0: free): see :func:`write_configs`.
+    ``bridge_nodelay``: run the national brokers with the TCP_NODELAY shim
     (:mod:`triwarn.services.trust.nodelay`; skipped, with a warning, where no C compiler is available)."""
     pki = Path(pki).resolve()
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="triwarn-coalition-"))
     brokers = CoalitionBrokers(pki=pki, workdir=work, host=host)
     atexit.register(brokers.stop)
     ports = {name: free_port(host) for name in (HUB, *nations)}
+    ports[HUB] = hub_port or ports[HUB]
     brokers.configs = write_configs(
-        work, pki, policy, registry, ports, host, host, run_as=getpass.getuser(), extra_acl=extra_acl
+        work,
+        pki,
+        policy,
+        registry,
+        ports,
+        host,
+        host,
+        run_as=getpass.getuser(),
+        extra_acl=extra_acl,
+        bridge_targets=bridge_targets,
     )
     for name, port in ports.items():
         brokers.handles[name] = BrokerHandle(url=f"mqtts://{host}:{port}", kind="mosquitto")
