@@ -217,6 +217,16 @@ class CoalitionBrokers:
     def log(self, name: str) -> str:
         return (self.workdir / name / "mosquitto.log").read_text(errors="replace")
 
+    def tls_refusals(self, name: str) -> dict[str, int]:
+        """Connections broker ``name`` refused in the TLS handshake, by reason, counted from its log (Mosquitto
+        has no counter for them): ``no_certificate`` and ``untrusted_certificate`` (another CA). Denied
+        publishes and subscriptions are not logged at this log level and are not counted here."""
+        text = self.log(name)
+        return {
+            "no_certificate": text.count("peer did not return a certificate"),
+            "untrusted_certificate": text.count("certificate verify failed"),
+        }
+
     def stop(self) -> None:
         for handle in self.handles.values():
             handle.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import ssl
+import time
 import warnings
 from pathlib import Path
 
@@ -136,9 +137,16 @@ def test_connections_without_a_coalition_certificate_are_refused(
         async with client:
             await client.publish("triwarn/v1/jp/tracks", b"spoof", qos=1)
 
+    before = coalition.tls_refusals("jp")
     with pytest.raises(aiomqtt.MqttError):
         asyncio.run(asyncio.wait_for(attempt(), 15))
     _collect_failed_sockets()
+    time.sleep(0.3)  # the broker's log line
+    after = coalition.tls_refusals("jp")
+    counted = {k: after[k] - before[k] for k in after}
+    expected = {"no certificate": "no_certificate", "rogue CA": "untrusted_certificate"}.get(who)
+    if expected is not None:
+        assert counted[expected] == 1, counted
 
 
 def test_the_client_trusts_no_rogue_broker(pki: Path, rogue_pki: Path, coalition: CoalitionBrokers) -> None:
