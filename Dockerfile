@@ -18,8 +18,8 @@ COPY analysis ./analysis
 COPY benches ./benches
 RUN pip install . \
     && useradd --system --uid 10001 --create-home triwarn \
-    && mkdir -p /var/cache/triwarn/numba /var/lib/triwarn \
-    && chown -R triwarn /var/cache/triwarn /var/lib/triwarn
+    && mkdir -p /var/cache/triwarn/numba /var/lib/triwarn /pki /brokers \
+    && chown -R triwarn /var/cache/triwarn /var/lib/triwarn /pki /brokers
 
 USER triwarn
 WORKDIR /var/lib/triwarn

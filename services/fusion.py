@@ -51,6 +51,7 @@ from triwarn.core.fusion.config import FusionConfig
 from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
 from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.release import ReleasePublisher
 from triwarn.services.distribution.server import start_server
 from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
@@ -60,7 +61,12 @@ from triwarn.services.runtime.logs import LogOnce
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.synthetic import synthetic_batches
+from triwarn.services.trust import signing
+from triwarn.services.trust.labels import Releaser
+from triwarn.services.trust.registry import load_registry
+from triwarn.services.trust.topology import fusion_identity
 from triwarn.services.wire import picture
 from triwarn.services.wire import tracks as wire
 from triwarn.v1 import picture_pb2
@@ -105,6 +111,7 @@ class FusionService:
         self.rejections = LogOnce(log)
         self._errors_logged: set[tuple[str, str]] = set()
         policy = load_policy(settings.policy_file or None)
+        self.policy_id = policy.source
         groups: dict[frozenset[str], _Group] = {}
         for view in NATIONS:
             sources = frozenset(policy.sources_for(view))
@@ -123,6 +130,32 @@ class FusionService:
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
+        # coalition (issue 15): with a node-key registry, only messages signed by a registered node of the
+        # topic's nation are parsed (triwarn.services.trust.signing)
+        self.verifier = signing.Verifier(load_registry(settings.node_keys)) if settings.node_keys else None
+        self.replays = signing.ReplayGuard()
+
+    def _signer(self, kind: str, topic_nation: str, payload: bytes) -> str | None:
+        """Coalition: the registered node that signed ``payload`` ('' when signatures are off), or None when
+        it is rejected (counted by reason: unsigned, unknown_node, wrong_nation, bad_signature, oversized)."""
+        if self.verifier is None:
+            return ""
+        try:
+            if len(payload) > self.limits.max_payload_bytes:
+                raise wire.RejectedInput("oversized", f"payload of {len(payload)} bytes exceeds the limit")
+            return self.verifier.verify(kind, topic_nation, payload)
+        except wire.RejectedInput as exc:
+            self.reject(topic_nation, exc)
+            return None
+
+    def _check_signed(self, signer: str, node_id: str, seq: tuple[int, int] | None) -> None:
+        """Coalition: the message names the node that signed it, and (batches) is not a replay."""
+        if not signer:
+            return
+        if node_id != signer:
+            raise wire.RejectedInput("node_mismatch", f"message of node {node_id[:64]!r} signed by {signer}")
+        if seq is not None:
+            self.replays.check(signer, *seq)
 
     def internal_error(self, stage: str, exc: Exception) -> None:
         """A bug, not bad input: counted per stage, logged with its traceback once per (stage, error type)."""
@@ -140,8 +173,12 @@ class FusionService:
     def handle_tracks(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """One MQTT track message -> picture updates per view (empty when rejected or nothing changed)."""
         started = time.perf_counter()
+        signer = self._signer(signing.BATCH, topic_nation, payload)
+        if signer is None:
+            return []
         try:
             batch = wire.decode_batch(payload, topic_nation, self.clock.now_ns(), self.limits)
+            self._check_signed(signer, batch.node_id, (batch.bd_seq, batch.batch_seq))
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
@@ -265,8 +302,12 @@ class FusionService:
         """A node's BIRTH or DEATH. A DEATH that pairs with the node's current BIRTH (same bd_seq) drops the
         node's local tracks from the picture at once, instead of waiting for them to time out; a DEATH of an
         older session (a retained will from before a reconnect) changes nothing."""
+        signer = self._signer(signing.STATUS, topic_nation, payload)
+        if signer is None:
+            return []
         try:
             event = wire.decode_status(payload, topic_nation, self.limits)
+            self._check_signed(signer, event.node_id, None)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
@@ -292,7 +333,7 @@ class FusionService:
         ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
         # a clock that stands still: on a cold cache compiling takes minutes, and the batches must not go stale
         now_ns = self.clock.now_ns()
-        scratch = FusionService(self.settings, ManualClock(now_ns), Metrics())
+        scratch = FusionService(self.settings.replace(node_keys=""), ManualClock(now_ns), Metrics())  # unsigned
         for payload, nation in synthetic_batches(now_ns, n_objects=3):
             scratch.handle_tracks(nation, payload)
         if assess:
@@ -318,6 +359,12 @@ async def run(
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
     service.observer = hub.observer = observer
     server = await start_server(settings, hub)
+    # coalition (issue 15): release each view, labelled and signed, to its national edge over the hub
+    releases = (
+        ReleasePublisher(hub, Releaser.load(settings.label_key, fusion_identity(), service.policy_id))
+        if settings.label_key
+        else None
+    )
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
     t = time.perf_counter()
@@ -344,7 +391,12 @@ async def run(
     try:
         while not stop.is_set():
             try:
-                async with mqtt.client(settings.broker_url, f"triwarn-fusion-{time.time_ns()}") as client:
+                # under mutual TLS the broker takes the client id from the certificate: a persistent session
+                # keeps the batches that reach the hub while this service reconnects (coalition, issue 15)
+                tls = TlsFiles.from_settings(settings)
+                async with mqtt.client(
+                    settings.broker_url, f"triwarn-fusion-{time.time_ns()}", tls=tls, clean_session=tls is None
+                ) as client:
                     await client.subscribe(wire.TRACKS_SUBSCRIPTION, qos=1)
                     await client.subscribe(wire.STATUS_SUBSCRIPTION, qos=1)
                     log.info("fusion: subscribed to %s on %s", wire.TRACKS_SUBSCRIPTION, settings.broker_url)
@@ -354,10 +406,13 @@ async def run(
                     await server.set_serving()
                     consumer = asyncio.create_task(_consume(client, service, hub, wake))
                     stopper = asyncio.create_task(stop.wait())
+                    release = asyncio.create_task(releases.run(client)) if releases is not None else None
                     try:
                         await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
                     finally:
                         stopper.cancel()
+                        if release is not None:
+                            release.cancel()
                         if not consumer.done():
                             consumer.cancel()
                     if consumer.done() and not consumer.cancelled():

@@ -33,6 +33,8 @@ from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.clock import Clock, ClockLike
 from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles
+from triwarn.services.trust import signing
 from triwarn.services.wire import tracks as wire
 
 log = logging.getLogger("triwarn.node")
@@ -126,8 +128,9 @@ class Node:
             sensor_ids=tuple(tracks.sensor_ids),
         )
 
-    def status(self, birth: bool, bd_seq: int) -> bytes:
-        return wire.encode_status(
+    def status(self, birth: bool, bd_seq: int, signer: signing.Signer | None = None) -> bytes:
+        """The encoded NodeStatus, signed when ``signer`` is given."""
+        payload = wire.encode_status(
             wire.NodeStatusEvent(
                 nation=self.nation,
                 node_id=self.node_id,
@@ -138,6 +141,7 @@ class Node:
                 update_period_s=self.period_s,
             )
         )
+        return payload if signer is None else signer.sign(signing.STATUS, payload)
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
@@ -157,15 +161,19 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         node.scenario.duration_s,
         settings.broker_url,
     )
+    # coalition (issue 15): sign every batch and status with the node's registered key
+    signer = signing.Signer.load(settings.signing_key, node.node_id) if settings.signing_key else None
     backoff = mqtt.Backoff()
     batch_topic = wire.tracks_topic(node.nation)
     status_topic = wire.status_topic(node.nation)
     while not stop.is_set() and not node.finished():
         bd_seq = time.time_ns() // 1_000_000  # increases across reconnects and restarts
-        will = aiomqtt.Will(status_topic, node.status(False, bd_seq), qos=1, retain=True)
+        will = aiomqtt.Will(status_topic, node.status(False, bd_seq, signer), qos=1, retain=True)
         try:
-            async with mqtt.client(settings.broker_url, f"{node.node_id}-{bd_seq}", will=will) as client:
-                await client.publish(status_topic, node.status(True, bd_seq), qos=1, retain=True)
+            async with mqtt.client(
+                settings.broker_url, f"{node.node_id}-{bd_seq}", will=will, tls=TlsFiles.from_settings(settings)
+            ) as client:
+                await client.publish(status_topic, node.status(True, bd_seq, signer), qos=1, retain=True)
                 log.info("node %s: connected, birth bd_seq=%d", node.nation, bd_seq)
                 backoff.reset()
                 batch_seq = 0
@@ -173,6 +181,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                     for t_s in node.due_steps():
                         batch = await asyncio.to_thread(node.step, t_s, batch_seq, bd_seq)
                         payload = wire.with_sent_time(wire.encode_batch(batch), clock.now_ns())
+                        if signer is not None:
+                            payload = signer.sign(signing.BATCH, payload)
                         await client.publish(batch_topic, payload, qos=1)
                         batch_seq += 1
                         if settings.heartbeat_file:
@@ -180,7 +190,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                     delay = min(max(clock.wall_delay_s(node.next_tick_ns()), 0.0), 1.0)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=delay)
-                await client.publish(status_topic, node.status(False, bd_seq), qos=1, retain=True)
+                await client.publish(status_topic, node.status(False, bd_seq, signer), qos=1, retain=True)
                 log.info("node %s: clean shutdown after %d batches, death bd_seq=%d", node.nation, batch_seq, bd_seq)
         except aiomqtt.MqttError as exc:
             delay = backoff.next()

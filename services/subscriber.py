@@ -34,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
+from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
@@ -62,6 +63,7 @@ class SubscribeOptions:
     duration_s: float | None = None  # stop after this many seconds
     connect_timeout_s: float = 5.0  # how long the first connection may take
     max_backoff_s: float = 5.0  # longest wait between reconnection attempts
+    tls: TlsFiles | None = None  # mutual TLS (a console's certificate, docs/coalition.md); None: plain text
 
 
 # --- the client's picture ------------------------------------------------------------------------------
@@ -465,6 +467,14 @@ class LiveSink:
 # --- the client loop -----------------------------------------------------------------------------------
 
 
+def _channel(options: SubscribeOptions) -> grpc.aio.Channel:
+    """A channel to the target: mutual TLS with ``options.tls`` (the server is checked against its CA and
+    host name; our certificate names our nation, hence our view), plain text without."""
+    if options.tls is None:
+        return grpc.aio.insecure_channel(options.target, options=CLIENT_OPTIONS)
+    return grpc.aio.secure_channel(options.target, options.tls.grpc_channel_credentials(), options=CLIENT_OPTIONS)
+
+
 async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None = None) -> int:
     """Subscribe until ``stop`` is set, ``count`` updates arrived or ``duration_s`` passed; 0 on a normal end.
 
@@ -486,7 +496,7 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
                 request.ClearField("resume_after_seq")
             else:
                 request.resume_after_seq = resume
-            async with grpc.aio.insecure_channel(options.target, options=CLIENT_OPTIONS) as channel:
+            async with _channel(options) as channel:
                 if not connected_once:
                     try:
                         await asyncio.wait_for(channel.channel_ready(), options.connect_timeout_s)

@@ -36,7 +36,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,9 @@ class PictureHub:
         }
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
+        #: Called with (view, seq, update bytes) of every update once it is committed, in seq order (the
+        #: coalition's release of each view to its national edge; None: off).
+        self.on_release: Callable[[str, int, bytes], None] | None = None
 
     @classmethod
     async def open(cls, settings: Settings, views: Sequence[str], *, metrics: Metrics | None = None) -> PictureHub:
@@ -258,6 +261,8 @@ class PictureHub:
                 self.observer.stamp(p.update.source_sent_time_ns, "committed", t_ns)
         for p in batch:
             self._deliver(p)
+            if self.on_release is not None:
+                self.on_release(p.view.name, p.seq, p.payload)
             p.done.set_result(p.seq)
         states = {p.view.name: p.view for p in batch}.values()
         return [s for s in states if s.last_seq - s.checkpoint_seq >= self._checkpoint_every]

@@ -18,6 +18,8 @@ from triwarn.services.distribution.filters import FilterSpec
 from triwarn.services.distribution.hub import PictureHub, ResumeOutOfRange
 from triwarn.services.distribution.keepalive import SERVER_OPTIONS
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles, peer_name, peer_nation
+from triwarn.services.trust.audit import AuditLog, leading_seq
 from triwarn.services.wire.nations import PB_TO_NATION
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2
 
@@ -31,9 +33,13 @@ class WarningService:
     """The ``triwarn.v1.WarningService`` servicer. Registered through a generic handler so that Subscribe
     writes the hub's pre-serialized bytes (one serialization per update, whatever the number of subscribers)."""
 
-    def __init__(self, settings: Settings, hub: PictureHub) -> None:
+    def __init__(self, settings: Settings, hub: PictureHub, tls: bool = False, audit: AuditLog | None = None) -> None:
         self._settings = settings
         self._hub = hub
+        self._tls = tls
+        self._audit = audit
+        #: calls refused a view (PERMISSION_DENIED), by the nation the client's certificate names
+        self.denied: dict[str, int] = {}
 
     def rpc_handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(
@@ -53,8 +59,14 @@ class WarningService:
         )
 
     async def _view(self, nation: tracks_pb2.Nation, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+        """The view a call asks for. Under mutual TLS the client's certificate names its nation: that nation's
+        view is the default, and any other is PERMISSION_DENIED (counted, logged)."""
+        peer = peer_nation(context.auth_context()) if self._tls else None
+        if self._tls and peer is None:
+            self._deny(context, "none")
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the client certificate names no nation")
         if nation == tracks_pb2.NATION_UNSPECIFIED:
-            name: str | None = self._settings.default_view
+            name: str | None = peer or self._settings.default_view
         else:
             name = PB_TO_NATION.get(nation)
         if name is None or name not in self._hub.views:
@@ -62,8 +74,18 @@ class WarningService:
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"unknown view {nation}; this service serves {', '.join(self._hub.views)}",
             )
+        if self._tls and name != peer:
+            self._deny(context, str(peer))
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{peer_name(context.auth_context())} is a {peer} identity: view {name} is not released to it",
+            )
         assert name is not None
         return name
+
+    def _deny(self, context: grpc.aio.ServicerContext[Any, Any], nation: str) -> None:
+        self.denied[nation] = self.denied.get(nation, 0) + 1
+        log.warning("denied a view to %s (%s)", peer_name(context.auth_context()) or "?", nation)
 
     async def Subscribe(
         self, request: warning_service_pb2.SubscribeRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -77,6 +99,8 @@ class WarningService:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, str(exc))
         except RuntimeError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        first: bytes | None = None  # the first and the last update written (the audit's range)
+        last = b""
         try:
             observer = self._hub.observer
             async with contextlib.aclosing(sub.stream()) as stream:
@@ -87,16 +111,39 @@ class WarningService:
                         started = time.time_ns()
                         await context.write(data)
                         observer.wrote(data, started, time.time_ns())
+                    if first is None:
+                        first = data
+                    last = data
             if sub.end is not None:
                 await context.abort(*sub.end)
         finally:
             sub.close()
+            if first is not None and self._audit is not None:
+                self._record(context, view, "Subscribe", first, last)
 
     async def GetPicture(
         self, request: warning_service_pb2.GetPictureRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> picture_pb2.PictureUpdate:
         view = await self._view(request.view, context)
-        return self._hub.snapshot(view, FilterSpec.from_proto(request.filter))
+        snapshot = self._hub.snapshot(view, FilterSpec.from_proto(request.filter))
+        if self._audit is not None:
+            self._audit.record(*self._who(context), view, "GetPicture", snapshot.seq, snapshot.seq)
+        return snapshot
+
+    def close(self) -> None:
+        if self._audit is not None:
+            self._audit.close()
+
+    def _who(self, context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, str]:
+        auth = context.auth_context()
+        return peer_name(auth) or context.peer(), peer_nation(auth) or ""
+
+    def _record(
+        self, context: grpc.aio.ServicerContext[Any, Any], view: str, call: str, first: bytes, last: bytes
+    ) -> None:
+        """Audit: ``call`` released updates ``first`` .. ``last`` (serialized) of ``view`` to the caller."""
+        assert self._audit is not None
+        self._audit.record(*self._who(context), view, call, leading_seq(first), leading_seq(last))
 
 
 @dataclass
@@ -108,6 +155,7 @@ class GrpcServerHandle:
     hub: PictureHub
     host: str
     port: int
+    service: WarningService | None = None
 
     @property
     def address(self) -> str:
@@ -126,9 +174,11 @@ class GrpcServerHandle:
         await self.health.enter_graceful_shutdown()
         self.hub.end_subscriptions(
             grpc.StatusCode.UNAVAILABLE,
-            "the fusion service is shutting down: reconnect and resume after your last seq",
+            "the server (fusion service or edge) is shutting down: reconnect and resume after your last seq",
         )
         await self.server.stop(grace_s)
+        if self.service is not None:
+            self.service.close()
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
@@ -138,11 +188,17 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     """Start the gRPC server on ``settings.grpc_listen`` (port 0 picks a free port: read ``handle.port``) with
     WarningService, health checking (NOT_SERVING until ``handle.set_serving()``) and server reflection."""
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    server.add_generic_rpc_handlers((WarningService(settings, hub).rpc_handler(),))
+    tls = TlsFiles.from_settings(settings)
+    audit = AuditLog(settings.audit_log) if settings.audit_log else None
+    service = WarningService(settings, hub, tls=tls is not None, audit=audit)
+    server.add_generic_rpc_handlers((service.rpc_handler(),))
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(settings.grpc_listen)
+    if tls is None:
+        port = server.add_insecure_port(settings.grpc_listen)
+    else:  # mutual TLS: a client certificate from the CA is required, and its nation decides the view
+        port = server.add_secure_port(settings.grpc_listen, tls.grpc_server_credentials())
     if not port:
         raise RuntimeError(f"cannot listen on {settings.grpc_listen}")
     for name in ("", SERVICE_NAME):
@@ -151,5 +207,5 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     host = settings.grpc_listen.rsplit(":", 1)[0] or "127.0.0.1"
     if host in ("0.0.0.0", "[::]", "::"):
         host = "127.0.0.1"
-    log.info("WarningService listening on %s:%d", host, port)
-    return GrpcServerHandle(server, health_servicer, hub, host, port)
+    log.info("WarningService listening on %s:%d%s", host, port, " (mutual TLS)" if tls else "")
+    return GrpcServerHandle(server, health_servicer, hub, host, port, service)

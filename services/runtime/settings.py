@@ -32,6 +32,27 @@ class Settings:
     metrics_port: int = 9108
     metrics_host: str = "127.0.0.1"
 
+    # --- identity (coalition topology, docs/coalition.md) ----------------------------------------------
+    #: CA certificate (PEM) every peer's certificate must chain to; with ``tls_cert`` and ``tls_key`` it turns
+    #: on mutual TLS for MQTT (``mqtts://`` only) and for the gRPC server and clients. Empty: no TLS.
+    tls_ca: str = ""
+    #: This process's certificate (PEM); its CN is its MQTT user name and client id.
+    tls_cert: str = ""
+    #: This process's private key (PEM).
+    tls_key: str = ""
+    #: Registry of node signing keys (TOML, ``triwarn pki init`` writes ``node-keys.toml``): with it, the
+    #: fusion service accepts only batches and node status signed by a registered node of the topic's nation.
+    node_keys: str = ""
+    #: A node's Ed25519 signing key (PEM): its batches and status messages are signed with it. Empty: unsigned.
+    signing_key: str = ""
+    #: The fusion service's Ed25519 label-signing key (PEM): with it, the service releases each view's updates,
+    #: labelled and signed, on the hub's picture topics for the national edges. Empty: no release over MQTT.
+    label_key: str = ""
+    #: An edge's copy of the fusion service's label public key (``fusion-us.ed25519.pub``).
+    label_public_key: str = ""
+    #: Append-only, hash-chained audit log of releases to consoles (JSON lines); empty: none.
+    audit_log: str = ""
+
     # --- national node -----------------------------------------------------------------------------------
     #: The node's nation: us, jp or kr.
     nation: str = "us"
@@ -117,6 +138,14 @@ class Settings:
             raise SettingsError(f"default_view must be one of {', '.join(NATIONS)}, not {self.default_view!r}")
         if not self.broker_url.startswith(("mqtt://", "mqtts://")):
             raise SettingsError(f"broker_url must look like mqtt://HOST:PORT, not {self.broker_url!r}")
+        tls_files = (self.tls_ca, self.tls_cert, self.tls_key)
+        if any(tls_files) and not all(tls_files):
+            raise SettingsError("tls_ca, tls_cert and tls_key go together (mutual TLS): give all three or none")
+        if self.broker_url.startswith("mqtts://") and not self.tls_ca:
+            raise SettingsError(
+                f"broker_url {self.broker_url!r} asks for TLS: give tls_ca, tls_cert and tls_key (--tls-dir), "
+                "or use mqtt:// for a plain-text broker"
+            )
         if self.clock_speed <= 0:
             raise SettingsError("clock_speed must be positive")
         if self.clock_speed != 1.0 and self.scenario_t0_ns <= 0:

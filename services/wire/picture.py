@@ -20,6 +20,15 @@ from triwarn.services.wire import tracks as wire
 from triwarn.services.wire.nations import NATION_TO_PB
 from triwarn.v1 import picture_pb2
 
+#: MQTT topics of the views' picture updates, which the fusion service publishes at the hub for the national
+#: edges: ``triwarn/v1/picture/{view}/updates`` (one signed, labelled, sequence-numbered update per message).
+PICTURE_PREFIX = f"{wire.TOPIC_PREFIX}/picture"
+
+
+def picture_topic(view: str) -> str:
+    return f"{PICTURE_PREFIX}/{view}/updates"
+
+
 _NO_PREVIOUS: Mapping[int, Any] = MappingProxyType({})
 
 #: One ``CartesianState`` as protobuf wire bytes, fixed layout: fields 1-6 (double: tag byte, 8 bytes little

@@ -35,6 +35,9 @@ COMMANDS: tuple[str, ...] = (
     "scenario",
     "bench",
     "health",
+    "pki",
+    "edge",
+    "audit",
 )
 
 DESCRIPTION = """\

@@ -79,23 +79,25 @@ class LocalTrack(_message.Message):
     def __init__(self, local_track_number: _Optional[int] = ..., time_ns: _Optional[int] = ..., state: _Optional[_Union[CartesianState, _Mapping]] = ..., phase: _Optional[_Union[FlightPhase, str]] = ..., quality: _Optional[float] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[TrackStatus, str]] = ..., ballistic_coefficient_kg_m2: _Optional[float] = ...) -> None: ...
 
 class LocalTrackBatch(_message.Message):
-    __slots__ = ("nation", "node_id", "batch_seq", "bd_seq", "sent_time_ns", "tracks")
+    __slots__ = ("nation", "node_id", "batch_seq", "bd_seq", "sent_time_ns", "tracks", "signature")
     NATION_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     BATCH_SEQ_FIELD_NUMBER: _ClassVar[int]
     BD_SEQ_FIELD_NUMBER: _ClassVar[int]
     SENT_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     TRACKS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     nation: Nation
     node_id: str
     batch_seq: int
     bd_seq: int
     sent_time_ns: int
     tracks: _containers.RepeatedCompositeFieldContainer[LocalTrack]
-    def __init__(self, nation: _Optional[_Union[Nation, str]] = ..., node_id: _Optional[str] = ..., batch_seq: _Optional[int] = ..., bd_seq: _Optional[int] = ..., sent_time_ns: _Optional[int] = ..., tracks: _Optional[_Iterable[_Union[LocalTrack, _Mapping]]] = ...) -> None: ...
+    signature: Signature
+    def __init__(self, nation: _Optional[_Union[Nation, str]] = ..., node_id: _Optional[str] = ..., batch_seq: _Optional[int] = ..., bd_seq: _Optional[int] = ..., sent_time_ns: _Optional[int] = ..., tracks: _Optional[_Iterable[_Union[LocalTrack, _Mapping]]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("nation", "node_id", "kind", "bd_seq", "time_ns", "sensor_ids", "update_period_s")
+    __slots__ = ("nation", "node_id", "kind", "bd_seq", "time_ns", "sensor_ids", "update_period_s", "signature")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[NodeStatus.Kind]
@@ -111,6 +113,7 @@ class NodeStatus(_message.Message):
     TIME_NS_FIELD_NUMBER: _ClassVar[int]
     SENSOR_IDS_FIELD_NUMBER: _ClassVar[int]
     UPDATE_PERIOD_S_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     nation: Nation
     node_id: str
     kind: NodeStatus.Kind
@@ -118,4 +121,19 @@ class NodeStatus(_message.Message):
     time_ns: int
     sensor_ids: _containers.RepeatedScalarFieldContainer[str]
     update_period_s: float
-    def __init__(self, nation: _Optional[_Union[Nation, str]] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[NodeStatus.Kind, str]] = ..., bd_seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., update_period_s: _Optional[float] = ...) -> None: ...
+    signature: Signature
+    def __init__(self, nation: _Optional[_Union[Nation, str]] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[NodeStatus.Kind, str]] = ..., bd_seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., update_period_s: _Optional[float] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
+
+class Signature(_message.Message):
+    __slots__ = ("key_id", "ed25519")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ED25519_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    ed25519: bytes
+    def __init__(self, key_id: _Optional[str] = ..., ed25519: _Optional[bytes] = ...) -> None: ...
+
+class SignedTail(_message.Message):
+    __slots__ = ("signature",)
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    signature: Signature
+    def __init__(self, signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -129,3 +130,47 @@ def default_grpc_target(args_target: str | None, settings: Settings) -> tuple[st
     if demo and isinstance(demo.get("grpc"), str):
         return demo["grpc"], f"the running demo ({demo_endpoints_file()})"
     return settings.grpc_target, "the default"
+
+
+def add_tls(p: argparse.ArgumentParser, default_identity: str = "") -> None:
+    """Mutual TLS flags: ``--tls-dir DIR --identity NAME`` takes DIR/ca.crt, DIR/NAME.crt and DIR/NAME.key (the
+    layout `triwarn pki init` writes), and the keys a role needs from DIR (see :func:`tls_overrides`);
+    ``--tls-ca/--tls-cert/--tls-key`` name the files one by one."""
+    p.add_argument("--tls-dir", help="folder of `triwarn pki init`: mutual TLS with the --identity's certificate")
+    p.add_argument(
+        "--identity",
+        default=default_identity,
+        help=f"identity whose certificate to use from --tls-dir (default {default_identity or 'none'})",
+    )
+    p.add_argument("--tls-ca", dest="tls_ca", help="CA certificate, PEM (env TRIWARN_TLS_CA)")
+    p.add_argument("--tls-cert", dest="tls_cert", help="this process's certificate, PEM (env TRIWARN_TLS_CERT)")
+    p.add_argument("--tls-key", dest="tls_key", help="this process's private key, PEM (env TRIWARN_TLS_KEY)")
+
+
+def tls_overrides(args: argparse.Namespace, role: str = "", identity: str = "") -> dict[str, str | None]:
+    """Settings overrides from the TLS flags (``--tls-dir`` first, the single-file flags win). With
+    ``--tls-dir``, ``role`` adds its keys from that folder: ``fusion`` the node-key registry and the label key,
+    ``node`` its signing key, ``edge`` the fusion service's label public key. ``identity``: the default when
+    ``--identity`` is not given."""
+    out: dict[str, str | None] = {"tls_ca": None, "tls_cert": None, "tls_key": None}
+    if getattr(args, "tls_dir", None):
+        name = args.identity or identity
+        if not name:
+            raise SystemExit("triwarn: --tls-dir needs --identity NAME")
+        d = Path(args.tls_dir)
+        out.update(tls_ca=str(d / "ca.crt"), tls_cert=str(d / f"{name}.crt"), tls_key=str(d / f"{name}.key"))
+        if role == "fusion":
+            out.update(node_keys=str(d / "node-keys.toml"), label_key=str(d / f"{name}.ed25519"))
+        elif role == "node":
+            out.update(signing_key=str(d / f"{name}.ed25519"))
+        elif role == "edge":
+            out.update(label_public_key=str(d / "fusion-us.ed25519.pub"))
+    for field_name in ("tls_ca", "tls_cert", "tls_key"):
+        if getattr(args, field_name, None):
+            out[field_name] = getattr(args, field_name)
+    return out
+
+
+def say(text: str) -> None:
+    """A launcher's own progress and notices: on stderr, so that stdout carries only the picture (``--json``)."""
+    print(text, file=sys.stderr, flush=True)

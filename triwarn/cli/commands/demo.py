@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from triwarn.cli.commands._common import open_start_gate, remove_demo_endpoints, write_demo_endpoints
+from triwarn.cli.commands._common import open_start_gate, remove_demo_endpoints, say, write_demo_endpoints
 from triwarn.cli.main import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 from triwarn.cli.warmup import ProgressLine, warm_up
 from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
@@ -54,6 +54,14 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
     p.add_argument("--workdir", help="where logs and the warning log go (default: a new temporary folder)")
     p.add_argument("--web", nargs="?", const="127.0.0.1:8080", metavar="HOST:PORT", help="also serve the web map")
+    p.add_argument(
+        "--topology",
+        choices=["auto", "coalition", "single"],
+        default="single",
+        help="single (default): one broker; coalition: four Mosquitto brokers (us, jp, kr, US hub) with mTLS, "
+        "signed batches and national edges (docs/coalition.md); auto: coalition where mosquitto is installed and "
+        "no --broker is given, else single",
+    )
     p.set_defaults(func=run)
 
 
@@ -75,12 +83,13 @@ def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[byt
     )
 
 
-def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, credentials: Any = None) -> None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(target) as channel:
+    channel_cm = grpc.insecure_channel(target) if credentials is None else grpc.secure_channel(target, credentials)
+    with channel_cm as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -128,11 +137,6 @@ def _name(proc: subprocess.Popen[bytes]) -> str:
     return f"{name} {words[words.index('--nation') + 1]}" if "--nation" in words else name
 
 
-def _say(text: str) -> None:
-    """The demo's own progress and notices: on stderr, so that stdout carries only the picture (``--json``)."""
-    print(text, file=sys.stderr, flush=True)
-
-
 def _grpc_port() -> int:
     """The documented default port (50051) when it is free, else any free port (consoles find it through the
     endpoints file, :func:`triwarn.cli.commands._common.demo_endpoints_file`)."""
@@ -142,6 +146,30 @@ def _grpc_port() -> int:
     return free_port()
 
 
+def _topology(args: argparse.Namespace) -> str:
+    """The topology to run: ``--topology``, or for auto the coalition where mosquitto is on PATH (and no
+    --broker is given); the single broker otherwise, which says so."""
+    import shutil
+
+    if args.topology == "coalition" and shutil.which("mosquitto") is None:
+        raise SystemExit("triwarn demo: --topology coalition needs mosquitto (`apt-get install mosquitto`)")
+    if args.topology != "auto":
+        return str(args.topology)
+    if args.broker is None and shutil.which("mosquitto") is not None:
+        return "coalition"
+    why = "--broker was given" if args.broker else "mosquitto is not installed"
+    say(f"  topology: one broker ({why}); the coalition topology needs mosquitto (docs/coalition.md)")
+    return "single"
+
+
+def _run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path) -> int:
+    """The coalition topology (issue 15): lives in its own module."""
+    from triwarn.cli.commands._demo_coalition import run_coalition
+
+    say("  topology: coalition (four brokers, mTLS, signed batches, national edges; docs/coalition.md)")
+    return run_coalition(args, scenario, workdir, sys.modules[__name__])
+
+
 def run(args: argparse.Namespace) -> int:
     # numba and the flight physics load here, not at import: `triwarn --help` imports every command module
     from triwarn.scenarios.scenario_file import ScenarioError, load_scenario
@@ -149,30 +177,33 @@ def run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as exc:
-        _say(f"triwarn demo: {exc}")
+        say(f"triwarn demo: {exc}")
         return 2
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="triwarn-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    _say(f"triwarn demo: scenario {scenario.name!r}: {scenario.description}")
-    _say(f"  shown {args.speed:g}x faster than real time; logs in {workdir}")
-    _say("  numba kernels: compiled on the first run (about a minute on 2 cores), loaded from the cache afterwards")
+    say(f"triwarn demo: scenario {scenario.name!r}: {scenario.description}")
+    say(f"  shown {args.speed:g}x faster than real time; logs in {workdir}")
+    say("  numba kernels: compiled on the first run (about a minute on 2 cores), loaded from the cache afterwards")
     show = ProgressLine()
     try:
         took = warm_up(args.scenario, args.seed, show=show)
     except RuntimeError as exc:
         show.end()
-        _say(f"triwarn demo: {exc}")
+        say(f"triwarn demo: {exc}")
         return 1
     show.end()
     # the flights are computed only now (their kernels are warm): before the warm-up this compiled in silence
-    _say(f"  kernels ready in {took:.1f} s; {scenario.duration_s:.0f} s of flight to show")
+    say(f"  kernels ready in {took:.1f} s; {scenario.duration_s:.0f} s of flight to show")
+    topology = _topology(args)
+    if topology == "coalition":
+        return _run_coalition(args, scenario, workdir)
 
     try:
         broker = start_broker(args.broker)
     except BrokerError as exc:
-        _say(f"triwarn demo: {exc}")
+        say(f"triwarn demo: {exc}")
         return 2
-    _say(f"  MQTT broker: {broker.url} ({broker.kind})")
+    say(f"  MQTT broker: {broker.url} ({broker.kind})")
     target = f"127.0.0.1:{_grpc_port()}"
     procs: list[subprocess.Popen[bytes]] = []
     log_file = (workdir / "services.log").open("ab")
@@ -204,13 +235,13 @@ def run(args: argparse.Namespace) -> int:
             nodes.append(_spawn([*node_args, "--seed", str(args.seed), *common], log_file))
         procs.extend(nodes)
         names = ["fusion", *(f"node-{n}" for n in NATIONS)]
-        _say("  starting the fusion service and the nodes (us, jp, kr)...")
+        say("  starting the fusion service and the nodes (us, jp, kr)...")
         _wait_ready(gate, names, procs, timeout_s=300)
         open_start_gate(str(gate), lead_s=START_LEAD_S)
         _wait_serving(target, fusion, timeout_s=300)
         endpoints = write_demo_endpoints(grpc=target, broker=broker.url, workdir=str(workdir))
-        _say(f"  fusion service: gRPC {target} (another shell: `triwarn subscribe` finds it through {endpoints})")
-        _say("  nodes: us, jp, kr publishing on triwarn/v1/<nation>/tracks")
+        say(f"  fusion service: gRPC {target} (another shell: `triwarn subscribe` finds it through {endpoints})")
+        say("  nodes: us, jp, kr publishing on triwarn/v1/<nation>/tracks")
         sub_args = ["subscribe", "--target", target, "--view", "us"]
         if args.json:
             sub_args.append("--json")
@@ -228,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
             if all(n.poll() is not None for n in nodes):
                 break
             if fusion.poll() is not None:
-                _say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
+                say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
                 return 1
             if subscriber.poll() is not None:
                 break  # its reader went away (`| head`), or it failed: nothing is shown any more
@@ -236,10 +267,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             time.sleep(1.0)  # let the last updates reach the subscriber
     except KeyboardInterrupt:
-        _say(f"triwarn demo: interrupted; logs and the warning log are in {workdir}")
+        say(f"triwarn demo: interrupted; logs and the warning log are in {workdir}")
         return EXIT_INTERRUPTED
     except RuntimeError as exc:
-        _say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
+        say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
         return 1
     finally:
         remove_demo_endpoints()
@@ -250,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BROKEN_PIPE  # the reader of our output went away: end quietly, as `yes | head` does
     failed = [f"{_name(p)} (exit {p.returncode})" for p in procs if p.returncode not in (0, -signal.SIGTERM)]
     if failed:
-        _say(f"triwarn demo: {', '.join(failed)} failed; see {workdir / 'services.log'}")
+        say(f"triwarn demo: {', '.join(failed)} failed; see {workdir / 'services.log'}")
         return 1
-    _say(f"triwarn demo: done. Logs and the warning log are in {workdir}")
+    say(f"triwarn demo: done. Logs and the warning log are in {workdir}")
     return 0

@@ -6,7 +6,14 @@ import argparse
 import asyncio
 from typing import Any
 
-from triwarn.cli.commands._common import add_broker, add_start_gate, settings_from, wait_at_start_gate
+from triwarn.cli.commands._common import (
+    add_broker,
+    add_start_gate,
+    add_tls,
+    settings_from,
+    tls_overrides,
+    wait_at_start_gate,
+)
 
 
 def register(sub: Any) -> None:
@@ -24,13 +31,15 @@ def register(sub: Any) -> None:
     p.add_argument("--speed", dest="clock_speed", type=float, help="clock speed; must match the nodes' --speed")
     p.add_argument("--t0-ns", dest="scenario_t0_ns", type=int, help="clock start; must match the nodes' --t0-ns")
     add_start_gate(p)
+    p.add_argument("--audit-log", dest="audit_log", help="hash-chained audit log of releases to consoles")
+    add_tls(p, default_identity="fusion-us")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from triwarn.services import fusion
 
-    extra = {}
+    extra: dict[str, Any] = tls_overrides(args, "fusion")
     if args.start_gate:
         # ready means warm: load (or compile) every kernel here, the assessment's too, before the launcher may
         # start the clock; the service's own warm-up then finds them loaded in this process and cached on disk
@@ -46,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         "metrics_port",
         "warning_log",
         "policy_file",
+        "audit_log",
         "clock_speed",
         "scenario_t0_ns",
         **extra,

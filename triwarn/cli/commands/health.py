@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from triwarn.cli.commands._common import add_tls, tls_overrides
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -19,6 +21,12 @@ def register(sub: Any) -> None:
     p.add_argument("--target", help="gRPC address of the fusion service, HOST:PORT")
     p.add_argument("--heartbeat", help="a node's heartbeat file (TRIWARN_HEARTBEAT_FILE)")
     p.add_argument("--max-age", type=float, default=15.0, help="heartbeat age limit, seconds (default 15)")
+    p.add_argument(
+        "--service",
+        default="",
+        help="health service name (default: the server; an edge's hub link: triwarn.edge.Upstream)",
+    )
+    add_tls(p)
     p.set_defaults(func=run)
 
 
@@ -40,9 +48,18 @@ def run(args: argparse.Namespace) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(args.target) as channel:
+    from triwarn.services.runtime.tls import TlsFiles
+
+    tls = tls_overrides(args)
+    if tls["tls_ca"] and tls["tls_cert"] and tls["tls_key"]:
+        creds = TlsFiles(tls["tls_ca"], tls["tls_cert"], tls["tls_key"]).grpc_channel_credentials()
+        channel_cm = grpc.secure_channel(args.target, creds)
+    else:
+        channel_cm = grpc.insecure_channel(args.target)
+    with channel_cm as channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=3)
+            request = health_pb2.HealthCheckRequest(service=args.service)
+            reply = health_pb2_grpc.HealthStub(channel).Check(request, timeout=3)
         except grpc.RpcError as exc:
             print(f"unhealthy: {args.target} does not answer ({exc.code().name})")
             return 1

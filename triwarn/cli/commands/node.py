@@ -10,7 +10,9 @@ from triwarn.cli.commands._common import (
     add_broker,
     add_scenario,
     add_start_gate,
+    add_tls,
     settings_from,
+    tls_overrides,
     wait_at_start_gate,
 )
 
@@ -31,6 +33,7 @@ def register(sub: Any) -> None:
     add_broker(p)
     add_scenario(p)
     add_start_gate(p)
+    add_tls(p)
     p.set_defaults(func=run)
 
 
@@ -38,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from triwarn.scenarios.scenario_file import ScenarioError
     from triwarn.services import node
 
-    extra = {}
+    # its certificate and signing key from --tls-dir: the node id's (default <nation>-c2)
+    node_id = args.node_id or (f"{args.nation}-c2" if args.nation else "")
+    extra: dict[str, Any] = tls_overrides(args, "node", identity=node_id)
     if args.start_gate:
         from triwarn.sensors.sim.nation import warm_up
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import default_grpc_target, settings_from
+from triwarn.cli.commands._common import add_tls, default_grpc_target, settings_from, tls_overrides
 
 _LEVELS = ("none", "advisory", "watch", "warning")
 _AREAS = ("jp-land", "kr-land", "jp-eez", "jp-overflight", "kr-overflight")
@@ -55,6 +55,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--connect-timeout", type=float, default=5.0, metavar="S", help="wait this long for the first connection"
     )
+    add_tls(p)
     p.set_defaults(func=run)
 
 
@@ -70,8 +71,9 @@ def build_filter(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from triwarn.services import subscriber
+    from triwarn.services.runtime.tls import TlsFiles
 
-    settings = settings_from(args, "grpc_target")
+    settings = settings_from(args, "grpc_target", **tls_overrides(args))
     if args.count is not None and args.count < 1:
         raise SystemExit("triwarn subscribe: --count must be at least 1")
     if args.from_seq is not None and args.from_seq < 0:
@@ -85,5 +87,6 @@ def run(args: argparse.Namespace) -> int:
         count=args.count,
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
+        tls=TlsFiles.from_settings(settings),
     )
     return subscriber.main(options, json_output=args.json, target_source=source)

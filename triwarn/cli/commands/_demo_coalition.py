@@ -1,0 +1,117 @@
+"""``triwarn demo --topology coalition``: the coalition topology on this machine (docs/coalition.md).
+
+triwarn pki init WORKDIR/pki          development CA, certificates, signing keys, node-key registry
+mosquitto × 4                         broker-hub, broker-us, -jp, -kr: mTLS, generated ACLs, bridges to the hub
+triwarn fusion (at the hub)           verifies signed batches; releases each view, labelled and signed
+triwarn node --nation us|jp|kr        on its national broker, its own certificate, signing every batch
+triwarn edge --nation jp|kr           on its national broker; serves its consoles over mTLS gRPC
+triwarn subscribe × 3                 console-jp via edge-jp (shown), console-kr via edge-kr and
+                                      console-us at the hub (JSON lines in WORKDIR/console-*.jsonl)
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+NATIONS = ("us", "jp", "kr")
+EDGES = ("jp", "kr")
+
+
+def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: Any) -> int:
+    """The coalition demo; ``demo`` is the demo command's module (its spawn, wait and stop helpers)."""
+    from triwarn.cli.commands._common import open_start_gate, say
+    from triwarn.services.policy import load_policy
+    from triwarn.services.runtime.broker import BrokerError, free_port
+    from triwarn.services.runtime.tls import TlsFiles
+    from triwarn.services.trust.pki import init_pki
+    from triwarn.services.trust.registry import load_registry
+    from triwarn.services.trust.topology import start_coalition
+
+    pki = init_pki(workdir / "pki")
+    say(f"  development PKI: {pki} (triwarn pki init)")
+    try:
+        brokers = start_coalition(pki, load_policy(None), load_registry(pki / "node-keys.toml"), workdir / "brokers")
+    except BrokerError as exc:
+        say(f"triwarn demo: {exc}")
+        return 2
+    for name, handle in brokers.handles.items():
+        say(f"  broker-{name}: {handle.url} (mutual TLS, ACL, {'hub' if name == 'hub' else 'bridged to the hub'})")
+    target = f"127.0.0.1:{free_port()}"
+    edge_targets = {n: f"127.0.0.1:{free_port()}" for n in EDGES}
+    procs: list[subprocess.Popen[bytes]] = []
+    log_file = (workdir / "services.log").open("ab")
+    tls = ["--tls-dir", str(pki)]
+    interrupted = False
+    try:
+        gate = workdir / "start-gate"
+        gate.mkdir(exist_ok=True)
+        for stale in gate.iterdir():
+            stale.unlink()
+        common = ["--speed", f"{args.speed:g}", "--start-gate", str(gate)]
+        fusion = demo._spawn(
+            ["fusion", "--broker", brokers.url("hub"), "--listen", target, "--metrics-port", "0",
+             "--warning-log", str(workdir / "warnings.sqlite"), "--audit-log", str(workdir / "audit-fusion.jsonl"),
+             *tls, *common],
+            log_file,
+        )  # fmt: skip
+        procs.append(fusion)
+        nodes = []
+        for nation in NATIONS:
+            node_args = ["node", "--nation", nation, "--broker", brokers.url(nation), "--scenario", args.scenario]
+            nodes.append(demo._spawn([*node_args, "--seed", str(args.seed), *tls, *common], log_file))
+        procs.extend(nodes)
+        for nation in EDGES:
+            edge_args = ["edge", "--nation", nation, "--broker", brokers.url(nation), "--listen", edge_targets[nation]]
+            edge_args += ["--warning-log", str(workdir / f"edge-{nation}.sqlite"), *tls]
+            edge_args += ["--audit-log", str(workdir / f"audit-edge-{nation}.jsonl")]
+            procs.append(demo._spawn(edge_args, log_file))
+        names = ["fusion", *(f"node-{n}" for n in NATIONS)]
+        say("  starting the fusion service at the hub, the nodes (us, jp, kr) and the edges (jp, kr)...")
+        demo._wait_ready(gate, names, procs[: len(names)], timeout_s=300)
+        open_start_gate(str(gate), lead_s=demo.START_LEAD_S)
+        demo._wait_serving(target, fusion, 300, TlsFiles.in_dir(pki, "console-us").grpc_channel_credentials())
+        say(f"  fusion service at the hub: gRPC {target} (mutual TLS)")
+        say(f"  edges: jp {edge_targets['jp']}, kr {edge_targets['kr']} (mutual TLS; each serves its own nation)")
+        consoles = {"us": target, **edge_targets}
+        for nation in ("us", "kr"):
+            out = (workdir / f"console-{nation}.jsonl").open("ab")
+            sub = ["subscribe", "--target", consoles[nation], "--json", *tls, "--identity", f"console-{nation}"]
+            procs.append(demo._spawn(sub, out))
+        say(f"  consoles us and kr: JSON lines in {workdir}/console-us.jsonl and console-kr.jsonl")
+        say("  console jp, through edge-jp (below):")
+        shown = ["subscribe", "--target", edge_targets["jp"], *tls, "--identity", "console-jp"]
+        procs.append(demo._spawn([*shown, "--json"] if args.json else shown))
+
+        wall_s = scenario.duration_s / args.speed + 3.0
+        if args.duration is not None:
+            wall_s = min(wall_s, args.duration)
+        deadline = time.monotonic() + wall_s
+        while time.monotonic() < deadline:
+            if all(n.poll() is not None for n in nodes):
+                break
+            if fusion.poll() is not None:
+                say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
+                return 1
+            time.sleep(0.2)
+        time.sleep(2.0)  # let the last updates cross the hub and the edges
+    except KeyboardInterrupt:
+        interrupted = True
+    except RuntimeError as exc:
+        say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
+        return 1
+    finally:
+        demo._stop_all(list(reversed(procs)))
+        brokers.stop()
+        log_file.close()
+    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, 130) and not interrupted]
+    if failed:
+        say(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
+        return 1
+    say(f"triwarn demo: done. Logs, the warning logs, the PKI and the broker configs are in {workdir}")
+    say(f"  releases to consoles: triwarn audit verify {workdir / 'audit-edge-jp.jsonl'} (and audit-*.jsonl)")
+    return 0
