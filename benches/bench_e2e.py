@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from triwarn.benches.e2e_report import print_table, result_line, stage_lines, summarize
+from triwarn.benches.script import script_main
 from triwarn.benches.stage_trace import StageTrace
 
 
@@ -440,10 +441,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "bench_e2e.json"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    add_arguments(parser)
-    parser.set_defaults(output=RESULTS)
-    return run(parser.parse_args())
+    return script_main(__doc__, add_arguments, run, output=RESULTS)
 
 
 if __name__ == "__main__":

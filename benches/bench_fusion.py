@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from triwarn.benches.script import script_main
+
 if TYPE_CHECKING:
     from triwarn.sensors.sim.synthetic import FusionScenario
 
@@ -382,10 +384,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "bench_fusion.json"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    add_arguments(parser)
-    parser.set_defaults(objects="1000,10000", output=RESULTS)
-    return run(parser.parse_args())
+    return script_main(__doc__, add_arguments, run, objects="1000,10000", output=RESULTS)
 
 
 if __name__ == "__main__":

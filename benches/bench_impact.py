@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from triwarn.benches.script import script_main
+
 NS = 1_000_000_000
 SIGMA_POS_M = 200.0  # assumption: not a published figure (fused track accuracy)
 SIGMA_VEL_M_S = 4.0  # assumption: not a published figure
@@ -238,10 +240,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "bench_impact.json"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    add_arguments(parser)
-    parser.set_defaults(output=RESULTS)
-    return run(parser.parse_args())
+    return script_main(__doc__, add_arguments, run, output=RESULTS)
 
 
 if __name__ == "__main__":

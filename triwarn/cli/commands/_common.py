@@ -119,6 +119,17 @@ def remove_demo_endpoints() -> None:
             path.unlink()
 
 
+def add_grpc_target(p: argparse.ArgumentParser) -> None:
+    """``--target HOST:PORT`` of a console (see :func:`default_grpc_target` for where it looks without one)."""
+    p.add_argument(
+        "--target",
+        dest="grpc_target",
+        metavar="HOST:PORT",
+        help="the fusion service's (or an edge's) gRPC address (default: env TRIWARN_GRPC_TARGET, else the "
+        "running `triwarn demo`, else 127.0.0.1:50051)",
+    )
+
+
 def default_grpc_target(args_target: str | None, settings: Settings) -> tuple[str, str]:
     """The gRPC target a console uses, and where it came from: --target, else TRIWARN_GRPC_TARGET, else the
     running demo's endpoint (:func:`demo_endpoints_file`), else the documented default 127.0.0.1:50051."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,6 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
     procs: list[subprocess.Popen[bytes]] = []
     log_file = (workdir / "services.log").open("ab")
     tls = ["--tls-dir", str(pki)]
-    interrupted = False
     try:
         gate = workdir / "start-gate"
         gate.mkdir(exist_ok=True)
@@ -85,22 +83,14 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         say(f"  consoles us and kr: JSON lines in {workdir}/console-us.jsonl and console-kr.jsonl")
         say("  console jp, through edge-jp (below):")
         shown = ["subscribe", "--target", edge_targets["jp"], *tls, "--identity", "console-jp"]
-        procs.append(demo._spawn([*shown, "--json"] if args.json else shown))
-
-        wall_s = scenario.duration_s / args.speed + 3.0
-        if args.duration is not None:
-            wall_s = min(wall_s, args.duration)
-        deadline = time.monotonic() + wall_s
-        while time.monotonic() < deadline:
-            if all(n.poll() is not None for n in nodes):
-                break
-            if fusion.poll() is not None:
-                say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
-                return 1
-            time.sleep(0.2)
-        time.sleep(2.0)  # let the last updates cross the hub and the edges
+        console = demo._spawn([*shown, "--json"] if args.json else shown)
+        procs.append(console)
+        # 2 s at the end: the last updates cross the hub and the edges
+        if demo.run_until_the_end(args, scenario, nodes, fusion, console, workdir, settle_s=2.0) is not None:
+            return 1
     except KeyboardInterrupt:
-        interrupted = True
+        say(f"triwarn demo: interrupted; logs are in {workdir}")
+        return demo.EXIT_INTERRUPTED
     except RuntimeError as exc:
         say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
         return 1
@@ -108,7 +98,7 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         demo._stop_all(list(reversed(procs)))
         brokers.stop()
         log_file.close()
-    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, 130) and not interrupted]
+    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, 130)]
     if failed:
         say(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
         return 1

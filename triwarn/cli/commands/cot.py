@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import default_grpc_target, settings_from
+from triwarn.cli.commands._common import add_grpc_target, default_grpc_target, settings_from
 
 EPILOG = """\
 examples:
@@ -38,13 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-check-hostname", action="store_true", help="accept a server certificate issued to another name"
     )
-    p.add_argument(
-        "--target",
-        dest="grpc_target",
-        metavar="HOST:PORT",
-        help="the fusion service's gRPC address (default: env TRIWARN_GRPC_TARGET, else the running `triwarn demo`, "
-        "else 127.0.0.1:50051)",
-    )
+    add_grpc_target(p)
     p.add_argument("--view", choices=("us", "jp", "kr"), help="whose view of the picture (default: server's)")
     p.add_argument(
         "--stale", type=float, default=30.0, metavar="S", help="events go stale S seconds after sending (default 30)"

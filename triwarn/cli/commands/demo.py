@@ -170,6 +170,35 @@ def _run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path) -> in
     return run_coalition(args, scenario, workdir, sys.modules[__name__])
 
 
+def run_until_the_end(
+    args: argparse.Namespace,
+    scenario: Any,
+    nodes: list[subprocess.Popen[bytes]],
+    fusion: subprocess.Popen[bytes],
+    console: subprocess.Popen[bytes],
+    workdir: Path,
+    settle_s: float,
+) -> int | None:
+    """Wait until the scenario ends (every node done, or ``--duration``), then ``settle_s`` for the last updates
+    to arrive; None then, 1 when the fusion service stopped. Ends at once when the console exits (its reader went
+    away, ``| head``, or it failed): nothing is shown any more."""
+    wall_s = scenario.duration_s / args.speed + 3.0
+    if args.duration is not None:
+        wall_s = min(wall_s, args.duration)
+    deadline = time.monotonic() + wall_s
+    while time.monotonic() < deadline:
+        if all(n.poll() is not None for n in nodes):
+            break
+        if fusion.poll() is not None:
+            say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
+            return 1
+        if console.poll() is not None:
+            return None
+        time.sleep(0.2)
+    time.sleep(settle_s)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     # numba and the flight physics load here, not at import: `triwarn --help` imports every command module
     from triwarn.scenarios.scenario_file import ScenarioError, load_scenario
@@ -249,23 +278,10 @@ def run(args: argparse.Namespace) -> int:
         procs.append(subscriber)
         if args.web:  # `triwarn web` on the same view (docs/web.md)
             procs.append(_spawn(["web", "--target", target, "--view", "us", "--listen", args.web], log_file))
-            print(f"  web map: http://{args.web}/", flush=True)
+            say(f"  web map: http://{args.web}/")
 
-        wall_s = scenario.duration_s / args.speed + 3.0
-        if args.duration is not None:
-            wall_s = min(wall_s, args.duration)
-        deadline = time.monotonic() + wall_s
-        while time.monotonic() < deadline:
-            if all(n.poll() is not None for n in nodes):
-                break
-            if fusion.poll() is not None:
-                say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
-                return 1
-            if subscriber.poll() is not None:
-                break  # its reader went away (`| head`), or it failed: nothing is shown any more
-            time.sleep(0.2)
-        else:
-            time.sleep(1.0)  # let the last updates reach the subscriber
+        if run_until_the_end(args, scenario, nodes, fusion, subscriber, workdir, settle_s=1.0) is not None:
+            return 1
     except KeyboardInterrupt:
         say(f"triwarn demo: interrupted; logs and the warning log are in {workdir}")
         return EXIT_INTERRUPTED

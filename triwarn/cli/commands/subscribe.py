@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import add_tls, default_grpc_target, settings_from, tls_overrides
+from triwarn.cli.commands._common import add_grpc_target, add_tls, default_grpc_target, settings_from, tls_overrides
 
 _LEVELS = ("none", "advisory", "watch", "warning")
 _AREAS = ("jp-land", "kr-land", "jp-eez", "jp-overflight", "kr-overflight")
@@ -32,13 +32,7 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--target",
-        dest="grpc_target",
-        metavar="HOST:PORT",
-        help="the fusion service's gRPC address (default: env TRIWARN_GRPC_TARGET, else the running `triwarn demo`, "
-        "else 127.0.0.1:50051)",
-    )
+    add_grpc_target(p)
     p.add_argument("--view", choices=("us", "jp", "kr"), help="whose view of the picture (default: server's)")
     p.add_argument(
         "--from-seq",

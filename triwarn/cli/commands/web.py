@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import default_grpc_target, settings_from
+from triwarn.cli.commands._common import add_grpc_target, default_grpc_target, settings_from
 
 EPILOG = """\
 examples:
@@ -28,13 +28,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="serve here (default %(default)s)")
     p.add_argument("--view", choices=("us", "jp", "kr"), help="the console's nation: whose view it shows")
-    p.add_argument(
-        "--target",
-        dest="grpc_target",
-        metavar="HOST:PORT",
-        help="the fusion service or edge, gRPC (default: TRIWARN_GRPC_TARGET, else the running demo, else "
-        "127.0.0.1:50051)",
-    )
+    add_grpc_target(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: run until Ctrl-C)")
     p.add_argument(
         "--connect-timeout", type=float, default=5.0, metavar="S", help="wait this long for the first connection"
