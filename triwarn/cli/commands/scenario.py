@@ -1,22 +1,25 @@
-"""``triwarn scenario``: list the scenario catalog, validate a scenario file (and fly it)."""
+"""``triwarn scenario``: list the scenario catalog, validate a scenario file (and fly it), generate one from a
+family (scenarios/families.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "scenario",
-        help="list the scenario catalog; validate a scenario file",
+        help="list the scenario catalog; validate a scenario file; generate one from a family",
         description="Scenario files describe launches, salvos and the sensors that take part "
         "(docs/scenario-format.md). `list` shows the catalog; `validate FILE` checks a file (or a catalog "
         "name) key by key and flies every launch, reporting a precise error: file, key, what is wrong and "
-        "what is expected.",
+        "what is expected. `generate FAMILY --seed N` writes a scenario file drawn from a parameterised "
+        "family (docs/scenario-families.md), the same for the same seed.",
     )
-    inner = p.add_subparsers(dest="scenario_command", metavar="<list|validate>", required=True)
+    inner = p.add_subparsers(dest="scenario_command", metavar="<list|validate|generate>", required=True)
     ls = inner.add_parser("list", help="list the scenario catalog")
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(func=run_list)
@@ -25,6 +28,17 @@ def register(sub: Any) -> None:
     va.add_argument("--no-fly", action="store_true", help="only check the file, do not plan the flights")
     va.add_argument("--json", action="store_true", help="print JSON")
     va.set_defaults(func=run_validate)
+    ge = inner.add_parser(
+        "generate",
+        help="write a scenario file drawn from a family (raid, close-pair, thin-coverage, launch-anywhere)",
+        description="Write an ordinary scenario file (valid by `triwarn scenario validate`) drawn at random from "
+        "a parameterised family, deterministically per seed. Families: raid, close-pair, thin-coverage, "
+        "launch-anywhere (docs/scenario-families.md).",
+    )
+    ge.add_argument("family", help="raid | close-pair | thin-coverage | launch-anywhere")
+    ge.add_argument("--seed", type=int, required=True, help="integer >= 0; the same seed gives the same file")
+    ge.add_argument("--out", help="write the file here (default: print it)")
+    ge.set_defaults(func=run_generate)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -85,4 +99,24 @@ def run_validate(args: argparse.Namespace) -> int:
     for f in flights:
         print(f"  {f['id']:18s} {f['missile']:13s} T+{f['launch_time_s']:6.0f} s  apogee {f['apogee_km']:7.1f} km  "
               f"range {f['range_km']:7.1f} km  flight {f['flight_time_s']:6.0f} s")  # fmt: skip
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from triwarn.scenarios.families import FamilyError, generate
+
+    try:
+        text = generate(args.family, args.seed).toml()
+    except FamilyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out} ({args.family}, seed {args.seed}); check it with: triwarn scenario validate {out}")
+    else:
+        print(text, end="")
     return 0
