@@ -125,7 +125,10 @@ class Membership(EngineStep):
           ``reacquire_margin_chi2`` (a likelihood ratio of 100 by default), else it fits none of them;
         - no other free local track of the batch gates that dormant track;
         - the dormant track's prediction gates no live system track (of any source): another object sits where
-          it is predicted, e.g. the next missile of a ripple-fired salvo on the same path seconds behind.
+          it is predicted, e.g. the next missile of a ripple-fired salvo on the same path seconds behind;
+        - nor the prediction of another dormant track (twins: the numbers of a ripple-fired salvo that ended
+          together, each prediction wide enough to hold the next missile; a new track fitting one of them best
+          may be the other's missile, whose own number may have ended too long ago to be a candidate).
 
         The gate itself is the 6-D one on the dormant track's ballistic prediction (position and velocity with
         the prediction's covariance, drag by the track's β, no thrust after burnout): the new track must be on
@@ -152,6 +155,21 @@ class Membership(EngineStep):
         if left.size:
             crowded = self.crowded(np.ascontiguousarray(xs[cols[left]]), np.ascontiguousarray(Ps[cols[left]]), t_c)
             keep[left[crowded]] = False
+        left = np.nonzero(dorm & keep)[0]
+        if left.size:
+            # twins: two dormant tracks whose predictions gate each other cannot be told apart by any new track
+            dc = np.nonzero(st.dormant[cand])[0]
+            t_k = time.perf_counter()
+            ia, ib, _ = gate_pairs(
+                np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
+                np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
+                cfg.gate_chi2, cfg.min_cell_m, True,
+            )  # fmt: skip
+            self.timings_s["gate"] += time.perf_counter() - t_k
+            twin = np.zeros(cand.size, dtype=np.bool_)
+            twin[dc[ia]] = True
+            twin[dc[ib]] = True
+            keep[left[twin[cols[left]]]] = False
         return keep
 
     def crowded(self, xd: FloatArray, Pd: FloatArray, t_c: int) -> npt.NDArray[np.bool_]:

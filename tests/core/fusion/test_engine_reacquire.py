@@ -70,3 +70,18 @@ def test_two_new_tracks_fitting_one_dormant_number_both_get_new_ones() -> None:
     x = true_state(t)
     res = engine.ingest(make_batch("jp", t, [5, 6], [x, x + np.array([3000.0, 0, 0, 0, 0, 0])], sd=10.0))
     assert 1 not in _numbers([res])
+
+
+def test_a_track_fitting_one_of_two_twin_dormant_numbers_gets_a_new_one() -> None:
+    """Ripple fire C, A, B on one path 5 s apart; the US held A (1) and B (2), poorly, and never C (unresolved
+    from A). Both numbers end; a minute later JP starts a track on C. It fits 1's prediction best (A is 20 km
+    behind C) and clearly better than 2's, but 1's and 2's predictions gate each other: twins, which no new
+    track can tell apart, and whose missiles may not be the only ones there. A new number, not A's."""
+    x_c = true_state(T0 + 5 * S)
+    engine = FusionEngine()
+    engine.ingest(make_batch("us", T0, [1, 2], [X_OBJ, X_B], sd=20.0))
+    res = engine.ingest(make_batch("us", T0 + S, [], []))
+    assert sorted(res.deleted) == [1, 2]
+    t = T0 + 61 * S
+    (track,) = engine.ingest(make_batch("jp", t, [5], [true_state(t, x_c)], sd=20.0)).changed
+    assert track.track_id == 3
