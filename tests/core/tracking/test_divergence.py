@@ -160,3 +160,34 @@ def test_every_published_track_of_a_light_object_in_the_air_is_inside_the_envelo
             assert np.linalg.norm(xk[3:6]) < 3000.0
     assert seen > 8
     assert sum(tr.diverged.values()) == 0
+
+
+def test_a_slow_object_low_in_the_air_is_dropped_once_stalled() -> None:
+    """Radar measurements of something slow low in the air (2 km up, 60 m/s: an aircraft, or a track sitting
+    on a launch site) make a confirmed track; from 45 s after it began it is no longer published, counted as
+    'stalled'."""
+    sp = measurement.radar_row(np.array(geodetic_to_ecef(LAT, LON, 30.0)), LAT, LON, *SIG)
+    lat, lon = math.radians(37.3), math.radians(131.2)
+    r0 = np.array(geodetic_to_ecef(lat, lon, 2e3))
+    v0 = np.array(pymap3d.enu2uvw(60.0, 0.0, 0.0, lat, lon, deg=False))
+    times = np.arange(0.0, 60.0, 1.0)
+
+    def truth_at(t: float) -> np.ndarray:
+        return np.concatenate([r0 + v0 * t, v0])
+
+    tr = Tracker(sp[None])
+    rng = np.random.default_rng(5)
+    seen: dict[int, list[float]] = {}
+    for t in times:
+        x = np.zeros(layout.NX)
+        x[:6] = truth_at(t)
+        z = np.empty(layout.MAX_Z)
+        H = np.empty((layout.MAX_Z, layout.NX))
+        measurement.measure_h(x, sp, z, H)
+        tr.process_scan(0, float(t), (z[:3] + np.array(SIG) * rng.standard_normal(3))[None])
+        for n in tr.report(float(t)).track_numbers.tolist():
+            seen.setdefault(n, []).append(float(t))
+    first = seen[min(seen)]
+    assert first[0] < 10.0 and 40.0 < first[-1] < 46.0  # tracked at first, not published once 45 s old
+    assert tr.diverged["stalled"] >= 1
+    # (the measurements then start a new track, itself dropped 45 s after it began)
