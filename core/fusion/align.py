@@ -317,7 +317,7 @@ def _predict_one(
     T = m6[4]
     for _ in range(n_steps):
         # a step is cut where the drag is stiff (drag_split); one piece otherwise (the same arithmetic)
-        m = drag_split(xs, abs(step_s), beta_kg_m2, drag)
+        m = drag_split(xs, abs(step_s), beta_kg_m2, drag) if beta_kg_m2 > 0.0 else 1
         piece_s = step_s / m
         for _ in range(m):
             _rk4_step(xs, piece_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
