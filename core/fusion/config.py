@@ -46,6 +46,11 @@ class FusionConfig:
     #: one's prediction gates no live system track, and it fits the dormant track better than any other dormant
     #: one by at least this much d² (9.21: a likelihood ratio of 100). # assumption: engineering choice
     reacquire_margin_chi2: float = 9.21
+    #: ... and a track that ended in BOOST is not reacquired at all (only handed over, ``handover_s``): its
+    #: prediction is a ball of white-noise acceleration around the last state, not the thrusting missile's
+    #: path, and fits a missile just launched nearby (raid seed 2: a number came back 30 s later on a launch
+    #: 49 km from its missile). True: reacquire it like any other dormant track.
+    reacquire_boost: bool = False
     #: a new system track fed by one source is held back (tentative: fused, associated, merged, but not
     #: reported) while it may be a duplicate of a reported one, i.e. while it gates against a reported system
     #: track under a gate widened by an unmodelled constant acceleration (``duplicate_accel_m_s2``) over this

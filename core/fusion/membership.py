@@ -15,7 +15,7 @@ import numpy.typing as npt
 from triwarn.core.fusion.association import assign_sparse, gate_pairs, min_d2_to_others
 from triwarn.core.fusion.prediction import NS, EngineStep, MemberGroups, reach_bound
 from triwarn.core.fusion.store import in_slots
-from triwarn.core.tracks import FloatArray, IntArray
+from triwarn.core.tracks import FloatArray, IntArray, Phase
 
 
 class Membership(EngineStep):
@@ -63,6 +63,8 @@ class Membership(EngineStep):
             if dormant.size:
                 sigma2 = Ps[:, 0, 0] + Ps[:, 1, 1] + Ps[:, 2, 2]
                 usable = ~st.dormant[cand] | (sigma2 <= cfg.reacquire_max_sigma_m**2)
+                if not cfg.reacquire_boost:  # a track that ended in boost: its prediction is no path
+                    usable &= ~(st.dormant[cand] & (st.phase[cand] == int(Phase.BOOST)))
                 if not usable.all():
                     cand, xs, Ps = cand[usable], np.ascontiguousarray(xs[usable]), np.ascontiguousarray(Ps[usable])
         if cand.size:

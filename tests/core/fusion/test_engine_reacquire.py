@@ -3,9 +3,12 @@ that object (Membership.reacquisition_clear): a number never comes back on anoth
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from engine_batches import T0, X_OBJ, S, make_batch, true_state
 
+from triwarn.core.fusion.config import FusionConfig
 from triwarn.core.fusion.engine import FusionEngine
 
 #: missile B, the next of a ripple-fired pair: on A's path, 5 s behind it (where A was 5 s before T0)
@@ -85,3 +88,16 @@ def test_a_track_fitting_one_of_two_twin_dormant_numbers_gets_a_new_one() -> Non
     t = T0 + 61 * S
     (track,) = engine.ingest(make_batch("jp", t, [5], [true_state(t, x_c)], sd=20.0)).changed
     assert track.track_id == 3
+
+
+def test_a_number_that_ended_in_boost_is_not_reacquired() -> None:
+    """A boost track ends; 30 s later a new track fits its prediction (a ball of white-noise acceleration, not
+    the thrusting missile's path: it fits a missile just launched nearby as well): a new number. With
+    ``reacquire_boost`` it comes back."""
+    for cfg, expected in ((FusionConfig(), 2), (FusionConfig(reacquire_boost=True), 1)):
+        engine = FusionEngine(cfg)
+        engine.ingest(dataclasses.replace(make_batch("us", T0, [1], [X_OBJ], sd=5.0), phase=np.array([1])))
+        assert engine.ingest(make_batch("us", T0 + S, [], [])).deleted == [1]
+        t = T0 + 30 * S
+        (track,) = engine.ingest(make_batch("jp", t, [5], [true_state(t)], sd=5.0)).changed
+        assert track.track_id == expected
