@@ -241,6 +241,14 @@ def _pooled_row(name: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
     return row
 
 
+def dump_results(out: dict[str, Any]) -> str:
+    """The results as JSON text: indented, except one line per seed's record (they hold every per-missile
+    figure)."""
+    head = json.dumps({k: v for k, v in out.items() if k != "records"}, indent=2, default=str)
+    records = ",\n".join("    " + json.dumps(r, default=str) for r in out.get("records", []))
+    return head[:-2] + ',\n  "records": [\n' + records + "\n  ]\n}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     from triwarn.scenarios.families import FAMILIES
 
@@ -285,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "records": sorted(records, key=lambda r: (r["family"], r["seed"])),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    args.out.write_text(dump_results(out))
     print(f"wrote {args.out}")
     return 0
 
