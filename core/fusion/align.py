@@ -11,7 +11,8 @@ sub-steps of at most ``max_step_s``, forwards or backwards in time. The covarian
 
     P(t + Δ) = Φ P Φᵀ + Q,   Φ = I + A Δ + A² Δ²/2 + A³ Δ³/6,   A = [[0, I], [G + Ωc (+ D_r), C (+ D_v)]]
 
-per sub-step Δ, with G = ∂a_grav/∂r the gravity gradient (analytic, point mass plus J2), Ωc = diag(ω², ω², 0)
+per sub-step Δ (cut into pieces where the drag is stiff, ρ|v|/β Δ > 1: :func:`drag_split`), with
+G = ∂a_grav/∂r the gravity gradient (analytic, point mass plus J2), Ωc = diag(ω², ω², 0)
 the centrifugal gradient and C the Coriolis matrix. When a track's ballistic coefficient β (kg/m², from its
 node's tracker) is known, drag a_D = -ρ(h)|v|v/(2β) with the USSA-1976 density is added below 120 km, and its
 Jacobian (in v exactly, in r through dρ/dh along the radius) enters A. Thrust (boost) and the error of β
@@ -38,6 +39,9 @@ from triwarn.core.trajectory import constants
 from triwarn.core.trajectory.atmosphere import upper_table, ussa1976_density
 from triwarn.core.trajectory.frames import height_along_radius_m
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
+
+#: at most this many pieces per prediction sub-step where the drag is stiff (:func:`drag_split`)
+MAX_DRAG_SPLIT = 256
 
 #: WGS-84 and J2 (``triwarn.core.trajectory.constants``)
 GM_M3_S2 = constants.GM_M3_S2
@@ -122,6 +126,21 @@ def _drag_density(x, beta_kg_m2, drag):
     if h > 120e3:
         return 0.0
     return ussa1976_density(h, z_m, ln_rho)
+
+
+@kernel
+def drag_split(x, step_s, beta_kg_m2, drag):
+    """Pieces (1 .. ``MAX_DRAG_SPLIT``) of a prediction step of ``step_s`` (s, > 0) from state ``x`` so that
+    ρ|v|/β · piece ≤ 1: the drag's ∂a/∂v has eigenvalues up to ρ|v|/β, and RK4 (stable to 2.79) and Φ
+    (to 2) blow up beyond; a light object low in the air (β ~100 kg/m² at 8 km, 1.5 km/s: 8 s⁻¹) diverged in
+    one 1 s step (docs/sensors-and-tracking.md, "Trackers that never diverge"). One piece without drag."""
+    rho = _drag_density(x, beta_kg_m2, drag)
+    if not rho > 0.0:
+        return 1
+    lam_h = rho * np.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5]) / beta_kg_m2 * step_s
+    if not lam_h > 1.0:
+        return 1
+    return int(min(np.ceil(lam_h), MAX_DRAG_SPLIT))
 
 
 @kernel
@@ -297,27 +316,31 @@ def _predict_one(
     A2 = m6[3]
     T = m6[4]
     for _ in range(n_steps):
-        _rk4_step(xs, step_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
-        # the Jacobian at the sub-step's midpoint makes Φ second-order accurate in step_s
-        for i in range(6):
-            tmp[i] = 0.5 * (xs[i] + xn[i])
-        _transition(tmp, step_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, Phi, A, A2, G)
-        for i in range(6):
-            xs[i] = xn[i]
-        # P = Φ P Φᵀ
-        for i in range(6):
-            for j in range(6):
-                s = 0.0
-                for k in range(6):
-                    s += Phi[i, k] * Ps[k, j]
-                T[i, j] = s
-        for i in range(6):
-            for j in range(i, 6):
-                s = 0.0
-                for k in range(6):
-                    s += T[i, k] * Phi[j, k]
-                Ps[i, j] = s
-                Ps[j, i] = s
+        # a step is cut where the drag is stiff (drag_split); one piece otherwise (the same arithmetic)
+        m = drag_split(xs, abs(step_s), beta_kg_m2, drag) if beta_kg_m2 > 0.0 else 1
+        piece_s = step_s / m
+        for _ in range(m):
+            _rk4_step(xs, piece_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
+            # the Jacobian at the sub-step's midpoint makes Φ second-order accurate in piece_s
+            for i in range(6):
+                tmp[i] = 0.5 * (xs[i] + xn[i])
+            _transition(tmp, piece_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, Phi, A, A2, G)
+            for i in range(6):
+                xs[i] = xn[i]
+            # P = Φ P Φᵀ
+            for i in range(6):
+                for j in range(6):
+                    s = 0.0
+                    for k in range(6):
+                        s += Phi[i, k] * Ps[k, j]
+                    T[i, j] = s
+            for i in range(6):
+                for j in range(i, 6):
+                    s = 0.0
+                    for k in range(6):
+                        s += T[i, k] * Phi[j, k]
+                    Ps[i, j] = s
+                    Ps[j, i] = s
     adt = abs(dt_s)
     qpp = q_m2_s3 * adt * adt * adt / 3.0
     qpv = q_m2_s3 * dt_s * adt / 2.0

@@ -41,6 +41,16 @@ class FusionConfig:
     #: ... unless its predicted position is this uncertain (sqrt of the trace of the position covariance,
     #: metres): a track that died in boost cannot be predicted across a gap
     reacquire_max_sigma_m: float = 300_000.0
+    #: ... and only when nothing else could be that object (membership.Membership.reacquisition_clear): the
+    #: new local track gates no live system track, no other new local track gates the dormant one, the dormant
+    #: one's prediction gates no live system track, and it fits the dormant track better than any other dormant
+    #: one by at least this much d² (9.21: a likelihood ratio of 100). # assumption: engineering choice
+    reacquire_margin_chi2: float = 9.21
+    #: ... and a track that ended in BOOST is not reacquired at all (only handed over, ``handover_s``): its
+    #: prediction is a ball of white-noise acceleration around the last state, not the thrusting missile's
+    #: path, and fits a missile just launched nearby (raid seed 2: a number came back 30 s later on a launch
+    #: 49 km from its missile). True: reacquire it like any other dormant track.
+    reacquire_boost: bool = False
     #: a new system track fed by one source is held back (tentative: fused, associated, merged, but not
     #: reported) while it may be a duplicate of a reported one, i.e. while it gates against a reported system
     #: track under a gate widened by an unmodelled constant acceleration (``duplicate_accel_m_s2``) over this
@@ -75,8 +85,8 @@ class FusionConfig:
             raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
         if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
             raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
-        if not self.reacquire_s >= 0:
-            raise ValueError("reacquire_s must be >= 0")
+        if not self.reacquire_s >= 0 or not self.reacquire_margin_chi2 >= 0:
+            raise ValueError("reacquire_s and reacquire_margin_chi2 must be >= 0")
         if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
         if not self.handover_s >= 0:

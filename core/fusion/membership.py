@@ -15,7 +15,7 @@ import numpy.typing as npt
 from triwarn.core.fusion.association import assign_sparse, gate_pairs, min_d2_to_others
 from triwarn.core.fusion.prediction import NS, EngineStep, MemberGroups, reach_bound
 from triwarn.core.fusion.store import in_slots
-from triwarn.core.tracks import FloatArray, IntArray
+from triwarn.core.tracks import FloatArray, IntArray, Phase
 
 
 class Membership(EngineStep):
@@ -63,6 +63,8 @@ class Membership(EngineStep):
             if dormant.size:
                 sigma2 = Ps[:, 0, 0] + Ps[:, 1, 1] + Ps[:, 2, 2]
                 usable = ~st.dormant[cand] | (sigma2 <= cfg.reacquire_max_sigma_m**2)
+                if not cfg.reacquire_boost:  # a track that ended in boost: its prediction is no path
+                    usable &= ~(st.dormant[cand] & (st.phase[cand] == int(Phase.BOOST)))
                 if not usable.all():
                     cand, xs, Ps = cand[usable], np.ascontiguousarray(xs[usable]), np.ascontiguousarray(Ps[usable])
         if cand.size:
@@ -81,6 +83,9 @@ class Membership(EngineStep):
                 False,
             )
             timings_s["gate"] += time.perf_counter() - t_k
+            if rows.size and st.dormant[cand[cols]].any():
+                keep = self.reacquisition_clear(free.size, rows, cols, d2, cand, xs, Ps, t_c)
+                rows, cols, d2 = rows[keep], cols[keep], d2[keep]
             if rows.size:
                 t_k = time.perf_counter()
                 col_of_row = assign_sparse(free.size, cand.size, rows, cols, d2, cfg.gate_chi2)
@@ -101,6 +106,97 @@ class Membership(EngineStep):
             changed_sys.add(sys_slot)
         return True
 
+    def reacquisition_clear(
+        self,
+        n_rows: int,
+        rows: IntArray,
+        cols: IntArray,
+        d2: FloatArray,
+        cand: IntArray,
+        xs: FloatArray,
+        Ps: FloatArray,
+        t_c: int,
+    ) -> npt.NDArray[np.bool_]:
+        """Which gated pairs (``rows``: free local tracks 0..``n_rows``-1, ``cols``: candidates ``cand`` whose
+        predictions to ``t_c`` are ``xs``, ``Ps``) may go to the assignment: every pair with a live system track,
+        and a pair with a dormant one (a reacquisition: the dormant number comes back) only when nothing else
+        could be that object. When in doubt, a new number (issue 14: a number never passes to another missile):
+
+        - the local track gates no live system track (then it is, or may be, that object);
+        - it fits that dormant track clearly better than any other dormant one: d² smaller by at least
+          ``reacquire_margin_chi2`` (a likelihood ratio of 100 by default), else it fits none of them;
+        - no other free local track of the batch gates that dormant track;
+        - the dormant track's prediction gates no live system track (of any source): another object sits where
+          it is predicted, e.g. the next missile of a ripple-fired salvo on the same path seconds behind;
+        - nor the prediction of another dormant track (twins: the numbers of a ripple-fired salvo that ended
+          together, each prediction wide enough to hold the next missile; a new track fitting one of them best
+          may be the other's missile, whose own number may have ended too long ago to be a candidate).
+
+        The gate itself is the 6-D one on the dormant track's ballistic prediction (position and velocity with
+        the prediction's covariance, drag by the track's β, no thrust after burnout): the new track must be on
+        the same arc, at the same point of it, as the missile whose number it takes.
+        """
+        cfg, store = self.cfg, self.store
+        st = store.st
+        dorm = st.dormant[cand[cols]]
+        keep = np.ones(rows.size, dtype=np.bool_)
+        gates_live = np.zeros(n_rows, dtype=np.bool_)
+        gates_live[rows[~dorm]] = True
+        keep &= ~(dorm & gates_live[rows])
+        per_col = np.bincount(cols[dorm], minlength=cand.size)
+        keep &= ~(dorm & (per_col[cols] > 1))
+        for r in np.unique(rows[dorm & keep]).tolist():
+            mine = np.nonzero(dorm & (rows == r) & keep)[0]
+            if mine.size < 2:
+                continue
+            order = mine[np.argsort(d2[mine])]
+            keep[order[1:]] = False
+            if d2[order[1]] - d2[order[0]] < cfg.reacquire_margin_chi2:
+                keep[order[0]] = False
+        left = np.nonzero(dorm & keep)[0]
+        if left.size:
+            crowded = self.crowded(np.ascontiguousarray(xs[cols[left]]), np.ascontiguousarray(Ps[cols[left]]), t_c)
+            keep[left[crowded]] = False
+        left = np.nonzero(dorm & keep)[0]
+        if left.size:
+            # twins: two dormant tracks whose predictions gate each other cannot be told apart by any new track
+            dc = np.nonzero(st.dormant[cand])[0]
+            t_k = time.perf_counter()
+            ia, ib, _ = gate_pairs(
+                np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
+                np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
+                cfg.gate_chi2, cfg.min_cell_m, True,
+            )  # fmt: skip
+            self.timings_s["gate"] += time.perf_counter() - t_k
+            twin = np.zeros(cand.size, dtype=np.bool_)
+            twin[dc[ia]] = True
+            twin[dc[ib]] = True
+            keep[left[twin[cols[left]]]] = False
+        return keep
+
+    def crowded(self, xd: FloatArray, Pd: FloatArray, t_c: int) -> npt.NDArray[np.bool_]:
+        """(k,) bool: which predictions ``xd``, ``Pd`` (at ``t_c``) gate some live system track (any source)
+        predicted to ``t_c``; only live tracks within a coarse distance bound are predicted."""
+        cfg, store, pred, timings_s = self.cfg, self.store, self.pred, self.timings_s
+        st = store.st
+        out = np.zeros(xd.shape[0], dtype=np.bool_)
+        live = np.nonzero(st.alive[: store.st_n])[0]
+        if live.size:
+            bound = reach_bound(cfg, store, live, t_c)
+            reach = np.sqrt(cfg.gate_chi2 * np.trace(Pd[:, :3, :3], axis1=1, axis2=2))
+            dist = np.linalg.norm(st.x[live, None, :3] - xd[None, :, :3], axis=2)  # (live, k)
+            live = live[np.any(dist <= bound[:, None] + reach[None, :], axis=1)]
+        if live.size:
+            xl, Pl = pred.systems(store, live, t_c)
+            t_k = time.perf_counter()
+            hit, _, _ = gate_pairs(
+                xd, Pd, np.zeros(xd.shape[0], dtype=np.int64),
+                xl, Pl, np.zeros(live.size, dtype=np.int64), cfg.gate_chi2, cfg.min_cell_m, False,
+            )  # fmt: skip
+            timings_s["gate"] += time.perf_counter() - t_k
+            out[hit] = True
+        return out
+
     def hand_over(
         self,
         xf: FloatArray,
@@ -117,7 +213,8 @@ class Membership(EngineStep):
         A hand-over needs a 6-D gate (``gate_chi2``) against the dormant track's prediction widened by the
         manoeuvre allowance (:meth:`.prediction.Predictor.widened`), and no ambiguity: the local track fits that
         dormant track only, no other new local track fits it, and the local track fits no live system track under
-        the same allowance (two objects close together in a salvo: no number goes to the wrong one).
+        the same allowance (two objects close together in a salvo: no number goes to the wrong one), and the
+        dormant track's widened prediction gates no live system track (:meth:`crowded`).
         """
         cfg, store, pred, timings_s = self.cfg, self.store, self.pred, self.timings_s
         st = store.st
@@ -168,6 +265,10 @@ class Membership(EngineStep):
             timings_s["gate"] += time.perf_counter() - t_k
             keep = np.ones(rows.size, dtype=np.bool_)
             keep[hit_rows] = False
+            rows, cols = rows[keep], cols[keep]
+        # and no live system track sits where the dormant one is predicted (another missile there)
+        if rows.size:
+            keep = ~self.crowded(np.ascontiguousarray(xd[cols]), np.ascontiguousarray(Pd[cols]), t_c)
             rows, cols = rows[keep], cols[keep]
         out[rows_new[rows]] = recent[cols]
         return out

@@ -17,7 +17,8 @@ State layout: :mod:`.layout`. In the rotating ECEF frame, atmosphere at rest (do
   density ``q_jerk`` (m²/s⁵), a random walk on θ of density ``q_theta`` (1/s). For the (r, v) block,
   Q = q_acc [[Δt³/3 I, Δt²/2 I], [Δt²/2 I, Δt I]]; the jerk adds q_jerk [[Δt⁵/20, Δt⁴/8, Δt³/6],
   [Δt⁴/8, Δt³/3, Δt²/2], [Δt³/6, Δt²/2, Δt]] ⊗ I over (r, v, a_T) (Bar-Shalom, Li & Kirubarajan 2001, §6.2).
-- discrete transition per sub-step of ``dt_s``: Φ = I + A dt + A² dt²/2; state by classical RK4.
+- discrete transition per sub-step of ``dt_s``: Φ = I + A dt + A² dt²/2; state by classical RK4. Sub-steps
+  are at most ``max_step_s``, and shorter where the drag is stiff (ρ|v|/β · dt ≤ 1, :func:`drag_split`).
 
 Parameters ``params`` (8,): ``[mu_m3_s2, re_m, j2, omega_rad_s, max_step_s, h_atm_m, q_atm_m2_s3, q_drag_s]``,
 see :func:`model_params`: below the height ``h_atm_m`` the white acceleration density is at least
@@ -37,6 +38,9 @@ from triwarn.core.tracking.layout import MAX_Z, NX
 from triwarn.core.trajectory.constants import A_M, B_M, GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
 from triwarn.core.trajectory.frames import height_along_radius_m
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
+
+#: at most this many pieces per prediction step where the drag is stiff (:func:`drag_split`)
+MAX_DRAG_SPLIT = 256
 
 #: Exponential atmosphere of Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., table 8-4
 #: (from the US Standard Atmosphere 1976 and CIRA-72): base height (m), base density (kg/m³), scale height (m).
@@ -215,80 +219,129 @@ def predict_one_with_bias(
     each sensor's registration bias (C ← Φ C; the biases are constant)."""
     if dt_s == 0.0:
         return
-    ns = C.shape[0]
     Cn = np.empty((NX, MAX_Z))
     used = nonzero_bias_blocks(C)
     nsub = int(math.ceil(abs(dt_s) / params[4]))  # noqa: RUF046 (numba: keep the int type explicit)
-    step_s = dt_s / nsub
-    abs_step_s = abs(step_s)
     A = np.empty((NX, NX))
     Phi = np.empty((NX, NX))
     T = np.empty((NX, NX))
     k = np.empty((4, NX))
     tmp = np.empty(NX)
     for _ in range(nsub):
-        q = q_acc
-        h_m = height_above_ellipsoid_radial(x[0], x[1], x[2])
-        if h_m < params[5]:
-            q = max(q, params[6])
-            if params.shape[0] > 7 and params[7] > 0.0:
-                # the drag model's error grows with the drag: white acceleration q_drag |a_D|²
-                rho, _ = exp_density(h_m, atm)
-                a_d = 0.5 * rho * (x[3] * x[3] + x[4] * x[4] + x[5] * x[5]) * math.exp(-x[6])
-                q += params[7] * a_d * a_d
-        jacobian(x, params, atm, A)
-        # Φ = I + A Δ + A² Δ²/2, Δ = step_s
+        # each step of at most max_step_s is split where the drag is stiff (drag_split)
+        m = drag_split(x, abs(dt_s) / nsub, atm)
+        for _ in range(m):
+            _substep(x, P, C, Cn, used, dt_s / nsub / m, q_acc, q_jerk, q_theta, params, atm, A, Phi, T, k, tmp)
+
+
+@kernel
+def drag_rate_1_s(x: np.ndarray, atm: np.ndarray) -> float:
+    """ρ(h)|v|/β (1/s): the largest eigenvalue magnitude of the drag's ∂a_D/∂v = k(|v| I + v vᵀ/|v|),
+    k = ρ/(2β) (its eigenvalues are k|v| across and 2k|v| along v)."""
+    h_m = height_above_ellipsoid_radial(x[0], x[1], x[2])
+    rho, _ = exp_density(h_m, atm)
+    speed = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    return rho * speed * math.exp(-x[6])
+
+
+@kernel
+def drag_split(x: np.ndarray, step_s: float, atm: np.ndarray) -> int:
+    """Pieces (1 .. ``MAX_DRAG_SPLIT``) of one prediction step of ``step_s`` seconds so that each has
+    ``drag_rate_1_s · piece ≤ 1``. Classical RK4 is stable on the negative real axis for |λh| ≤ 2.79 and the
+    covariance's Φ = I + A h + A²h²/2 for |λh| ≤ 2: with a small β low in the air (a light object, or a β
+    estimate pulled down) a 1 s step multiplies the velocity error by |1 − λh + λ²h²/2 − ...| ≫ 1 per
+    step, and a track diverges to 1e9-1e22 m in a few seconds of coasting. One piece when the drag is not
+    stiff (every step as before)."""
+    lam_h = drag_rate_1_s(x, atm) * step_s
+    if not lam_h > 1.0:  # also NaN: nothing to split
+        return 1
+    return int(min(math.ceil(lam_h), MAX_DRAG_SPLIT))
+
+
+@kernel
+def _substep(
+    x: np.ndarray,
+    P: np.ndarray,
+    C: np.ndarray,
+    Cn: np.ndarray,
+    used: np.ndarray,
+    step_s: float,
+    q_acc: float,
+    q_jerk: float,
+    q_theta: float,
+    params: np.ndarray,
+    atm: np.ndarray,
+    A: np.ndarray,
+    Phi: np.ndarray,
+    T: np.ndarray,
+    k: np.ndarray,
+    tmp: np.ndarray,
+) -> None:
+    """One RK4 step of ``step_s`` of the state x, and Φ P Φᵀ + Q, Φ C (scratch A, Phi, T, k, tmp, Cn)."""
+    ns = C.shape[0]
+    abs_step_s = abs(step_s)
+    q = q_acc
+    h_m = height_above_ellipsoid_radial(x[0], x[1], x[2])
+    if h_m < params[5]:
+        q = max(q, params[6])
+        if params.shape[0] > 7 and params[7] > 0.0:
+            # the drag model's error grows with the drag: white acceleration q_drag |a_D|²
+            rho, _ = exp_density(h_m, atm)
+            a_d = 0.5 * rho * (x[3] * x[3] + x[4] * x[4] + x[5] * x[5]) * math.exp(-x[6])
+            q += params[7] * a_d * a_d
+    jacobian(x, params, atm, A)
+    # Φ = I + A Δ + A² Δ²/2, Δ = step_s
+    for i in range(NX):
+        for j in range(NX):
+            s = 0.0
+            for m in range(NX):
+                s += A[i, m] * A[m, j]
+            Phi[i, j] = (1.0 if i == j else 0.0) + A[i, j] * step_s + 0.5 * s * step_s * step_s
+    _rk4_step(x, step_s, params, atm, k, tmp)
+    for si in range(ns):
+        if not used[si]:
+            continue
         for i in range(NX):
-            for j in range(NX):
+            for c in range(MAX_Z):
                 s = 0.0
                 for m in range(NX):
-                    s += A[i, m] * A[m, j]
-                Phi[i, j] = (1.0 if i == j else 0.0) + A[i, j] * step_s + 0.5 * s * step_s * step_s
-        _rk4_step(x, step_s, params, atm, k, tmp)
-        for si in range(ns):
-            if not used[si]:
-                continue
-            for i in range(NX):
-                for c in range(MAX_Z):
-                    s = 0.0
-                    for m in range(NX):
-                        s += Phi[i, m] * C[si, m, c]
-                    Cn[i, c] = s
-            for i in range(NX):
-                for c in range(MAX_Z):
-                    C[si, i, c] = Cn[i, c]
-        # P = Φ P Φᵀ + Q
+                    s += Phi[i, m] * C[si, m, c]
+                Cn[i, c] = s
         for i in range(NX):
-            for j in range(NX):
-                s = 0.0
-                for m in range(NX):
-                    s += Phi[i, m] * P[m, j]
-                T[i, j] = s
-        for i in range(NX):
-            for j in range(i, NX):
-                s = 0.0
-                for m in range(NX):
-                    s += T[i, m] * Phi[j, m]
-                P[i, j] = s
-                P[j, i] = s
-        for i in range(3):
-            P[i, i] += q * abs_step_s * abs_step_s * abs_step_s / 3.0
-            P[i, 3 + i] += q * step_s * abs_step_s / 2.0
-            P[3 + i, i] += q * step_s * abs_step_s / 2.0
-            P[3 + i, 3 + i] += q * abs_step_s
-            if q_jerk > 0.0:
-                step2_s2 = step_s * step_s
-                a = 7 + i
-                P[i, i] += q_jerk * step2_s2 * step2_s2 * abs_step_s / 20.0
-                P[i, 3 + i] += q_jerk * step2_s2 * step2_s2 / 8.0
-                P[3 + i, i] += q_jerk * step2_s2 * step2_s2 / 8.0
-                P[i, a] += q_jerk * step2_s2 * step_s / 6.0
-                P[a, i] += q_jerk * step2_s2 * step_s / 6.0
-                P[3 + i, 3 + i] += q_jerk * step2_s2 * abs_step_s / 3.0
-                P[3 + i, a] += q_jerk * step_s * abs_step_s / 2.0
-                P[a, 3 + i] += q_jerk * step_s * abs_step_s / 2.0
-                P[a, a] += q_jerk * abs_step_s
-        P[6, 6] += q_theta * abs_step_s
+            for c in range(MAX_Z):
+                C[si, i, c] = Cn[i, c]
+    # P = Φ P Φᵀ + Q
+    for i in range(NX):
+        for j in range(NX):
+            s = 0.0
+            for m in range(NX):
+                s += Phi[i, m] * P[m, j]
+            T[i, j] = s
+    for i in range(NX):
+        for j in range(i, NX):
+            s = 0.0
+            for m in range(NX):
+                s += T[i, m] * Phi[j, m]
+            P[i, j] = s
+            P[j, i] = s
+    for i in range(3):
+        P[i, i] += q * abs_step_s * abs_step_s * abs_step_s / 3.0
+        P[i, 3 + i] += q * step_s * abs_step_s / 2.0
+        P[3 + i, i] += q * step_s * abs_step_s / 2.0
+        P[3 + i, 3 + i] += q * abs_step_s
+        if q_jerk > 0.0:
+            step2_s2 = step_s * step_s
+            a = 7 + i
+            P[i, i] += q_jerk * step2_s2 * step2_s2 * abs_step_s / 20.0
+            P[i, 3 + i] += q_jerk * step2_s2 * step2_s2 / 8.0
+            P[3 + i, i] += q_jerk * step2_s2 * step2_s2 / 8.0
+            P[i, a] += q_jerk * step2_s2 * step_s / 6.0
+            P[a, i] += q_jerk * step2_s2 * step_s / 6.0
+            P[3 + i, 3 + i] += q_jerk * step2_s2 * abs_step_s / 3.0
+            P[3 + i, a] += q_jerk * step_s * abs_step_s / 2.0
+            P[a, 3 + i] += q_jerk * step_s * abs_step_s / 2.0
+            P[a, a] += q_jerk * abs_step_s
+    P[6, 6] += q_theta * abs_step_s
 
 
 @kernel

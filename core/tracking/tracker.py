@@ -21,7 +21,12 @@ Composition (one scan of one sensor at a time, in time order; Stone Soup's vocab
 - deleter: a confirmed track without an update for ``coast_after_s`` is COASTING; after ``delete_after_s``,
   when its position uncertainty exceeds ``max_pos_sigma_m``, or once it is predicted below the ground, it is
   DELETED: reported once more, then its slot is freed. Track numbers are given at confirmation, from
-  ``first_track_number`` (1) upwards, and never reused.
+  ``first_track_number`` (1) upwards, and never reused;
+- divergence guard (:func:`diverged`): a live track whose state or covariance is not finite, whose state is
+  outside any flight envelope (height, speed, or stalled low and slow long after it began) or whose
+  covariance has exploded is dropped without being reported, not even as DELETED (its node's next batch
+  simply lacks it), and counted per reason in ``Tracker.diverged``; measurements left over then start a new
+  track.
 
 The state is struct-of-arrays with a growing capacity; all arithmetic is in batch kernels, Python only
 orchestrates per scan. No I/O, no logging. Time ``t_s`` is scenario seconds.
@@ -94,6 +99,18 @@ class TrackerConfig:
     ir_mu_boost_init: float = 0.9  # an infrared sensor sees boosting missiles only
     ir_boost_memory_s: float = 5.0  # a track an infrared sensor saw this recently is in boost
     ir_depth_timeout_s: float = 6.0  # an infrared-only track needs two satellites' updates within this
+    # flight envelope: a track outside it has diverged (or follows no missile) and is dropped unpublished
+    envelope_max_height_m: float = 8.0e6  # above any lofted apogee (Hwasong-18, 2023-07-12: ~6,650 km)
+    envelope_min_height_m: float = -100e3  # an impacted track is deleted within ~1 km below the ground
+    envelope_max_speed_m_s: float = 9000.0  # ICBM burnout ~7 km/s; orbital 7.8 km/s
+    diverged_pos_sigma_m: float = 1.0e6  # √tr P_rr: max_pos_sigma_m ends sane tracks far below this
+    diverged_vel_sigma_m_s: float = 1.0e4  # √tr P_vv: a new track starts at √3 · sigma_v_init_m_s
+    # a track this old, below stall_max_height_m and slower than stall_speed_m_s follows no missile: one sitting
+    # on a launch site, fed by each new launch's plume in turn (a raid's ripple fire), is one (truth of the
+    # families: no missile below 100 km is slower than 520 m/s 45 s after launch; 126 m/s only at a lofted apogee)
+    stall_age_s: float = 45.0
+    stall_speed_m_s: float = 150.0
+    stall_max_height_m: float = 100e3
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,46 @@ class TrackFile:
     beta_kg_m2: np.ndarray  # (n,) float64, 0 when unknown
     sensor_mask: np.ndarray  # (n,) int64 bit i: sensor i of the tracker contributed
     slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) internal slot
+
+
+#: reasons of :func:`diverged` (0: sane)
+DIVERGED_REASONS = ("non-finite", "height", "speed", "covariance", "stalled")
+
+
+def diverged(x: np.ndarray, P: np.ndarray, cfg: TrackerConfig, age_s: np.ndarray | None = None) -> np.ndarray:
+    """Why each state x (n, ≥6) ECEF (m, m/s) with covariance P (n, ≥6, ≥6) is not a track of anything that
+    flies: (n,) int64, 0 sane, else 1 + the index in :data:`DIVERGED_REASONS`: a non-finite state or
+    covariance; a height (along the radius, against the polar radius above and the equatorial one below: a
+    coarse bound) outside [``envelope_min_height_m``, ``envelope_max_height_m``]; a speed above
+    ``envelope_max_speed_m_s``; a covariance with a negative position or velocity variance or whose
+    √tr P_rr or √tr P_vv exceeds ``diverged_pos_sigma_m`` or ``diverged_vel_sigma_m_s``; with the tracks' ages
+    ``age_s`` (n,) (seconds since each began), a track at least ``stall_age_s`` old, below
+    ``stall_max_height_m`` and slower than ``stall_speed_m_s`` (stalled). The first reason that applies, in
+    that order."""
+    n = x.shape[0]
+    out = np.zeros(n, np.int64)
+    if n == 0:
+        return out
+    finite = np.isfinite(x).all(axis=1) & np.isfinite(P.reshape(n, -1)).all(axis=1)
+    xs = np.where(finite[:, None], x[:, :6], 0.0)
+    Ps = np.where(finite[:, None, None], P[:, :6, :6], 0.0)
+    r_m = np.linalg.norm(xs[:, :3], axis=1)
+    height = (r_m - 6_356_752.3 > cfg.envelope_max_height_m) | (r_m - 6_378_137.0 < cfg.envelope_min_height_m)
+    speed = np.linalg.norm(xs[:, 3:6], axis=1) > cfg.envelope_max_speed_m_s
+    var = np.diagonal(Ps, axis1=1, axis2=2)
+    cov = (var < 0.0).any(axis=1)
+    cov |= var[:, :3].sum(axis=1) > cfg.diverged_pos_sigma_m**2
+    cov |= var[:, 3:6].sum(axis=1) > cfg.diverged_vel_sigma_m_s**2
+    stalled = np.zeros(n, np.bool_)
+    if age_s is not None:
+        stalled = (
+            (age_s >= cfg.stall_age_s)
+            & (r_m - 6_356_752.3 < cfg.stall_max_height_m)
+            & (np.linalg.norm(xs[:, 3:6], axis=1) < cfg.stall_speed_m_s)
+        )
+    for code, bad in ((5, stalled), (4, cov), (3, speed), (2, height), (1, ~finite)):  # the first reason wins
+        out[bad] = code
+    return out
 
 
 class Tracker:
@@ -150,6 +207,8 @@ class Tracker:
         self._los: list[tuple[int, float, np.ndarray, np.ndarray]] = []
         self._ir = np.flatnonzero(self.sp[:, 0] == layout.KIND_IR)
         self._radar_bits = int(sum(1 << int(i) for i in np.flatnonzero(self.sp[:, 0] == layout.KIND_RADAR)))
+        #: tracks dropped unpublished by the divergence guard since construction, per reason
+        self.diverged: dict[str, int] = dict.fromkeys(DIVERGED_REASONS, 0)
         self._alloc(capacity)
 
     # --- storage ----------------------------------------------------------------------------------------
@@ -511,12 +570,29 @@ class Tracker:
         recent = (t_now_s - self.sensor_t[np.ix_(conf, self._ir)] <= self.cfg.ir_depth_timeout_s).sum(axis=1)
         return ir_only & (recent == 1)
 
+    def _drop_diverged(self, x: np.ndarray, P: np.ndarray, t_now_s: float) -> None:
+        """Free the slots of live tracks that :func:`diverged` (combined estimate x, P of every slot, or any
+        IMM model's state not finite; ages at ``t_now_s``), unreported, and count them per reason."""
+        live = np.flatnonzero(self.live)
+        if not live.size:
+            return
+        why = diverged(x[live], P[live], self.cfg, t_now_s - self.first_t[live])
+        models_finite = np.isfinite(self.xm[live].reshape(live.size, -1)).all(axis=1)
+        why[(why == 0) & ~models_finite] = 1
+        bad = why > 0
+        if not bad.any():
+            return
+        for code in why[bad].tolist():
+            self.diverged[DIVERGED_REASONS[code - 1]] += 1
+        self.state[live[bad]] = FREE
+
     def report(self, t_now_s: float) -> TrackFile:
         """Apply the deletion rules at ``t_now_s`` and return the reportable tracks; tracks deleted now are
         included once with status DELETED, and their slots are freed."""
         cfg = self.cfg
-        conf = np.flatnonzero(self.state == CONFIRMED)
         x, P = self.combined()
+        self._drop_diverged(x, P, t_now_s)
+        conf = np.flatnonzero(self.state == CONFIRMED)
         xs, Ps = x[conf], P[conf]
         lla = ecef_to_geodetic_batch(np.ascontiguousarray(xs[:, :3])) if conf.size else np.zeros((0, 3))
         pos_sigma = np.sqrt(np.clip(np.trace(Ps[:, :3, :3], axis1=1, axis2=2), 0.0, None))
