@@ -44,18 +44,21 @@ from typing import Any
 
 import aiomqtt
 import numba
+import numpy as np
 
 from triwarn.core.assessment.assess import Assessor
 from triwarn.core.assessment.warnings import WarningBook
+from triwarn.core.fusion import invariants
 from triwarn.core.fusion.engine import FusionConfig, FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.server import start_server
+from triwarn.services.intake import Intake
 from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.clock import Clock, ClockLike
 from triwarn.services.runtime.lifecycle import stop_on_signals
-from triwarn.services.runtime.logs import LogOnce
+from triwarn.services.runtime.logs import RateLimitedLog
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
@@ -101,7 +104,8 @@ class FusionService:
             max_radius_m=settings.max_radius_m,
             max_speed_m_s=settings.max_speed_m_s,
         )
-        self.rejections = LogOnce(log)
+        self.log_limit = RateLimitedLog(log)
+        self.intake = Intake(settings, metrics)
         self._errors_logged: set[tuple[str, str]] = set()
         policy = load_policy(settings.policy_file or None)
         groups: dict[frozenset[str], _Group] = {}
@@ -118,8 +122,8 @@ class FusionService:
         }
         for group in self.groups:
             group.track_gauges = [metrics.system_tracks.labels(view=v) for v in group.views]
-        self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
+        self.dying: dict[tuple[str, str], int] = {}  # (nation, node) -> end of its DEATH grace period, ns
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
 
@@ -134,27 +138,29 @@ class FusionService:
     def reject(self, nation: str, exc: wire.RejectedInput) -> None:
         label = nation if nation in NATIONS else "unknown"
         self.metrics.batches_rejected.labels(nation=label, reason=exc.reason).inc()
-        self.rejections.warning(f"topic nation {nation!r}", exc.reason, str(exc))
+        self.log_limit.warning(exc.reason, "rejected input on topic nation %r (%s): %s", nation, exc.reason, str(exc))
 
     def handle_tracks(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """One MQTT track message -> picture updates per view (empty when rejected or nothing changed)."""
         started = time.perf_counter()
+        # --- intake: decode and validate (bad tracks refused alone), node registry, exactly-once ---------
         try:
-            batch = wire.decode_batch(payload, topic_nation, self.clock.now_ns(), self.limits)
+            batch, refused = wire.decode_batch_tracks(payload, topic_nation, self.clock.now_ns(), self.limits)
+            self.intake.admit(batch.nation, batch.node_id, batch.bd_seq, batch.batch_seq)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
+        for track in refused:
+            self.metrics.tracks_rejected.labels(nation=batch.nation, reason=track.reason).inc()
+            where = f"{batch.nation}/{batch.node_id}"
+            self.log_limit.warning(track.reason, "rejected track from %s (%s): %s", where, track.reason, track.detail)
+        # --- end of intake --------------------------------------------------------------------------------
         observer = self.observer
         if observer is not None:
             observer.stamp(batch.sent_time_ns, "decoded")
         received, tracks_received = self._per_nation[batch.nation]
         received.inc()
         tracks_received.inc(len(batch))
-        key = (batch.nation, batch.node_id)
-        last = self.last_batch.get(key)
-        if last is not None and last[0] == batch.bd_seq and batch.batch_seq > last[1] + 1:
-            self.metrics.batch_gaps.labels(nation=batch.nation).inc(batch.batch_seq - last[1] - 1)
-        self.last_batch[key] = (batch.bd_seq, batch.batch_seq)
 
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
         for group in self.groups:
@@ -170,13 +176,40 @@ class FusionService:
         self.metrics.fusion_cycle_seconds.observe(time.perf_counter() - started)
         return updates
 
+    def _checked(self, group: _Group, changed: list[SystemTrack]) -> tuple[list[SystemTrack], list[int]]:
+        """The engine's output tracks that satisfy the invariants (finite, symmetric positive-definite
+        covariance of bounded condition, inside the flight envelope), and the numbers of those that do not:
+        never published; counted per reason and logged (rate-limited); a broken track the picture holds is
+        deleted from it."""
+        if not changed:
+            return changed, []
+        x = np.stack([t.x for t in changed])
+        P = np.stack([t.P for t in changed])
+        code = invariants.violations(x, P, self.limits.envelope)
+        if not code.any():
+            return changed, []
+        good, broken = [], []
+        for track, c in zip(changed, code.tolist(), strict=True):
+            if c == invariants.OK:
+                good.append(track)
+                continue
+            reason = invariants.REASONS[c]
+            self.metrics.tracks_dropped.labels(reason=reason).inc()
+            self.log_limit.log(
+                logging.ERROR, f"invariant:{reason}", "fusion: system track %d dropped (%s)", track.track_id, reason
+            )
+            if track.track_id in group.latest:
+                broken.append(track.track_id)
+        return good, broken
+
     def _picture_updates(
         self, group: _Group, result: Any, source_sent_time_ns: int
     ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """One DELTA per view of ``group`` for an engine result (none when nothing changed). Each track
         carries its latest assessment; tracks that are new or whose assessment is older than
         ``assess_period_s`` become due for assessment; deleted tracks end their warnings."""
-        changed, deleted = result.changed, result.deleted
+        changed, broken = self._checked(group, result.changed)
+        deleted = [*result.deleted, *broken]
         if not changed and not deleted:
             return []
         now_ns = self.clock.now_ns()
@@ -262,10 +295,13 @@ class FusionService:
 
     def handle_status(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """A node's BIRTH or DEATH. A DEATH that pairs with the node's current BIRTH (same bd_seq) drops the
-        node's local tracks from the picture at once, instead of waiting for them to time out; a DEATH of an
-        older session (a retained will from before a reconnect) changes nothing."""
+        node's local tracks from the picture after ``Settings.node_death_grace_s`` (at once with 0): a broker
+        restart delivers every node's last will, and a node back within the grace period (a newer BIRTH)
+        keeps its tracks, which coast meanwhile. A DEATH of an older session (a retained will from before a
+        reconnect) changes nothing."""
         try:
             event = wire.decode_status(payload, topic_nation, self.limits)
+            self.intake.check_node(event.nation, event.node_id)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
@@ -273,16 +309,29 @@ class FusionService:
         log.info("node %s (%s): %s, bd_seq=%d", *key, "BIRTH" if event.birth else "DEATH", event.bd_seq)
         if event.birth:
             self.births[key] = max(event.bd_seq, self.births.get(key, 0))
+            self.dying.pop(key, None)
             self.metrics.node_status.labels(nation=event.nation).set(1)
             return []
         if event.bd_seq < self.births.get(key, 0):
             return []  # the death of an earlier session
         self.metrics.node_status.labels(nation=event.nation).set(0)
+        self.dying[key] = self.clock.now_ns() + round(self.settings.node_death_grace_s * 1e9)
+        return self.expire_deaths()
+
+    def expire_deaths(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """Drop the tracks of the nodes whose DEATH grace period has passed (service clock)."""
+        if not self.dying:
+            return []
+        now_ns = self.clock.now_ns()
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
-        for group in self.groups:
-            if event.nation in group.sources:
-                result = group.engine.drop_source(event.nation, event.node_id)
-                updates += self._picture_updates(group, result, 0)
+        for key, deadline_ns in list(self.dying.items()):
+            if deadline_ns > now_ns:
+                continue
+            del self.dying[key]
+            log.info("node %s (%s): no new BIRTH within the grace period; its tracks are dropped", *key)
+            for group in self.groups:
+                if key[0] in group.sources:
+                    updates += self._picture_updates(group, group.engine.drop_source(*key), 0)
         return updates
 
     def warm_up(self, assess: bool = True) -> None:
@@ -335,6 +384,7 @@ async def run(
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake, assessor))
+    expirer = asyncio.create_task(_expire_deaths(service, hub))
     try:
         while not stop.is_set():
             try:
@@ -366,9 +416,10 @@ async def run(
                     await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
         log.info("fusion: shutting down")
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        for task in (worker, expirer):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await assessor.close()
         await server.stop(2.0)
         await hub.close()
@@ -676,6 +727,15 @@ class AssessProcess:
     async def close(self) -> None:
         """End the process (a running assessment is dropped)."""
         await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+
+
+async def _expire_deaths(service: FusionService, hub: Any, period_s: float = 0.5) -> None:
+    """End the DEATH grace periods that ran out (``FusionService.expire_deaths``) while no message comes."""
+    while True:
+        await asyncio.sleep(period_s)
+        updates = service.expire_deaths()
+        if updates:
+            await hub.publish_many(updates)
 
 
 async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event, assessor: AssessProcess) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from triwarn.services.distribution.filters import FilterSpec
 from triwarn.services.distribution.hub import PictureHub, ResumeOutOfRange
@@ -134,6 +135,22 @@ class GrpcServerHandle:
         await self.server.wait_for_termination()
 
 
+#: The stable reflection service (grpcurl and recent clients ask it first). grpcio-reflection 1.85 ships only
+#: v1alpha; v1's messages are v1alpha's with the package renamed (same fields, same numbers: the same bytes),
+#: so v1alpha's servicer answers both.
+REFLECTION_V1_SERVICE_NAME = "grpc.reflection.v1.ServerReflection"
+
+
+def _reflection_v1_handler(service_names: tuple[str, ...]) -> grpc.GenericRpcHandler:
+    servicer = reflection_aio.ReflectionServicer(service_names)
+    method = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(REFLECTION_V1_SERVICE_NAME, {"ServerReflectionInfo": method})
+
+
 async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     """Start the gRPC server on ``settings.grpc_listen`` (port 0 picks a free port: read ``handle.port``) with
     WarningService, health checking (NOT_SERVING until ``handle.set_serving()``) and server reflection."""
@@ -141,7 +158,9 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     server.add_generic_rpc_handlers((WarningService(settings, hub).rpc_handler(),))
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1_SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    server.add_generic_rpc_handlers((_reflection_v1_handler(names),))
     port = server.add_insecure_port(settings.grpc_listen)
     if not port:
         raise RuntimeError(f"cannot listen on {settings.grpc_listen}")

@@ -343,6 +343,15 @@ def test_health_goes_serving_and_reflection_lists_the_service(tmp_path: Path) ->
             assert resp.file_descriptor_response.file_descriptor_proto
             await call.done_writing()
 
+            # grpc.reflection.v1 too (a v1-only client: its messages are v1alpha's bytes), on the v1 path
+            v1 = ch.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+            call = v1(timeout=5)
+            await call.write(reflection_pb2.ServerReflectionRequest(list_services="").SerializeToString())
+            resp = reflection_pb2.ServerReflectionResponse.FromString(await call.read())
+            names = {s.name for s in resp.list_services_response.service}
+            assert {"triwarn.v1.WarningService", "grpc.reflection.v1.ServerReflection"} <= names
+            await call.done_writing()
+
     asyncio.run(main())
 
 
