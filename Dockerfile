@@ -24,7 +24,7 @@ RUN pip install . \
 USER triwarn
 WORKDIR /var/lib/triwarn
 # Compile the numba kernels once at build time, so containers start in seconds (the cache ships in the image).
-RUN python -c "from triwarn.cli.commands.demo import warm_up; print(f'kernels compiled in {warm_up(\"demo\", 1):.0f} s')"
+RUN python -c "from triwarn.cli.warmup import warm_up; print(f'kernels compiled in {warm_up(\"demo\", 1):.0f} s')"
 
 ENTRYPOINT ["triwarn"]
 CMD ["--help"]

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 # Parallel kernels run on numba's OpenMP layer. With OpenMP's default (active) wait policy its idle threads
 # spin, and on a 2-core machine that is doing other work (the services, the broker) each parallel call then
-# costs 4-15 ms instead of ~10 us. PASSIVE must be set before the OpenMP runtime starts, so it is set here,
-# before numba is imported; a value the user exported wins.
+# costs milliseconds instead of microseconds (docs/assessment.md, "Measured"). PASSIVE must be set before the
+# OpenMP runtime starts, so it is set here, before numba is imported; a value the user exported wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba

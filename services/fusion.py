@@ -49,14 +49,15 @@ import numpy as np
 from triwarn.core.assessment.assess import Assessor
 from triwarn.core.assessment.warnings import WarningBook
 from triwarn.core.fusion import invariants
-from triwarn.core.fusion.engine import FusionConfig, FusionEngine
+from triwarn.core.fusion.config import FusionConfig
+from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.server import start_server
 from triwarn.services.intake import Intake
 from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
-from triwarn.services.runtime.clock import Clock, ClockLike
+from triwarn.services.runtime.clock import Clock, ClockLike, ManualClock
 from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.logs import RateLimitedLog
 from triwarn.services.runtime.metrics import Metrics
@@ -338,8 +339,10 @@ class FusionService:
         """Run the hot path once on synthetic batches from every nation, in a throw-away service, so that
         every kernel it uses is compiled (or loaded from numba's on-disk cache) before SERVING; with
         ``assess`` also the assessment's (the live service leaves those to its assessment process)."""
-        scratch = FusionService(self.settings, self.clock, Metrics())
-        for payload, nation in synthetic_batches(self.clock.now_ns(), n_objects=3):
+        # a clock that stands still: on a cold cache compiling takes minutes, and the batches must not go stale
+        now_ns = self.clock.now_ns()
+        scratch = FusionService(self.settings, ManualClock(now_ns), Metrics())
+        for payload, nation in synthetic_batches(now_ns, n_objects=3):
             scratch.handle_tracks(nation, payload)
         if assess:
             scratch.assess_due()
@@ -370,11 +373,14 @@ async def run(
     assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
     try:
         await asyncio.to_thread(service.warm_up, False)  # the assessment process warms the assessment
-        await assessor.ready()
     except BaseException:
         await assessor.close()
         raise
-    log.info("fusion: kernels ready in %.1f s", time.perf_counter() - t)
+    log.info("fusion: fusion kernels ready in %.1f s", time.perf_counter() - t)
+    # The fusion path serves now; the assessment process may still be loading (or, on a cold cache, compiling)
+    # its kernels: assessments queue behind its warm-up and the tracks go out meanwhile, so a slow assessment
+    # start never makes the service drop the nodes' first batches as stale.
+    assessor_ready = asyncio.create_task(_log_ready(assessor, t))
     # everything allocated so far (modules, kernels, warm-up garbage) lives for the whole run: keep it out
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
     gc.collect()
@@ -416,6 +422,7 @@ async def run(
                     await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
         log.info("fusion: shutting down")
+        assessor_ready.cancel()
         for task in (worker, expirer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -736,6 +743,11 @@ async def _expire_deaths(service: FusionService, hub: Any, period_s: float = 0.5
         updates = service.expire_deaths()
         if updates:
             await hub.publish_many(updates)
+
+
+async def _log_ready(assessor: AssessProcess, started: float) -> None:
+    await assessor.ready()
+    log.info("fusion: assessment kernels ready in %.1f s", time.perf_counter() - started)
 
 
 async def _assess_worker(service: FusionService, hub: Any, wake: asyncio.Event, assessor: AssessProcess) -> None:

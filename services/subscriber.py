@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import signal
 import sys
 import time
@@ -211,38 +212,98 @@ def _fmt_tti(seconds: float | None) -> str:
 
 
 class LineSink:
-    """One plain line per update (stdout is not a terminal, e.g. a log file or the demo's pipe)."""
+    """One line per change of substance, for a pipe or a log (stdout is not a terminal): a track appears or
+    goes, or its phase, class, warning level or contributing nations change, or its impact point moves by more
+    than ``impact_step_km``; a warning is issued, changes level or state, or ends. A track's line holds its
+    impact point (or, while boosting, that the impact is not yet known) and its level, so a reader needs no
+    earlier line to act on it."""
 
-    def __init__(self, out: IO[str] | None = None) -> None:
+    def __init__(self, out: IO[str] | None = None, impact_step_km: float = 10.0) -> None:
         self._out = out or sys.stdout
+        self._impact_step_m = impact_step_km * 1e3
+        self._tracks: dict[int, tuple[Any, ...]] = {}  # track id -> (substance, impact lat, impact lon)
+        self._warnings: dict[int, tuple[int, int]] = {}  # warning id -> (level, state)
 
     def start(self, picture: ClientPicture) -> None:
         pass
 
     def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
-        kind = "SNAPSHOT" if update.kind == PU.KIND_SNAPSHOT else "DELTA"
-        parts = []
+        lines = []
+        for track_id in sorted(set(self._tracks) - set(picture.tracks)):
+            del self._tracks[track_id]
+            lines.append(f"track {track_id} dropped")
         for t in sorted(picture.tracks.values(), key=lambda t: t.track_id):
-            level = _enum_name(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_")
-            phase = _enum_name(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_")
-            tti = _fmt_tti(picture.time_to_impact_s(t))
-            parts.append(
-                f"#{t.track_id} {phase} {t.altitude_m / 1e3:.0f} km {level} "
-                f"[{_nations(t.contributing_nations)}] tti {tti}"
+            substance = (t.phase, t.missile_class, t.warning_level, tuple(t.contributing_nations), t.impact.valid)
+            shown = self._tracks.get(t.track_id)
+            moved = (
+                shown is not None
+                and t.impact.valid
+                and shown[1] is not None
+                and (_ground_distance_m(shown[1], shown[2], t.impact.lat_deg, t.impact.lon_deg) > self._impact_step_m)
             )
-        summary = "; ".join(parts) if parts else "no tracks"
-        print(
-            f"seq {update.seq} {kind} view {PB_TO_NATION.get(update.view, '?')}: {summary}; "
-            f"{len(picture.warnings)} warning(s)",
-            file=self._out,
-            flush=True,
-        )
+            if shown is None or shown[0] != substance or moved:
+                self._tracks[t.track_id] = (
+                    substance,
+                    t.impact.lat_deg if t.impact.valid else None,
+                    t.impact.lon_deg if t.impact.valid else None,
+                )
+                lines.append(_track_line(t, picture, "new" if shown is None else "update"))
+        for w in sorted(picture.warnings.values(), key=lambda w: w.warning_id):
+            if self._warnings.get(w.warning_id) != (w.level, w.state):
+                self._warnings[w.warning_id] = (w.level, w.state)
+                lines.append(_warning_line(w))
+        closed = {w.warning_id: w for w in update.warnings if w.warning_id not in picture.warnings}
+        for warning_id in sorted(set(self._warnings) - set(picture.warnings)):
+            del self._warnings[warning_id]
+            ended = closed.get(warning_id)
+            lines.append(_warning_line(ended) if ended is not None else f"warning {warning_id} ended")
+        if update.kind == PU.KIND_SNAPSHOT:
+            lines.insert(0, f"snapshot of view {PB_TO_NATION.get(update.view, '?')}: {len(picture.tracks)} track(s)")
+        for line in lines:
+            print(f"seq {update.seq} {line}", file=self._out)
+        if lines:
+            self._out.flush()
 
     def notice(self, text: str) -> None:
         print(f"triwarn subscribe: {text}", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         pass
+
+
+def _ground_distance_m(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float) -> float:
+    """Great-circle distance on a sphere of the Earth's mean radius (for "did it move", not for navigation)."""
+    la1, la2 = math.radians(lat1_deg), math.radians(lat2_deg)
+    dla, dlo = la2 - la1, math.radians(lon2_deg - lon1_deg)
+    h = math.sin(dla / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(dlo / 2) ** 2
+    return 2.0 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _impact_text(t: picture_pb2.SystemTrack, picture: ClientPicture) -> str:
+    if not t.impact.valid:
+        return "impact not predicted yet"
+    e = t.impact.ellipse
+    where = f"impact {t.impact.lat_deg:.2f},{t.impact.lon_deg:.2f} ±{e.semi_major_m / 1e3:.0f} km"
+    if t.phase == tracks_pb2.FLIGHT_PHASE_BOOST:
+        where = f"boosting: {where} (the middle of the reachable corridor; moves until burnout)"
+    return f"{where}, in {_fmt_tti(picture.time_to_impact_s(t))}"
+
+
+def _track_line(t: picture_pb2.SystemTrack, picture: ClientPicture, what: str) -> str:
+    phase = _enum_name(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_")
+    klass = _enum_name(picture_pb2.MissileClass, t.missile_class, "MISSILE_CLASS_")
+    level = _enum_name(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_")
+    return (
+        f"track {t.track_id} {what}: {phase}, {klass}, {t.altitude_m / 1e3:.0f} km up, "
+        f"[{_nations(t.contributing_nations)}]; {_impact_text(t, picture)}; level {level}"
+    )
+
+
+def _warning_line(w: picture_pb2.Warning) -> str:
+    level = _enum_name(picture_pb2.WarningLevel, w.level, "WARNING_LEVEL_")
+    state = _enum_name(picture_pb2.Warning.State, w.state, "STATE_")
+    areas = ", ".join(a.name or str(a.kind) for a in w.areas) or "no area"
+    return f"warning {w.warning_id} (track {w.track_id}) {state}, {level}: {areas}; {'; '.join(w.reasons)}"
 
 
 class LiveSink:
@@ -448,24 +509,39 @@ async def _consume(
         stopper.cancel()
 
 
-def main(options: SubscribeOptions, json_output: bool) -> int:
-    """Run the subscriber in this process (the ``triwarn subscribe`` command). Ctrl-C and SIGTERM end it
-    with exit code 0; an unreachable target is exit code 1."""
+def main(options: SubscribeOptions, json_output: bool, target_source: str = "") -> int:
+    """Run the subscriber in this process (the ``triwarn subscribe`` command). Ctrl-C ends it with exit code
+    130 ("interrupted" on stderr), SIGTERM with 0; an unreachable target is exit code 1, with the address tried
+    and where it came from (``target_source``, e.g. "--target")."""
     if json_output:
         sink: Sink = JsonSink()
     else:
         console = Console()
         sink = LiveSink(options.target, console) if console.is_terminal else LineSink()
+    got: list[int] = []
 
     async def go() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: int) -> None:
+            got.append(sig)
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         try:
             return await run(options, sink, stop)
         except TargetUnavailable as exc:
-            print(f"triwarn subscribe: {exc}", file=sys.stderr)
+            origin = f" (address from {target_source})" if target_source else ""
+            print(
+                f"triwarn subscribe: {exc}{origin}; or give the address with --target HOST:PORT",
+                file=sys.stderr,
+            )
             return 1
 
-    return asyncio.run(go())
+    code = asyncio.run(go())
+    if signal.SIGINT in got:
+        print("triwarn subscribe: interrupted", file=sys.stderr)
+        return 130
+    return code

@@ -44,6 +44,7 @@ from triwarn.core.assessment.classify import (
     M_SPEED,
     M_VUP,
     MissileClass,
+    PhaseEstimate,
     boost_profiles,
     boost_range_bound_m,
     class_from_metrics,
@@ -440,7 +441,7 @@ class Assessor:
 
         out: dict[int, Assessment] = {}
         for k, t in enumerate(tracks):
-            out[t.track_id] = mems[k].last = self._one(
+            out[t.track_id] = mems[k].last = self._assessment(
                 t, metrics[k], phases[k], preds[k], probs[k], int(over[k]), mems[k]
             )
         return out
@@ -491,7 +492,7 @@ class Assessor:
         ballistic coasting model, which a gliding missile leaves. With no updated state in the window, all of
         them are used (a coasting track keeps an impact area). A track not seen gliding keeps them: the
         ballistic model is the right one for it, and its coasted predictions are as good as the last update's
-        (measured on the salvo's SRBMs: leaving them out cost 40 m of mean error in the last 30 s)."""
+        (docs/assessment.md, "Models and choices")."""
         hist = mem.ipp_history
         t0_s = (time_ns - mem.first_time_ns) / NS
         if hist and (hist[-1][1] != glide or time_ns < hist[-1][0]):
@@ -525,7 +526,21 @@ class Assessor:
             return False
         return mem.boost_fit is None or bool(mem.boost_fit & self._gliders)
 
-    def _one(self, t, m, ph, pred, prob, over, mem) -> Assessment:  # type: ignore[no-untyped-def]
+    def _assessment(
+        self,
+        track: SystemTrack,
+        metrics: np.ndarray,
+        phase_est: PhaseEstimate,
+        pred: ImpactPrediction,
+        area_probs: np.ndarray,
+        overflight_flags: int,
+        mem: _TrackMemory,
+    ) -> Assessment:
+        """The assessment of one system ``track`` from its flight ``metrics`` (M_* row of
+        :func:`classify.flight_metrics`), its phase estimate, impact prediction ``pred``, impact probabilities
+        ``area_probs`` (4,: per bit of :data:`.areas.AREA_BITS`: any land, JP land, KR land, JP EEZ), the
+        area flags its predicted path flies over (``overflight_flags``, :mod:`.areas` bits) and its memory
+        ``mem``."""
         launch = mem.launch or LaunchPoint(False)
         ground_range = math.nan
         if pred.valid and launch.valid:
@@ -535,27 +550,27 @@ class Assessor:
                 math.radians(pred.lat_deg),
                 math.radians(pred.lon_deg),
             )[0]
-        cls = class_from_metrics(m, ph.phase, ground_range)
+        cls = class_from_metrics(metrics, phase_est.phase, ground_range)
         if pred.valid:
             impact = ImpactPoint(
                 True,
                 pred.lat_deg,
                 pred.lon_deg,
-                int(t.time_ns + round(pred.t_s * NS)),
+                int(track.time_ns + round(pred.t_s * NS)),
                 pred.t_sigma_s,
                 Ellipse(pred.semi_major_m, pred.semi_minor_m, pred.orientation_deg, pred.confidence),
             )
         else:
             impact = ImpactPoint(False)
-        p_jp, p_kr, p_eez = float(prob[1]), float(prob[2]), float(prob[3])
+        p_jp, p_kr, p_eez = float(area_probs[1]), float(area_probs[2]), float(area_probs[3])
         areas: list[ThreatenedArea] = []
         for kind, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr), (AreaKind.JP_EEZ, p_eez)):
             if p >= self.p_report:
                 areas.append(ThreatenedArea(kind, AREA_NAMES[kind], p))
         overflight: list[AreaKind] = []
-        if over & area_grid.JP_LAND:
+        if overflight_flags & area_grid.JP_LAND:
             overflight.append(AreaKind.JP_OVERFLIGHT)
-        if over & area_grid.KR_LAND:
+        if overflight_flags & area_grid.KR_LAND:
             overflight.append(AreaKind.KR_OVERFLIGHT)
         for kind in overflight:
             areas.append(ThreatenedArea(kind, AREA_NAMES[kind], 1.0))
@@ -567,7 +582,7 @@ class Assessor:
         else:
             where = f"impact predicted at {pred.lat_deg:.2f}°N {pred.lon_deg:.2f}°E"
             size = f"95% ellipse {pred.semi_major_m / 1e3:.0f} x {pred.semi_minor_m / 1e3:.0f} km"
-            if (p_jp >= self.p_area or p_kr >= self.p_area) and ph.phase == Phase.BOOST:
+            if (p_jp >= self.p_area or p_kr >= self.p_area) and phase_est.phase == Phase.BOOST:
                 # the instantaneous impact point sweeps downrange while boosting: land under it is a watch
                 level = WarningLevel.WATCH
                 reasons.append(
@@ -590,23 +605,23 @@ class Assessor:
             for kind in overflight:
                 reasons.append(f"predicted path: {AREA_NAMES[kind]}")
             reasons.append(f"{where}, {size}")
-            if ph.phase == Phase.BOOST:
+            if phase_est.phase == Phase.BOOST:
                 reasons.append(mem.corridor or "boosting: instantaneous impact point, moves downrange until burnout")
             if mem.lift_to_drag > 0.0:
                 reasons.append(
                     f"gliding (lift seen, L/D >= {mem.lift_to_drag:.1f}): predicted with an L/D of "
                     f"{mem.lift_to_drag:.1f}-{max(mem.lift_to_drag, self._ld_max):.1f}"
                 )
-            elif self._may_glide(ph.phase, m, mem):
+            elif self._may_glide(phase_est.phase, metrics, mem):
                 reasons.append(
                     "short range: may be quasi-ballistic, the area spans ballistic to gliding "
                     f"(L/D 0-{self._ld_max:.1f})"
                 )
         return Assessment(
-            track_id=t.track_id,
-            time_ns=t.time_ns,
-            phase=ph.phase,
-            phase_reasons=ph.reasons,
+            track_id=track.track_id,
+            time_ns=track.time_ns,
+            phase=phase_est.phase,
+            phase_reasons=phase_est.reasons,
             missile_class=cls.missile_class,
             class_provisional=cls.provisional,
             class_reasons=cls.reasons,

@@ -35,8 +35,10 @@ import numpy as np
 from triwarn.core.jit import kernel
 from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import A_M, B_M, GM_M3_S2, J2, OMEGA_E_RAD_S, R_MEAN_M, RE_J2_M
+from triwarn.core.trajectory.flight import Steering, fly_missile
 from triwarn.core.trajectory.frames import ecef_to_geodetic
 from triwarn.core.trajectory.gravity import accel_j2_ecef_rotating
+from triwarn.core.trajectory.missiles import missile_classes
 
 
 class MissileClass(IntEnum):
@@ -291,14 +293,11 @@ _RANGE_PITCHES_DEG = (10.0, 20.0, 30.0, 45.0)
 
 @functools.cache
 def boost_profiles() -> tuple[BoostProfile, ...]:
-    """The nominal boost of every class of ``data/missiles.toml`` (flown once per process, ~0.5 s).
+    """The nominal boost of every class of ``data/missiles.toml`` (flown once per process, then cached).
 
     The speed profile hardly depends on the pitch program (thrust dominates: measured under 2% between final
     pitches of 20° and 70°); the longest range is the most any of :data:`_RANGE_PITCHES_DEG` flies, launched
     east from 39°N (Earth's rotation helps: an upper bound for the peninsula's launches)."""
-    from triwarn.core.trajectory.flight import Steering, fly_missile
-    from triwarn.core.trajectory.missiles import missile_classes
-
     out = []
     lat, lon, east = math.radians(39.0), math.radians(127.0), math.radians(90.0)
     for name, mc in missile_classes().items():

@@ -6,12 +6,12 @@ prediction integrates
 
     r'' = a_grav(r) - 2 ω × v - ω × (ω × r) [+ a_drag]      (ECEF, ω = [0, 0, ω_E])
 
-with a_grav the point mass plus the J2 term (physics.md, "Gravity"), by classical RK4 in sub-steps of at
-most ``max_step_s``, forwards or backwards in time. The covariance follows the linearised model
+with a_grav the point mass plus the J2 term (:mod:`triwarn.core.trajectory.gravity`), by classical RK4 in
+sub-steps of at most ``max_step_s``, forwards or backwards in time. The covariance follows the linearised model
 
-    P(t + h) = Φ P Φᵀ + Q,   Φ = I + A h + A² h²/2 + A³ h³/6,   A = [[0, I], [G + Ωc (+ D_r), C (+ D_v)]]
+    P(t + Δ) = Φ P Φᵀ + Q,   Φ = I + A Δ + A² Δ²/2 + A³ Δ³/6,   A = [[0, I], [G + Ωc (+ D_r), C (+ D_v)]]
 
-per sub-step, with G = ∂a_grav/∂r the gravity gradient (analytic, point mass plus J2), Ωc = diag(ω², ω², 0)
+per sub-step Δ, with G = ∂a_grav/∂r the gravity gradient (analytic, point mass plus J2), Ωc = diag(ω², ω², 0)
 the centrifugal gradient and C the Coriolis matrix. When a track's ballistic coefficient β (kg/m², from its
 node's tracker) is known, drag a_D = -ρ(h)|v|v/(2β) with the USSA-1976 density is added below 120 km, and its
 Jacobian (in v exactly, in r through dρ/dh along the radius) enters A. Thrust (boost) and the error of β
@@ -138,37 +138,38 @@ def _accel_total(x, beta_kg_m2, gm, re, j2, w, drag, out):
 
 
 @kernel
-def _rk4_step(x, h, beta, gm, re, j2, w, drag, out, k1, k2, k3, k4, tmp, acc):
+def _rk4_step(x, step_s, beta, gm, re, j2, w, drag, out, k1, k2, k3, k4, tmp, acc):
     # derivative of [r, v] is [v, a(r, v)]
     _accel_total(x, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k1[i] = x[3 + i]
         k1[3 + i] = acc[i]
     for i in range(6):
-        tmp[i] = x[i] + 0.5 * h * k1[i]
+        tmp[i] = x[i] + 0.5 * step_s * k1[i]
     _accel_total(tmp, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k2[i] = tmp[3 + i]
         k2[3 + i] = acc[i]
     for i in range(6):
-        tmp[i] = x[i] + 0.5 * h * k2[i]
+        tmp[i] = x[i] + 0.5 * step_s * k2[i]
     _accel_total(tmp, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k3[i] = tmp[3 + i]
         k3[3 + i] = acc[i]
     for i in range(6):
-        tmp[i] = x[i] + h * k3[i]
+        tmp[i] = x[i] + step_s * k3[i]
     _accel_total(tmp, beta, gm, re, j2, w, drag, acc)
     for i in range(3):
         k4[i] = tmp[3 + i]
         k4[3 + i] = acc[i]
     for i in range(6):
-        out[i] = x[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        out[i] = x[i] + step_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 
 
 @kernel
-def _transition(x, h, beta, gm, re, j2, w, drag, Phi, A, A2, G):
-    """Φ = I + A h + A² h²/2 + A³ h³/6 with A the Jacobian of the ballistic model at ``x``."""
+def _transition(x, step_s, beta, gm, re, j2, w, drag, Phi, A, A2, G):
+    """Φ = I + A Δ + A² Δ²/2 + A³ Δ³/6 over a sub-step Δ = ``step_s`` (s), A the Jacobian of the ballistic
+    model at ``x``."""
     gravity_gradient(x[:3], gm, re, j2, G)
     for i in range(6):
         for j in range(6):
@@ -222,13 +223,13 @@ def _transition(x, h, beta, gm, re, j2, w, drag, Phi, A, A2, G):
             a3 = 0.0
             for k in range(3, 6):
                 a3 += A2[i, k] * A[k, j]
-            Phi[i, j] = A[i, j] * h + A2[i, j] * h * h / 2.0 + a3 * h * h * h / 6.0
+            Phi[i, j] = A[i, j] * step_s + A2[i, j] * step_s * step_s / 2.0 + a3 * step_s * step_s * step_s / 6.0
         for j in range(3, 6):
             a3 = 0.0
             a3 += A2[i, j - 3]
             for k in range(3, 6):
                 a3 += A2[i, k] * A[k, j]
-            Phi[i, j] = A[i, j] * h + A2[i, j] * h * h / 2.0 + a3 * h * h * h / 6.0
+            Phi[i, j] = A[i, j] * step_s + A2[i, j] * step_s * step_s / 2.0 + a3 * step_s * step_s * step_s / 6.0
         Phi[i, i] += 1.0
 
 
@@ -274,7 +275,7 @@ def _predict_one(
     xs = v6[0]
     Ps = m6[0]
     # copies by explicit loops: numba's slice assignments (xs[:] = x, Ps[:, :] = P) go through its generic
-    # broadcasting code, ~12 % of the alignment of a 1,000-object cycle
+    # broadcasting code, which is slower (docs/fusion.md, "Speed")
     for i in range(6):
         xs[i] = x[i]
         for j in range(6):
@@ -283,7 +284,7 @@ def _predict_one(
         _copy_state(xs, Ps, x_out, P_out)
         return
     n_steps = min(int(np.ceil(abs(dt_s) / max_step_s)), max_substeps)
-    h = dt_s / n_steps
+    step_s = dt_s / n_steps
     k1 = v6[1]
     k2 = v6[2]
     k3 = v6[3]
@@ -296,11 +297,11 @@ def _predict_one(
     A2 = m6[3]
     T = m6[4]
     for _ in range(n_steps):
-        _rk4_step(xs, h, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
-        # the Jacobian at the sub-step's midpoint makes Φ second-order accurate in h
+        _rk4_step(xs, step_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, xn, k1, k2, k3, k4, tmp, acc)
+        # the Jacobian at the sub-step's midpoint makes Φ second-order accurate in step_s
         for i in range(6):
             tmp[i] = 0.5 * (xs[i] + xn[i])
-        _transition(tmp, h, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, Phi, A, A2, G)
+        _transition(tmp, step_s, beta_kg_m2, gm_m3_s2, re_m, j2, omega_rad_s, drag, Phi, A, A2, G)
         for i in range(6):
             xs[i] = xn[i]
         # P = Φ P Φᵀ

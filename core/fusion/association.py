@@ -1,6 +1,6 @@
 """Track-to-track association: chi-square gating on time-aligned differences, then a global assignment.
 
-Gating (physics.md, "Track-to-track fusion"): two estimates ``a`` and ``b`` of the same time are candidates if
+Gating (docs/fusion.md, "Association"): two estimates ``a`` and ``b`` of the same time are candidates if
 
     d² = (x_a - x_b)ᵀ (P_a + P_b)⁻¹ (x_a - x_b) ≤ γ,
 

@@ -310,11 +310,13 @@ def ci_fuse(x, P, w, x_out, P_out):
     positive number the start is uniform) and the optimal weights on output. Estimates whose covariance is not
     positive definite get weight 0. Returns False if none is usable.
     """
-    return _ci_fuse(x, P, w, x_out, P_out, ci_workspace(x.shape[0], x.shape[1]))
+    return _ci_fuse(x, P, w, x_out, P_out, ci_workspace(x.shape[0], x.shape[1]), np.zeros(1, dtype=np.int64))
 
 
 @kernel
-def _ci_fuse(x, P, w, x_out, P_out, ws):
+def _ci_fuse(x, P, w, x_out, P_out, ws, steps_out):
+    """:func:`ci_fuse` with its workspace ``ws`` (:func:`ci_workspace`); writes the number of Newton steps
+    of the weights into ``steps_out[0]`` (0 when fewer than two estimates are usable)."""
     k = x.shape[0]
     n = x.shape[1]
     L = ws[2]
@@ -323,6 +325,7 @@ def _ci_fuse(x, P, w, x_out, P_out, ws):
     yv = ws[16]
     use = ws[17]
     n_ok = 0
+    steps_out[0] = 0
     for m in range(k):
         if spd_inverse(P[m], Iall[n_ok], L):
             use[n_ok] = m
@@ -344,7 +347,7 @@ def _ci_fuse(x, P, w, x_out, P_out, ws):
         tot += wu[c]
     for c in range(n_ok):
         wu[c] = wu[c] / tot if tot > 0.0 else 1.0 / n_ok
-    _ci_weights(Iu, wu, CI_TOL, 50, ws)
+    steps_out[0] = _ci_weights(Iu, wu, CI_TOL, 50, ws)
     # on every exit of _ci_weights, ws[1] holds Y⁻¹ at the returned weights: that is the fused covariance
     Yi = ws[1]
     if not np.isfinite(Yi[0, 0]):
@@ -373,12 +376,13 @@ def _ci_fuse(x, P, w, x_out, P_out, ws):
 
 
 @kernel(parallel=True)
-def ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok_out):
+def ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok_out, steps_out):
     """Fuse groups of estimates: group g is rows ``offsets[g]:offsets[g + 1]`` of ``x`` (m, 6), ``P`` (m, 6, 6).
 
     Writes each group's fused state into ``x_out[g]`` (6,), covariance into ``P_out[g]`` (6, 6), the weights
     of its members into ``w_out[offsets[g]:offsets[g + 1]]`` (which holds the starting weights on input, see
-    :func:`ci_fuse`) and whether it worked into ``ok_out[g]``.
+    :func:`ci_fuse`), whether it worked into ``ok_out[g]`` and the Newton steps its weights took into
+    ``steps_out[g]`` (int64; 0 for a group of one).
     """
     n_groups = offsets.shape[0] - 1
     kmax = 1
@@ -395,8 +399,9 @@ def ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok_out):
                 P_out[g] = P[a]
                 w_out[a] = 1.0
                 ok_out[g] = True
+                steps_out[g] = 0
             else:
-                ok_out[g] = _ci_fuse(x[a:b], P[a:b], w_out[a:b], x_out[g], P_out[g], ws)
+                ok_out[g] = _ci_fuse(x[a:b], P[a:b], w_out[a:b], x_out[g], P_out[g], ws, steps_out[g : g + 1])
 
 
 @kernel

@@ -2,12 +2,13 @@
 
 Composition (one scan of one sensor at a time, in time order; Stone Soup's vocabulary):
 
-- predictor: IMM over flight phases (:mod:`triwarn.core.tracking.kalman`), every live track to the scan time;
-- hypothesiser: chi-square gate on the NIS of each (track, measurement) pair (:func:`kalman.gate_batch`),
+- predictor: IMM over flight phases (:mod:`.imm`, motion model :mod:`.motion`), every live track to the scan
+  time;
+- hypothesiser: chi-square gate on the NIS of each (track, measurement) pair (:func:`ekf.gate_batch`),
   the union of the gates of the combined estimate and of each probable IMM model (``Tracker._gate``);
 - data associator: global nearest neighbour, the assignment of least total NIS
   (``scipy.optimize.linear_sum_assignment``) over the gated pairs;
-- updater: IMM/EKF update of the assigned pairs (:func:`kalman.imm_update_batch`);
+- updater: IMM/EKF update of the assigned pairs (:func:`imm.imm_update_batch`);
 - initiator: every radar measurement left over starts a tentative track (single-point initiation, zero
   velocity with a wide spread, or the range rate along the line of sight); infrared lines of sight left over
   wait up to ``ir_pair_max_dt_s`` for one of another satellite: where two cross (unambiguously) above the
@@ -35,7 +36,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import ekf, imm, layout, motion, triangulation
 from triwarn.core.tracks import Phase, Status
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 
@@ -88,7 +89,7 @@ class TrackerConfig:
     ir_max_speed_m_s: float = 4000.0  # ... may miss each other by the target's motion in between
     ir_max_height_m: float = 1.0e6
     ir_sigma_pos_init_m: float = 3000.0  # only without ir_weighted_triangulation: fixed σ of the midpoint
-    ir_weighted_triangulation: bool = True  # the start point and its covariance from kalman.triangulate_los
+    ir_weighted_triangulation: bool = True  # the start point and its covariance from triangulation.triangulate_los
     ir_init_speed_sigma_m_s: float = 1000.0  # motion between the two lines of sight (boost speeds)
     ir_mu_boost_init: float = 0.9  # an infrared sensor sees boosting missiles only
     ir_boost_memory_s: float = 5.0  # a track an infrared sensor saw this recently is in boost
@@ -112,7 +113,7 @@ class TrackFile:
 
 
 class Tracker:
-    """One nation's tracker over ``sensor_rows`` (s, SP_LEN) (see :func:`kalman.radar_row`, ``ir_row``)."""
+    """One nation's tracker over ``sensor_rows`` (s, SP_LEN) (see :func:`measurement.radar_row`, ``ir_row``)."""
 
     def __init__(
         self,
@@ -123,17 +124,17 @@ class Tracker:
     ):
         self.cfg = config or TrackerConfig()
         self.sp = np.ascontiguousarray(sensor_rows, dtype=np.float64)
-        if self.sp.ndim != 2 or self.sp.shape[1] != kalman.SP_LEN:
-            raise ValueError(f"sensor_rows must have shape (s, {kalman.SP_LEN}), got {self.sp.shape}")
+        if self.sp.ndim != 2 or self.sp.shape[1] != layout.SP_LEN:
+            raise ValueError(f"sensor_rows must have shape (s, {layout.SP_LEN}), got {self.sp.shape}")
         if self.sp.shape[0] > 63:
             raise ValueError("a tracker handles at most 63 sensors (bit mask of contributors)")
-        self.params = kalman.model_params(
+        self.params = motion.model_params(
             self.cfg.max_step_s,
             self.cfg.atmosphere_height_m,
             self.cfg.q_atmosphere_m2_s3,
             self.cfg.q_drag_s,
         )
-        self.atm = kalman.VALLADO_EXP_ATMOSPHERE
+        self.atm = motion.VALLADO_EXP_ATMOSPHERE
         self.q = np.array([self.cfg.q_ballistic_m2_s3, self.cfg.q_boost_m2_s3, self.cfg.q_manoeuvre_m2_s3])
         self.q_jerk = np.array([0.0, self.cfg.q_jerk_boost_m2_s5, self.cfg.q_jerk_manoeuvre_m2_s5])
         self.rates = np.array(
@@ -147,18 +148,18 @@ class Tracker:
         #: unassigned infrared lines of sight waiting for a partner: (sensor, t_s, z (k, 2), explained (k,)):
         #: explained = the line of sight was inside the gate of a confirmed track when it was taken
         self._los: list[tuple[int, float, np.ndarray, np.ndarray]] = []
-        self._ir = np.flatnonzero(self.sp[:, 0] == kalman.KIND_IR)
-        self._radar_bits = int(sum(1 << int(i) for i in np.flatnonzero(self.sp[:, 0] == kalman.KIND_RADAR)))
+        self._ir = np.flatnonzero(self.sp[:, 0] == layout.KIND_IR)
+        self._radar_bits = int(sum(1 << int(i) for i in np.flatnonzero(self.sp[:, 0] == layout.KIND_RADAR)))
         self._alloc(capacity)
 
     # --- storage ----------------------------------------------------------------------------------------
 
     def _alloc(self, cap: int) -> None:
-        nx = kalman.NX
+        nx = layout.NX
         self.xm = np.zeros((cap, 2, nx))
         self.Pm = np.zeros((cap, 2, nx, nx))
         #: cross-covariance of each model's state error with each sensor's registration bias (considered)
-        self.Cm = np.zeros((cap, 2, self.sp.shape[0], nx, kalman.MAX_Z))
+        self.Cm = np.zeros((cap, 2, self.sp.shape[0], nx, layout.MAX_Z))
         self.mu = np.zeros((cap, 2))
         self.t = np.zeros(cap)
         self.state = np.zeros(cap, np.int64)
@@ -212,15 +213,15 @@ class Tracker:
     def combined(self) -> tuple[np.ndarray, np.ndarray]:
         """Combined IMM estimate of every slot: x (cap, 10), P (cap, 10, 10)."""
         cap = self.t.shape[0]
-        x = np.empty((cap, kalman.NX))
-        P = np.empty((cap, kalman.NX, kalman.NX))
-        kalman.imm_combine(self.xm, self.Pm, self.mu, x, P)
+        x = np.empty((cap, layout.NX))
+        P = np.empty((cap, layout.NX, layout.NX))
+        imm.imm_combine(self.xm, self.Pm, self.mu, x, P)
         return x, P
 
     # --- one scan ----------------------------------------------------------------------------------------
 
     def predict(self, t_s: float) -> None:
-        kalman.imm_predict_batch(
+        imm.imm_predict_batch(
             self.xm,
             self.Pm,
             self.Cm,
@@ -242,7 +243,7 @@ class Tracker:
         sp = self.sp[sensor]
         m = int(sp[6])
         k = zm.shape[0]
-        z = np.zeros((k, kalman.MAX_Z))
+        z = np.zeros((k, layout.MAX_Z))
         z[:, :m] = zm[:, :m]
         self.predict(t_s)
         live = self.live
@@ -251,7 +252,7 @@ class Tracker:
         if k and live.any():
             x, P = self.combined()
             C = np.empty_like(self.Cm[:, 0])
-            kalman.imm_combine_c(self.Cm, self.mu, C)
+            imm.imm_combine_bias(self.Cm, self.mu, C)
             d2 = self._gate(x, P, C, live, z, sp, sensor, self.gates[m])
             explained = np.isfinite(d2[self.state == CONFIRMED]).any(axis=0)
             # confirmed tracks first, then tentative ones get what is left (no tentative track steals a
@@ -272,14 +273,14 @@ class Tracker:
                 slots = rows[r[ok]]
                 meas = free_cols[cols_any[c[ok]]]
                 if slots.size:
-                    kalman.imm_update_batch(self.xm, self.Pm, self.Cm, self.mu, slots, z[meas], sp, sensor)
+                    imm.imm_update_batch(self.xm, self.Pm, self.Cm, self.mu, slots, z[meas], sp, sensor)
                     if tier == TENTATIVE:
                         self.hits[slots] += 1
                     self.last_hit_t[slots] = t_s
                     self.mask[slots] |= 1 << sensor
                     self.sensor_t[slots, sensor] = t_s
                     self.n_updates[slots] += 1
-                    if sp[0] == kalman.KIND_IR:
+                    if sp[0] == layout.KIND_IR:
                         self.last_ir_t[slots] = t_s
                     used[meas] = slots
         # M-of-N over the scans of the originating sensor
@@ -295,9 +296,9 @@ class Tracker:
             self.state[drop] = FREE
         # initiation from the radar measurements left over, or from two satellites' lines of sight
         new = np.flatnonzero(used < 0)
-        if new.size and sp[0] == kalman.KIND_RADAR:
+        if new.size and sp[0] == layout.KIND_RADAR:
             used[new] = self._initiate(sensor, t_s, z[new], sp)
-        elif sp[0] == kalman.KIND_IR and self.cfg.ir_initiation:
+        elif sp[0] == layout.KIND_IR and self.cfg.ir_initiation:
             self._los = [e for e in self._los if t_s - e[1] <= self.cfg.ir_pair_max_dt_s]
             if new.size:
                 used[new] = self._triangulate(sensor, t_s, zm[new, :2], explained[new])
@@ -314,7 +315,7 @@ class Tracker:
         sensor: int,
         d2_max: float,
     ) -> np.ndarray:
-        """NIS of every (track, measurement) pair, +inf outside the gate (:func:`kalman.gate_batch`); the
+        """NIS of every (track, measurement) pair, +inf outside the gate (:func:`ekf.gate_batch`); the
         gate of a track is the union of the gates of its combined estimate and of each IMM model whose
         probability is at least ``gate_model_probability``, the NIS the least of them. The combined
         estimate alone is a moment-matched Gaussian dominated by the likelier model: at burnout the boost
@@ -324,12 +325,12 @@ class Tracker:
         a second track starts on it. With the union the reports update the track and the IMM's likelihoods
         move it to the ballistic model (Bar-Shalom, Li & Kirubarajan 2001, §11.7: the validation region of
         an IMM is the union of the model-conditioned ones)."""
-        d2 = kalman.gate_batch(x, P, C, live, z, sp, sensor, d2_max)
+        d2 = ekf.gate_batch(x, P, C, live, z, sp, sensor, d2_max)
         for j in range(2):
             use = live & (self.mu[:, j] >= self.cfg.gate_model_probability)
             if not use.any():
                 continue
-            d2j = kalman.gate_batch(
+            d2j = ekf.gate_batch(
                 np.ascontiguousarray(self.xm[:, j]),
                 np.ascontiguousarray(self.Pm[:, j]),
                 np.ascontiguousarray(self.Cm[:, j]),
@@ -344,7 +345,7 @@ class Tracker:
 
     def _triangulate(self, sensor: int, t_s: float, z: np.ndarray, explained: np.ndarray) -> np.ndarray:
         """Start tentative tracks where a line of sight of ``sensor`` and a waiting one of another satellite
-        cross (:func:`kalman.los_crossings`); only pairs that are each other's unique candidate (a salvo
+        cross (:func:`triangulation.los_crossings`); only pairs that are each other's unique candidate (a salvo
         seen by two satellites has ghost crossings), and not where both lines of sight lie in the gates of
         confirmed tracks (``explained``): that crossing is where the ray of one known object meets the ray of
         another, the ghost of two objects already tracked. Lines of sight left over wait for a partner."""
@@ -356,7 +357,7 @@ class Tracker:
                 continue
             rows = np.flatnonzero(free)
             gate_extra = cfg.ir_max_speed_m_s * abs(t_s - t_o)
-            mid, ok = kalman.los_crossings(
+            mid, ok = triangulation.los_crossings(
                 z[rows], self.sp[sensor], z_o, self.sp[other], gate_extra, 3.0, cfg.ir_max_height_m
             )
             unique = ok & (ok.sum(axis=1, keepdims=True) == 1) & (ok.sum(axis=0, keepdims=True) == 1)
@@ -364,11 +365,11 @@ class Tracker:
             ia, ib = np.nonzero(unique)
             if not ia.size:
                 continue
-            x0 = np.zeros((ia.size, kalman.NX))
+            x0 = np.zeros((ia.size, layout.NX))
             x0[:, :3] = mid[ia, ib]
             x0[:, 6] = math.log(cfg.beta_init_kg_m2)
-            P0 = np.zeros((ia.size, kalman.NX, kalman.NX))
-            C0 = np.zeros((ia.size, 2, kalman.NX, kalman.MAX_Z))
+            P0 = np.zeros((ia.size, layout.NX, layout.NX))
+            C0 = np.zeros((ia.size, 2, layout.NX, layout.MAX_Z))
             for a in range(3):
                 P0[:, a, a] = cfg.ir_sigma_pos_init_m**2
                 P0[:, 3 + a, 3 + a] = cfg.sigma_v_init_m_s**2
@@ -401,15 +402,15 @@ class Tracker:
         self, za: np.ndarray, a: int, zb: np.ndarray, b: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weighted triangulation of the lines of sight za of sensor a and zb of sensor b
-        (:func:`kalman.triangulate_los`): point X (3,), covariance (3, 3), and the cross-covariances of its
+        (:func:`triangulation.triangulate_los`): point X (3,), covariance (3, 3), and the cross-covariances of its
         error with the two sensors' registration biases (2, NX, MAX_Z): −J B, J = ∂X/∂angles by central
         differences."""
         spa, spb = self.sp[a], self.sp[b]
-        X, P, _ = kalman.triangulate_los(za, spa, zb, spb)
-        C = np.zeros((2, kalman.NX, kalman.MAX_Z))
+        X, P, _ = triangulation.triangulate_los(za, spa, zb, spb)
+        C = np.zeros((2, layout.NX, layout.MAX_Z))
         h = 1e-6
         for k, (zz, sp) in enumerate(((za, spa), (zb, spb))):
-            vb = sp[kalman.I_BIAS] ** 2
+            vb = sp[layout.I_BIAS] ** 2
             if vb == 0.0:
                 continue
             for c in range(2):
@@ -417,15 +418,21 @@ class Tracker:
                 zp[c] += h
                 zn[c] -= h
                 if k == 0:
-                    Xp, Xn = kalman.triangulate_los(zp, spa, zb, spb)[0], kalman.triangulate_los(zn, spa, zb, spb)[0]
+                    Xp, Xn = (
+                        triangulation.triangulate_los(zp, spa, zb, spb)[0],
+                        triangulation.triangulate_los(zn, spa, zb, spb)[0],
+                    )
                 else:
-                    Xp, Xn = kalman.triangulate_los(za, spa, zp, spb)[0], kalman.triangulate_los(za, spa, zn, spb)[0]
+                    Xp, Xn = (
+                        triangulation.triangulate_los(za, spa, zp, spb)[0],
+                        triangulation.triangulate_los(za, spa, zn, spb)[0],
+                    )
                 C[k, :3, c] = -(Xp - Xn) / (2 * h) * vb
         return X, P, C
 
     def _initiate(self, sensor: int, t_s: float, z: np.ndarray, sp: np.ndarray) -> np.ndarray:
         cfg = self.cfg
-        x0, P0, C0 = kalman.init_from_radar(
+        x0, P0, C0 = ekf.init_from_radar(
             z, sp, math.log(cfg.beta_init_kg_m2), cfg.sigma_v_init_m_s, cfg.sigma_ln_beta_init, cfg.sigma_a_init_m_s2
         )
         slots = self._start(sensor, t_s, x0, P0, cfg.mu_boost_init)
@@ -445,9 +452,9 @@ class Tracker:
         self.xm[slots, 1] = x0
         self.Pm[slots, 0] = P0
         self.Pm[slots, 1] = P0
-        self.xm[slots, 0, kalman.I_ACC :] = 0.0  # the ballistic model has no thrust
-        self.Pm[slots, 0, kalman.I_ACC :, :] = 0.0
-        self.Pm[slots, 0, :, kalman.I_ACC :] = 0.0
+        self.xm[slots, 0, layout.I_ACC :] = 0.0  # the ballistic model has no thrust
+        self.Pm[slots, 0, layout.I_ACC :, :] = 0.0
+        self.Pm[slots, 0, :, layout.I_ACC :] = 0.0
         self.Cm[slots] = 0.0
         self.mu[slots, 0] = 1.0 - mu_boost
         self.mu[slots, 1] = mu_boost

@@ -3,8 +3,8 @@
 Sources:
 - WGS-84 ellipsoid and gravitational constant: NIMA TR8350.2, "Department of Defense World Geodetic
   System 1984", 3rd ed. (2000), tables 3.1 and 3.3 (a, 1/f, GM, ω_E); derived b, e², e'² follow eq. 3-1..3-4.
-- J2: EGM96 normalized C̄20 = -4.84165371736e-4 gives J2 = -√5 C̄20 = 1.08262668e-3; physics.md rounds it
-  to 1.08263e-3, which we use (the difference is 3e-9 relative, far below every tolerance here).
+- J2: EGM96 normalized C̄20 = -4.84165371736e-4 gives J2 = -√5 C̄20 = 1.08262668e-3; we use it rounded
+  to 1.08263e-3 (the difference is 3e-9 relative, far below every tolerance here).
 - US Standard Atmosphere 1976 (NOAA-S/T 76-1562): g0, R*, M0, r0.
 
 All values SI: metres, seconds, kilograms, radians.
@@ -23,7 +23,7 @@ E2: float = F * (2.0 - F)  # first eccentricity squared e² = 6.69437999014e-3
 EP2: float = E2 / (1.0 - E2)  # second eccentricity squared e'²
 E: float = math.sqrt(E2)  # first eccentricity
 
-# --- gravity and rotation (NIMA TR8350.2 table 3.3; EGM96 for J2, rounded as in physics.md) ---
+# --- gravity and rotation (NIMA TR8350.2 table 3.3; EGM96 for J2, rounded) ---
 GM_M3_S2: float = 3.986004418e14  # geocentric gravitational constant μ [m³/s²]
 OMEGA_E_RAD_S: float = 7.292115e-5  # Earth rotation rate ω_E [rad/s] (WGS-84 nominal)
 J2: float = 1.08263e-3  # second zonal harmonic (unnormalized), with reference radius RE_J2_M

@@ -77,7 +77,7 @@ TWO_PI = 2.0 * math.pi
 
 @kernel
 def geodetic_to_ecef(lat_rad: float, lon_rad: float, h_m: float) -> tuple[float, float, float]:
-    """Geodetic (rad, rad, m) -> ECEF (m). N = a/√(1 − e² sin²φ); X = (N+h)cosφcosλ, ... (physics.md)."""
+    """Geodetic (rad, rad, m) -> ECEF (m). N = a/√(1 − e² sin²φ); X = (N+h)cosφcosλ, ... (NIMA TR8350.2, ch. 4)."""
     sin_lat = math.sin(lat_rad)
     cos_lat = math.cos(lat_rad)
     N = A_M / math.sqrt(1.0 - E2 * sin_lat * sin_lat)
@@ -288,30 +288,13 @@ def aer_to_enu_batch(aer: np.ndarray) -> np.ndarray:
 @kernel
 def ecef_to_aer_batch(pos_ecef_m: np.ndarray, lat0_rad: float, lon0_rad: float, h0_m: float) -> np.ndarray:
     """(n,3) ECEF m -> (n,3) [az_rad, el_rad, range_m] seen from one site."""
-    x0, y0, z0 = geodetic_to_ecef(lat0_rad, lon0_rad, h0_m)
-    n = pos_ecef_m.shape[0]
-    out = np.empty((n, 3))
-    for i in range(n):
-        e, nn, u = ecef_vec_to_enu(
-            pos_ecef_m[i, 0] - x0, pos_ecef_m[i, 1] - y0, pos_ecef_m[i, 2] - z0, lat0_rad, lon0_rad
-        )
-        out[i, 0], out[i, 1], out[i, 2] = enu_to_aer(e, nn, u)
-    return out
+    return enu_to_aer_batch(ecef_to_enu_batch(pos_ecef_m, lat0_rad, lon0_rad, h0_m))
 
 
 @kernel
 def aer_to_ecef_batch(aer: np.ndarray, lat0_rad: float, lon0_rad: float, h0_m: float) -> np.ndarray:
     """(n,3) [az_rad, el_rad, range_m] from one site -> (n,3) ECEF m."""
-    x0, y0, z0 = geodetic_to_ecef(lat0_rad, lon0_rad, h0_m)
-    n = aer.shape[0]
-    out = np.empty((n, 3))
-    for i in range(n):
-        e, nn, u = aer_to_enu(aer[i, 0], aer[i, 1], aer[i, 2])
-        dx, dy, dz = enu_vec_to_ecef(e, nn, u, lat0_rad, lon0_rad)
-        out[i, 0] = x0 + dx
-        out[i, 1] = y0 + dy
-        out[i, 2] = z0 + dz
-    return out
+    return enu_to_ecef_batch(aer_to_enu_batch(aer), lat0_rad, lon0_rad, h0_m)
 
 
 # ---------------------------------------------------------------------------------------------------------

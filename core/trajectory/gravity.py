@@ -7,8 +7,8 @@ Glossary (SI units)
 Pass ``j2 = 0`` for a point mass and ``omega_rad_s = 0`` for a non-rotating frame.
 Defaults are in :mod:`triwarn.core.trajectory.constants` (``GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S``).
 
-Formulas (textbook, e.g. Vallado, "Fundamentals of Astrodynamics", 4th ed., eq. 8-30; physics.md)
------------------------------------------------------------------------------------------------
+Formulas (textbook, e.g. Vallado, "Fundamentals of Astrodynamics", 4th ed., eq. 8-30)
+-------------------------------------------------------------------------------------
 - point mass: a = −μ r / r³
 - J2:        a_J2 = −(3/2) J2 μ Re²/r⁵ · [x(1 − 5z²/r²), y(1 − 5z²/r²), z(3 − 5z²/r²)]
 - potential energy per unit mass: V = −μ/r + (μ J2 Re² / (2 r³)) (3 z²/r² − 1), so that a = −∇V

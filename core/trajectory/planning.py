@@ -35,7 +35,7 @@ from scipy.optimize import brentq
 
 from triwarn.core.trajectory.constants import R_MEAN_M
 from triwarn.core.trajectory.flight import Flight, Steering, Vehicle, fly_missile
-from triwarn.core.trajectory.frames import geodesic_direct, geodesic_inverse
+from triwarn.core.trajectory.frames import ecef_to_geodetic, geodesic_direct, geodesic_inverse
 
 SHAPES = ("minimum_energy", "lofted", "depressed")
 PITCH_MIN_RAD = math.radians(0.5)
@@ -99,8 +99,6 @@ class Plan:
         """The numbers a user asks for, in display units (km, s, degrees)."""
         f = self.flight
         bo = f.burnout_state
-        from triwarn.core.trajectory.frames import ecef_to_geodetic
-
         bo_lat, bo_lon, bo_h = ecef_to_geodetic(bo[0], bo[1], bo[2])
         return {
             "missile": self.missile,

@@ -8,7 +8,8 @@ Glossary (SI units; frames in names)
 ------------------------------------
 - state ``y`` (7,): ``[x, y, z, vx, vy, vz, m]`` in rotating ECEF (WGS-84), m, m/s, kg. The atmosphere turns
   with the Earth, so the ECEF velocity is the air-relative velocity.
-- equations of motion (physics.md): ``r' = v``; ``v' = g_J2(r) − 2ω×v − ω×(ω×r) + (T/m) û − ρ(h)|v|v/(2β)``;
+- equations of motion (docs/trajectory.md, "Model"):
+  ``r' = v``; ``v' = g_J2(r) − 2ω×v − ω×(ω×r) + (T/m) û − ρ(h)|v|v/(2β)``;
   ``m' = −ṁ`` while a stage burns. ``β = m / (C_D A)`` in kg/m²: for the boosting stack ``m / CdA`` of the
   stage, after burnout the re-entry vehicle's ``beta_rv``.
 - ``earth`` (6,): the Earth model, built by :func:`earth_model`: ``[μ, Re_J2, J2, ω, R_sphere, drag]``.
@@ -501,7 +502,7 @@ def propagate_to_impact_kernel(
     t_imp = np.full(n, np.nan)
     # Rows go in chunks, one chunk per task, each with private copies of the shared read-only arrays: numba
     # increments and decrements the reference count of every array passed to a call, and threads doing that
-    # on the same arrays fight over one cache line (measured: 2 threads slower than 1 without the copies).
+    # on the same arrays fight over one cache line (docs/trajectory.md, "Batch impact propagation").
     n_chunks = max(1, min(n, n_chunks))
     for c in prange(n_chunks):
         lo = c * n // n_chunks

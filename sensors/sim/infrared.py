@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import measurement
 from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import A_M, B_M
 from triwarn.sensors.sim.catalog import GEO_RADIUS_M, Sensor
@@ -31,7 +31,7 @@ class InfraredModel:
         if s.kind != "ir":
             raise ValueError(f"sensor {s.id!r} is a {s.kind} sensor, not an infrared sensor")
         sat = np.array([GEO_RADIUS_M * math.cos(s.geo_lon_rad), GEO_RADIUS_M * math.sin(s.geo_lon_rad), 0.0])
-        row = kalman.ir_row(sat, s.sigma_los_rad)
+        row = measurement.ir_row(sat, s.sigma_los_rad)
         object.__setattr__(self, "sat_ecef_m", sat)
         object.__setattr__(self, "axes", np.ascontiguousarray(row[11:20].reshape(3, 3)))
 
@@ -42,7 +42,7 @@ class InfraredModel:
     def tracker_row(self) -> np.ndarray:
         s = self.sensor
         # the bias magnitude as the standard deviation of an unknown registration error (see RadarModel)
-        return kalman.ir_row(self.sat_ecef_m, s.sigma_los_rad, abs(s.bias_los_rad))
+        return measurement.ir_row(self.sat_ecef_m, s.sigma_los_rad, abs(s.bias_los_rad))
 
     def _run(self, pos: Any, active: Any, phase: Any, normals: Any, uniforms: Any) -> Any:
         s = self.sensor

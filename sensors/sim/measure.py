@@ -17,7 +17,7 @@ Measurements
 - radar: ``[az_rad, el_rad, range_m, range_rate_m_s]`` from the site's ENU frame (az clockwise from north,
   0..2π), plus the sensor's fixed registration bias and white Gaussian noise of the given standard deviations.
 - infrared: ``[alpha_rad, delta_rad]`` line-of-sight angles in the satellite frame X (nadir), Y, Z (see
-  :func:`triwarn.core.tracking.kalman.ir_row`), plus bias and noise.
+  :func:`triwarn.core.tracking.measurement.ir_row`), plus bias and noise.
 """
 
 from __future__ import annotations

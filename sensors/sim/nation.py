@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import layout
 from triwarn.core.tracking.tracker import Tracker, TrackerConfig
 from triwarn.core.tracks import NATIONS
 from triwarn.sensors.sim.catalog import SensorCatalog, SensorCatalogError, load_catalog
@@ -79,7 +79,7 @@ class NationSim:
         )
         self.sensor_ids: tuple[str, ...] = tuple(s.id for s in sensors)
         self.truth = scenario.truth()
-        rows = np.stack([m.tracker_row() for m in self.models]) if self.models else np.zeros((0, kalman.SP_LEN))
+        rows = np.stack([m.tracker_row() for m in self.models]) if self.models else np.zeros((0, layout.SP_LEN))
         self.tracker = Tracker(rows, tracker_config, first_track_number=first_track_number)
         root = np.random.SeedSequence([int(seed), zlib.crc32(nation.encode())])
         self._rngs = [np.random.default_rng(s) for s in root.spawn(len(self.models))]

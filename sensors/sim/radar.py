@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import measurement
 from triwarn.core.trajectory.constants import A_M, B_M
 from triwarn.core.trajectory.frames import geodetic_to_ecef
 from triwarn.sensors.sim.catalog import Sensor
@@ -58,7 +58,7 @@ class RadarModel:
         its sign). # assumption: the tracker knows how well each radar is registered, not its error"""
         s = self.sensor
         b = np.abs(self.bias)
-        return kalman.radar_row(
+        return measurement.radar_row(
             self.site_ecef_m, s.lat_rad, s.lon_rad, s.sigma_az_rad, s.sigma_el_rad, s.sigma_range_m,
             s.sigma_range_rate_m_s if s.has_range_rate else 0.0, (float(b[0]), float(b[1]), float(b[2])),
         )  # fmt: skip

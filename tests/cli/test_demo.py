@@ -98,5 +98,42 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(subreaper: None, tmp_pa
     time.sleep(2)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out[-3000:]
+    assert proc.returncode == 130, out[-3000:]  # the shell's code for "ended by SIGINT"
+    assert "triwarn demo: interrupted" in out
+    assert "Traceback" not in out
+    _reap_and_check(before)
+
+
+@pytest.mark.slow
+def test_demo_json_writes_only_json_to_stdout_and_ends_quietly_when_the_reader_goes(
+    subreaper: None, tmp_path: Path
+) -> None:
+    """`triwarn demo --json | head -5`: stdout holds the picture only (progress goes to stderr), and when the
+    reader closes the pipe the demo and everything it started end at once, quietly, with the code of a process
+    ended by SIGPIPE (141), as `yes | head` does."""
+    before = _children()
+    cmd = [
+        sys.executable,
+        "-P",
+        "-m",
+        "triwarn.cli.main",
+        "demo",
+        "--json",
+        "--speed",
+        "25",
+        "--workdir",
+        str(tmp_path),
+    ]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        proc.stdout.close()  # what `head -5` does after its fifth line
+        closed = time.monotonic()
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+    assert time.monotonic() - closed < 20, "the demo ran on after its reader went away"
+    assert [json.loads(line)["seq"] for line in lines] == sorted(json.loads(line)["seq"] for line in lines)
+    assert proc.returncode == 141, err[-3000:]
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err[-3000:]
+    assert "kernels ready" in err  # the progress went to stderr
     _reap_and_check(before)

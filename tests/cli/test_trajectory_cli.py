@@ -29,7 +29,7 @@ def test_trajectory_refuses_with_the_limit(capsys: pytest.CaptureFixture[str]) -
     assert main(["trajectory", "--launch", "39.17,nan", "--impact", "39.6,131.2", "--json"]) == 2
     assert "launch longitude must be a finite number" in json.loads(capsys.readouterr().out)["error"]
     assert main(["trajectory", "--launch", "39.17", "--impact", "39.6,131.2"]) == 2
-    assert "LAT,LON" in capsys.readouterr().out
+    assert "LAT,LON" in capsys.readouterr().err  # an error message goes to stderr (JSON errors stay on stdout)
 
 
 def test_scenario_list_and_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

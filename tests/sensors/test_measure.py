@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import layout
 from triwarn.core.tracks import Phase
 from triwarn.core.trajectory.constants import A_M, B_M
 from triwarn.core.trajectory.frames import geodetic_to_ecef
@@ -155,11 +155,11 @@ def test_every_catalog_sensor_builds_and_gives_its_tracker_row(sid: str) -> None
     s = CAT[sid]
     model = RadarModel(s, 0) if s.kind == "radar" else InfraredModel(s, 0)
     row = model.tracker_row()
-    assert row.shape == (kalman.SP_LEN,) and np.all(np.isfinite(row))
+    assert row.shape == (layout.SP_LEN,) and np.all(np.isfinite(row))
     assert int(row[6]) == model.dim
     # white noise and the registration bias's magnitude, kept apart (the tracker considers the bias)
     if s.kind == "radar":
         np.testing.assert_allclose(row[7:10], [s.sigma_az_rad, s.sigma_el_rad, s.sigma_range_m])
-        np.testing.assert_allclose(row[kalman.I_BIAS : kalman.I_BIAS + 3], np.abs(model.bias[:3]))
+        np.testing.assert_allclose(row[layout.I_BIAS : layout.I_BIAS + 3], np.abs(model.bias[:3]))
     else:
-        assert row[7] == s.sigma_los_rad and row[kalman.I_BIAS] == abs(s.bias_los_rad)
+        assert row[7] == s.sigma_los_rad and row[layout.I_BIAS] == abs(s.bias_los_rad)

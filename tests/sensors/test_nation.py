@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import ekf, imm
 from triwarn.core.tracks import Phase, Status
 from triwarn.sensors.sim import measure
 from triwarn.sensors.sim.nation import NationSim, warm_up
@@ -116,6 +116,6 @@ def test_a_new_sim_can_continue_the_track_numbers_of_the_last(scenario: Syntheti
 
 def test_warm_up_runs_every_kernel_through_a_real_track() -> None:
     assert warm_up() == 1
-    if hasattr(kalman.imm_update_batch, "signatures"):  # compiled (not under NUMBA_DISABLE_JIT)
-        for fn in (kalman.imm_update_batch, kalman.gate_batch, kalman.init_from_radar, measure.ir_measure_batch):
+    if hasattr(imm.imm_update_batch, "signatures"):  # compiled (not under NUMBA_DISABLE_JIT)
+        for fn in (imm.imm_update_batch, ekf.gate_batch, ekf.init_from_radar, measure.ir_measure_batch):
             assert fn.signatures

@@ -183,11 +183,18 @@ def test_cli_json_count_and_ctrl_c(tmp_path: Path) -> None:
             rest, _ = await asyncio.wait_for(proc.communicate(), 60)
             assert [d["seq"] for d in read_json_lines(rest.decode())] == [2, 3]
             assert proc.returncode == 0
-            # Ctrl-C: exit code 0
+            # Ctrl-C: "interrupted" and exit code 130 (128 + SIGINT); SIGTERM (a requested stop): 0
             proc = await _cli("--target", handle.address, "--json")
             assert proc.stdout is not None
             await asyncio.wait_for(proc.stdout.readline(), 60)
             proc.send_signal(signal.SIGINT)
+            _, errb = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 130
+            assert "interrupted" in errb.decode()
+            proc = await _cli("--target", handle.address, "--json")
+            assert proc.stdout is not None
+            await asyncio.wait_for(proc.stdout.readline(), 60)
+            proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.communicate(), 60)
             assert proc.returncode == 0
             # no service: exit code 1 and the hint

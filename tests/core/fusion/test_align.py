@@ -33,7 +33,8 @@ X0 = np.array([-3.40e6, 3.55e6, 4.25e6, 2500.0, 1800.0, -2600.0])
 
 
 def _rhs(_t: float, y: np.ndarray) -> np.ndarray:
-    """physics.md, written out again independently: point mass + J2, Coriolis and centrifugal terms."""
+    """Vallado (4th ed.) eq. 8-30 and the rotating-frame terms, written out again independently: point mass
+    + J2, Coriolis and centrifugal terms."""
     x, yy, z = y[:3]
     r = np.sqrt(x * x + yy * yy + z * z)
     s = z * z / r**2

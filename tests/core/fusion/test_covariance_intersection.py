@@ -141,7 +141,7 @@ def test_groups_match_single_fusions_and_pass_singletons_through() -> None:
     P_out = np.empty((len(sizes), 6, 6))
     w_out = np.zeros(m)
     ok = np.zeros(len(sizes), dtype=np.bool_)
-    ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok)
+    ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok, np.empty(len(sizes), dtype=np.int64))
     assert ok.all()
     for g in range(len(sizes)):
         a, b = offsets[g], offsets[g + 1]

@@ -7,45 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_batches import P_OBJ, T0, X_OBJ, S, make_batch, true_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triwarn.core.fusion.align import predict
-from triwarn.core.fusion.engine import FusionConfig, FusionEngine, FusionResult
+from triwarn.core.fusion.config import FusionConfig, FusionResult
+from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import LocalTrackBatch, Phase, Status, SystemTrack
 from triwarn.sensors.sim.synthetic import batch_of, make_scenario
-
-T0 = 1_800_000_000_000_000_000
-S = 1_000_000_000  # one second in ns
-X_OBJ = np.array([-3.40e6, 3.55e6, 4.25e6, 2500.0, 1800.0, -2600.0])
-P_OBJ = np.diag([200.0, 200.0, 200.0, 5.0, 5.0, 5.0]) ** 2
-
-
-def _batch(
-    nation: str, t_ns: int, numbers: list[int], xs: list[np.ndarray], status: list[int] | None = None
-) -> LocalTrackBatch:
-    n = len(numbers)
-    return LocalTrackBatch(
-        nation=nation,
-        node_id=f"{nation}-c2",
-        batch_seq=0,
-        bd_seq=0,
-        sent_time_ns=t_ns,
-        track_numbers=np.asarray(numbers, dtype=np.int64),
-        time_ns=np.full(n, t_ns, dtype=np.int64),
-        x=np.asarray(xs, dtype=np.float64).reshape(n, 6),
-        P=np.tile(P_OBJ, (n, 1, 1)),
-        phase=np.full(n, int(Phase.MIDCOURSE), dtype=np.int64),
-        status=np.asarray(status if status is not None else [int(Status.CONFIRMED)] * n, dtype=np.int64),
-        quality=np.ones(n),
-        beta_kg_m2=np.zeros(n),
-    )
-
-
-def _at(t_ns: int) -> np.ndarray:
-    """The object's true state at ``t_ns`` (ballistic flight from X_OBJ at T0)."""
-    x, _ = predict(X_OBJ[None], np.zeros((1, 6, 6)), (t_ns - T0) * 1e-9)
-    return x[0]
 
 
 def test_three_nations_give_one_stable_track_per_object_more_accurate_than_any_nation() -> None:
@@ -102,73 +72,75 @@ def test_fused_error_over_many_objects_beats_the_best_nation() -> None:
 
 def test_only_releasable_sources_are_fused() -> None:
     engine = FusionEngine(FusionConfig(), sources=frozenset({"us", "jp"}))
-    res = engine.ingest(_batch("kr", T0, [1], [X_OBJ]))
+    res = engine.ingest(make_batch("kr", T0, [1], [X_OBJ]))
     assert res == FusionResult(changed=[], deleted=[], late_dropped=0)
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
-    (track,) = engine.ingest(_batch("jp", T0 + S // 2, [7], [_at(T0 + S // 2)])).changed
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    (track,) = engine.ingest(make_batch("jp", T0 + S // 2, [7], [true_state(T0 + S // 2)])).changed
     assert track.nations == ("jp", "us")
-    engine.ingest(_batch("kr", T0 + S, [1], [_at(T0 + S)]))
+    engine.ingest(make_batch("kr", T0 + S, [1], [true_state(T0 + S)]))
     assert [t.nations for t in engine.snapshot()] == [("jp", "us")]
 
 
 def test_a_track_ends_when_every_source_drops_it() -> None:
     engine = FusionEngine()
-    (a,) = engine.ingest(_batch("us", T0, [1], [X_OBJ])).changed
-    (b,) = engine.ingest(_batch("jp", T0 + S // 4, [2], [_at(T0 + S // 4)])).changed
+    (a,) = engine.ingest(make_batch("us", T0, [1], [X_OBJ])).changed
+    (b,) = engine.ingest(make_batch("jp", T0 + S // 4, [2], [true_state(T0 + S // 4)])).changed
     assert a.track_id == b.track_id == 1 and b.nations == ("jp", "us")
     # us's next batch no longer has it: jp alone holds it
-    res = engine.ingest(_batch("us", T0 + S, [], []))
+    res = engine.ingest(make_batch("us", T0 + S, [], []))
     assert [t.nations for t in res.changed] == [("jp",)] and res.deleted == []
     # jp reports it DELETED: the system track ends
-    res = engine.ingest(_batch("jp", T0 + S + S // 4, [2], [_at(T0 + S + S // 4)], [int(Status.DELETED)]))
+    res = engine.ingest(make_batch("jp", T0 + S + S // 4, [2], [true_state(T0 + S + S // 4)], [int(Status.DELETED)]))
     assert res.deleted == [1] and res.changed == []
     assert engine.snapshot() == []
     # numbers are never given to another object
-    (c,) = engine.ingest(_batch("us", T0 + 2 * S, [1], [_at(T0 + 2 * S) + np.array([3e5, 0, 0, 0, 0, 0])])).changed
+    (c,) = engine.ingest(
+        make_batch("us", T0 + 2 * S, [1], [true_state(T0 + 2 * S) + np.array([3e5, 0, 0, 0, 0, 0])])
+    ).changed
     assert c.track_id == 2
 
 
 def test_an_object_reacquired_after_a_coverage_gap_gets_its_number_back() -> None:
     engine = FusionEngine(FusionConfig(reacquire_s=300.0))
     for k in range(5):
-        engine.ingest(_batch("us", T0 + k * S, [1], [_at(T0 + k * S)]))
-    assert engine.ingest(_batch("us", T0 + 5 * S, [], [])).deleted == [1]
+        engine.ingest(make_batch("us", T0 + k * S, [1], [true_state(T0 + k * S)]))
+    assert engine.ingest(make_batch("us", T0 + 5 * S, [], [])).deleted == [1]
     other = X_OBJ + np.array([6e5, 0, 0, 0, 0, 0])
     for k in range(6, 120, 10):  # kr tracks an unrelated object meanwhile: time goes on
         (x_other,), _ = predict(other[None], np.zeros((1, 6, 6)), k * 1.0)
-        engine.ingest(_batch("kr", T0 + k * S, [5], [x_other]))
+        engine.ingest(make_batch("kr", T0 + k * S, [5], [x_other]))
     # 2 minutes later jp picks the object up with a track of its own
     t = T0 + 125 * S
-    jp_x = _at(t) + np.array([30.0, -20.0, 10.0, 2.0, -1.0, 1.0])
-    (track,) = [tr for tr in engine.ingest(_batch("jp", t, [9], [jp_x])).changed if tr.nations == ("jp",)]
+    jp_x = true_state(t) + np.array([30.0, -20.0, 10.0, 2.0, -1.0, 1.0])
+    (track,) = [tr for tr in engine.ingest(make_batch("jp", t, [9], [jp_x])).changed if tr.nations == ("jp",)]
     assert track.track_id == 1
     # ... but not after the reacquisition window
-    engine.ingest(_batch("jp", T0 + 126 * S, [], []))
+    engine.ingest(make_batch("jp", T0 + 126 * S, [], []))
     for k in range(130, 480, 50):
         (x_other,), _ = predict(other[None], np.zeros((1, 6, 6)), k * 1.0)
-        engine.ingest(_batch("kr", T0 + k * S, [5], [x_other]))
+        engine.ingest(make_batch("kr", T0 + k * S, [5], [x_other]))
     t = T0 + 480 * S
-    (track,) = [tr for tr in engine.ingest(_batch("jp", t, [10], [_at(t)])).changed if tr.nations == ("jp",)]
+    (track,) = [tr for tr in engine.ingest(make_batch("jp", t, [10], [true_state(t)])).changed if tr.nations == ("jp",)]
     assert track.track_id == 3
 
 
 def test_a_source_that_goes_silent_times_out() -> None:
     engine = FusionEngine(FusionConfig(late_window_s=2.0, source_timeout_s=3.0))
     other = X_OBJ + np.array([5e5, 0, 0, 0, 0, 0])
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
     deleted: list[int] = []
     for k in range(1, 6):  # jp keeps reporting another object; us is silent
         t = T0 + k * S
         (x_other,), _ = predict(other[None], np.zeros((1, 6, 6)), k * 1.0)
-        deleted += engine.ingest(_batch("jp", t, [9], [x_other])).deleted
+        deleted += engine.ingest(make_batch("jp", t, [9], [x_other])).deleted
     assert deleted == [1]
     assert [t.nations for t in engine.snapshot()] == [("jp",)]
 
 
 def test_a_dead_node_is_dropped_at_once() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1, 2], [X_OBJ, X_OBJ + np.array([4e5, 0, 0, 0, 0, 0])]))
-    engine.ingest(_batch("jp", T0 + S // 2, [3], [_at(T0 + S // 2)]))
+    engine.ingest(make_batch("us", T0, [1, 2], [X_OBJ, X_OBJ + np.array([4e5, 0, 0, 0, 0, 0])]))
+    engine.ingest(make_batch("jp", T0 + S // 2, [3], [true_state(T0 + S // 2)]))
     res = engine.drop_source("us", "us-c2")
     assert res.deleted == [2]
     assert [(t.track_id, t.nations) for t in res.changed] == [(1, ("jp",))]
@@ -178,41 +150,41 @@ def test_a_dead_node_is_dropped_at_once() -> None:
 
 def test_late_batches_are_dropped_and_counted_and_out_of_order_ones_do_no_harm() -> None:
     engine = FusionEngine(FusionConfig(late_window_s=5.0, source_timeout_s=60.0))
-    engine.ingest(_batch("us", T0 + 10 * S, [1, 2], [_at(T0 + 10 * S), _at(T0 + 10 * S) + 1e5]))
+    engine.ingest(make_batch("us", T0 + 10 * S, [1, 2], [true_state(T0 + 10 * S), true_state(T0 + 10 * S) + 1e5]))
     # far too old: beyond the late window
-    res = engine.ingest(_batch("jp", T0 + 2 * S, [5], [_at(T0 + 2 * S)]))
+    res = engine.ingest(make_batch("jp", T0 + 2 * S, [5], [true_state(T0 + 2 * S)]))
     assert res.late_dropped == 1 and res.changed == []
     # us's next batch drops track 2; then an older us batch (within the window) arrives out of order
-    res = engine.ingest(_batch("us", T0 + 12 * S, [1], [_at(T0 + 12 * S)]))
+    res = engine.ingest(make_batch("us", T0 + 12 * S, [1], [true_state(T0 + 12 * S)]))
     assert res.deleted == [2]
-    res = engine.ingest(_batch("us", T0 + 11 * S, [1, 2], [_at(T0 + 11 * S), _at(T0 + 11 * S) + 1e5]))
+    res = engine.ingest(make_batch("us", T0 + 11 * S, [1, 2], [true_state(T0 + 11 * S), true_state(T0 + 11 * S) + 1e5]))
     assert res.late_dropped == 2  # both older than what is held (1) or already ended (2)
     (track,) = engine.snapshot()
     assert track.track_id == 1 and track.time_ns == T0 + 12 * S
     # within the window, a late jp track of the same object still joins it (aligned back and forth)
-    res = engine.ingest(_batch("jp", T0 + 9 * S, [5], [_at(T0 + 9 * S)]))
+    res = engine.ingest(make_batch("jp", T0 + 9 * S, [5], [true_state(T0 + 9 * S)]))
     assert res.late_dropped == 0
     assert [(t.track_id, t.nations) for t in res.changed] == [(1, ("jp", "us"))]
 
 
 def test_a_track_number_repeated_in_one_batch_counts_once() -> None:
     engine = FusionEngine()
-    res = engine.ingest(_batch("us", T0, [4, 4], [X_OBJ + 100.0, X_OBJ]))
+    res = engine.ingest(make_batch("us", T0, [4, 4], [X_OBJ + 100.0, X_OBJ]))
     assert res.late_dropped == 1
     (track,) = res.changed
     assert [s.local_track_number for s in track.sources] == [4]
-    res = engine.ingest(_batch("us", T0 + S, [], []))
+    res = engine.ingest(make_batch("us", T0 + S, [], []))
     assert res.deleted == [1] and engine.snapshot() == []
 
 
 def test_duplicates_merge_into_the_older_track_number() -> None:
     engine = FusionEngine()
     bias = np.array([30e3, 0, 0, 0, 0, 0])  # jp's first estimates are 30 km off: no association
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
-    res = engine.ingest(_batch("jp", T0 + S // 3, [4], [_at(T0 + S // 3) + bias]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(make_batch("jp", T0 + S // 3, [4], [true_state(T0 + S // 3) + bias]))
     assert sorted(t.track_id for t in engine.snapshot()) == [1, 2]
-    engine.ingest(_batch("us", T0 + S, [1], [_at(T0 + S)]))
-    res = engine.ingest(_batch("jp", T0 + S + S // 3, [4], [_at(T0 + S + S // 3)]))  # jp converged
+    engine.ingest(make_batch("us", T0 + S, [1], [true_state(T0 + S)]))
+    res = engine.ingest(make_batch("jp", T0 + S + S // 3, [4], [true_state(T0 + S + S // 3)]))  # jp converged
     assert res.deleted == [2]
     (track,) = engine.snapshot()
     assert track.track_id == 1 and track.nations == ("jp", "us")
@@ -221,8 +193,8 @@ def test_duplicates_merge_into_the_older_track_number() -> None:
 
 def test_a_renumbered_local_track_keeps_its_system_track() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
-    res = engine.ingest(_batch("us", T0 + S, [8], [_at(T0 + S)]))  # the node re-initiated it as 8
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(make_batch("us", T0 + S, [8], [true_state(T0 + S)]))  # the node re-initiated it as 8
     assert res.deleted == []
     (track,) = res.changed
     assert track.track_id == 1 and [s.local_track_number for s in track.sources] == [8]
@@ -230,10 +202,10 @@ def test_a_renumbered_local_track_keeps_its_system_track() -> None:
 
 def test_at_propagates_every_track_to_the_requested_time() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
     (track,) = engine.at(T0 + 3 * S)
     assert track.time_ns == T0 + 3 * S
-    np.testing.assert_allclose(track.x, _at(T0 + 3 * S), atol=1e-6)
+    np.testing.assert_allclose(track.x, true_state(T0 + 3 * S), atol=1e-6)
     assert np.all(np.diag(track.P) > np.diag(P_OBJ))  # process noise grows the covariance
     (now,) = engine.snapshot()
     assert now.time_ns == T0 and engine.now_ns == T0
@@ -251,11 +223,11 @@ def test_bad_configuration_is_refused() -> None:
 
 def test_result_tracks_are_complete_system_tracks_that_never_alias_engine_state() -> None:
     engine = FusionEngine()
-    (track,) = engine.ingest(_batch("us", T0, [1], [X_OBJ])).changed
+    (track,) = engine.ingest(make_batch("us", T0, [1], [X_OBJ])).changed
     assert set(vars(track)) == {f.name for f in dataclasses.fields(SystemTrack)}
     assert track.phase is Phase.MIDCOURSE and track.sources[0].nation == "us"
     x_before = track.x.copy()
-    engine.ingest(_batch("us", T0 + S, [1], [_at(T0 + S) + 50.0]))
+    engine.ingest(make_batch("us", T0 + S, [1], [true_state(T0 + S) + 50.0]))
     np.testing.assert_array_equal(track.x, x_before)
     with pytest.raises(dataclasses.FrozenInstanceError):
         track.track_id = 5  # type: ignore[misc]
@@ -266,7 +238,7 @@ def test_crossing_objects_keep_their_numbers_and_partners() -> None:
     # local track is inside the gate of both system tracks the whole time, yet each system track keeps its
     # number and, once paired, its partner nation's track (no swaps cycle to cycle)
     t_cross = 6.0
-    xa_c = _at(T0 + round(t_cross * 1e9))
+    xa_c = true_state(T0 + round(t_cross * 1e9))
     xb_c = xa_c + np.array([3.0, 0.0, 0.0, 8.0, 0.0, 0.0])
     (xa0, xb0), _ = predict(np.stack([xa_c, xb_c]), np.zeros((2, 6, 6)), -t_cross)
     rng = np.random.default_rng(21)
@@ -277,7 +249,7 @@ def test_crossing_objects_keep_their_numbers_and_partners() -> None:
             t = T0 + k * S + offset_ns
             xs, _ = predict(np.stack([xa0, xb0]), np.zeros((2, 6, 6)), (t - T0) * 1e-9)
             xs = xs + rng.normal(size=(2, 6)) * np.array([60.0] * 3 + [1.5] * 3)
-            engine.ingest(_batch(nation, t, numbers, list(xs)))
+            engine.ingest(make_batch(nation, t, numbers, list(xs)))
         for track in engine.snapshot():
             seen.setdefault(track.track_id, set()).update((s.nation, s.local_track_number) for s in track.sources)
     assert sorted(seen) == [1, 2]
@@ -312,7 +284,7 @@ def test_invariants_under_random_batch_sequences(steps: list[tuple[str, int, set
             (x,), _ = predict(objects[k][None], np.zeros((1, 6, 6)), (t - T0) * 1e-9)
             xs.append(x + rng.normal(size=6) * np.array([100.0] * 3 + [3.0] * 3))
         numbers = [k + (100 if renumber else 0) for k in sorted(which)]
-        res = engine.ingest(_batch(nation, t, numbers, xs))
+        res = engine.ingest(make_batch(nation, t, numbers, xs))
         assert res.late_dropped >= 0
         ids = [tr.track_id for tr in res.changed]
         assert len(ids) == len(set(ids)) and not set(ids) & set(res.deleted)
@@ -398,15 +370,17 @@ def test_replayed_segments_with_a_nations_duplicate_tracks_keep_one_system_track
 
 def test_a_nodes_second_track_on_one_object_is_held_and_folded_in_unseen() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
-    engine.ingest(_batch("jp", T0, [5], [X_OBJ]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    engine.ingest(make_batch("jp", T0, [5], [X_OBJ]))
     for k in range(1, 6):  # the node re-initiated the object as 2 while 1 still coasts
         t = T0 + k * S
-        res = engine.ingest(_batch("us", t, [1, 2], [_at(t), _at(t) + np.array([300.0, 0, 0, 20.0, 0, 0])], [2, 1]))
+        res = engine.ingest(
+            make_batch("us", t, [1, 2], [true_state(t), true_state(t) + np.array([300.0, 0, 0, 20.0, 0, 0])], [2, 1])
+        )
         assert [tr.track_id for tr in res.changed] == [1] and res.deleted == []
         assert [tr.track_id for tr in engine.snapshot()] == [1] and len(engine) == 1
         assert [tr.track_id for tr in engine.at(t)] == [1]
-    res = engine.ingest(_batch("us", T0 + 6 * S, [2], [_at(T0 + 6 * S)]))  # 1 ends: 2 takes its place
+    res = engine.ingest(make_batch("us", T0 + 6 * S, [2], [true_state(T0 + 6 * S)]))  # 1 ends: 2 takes its place
     assert res.deleted == []
     (track,) = res.changed
     assert track.track_id == 1 and {(s.nation, s.local_track_number) for s in track.sources} == {("jp", 5), ("us", 2)}
@@ -414,37 +388,39 @@ def test_a_nodes_second_track_on_one_object_is_held_and_folded_in_unseen() -> No
 
 def test_a_new_object_far_from_every_track_is_reported_at_once() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
-    res = engine.ingest(_batch("us", T0 + S, [1, 2], [_at(T0 + S), _at(T0 + S) + np.array([80e3, 0, 0, 0, 0, 0])]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(
+        make_batch("us", T0 + S, [1, 2], [true_state(T0 + S), true_state(T0 + S) + np.array([80e3, 0, 0, 0, 0, 0])])
+    )
     assert [t.track_id for t in res.changed] == [1, 2]
 
 
 def test_a_young_track_next_to_a_reported_one_is_held_until_a_sensor_has_updated_it_for_a_while() -> None:
     cfg = FusionConfig()
     engine = FusionEngine(cfg)
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
     # a second track 500 m from the first whose velocity differs by 4 km/s: outside the 6-D gate even with
     # the manoeuvre allowance, but young and at the same place (a false track of the node, or a new object)
     off = np.array([500.0, 0, 0, 4000.0, 0, 0])
     first = None
     for k in range(1, 16):
         t = T0 + k * S
-        res = engine.ingest(_batch("us", t, [1, 2], [_at(t), _at(t) + off]))
+        res = engine.ingest(make_batch("us", t, [1, 2], [true_state(t), true_state(t) + off]))
         if first is None and 2 in [tr.track_id for tr in res.changed]:
             first = k
     assert first == 1 + cfg.duplicate_manoeuvre_s  # shown once a sensor has updated it for 10 s
     engine = FusionEngine(dataclasses.replace(cfg, duplicate_manoeuvre_s=0.0))  # the hold can be switched off
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
-    res = engine.ingest(_batch("us", T0 + S, [1, 2], [_at(T0 + S), _at(T0 + S) + off]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    res = engine.ingest(make_batch("us", T0 + S, [1, 2], [true_state(T0 + S), true_state(T0 + S) + off]))
     assert [t.track_id for t in res.changed] == [1, 2]
 
 
 def test_a_held_track_confirmed_by_a_second_nation_is_reported() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ]))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
     near = np.array([2000.0, 0, 0, 150.0, 0, 0])  # 2 km and 150 m/s off: inside the widened gate, outside the plain one
-    res = engine.ingest(_batch("us", T0 + S, [1, 2], [_at(T0 + S), _at(T0 + S) + near]))
+    res = engine.ingest(make_batch("us", T0 + S, [1, 2], [true_state(T0 + S), true_state(T0 + S) + near]))
     assert [t.track_id for t in res.changed] == [1]
-    res = engine.ingest(_batch("jp", T0 + S, [7], [_at(T0 + S) + near]))  # jp sees the second object too
+    res = engine.ingest(make_batch("jp", T0 + S, [7], [true_state(T0 + S) + near]))  # jp sees the second object too
     (track,) = res.changed
     assert track.track_id == 2 and track.nations == ("jp", "us")

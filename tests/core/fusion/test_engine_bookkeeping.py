@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import triwarn.core.fusion.engine as engine_mod
 from triwarn.core.fusion.align import BallisticModel, drag_context, predict_many, predict_one
 from triwarn.core.fusion.association import mahalanobis2, min_d2_to_others
 from triwarn.core.fusion.covariance_intersection import ci_fuse, ci_fuse_groups
 from triwarn.core.fusion.engine import FusionEngine
+from triwarn.core.fusion.store import group_starts, in_slots, slots_not_in
 from triwarn.core.tracks import SystemTrack
 from triwarn.sensors.sim.synthetic import batch_of, churned_batches, make_scenario
 
@@ -26,7 +26,7 @@ slot_lists = st.lists(st.integers(0, 199), max_size=120)
 def test_in_slots_is_isin(values: list[int], members: list[int]) -> None:
     v = np.asarray(values, dtype=np.int64)
     m = np.asarray(members, dtype=np.int64)
-    np.testing.assert_array_equal(engine_mod._in_slots(v, m, 200), np.isin(v, m))
+    np.testing.assert_array_equal(in_slots(v, m, 200), np.isin(v, m))
 
 
 @settings(max_examples=200, deadline=None)
@@ -34,7 +34,7 @@ def test_in_slots_is_isin(values: list[int], members: list[int]) -> None:
 def test_slots_not_in_is_setdiff1d(a: set[int], b: list[int]) -> None:
     aa = np.asarray(sorted(a), dtype=np.int64)
     bb = np.asarray(b, dtype=np.int64)
-    got = engine_mod._slots_not_in(aa, bb, 200)
+    got = slots_not_in(aa, bb, 200)
     np.testing.assert_array_equal(got, np.setdiff1d(aa, bb))
     assert got.dtype == np.int64
 
@@ -43,17 +43,10 @@ def test_slots_not_in_is_setdiff1d(a: set[int], b: list[int]) -> None:
 @given(keys=st.lists(st.integers(0, 30), max_size=100))
 def test_group_starts_is_unique_with_index(keys: list[int]) -> None:
     k = np.sort(np.asarray(keys, dtype=np.int64))
-    got_keys, got_starts = engine_mod._group_starts(k)
+    got_keys, got_starts = group_starts(k)
     ref_keys, ref_starts = np.unique(k, return_index=True)
     np.testing.assert_array_equal(got_keys, ref_keys)
     np.testing.assert_array_equal(got_starts, ref_starts)
-
-
-def _reference_set_routines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replace the engine's table-based set operations by NumPy's own routines."""
-    monkeypatch.setattr(engine_mod, "_in_slots", lambda values, members, size: np.isin(values, members))
-    monkeypatch.setattr(engine_mod, "_slots_not_in", lambda a, b, size: np.setdiff1d(a, b))
-    monkeypatch.setattr(engine_mod, "_group_starts", lambda keys: np.unique(keys, return_index=True))
 
 
 def _run_with_churn(n: int, cycles: int) -> list[tuple[object, ...]]:
@@ -74,12 +67,43 @@ def _run_with_churn(n: int, cycles: int) -> list[tuple[object, ...]]:
     return out
 
 
-def test_engine_with_table_set_operations_matches_numpy_set_routines_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+@settings(max_examples=100, deadline=None)
+@given(
+    alive=st.lists(st.booleans(), min_size=1, max_size=200),
+    present=slot_lists,
+    seed=st.integers(0, 2**31),
+)
+def test_set_operations_as_the_engine_calls_them_match_numpy(alive: list[bool], present: list[int], seed: int) -> None:
+    """The engine's three call shapes (the same expressions on slot tables): a node's live local tracks missing
+    from its batch (``slots_not_in`` of an ascending ``np.nonzero``), the local tracks of some system tracks
+    (``in_slots`` of system slots with -1 for none), and the run starts of system slots after a stable sort
+    (``group_starts``): each equals NumPy's set routine on the same arrays, so the engine's results are those
+    of NumPy's routines."""
+    rng = np.random.default_rng(seed)
+    n = len(alive)
+    live = np.asarray(alive, dtype=np.bool_)
+    mine = np.nonzero(live)[0]
+    pres = np.asarray([p for p in present if p < n], dtype=np.int64)
+    np.testing.assert_array_equal(slots_not_in(mine, pres, n), np.setdiff1d(mine, pres))
+    sys_of = rng.integers(-1, 50, n).astype(np.int64)
+    wanted = np.unique(rng.integers(0, 50, rng.integers(0, 20))).astype(np.int64)
+    np.testing.assert_array_equal(in_slots(sys_of, wanted, 50), np.isin(sys_of, wanted))
+    sel = np.nonzero(live & in_slots(sys_of, wanted, 50))[0]
+    sel = sel[np.argsort(sys_of[sel], kind="stable")]
+    got_keys, got_starts = group_starts(sys_of[sel])
+    ref_keys, ref_starts = np.unique(sys_of[sel], return_index=True)
+    np.testing.assert_array_equal(got_keys, ref_keys)
+    np.testing.assert_array_equal(got_starts, ref_starts)
+
+
+def test_engine_results_repeat_bit_for_bit_under_churn() -> None:
+    """Two engines fed the benchmark's scenario with churn (5 % of each batch dropped, some tracks renumbered,
+    now and then tracks DELETED) give the same results bit for bit: slot reuse and the cached look-ups carry
+    no state between engines or out of order."""
     fast = _run_with_churn(120, 12)
-    _reference_set_routines(monkeypatch)
-    ref = _run_with_churn(120, 12)
-    assert len(fast) == len(ref) > 120 * 12
-    assert fast == ref  # track numbers, sources, and the fused states bit for bit
+    again = _run_with_churn(120, 12)
+    assert len(fast) == len(again) > 120 * 12
+    assert fast == again
 
 
 def test_result_objects_are_the_dataclass_objects() -> None:
@@ -150,7 +174,7 @@ def test_ci_fuse_groups_matches_ci_fuse_group_by_group_exactly() -> None:
     w0 = rng.random(m)
     x_out, P_out, w_out = np.empty((sizes.size, 6)), np.empty((sizes.size, 6, 6)), w0.copy()
     ok = np.empty(sizes.size, dtype=np.bool_)
-    ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok)
+    ci_fuse_groups(offsets, x, P, x_out, P_out, w_out, ok, np.empty(sizes.size, dtype=np.int64))
     for g in range(sizes.size):
         a, b = offsets[g], offsets[g + 1]
         xr, Pr, wr = np.empty(6), np.empty((6, 6)), w0[a:b].copy()

@@ -7,42 +7,14 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+from engine_batches import T0, X_OBJ, S, make_batch, true_state
 
-from triwarn.core.fusion.align import predict
-from triwarn.core.fusion.engine import FusionConfig, FusionEngine
-from triwarn.core.tracks import LocalTrackBatch, Phase, Status
+from triwarn.core.fusion.config import FusionConfig
+from triwarn.core.fusion.engine import FusionEngine
+from triwarn.core.tracks import LocalTrackBatch
 
-T0 = 1_800_000_000_000_000_000
-S = 1_000_000_000  # one second in ns
-X_OBJ = np.array([-3.40e6, 3.55e6, 4.25e6, 2500.0, 1800.0, -2600.0])
-P_OBJ = np.diag([200.0, 200.0, 200.0, 5.0, 5.0, 5.0]) ** 2
 RECORDED = Path(__file__).resolve().parent / "data" / "engine_handover_kn23.npz"
 FIELDS = ("batch", "nation", "sent", "num", "t", "x", "P", "phase", "status", "beta")
-
-
-def _batch(nation: str, t_ns: int, numbers: list[int], xs: list[np.ndarray], sd: float = 1.0) -> LocalTrackBatch:
-    n = len(numbers)
-    return LocalTrackBatch(
-        nation=nation,
-        node_id=f"{nation}-c2",
-        batch_seq=0,
-        bd_seq=0,
-        sent_time_ns=t_ns,
-        track_numbers=np.asarray(numbers, dtype=np.int64),
-        time_ns=np.full(n, t_ns, dtype=np.int64),
-        x=np.asarray(xs, dtype=np.float64).reshape(n, 6),
-        P=np.tile(P_OBJ * sd**2, (n, 1, 1)),
-        phase=np.full(n, int(Phase.MIDCOURSE), dtype=np.int64),
-        status=np.full(n, int(Status.CONFIRMED), dtype=np.int64),
-        quality=np.ones(n),
-        beta_kg_m2=np.zeros(n),
-    )
-
-
-def _at(t_ns: int, x0: np.ndarray = X_OBJ) -> np.ndarray:
-    """The true state at ``t_ns`` of the object at ``x0`` at T0 (ballistic flight)."""
-    x, _ = predict(x0[None], np.zeros((1, 6, 6)), (t_ns - T0) * 1e-9)
-    return x[0]
 
 
 def _recorded() -> tuple[list[LocalTrackBatch], np.ndarray, np.ndarray]:
@@ -100,29 +72,29 @@ def test_recorded_kn23_keeps_one_number_when_the_infrared_track_ends_and_a_radar
 
 def test_a_new_track_of_another_nation_takes_over_the_number_that_just_ended() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ], sd=5.0))  # a poor boost track: 1 km, 25 m/s
-    res = engine.ingest(_batch("us", T0 + S, [], []))  # ... deleted
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ], sd=5.0))  # a poor boost track: 1 km, 25 m/s
+    res = engine.ingest(make_batch("us", T0 + S, [], []))  # ... deleted
     assert res.deleted == [1] and len(engine) == 0
     # kr starts on the object in the next cycle, 3 km and 300 m/s from the dead track's prediction: outside
     # the plain gate, inside the manoeuvre allowance
     off = np.array([3000.0, -1000.0, 0.0, 300.0, 0.0, -100.0])
-    (track,) = engine.ingest(_batch("kr", T0 + 2 * S, [4], [_at(T0 + 2 * S) + off])).changed
+    (track,) = engine.ingest(make_batch("kr", T0 + 2 * S, [4], [true_state(T0 + 2 * S) + off])).changed
     assert track.track_id == 1 and track.nations == ("kr",)
     # switched off, or once the dormant track is older than handover_s: a new number
     for cfg, gap in ((dataclasses.replace(FusionConfig(), handover_s=0.0), 2), (FusionConfig(), 13)):
         engine = FusionEngine(cfg)
-        engine.ingest(_batch("us", T0, [1], [X_OBJ], sd=5.0))
-        engine.ingest(_batch("us", T0 + S, [], []))
-        (track,) = engine.ingest(_batch("kr", T0 + gap * S, [4], [_at(T0 + gap * S) + off])).changed
+        engine.ingest(make_batch("us", T0, [1], [X_OBJ], sd=5.0))
+        engine.ingest(make_batch("us", T0 + S, [], []))
+        (track,) = engine.ingest(make_batch("kr", T0 + gap * S, [4], [true_state(T0 + gap * S) + off])).changed
         assert track.track_id == 2
 
 
 def test_no_hand_over_far_from_the_dead_track() -> None:
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1], [X_OBJ], sd=5.0))
-    engine.ingest(_batch("us", T0 + S, [], []))
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ], sd=5.0))
+    engine.ingest(make_batch("us", T0 + S, [], []))
     off = np.array([40e3, 0.0, 0.0, 0.0, 0.0, 0.0])
-    (track,) = engine.ingest(_batch("kr", T0 + 2 * S, [4], [_at(T0 + 2 * S) + off])).changed
+    (track,) = engine.ingest(make_batch("kr", T0 + 2 * S, [4], [true_state(T0 + 2 * S) + off])).changed
     assert track.track_id == 2
 
 
@@ -135,10 +107,10 @@ def _check_numbers(engine: FusionEngine, t_ns: int, truth: dict[int, np.ndarray]
     """Numbers 1 and 2 (given to missiles A and B at the start) stay on their own missile."""
     for t in engine.at(t_ns):
         if t.track_id in truth:
-            mine = np.linalg.norm(t.x[:3] - _at(t_ns, truth[t.track_id])[:3])
+            mine = np.linalg.norm(t.x[:3] - true_state(t_ns, truth[t.track_id])[:3])
             for other_id, x0 in truth.items():
                 if other_id != t.track_id:
-                    assert mine < np.linalg.norm(t.x[:3] - _at(t_ns, x0)[:3]), (t.track_id, t_ns)
+                    assert mine < np.linalg.norm(t.x[:3] - true_state(t_ns, x0)[:3]), (t.track_id, t_ns)
             assert mine < tol_m, (t.track_id, t_ns)
 
 
@@ -148,19 +120,19 @@ def test_salvo_a_new_track_of_the_other_missile_does_not_take_the_dead_tracks_nu
     the same allowance: no hand-over, so number 1 never lands on missile B."""
     xa, xb = _salvo(3000.0)
     engine = FusionEngine()
-    res = engine.ingest(_batch("us", T0, [1, 2], [xa, xb]))
+    res = engine.ingest(make_batch("us", T0, [1, 2], [xa, xb]))
     assert [t.track_id for t in res.changed] == [1, 2]
-    res = engine.ingest(_batch("us", T0 + S, [2], [_at(T0 + S, xb)]))  # A's track ends
+    res = engine.ingest(make_batch("us", T0 + S, [2], [true_state(T0 + S, xb)]))  # A's track ends
     assert res.deleted == [1]
     t2 = T0 + 2 * S
-    engine.ingest(_batch("us", t2, [2], [_at(t2, xb)]))
+    engine.ingest(make_batch("us", t2, [2], [true_state(t2, xb)]))
     # 800 m toward A and 150 m/s off: outside B's plain gate and A's (a reacquisition), inside both allowances
-    res = engine.ingest(_batch("kr", t2, [9], [_at(t2, xb) - np.array([800.0, 0, 0, 150.0, 0, 0])], sd=3.0))
+    res = engine.ingest(make_batch("kr", t2, [9], [true_state(t2, xb) - np.array([800.0, 0, 0, 150.0, 0, 0])], sd=3.0))
     seen = {t.track_id for t in res.changed}
     for k in range(3, 20):
         t = T0 + k * S
-        seen.update(tr.track_id for tr in engine.ingest(_batch("us", t, [2], [_at(t, xb)])).changed)
-        seen.update(tr.track_id for tr in engine.ingest(_batch("kr", t, [9], [_at(t, xb)], sd=3.0)).changed)
+        seen.update(tr.track_id for tr in engine.ingest(make_batch("us", t, [2], [true_state(t, xb)])).changed)
+        seen.update(tr.track_id for tr in engine.ingest(make_batch("kr", t, [9], [true_state(t, xb)], sd=3.0)).changed)
         _check_numbers(engine, t, {1: xa, 2: xb}, 1500.0)
     assert 1 not in seen
     (track,) = engine.snapshot()  # the KR track joined B's number once it settled
@@ -172,18 +144,18 @@ def test_salvo_both_tracks_end_and_two_new_tracks_take_neither_number() -> None:
     numbers, so neither is handed over (no swap)."""
     xa, xb = _salvo(2500.0)
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1, 2], [xa, xb], sd=3.0))
-    res = engine.ingest(_batch("us", T0 + S, [], []))
+    engine.ingest(make_batch("us", T0, [1, 2], [xa, xb], sd=3.0))
+    res = engine.ingest(make_batch("us", T0 + S, [], []))
     assert sorted(res.deleted) == [1, 2]
     t2 = T0 + 2 * S
     # kr's numbers in the opposite order of the missiles, each track 1 km off toward the other missile and
     # 150 m/s off (outside the plain gate of a reacquisition)
     off = np.array([1000.0, 0, 0, 150.0, 0, 0])
-    res = engine.ingest(_batch("kr", t2, [5, 6], [_at(t2, xb) - off, _at(t2, xa) + off]))
+    res = engine.ingest(make_batch("kr", t2, [5, 6], [true_state(t2, xb) - off, true_state(t2, xa) + off]))
     assert sorted(t.track_id for t in res.changed) == [3, 4]
     for k in range(3, 15):
         t = T0 + k * S
-        engine.ingest(_batch("kr", t, [5, 6], [_at(t, xb), _at(t, xa)]))
+        engine.ingest(make_batch("kr", t, [5, 6], [true_state(t, xb), true_state(t, xa)]))
         _check_numbers(engine, t, {1: xa, 2: xb}, 1500.0)
         assert sorted(tr.track_id for tr in engine.snapshot()) == [3, 4]
 
@@ -193,14 +165,14 @@ def test_salvo_far_apart_hands_over_to_the_right_missile() -> None:
     over, each to its own missile (kr's numbers in the opposite order)."""
     xa, xb = _salvo(60e3)
     engine = FusionEngine()
-    engine.ingest(_batch("us", T0, [1, 2], [xa, xb], sd=5.0))
-    engine.ingest(_batch("us", T0 + S, [], []))
+    engine.ingest(make_batch("us", T0, [1, 2], [xa, xb], sd=5.0))
+    engine.ingest(make_batch("us", T0 + S, [], []))
     t2 = T0 + 2 * S
     off = np.array([2000.0, 1000.0, 0.0, 200.0, 0.0, 0.0])
-    res = engine.ingest(_batch("kr", t2, [5, 6], [_at(t2, xb) + off, _at(t2, xa) - off]))
+    res = engine.ingest(make_batch("kr", t2, [5, 6], [true_state(t2, xb) + off, true_state(t2, xa) - off]))
     assert sorted(t.track_id for t in res.changed) == [1, 2]
     for k in range(3, 10):
         t = T0 + k * S
-        engine.ingest(_batch("kr", t, [5, 6], [_at(t, xb), _at(t, xa)]))
+        engine.ingest(make_batch("kr", t, [5, 6], [true_state(t, xb), true_state(t, xa)]))
         _check_numbers(engine, t, {1: xa, 2: xb}, 1500.0)
     assert {t.track_id: t.sources[0].local_track_number for t in engine.snapshot()} == {1: 6, 2: 5}

@@ -10,7 +10,7 @@ import pymap3d
 from scipy.integrate import solve_ivp
 from scipy.stats import chi2
 
-from triwarn.core.tracking import kalman
+from triwarn.core.tracking import layout, measurement
 from triwarn.core.tracking.tracker import Tracker, TrackerConfig
 from triwarn.core.tracks import Status
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
@@ -22,11 +22,11 @@ SIG = (1e-3, 1e-3, 15.0)
 
 def _sp() -> np.ndarray:
     site = np.array(geodetic_to_ecef(LAT, LON, H))
-    return kalman.radar_row(site, LAT, LON, *SIG)
+    return measurement.radar_row(site, LAT, LON, *SIG)
 
 
 def _truth(times: np.ndarray) -> np.ndarray:
-    """A ballistic arc above the atmosphere: point mass + J2 (physics.md) in rotating ECEF, by scipy."""
+    """A ballistic arc above the atmosphere: point mass + J2 (Vallado, 4th ed., eq. 8-30) in rotating ECEF, by scipy."""
     lat, lon = math.radians(39.5), math.radians(131.5)
     x0 = np.zeros(6)
     x0[:3] = geodetic_to_ecef(lat, lon, 200e3)
@@ -45,11 +45,11 @@ def _truth(times: np.ndarray) -> np.ndarray:
 
 
 def _measure(state6: np.ndarray, sp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    x = np.zeros(kalman.NX)
+    x = np.zeros(layout.NX)
     x[:6] = state6
-    z = np.empty(kalman.MAX_Z)
-    H_ = np.empty((kalman.MAX_Z, kalman.NX))
-    kalman.measure_h(x, sp, z, H_)
+    z = np.empty(layout.MAX_Z)
+    H_ = np.empty((layout.MAX_Z, layout.NX))
+    measurement.measure_h(x, sp, z, H_)
     z[:3] += np.array(SIG) * rng.standard_normal(3)
     return z[:3]
 
@@ -107,7 +107,7 @@ def test_false_alarms_alone_never_become_confirmed_tracks() -> None:
     rows = []
     for lat, lon in [(36.0, 128.0), (38.0, 138.3), (35.8, 135.2)]:
         la, lo = math.radians(lat), math.radians(lon)
-        rows.append(kalman.radar_row(np.array(geodetic_to_ecef(la, lo, 0.0)), la, lo, 2e-3, 2e-3, 40.0))
+        rows.append(measurement.radar_row(np.array(geodetic_to_ecef(la, lo, 0.0)), la, lo, 2e-3, 2e-3, 40.0))
     tr = Tracker(np.array(rows))
     rng = np.random.default_rng(2)
     for t in np.arange(0.0, 600.0):
@@ -135,20 +135,20 @@ def test_tracker_nees_over_monte_carlo_runs_is_inside_the_95_percent_band() -> N
     truth = _truth(times)
     bias_sigma = np.array([0.3e-3, 0.3e-3, 10.0])
     site = np.array(geodetic_to_ecef(LAT, LON, H))
-    sp = kalman.radar_row(site, LAT, LON, *SIG, 0.0, tuple(bias_sigma))
+    sp = measurement.radar_row(site, LAT, LON, *SIG, 0.0, tuple(bias_sigma))
     n_runs = 200
     check = [10, 20, 30, 40, 60]
     nees = np.zeros((n_runs, len(check)))
-    z = np.empty(kalman.MAX_Z)
-    H_ = np.empty((kalman.MAX_Z, kalman.NX))
+    z = np.empty(layout.MAX_Z)
+    H_ = np.empty((layout.MAX_Z, layout.NX))
     for r in range(n_runs):
         rng = np.random.default_rng(100 + r)
         bias = bias_sigma * rng.standard_normal(3)
         tr = Tracker(sp[None])
         for k, t in enumerate(times):
-            x = np.zeros(kalman.NX)
+            x = np.zeros(layout.NX)
             x[:6] = truth[k]
-            kalman.measure_h(x, sp, z, H_)
+            measurement.measure_h(x, sp, z, H_)
             tr.process_scan(0, t, (z[:3] + bias + np.array(SIG) * rng.standard_normal(3))[None])
             if k in check:
                 tf = tr.report(t)
@@ -169,19 +169,19 @@ def test_tracker_that_ignores_the_registration_bias_is_overconfident() -> None:
     truth = _truth(times)
     b = np.array([0.3e-3, -0.3e-3, 10.0])
     site = np.array(geodetic_to_ecef(LAT, LON, H))
-    considered = kalman.radar_row(site, LAT, LON, *SIG, 0.0, tuple(np.abs(b)))
-    inflated = kalman.radar_row(site, LAT, LON, *np.sqrt(np.array(SIG) ** 2 + b**2))
-    z = np.empty(kalman.MAX_Z)
-    H_ = np.empty((kalman.MAX_Z, kalman.NX))
+    considered = measurement.radar_row(site, LAT, LON, *SIG, 0.0, tuple(np.abs(b)))
+    inflated = measurement.radar_row(site, LAT, LON, *np.sqrt(np.array(SIG) ** 2 + b**2))
+    z = np.empty(layout.MAX_Z)
+    H_ = np.empty((layout.MAX_Z, layout.NX))
     out = []
     for sp in (considered, inflated):
         rng = np.random.default_rng(7)
         tr = Tracker(sp[None])
         nees = []
         for k, t in enumerate(times):
-            x = np.zeros(kalman.NX)
+            x = np.zeros(layout.NX)
             x[:6] = truth[k]
-            kalman.measure_h(x, sp, z, H_)
+            measurement.measure_h(x, sp, z, H_)
             tr.process_scan(0, t, (z[:3] + b + np.array(SIG) * rng.standard_normal(3))[None])
             if k >= 40:
                 tf = tr.report(t)
@@ -214,21 +214,21 @@ def test_two_infrared_satellites_start_a_boost_phase_track() -> None:
 
     r = 42_164_172.0
     rows = np.array([
-        kalman.ir_row(np.array([r * math.cos(math.radians(lon)), r * math.sin(math.radians(lon)), 0.0]), 25e-6)
+        measurement.ir_row(np.array([r * math.cos(math.radians(lon)), r * math.sin(math.radians(lon)), 0.0]), 25e-6)
         for lon in (100.0, 150.0)
     ])  # fmt: skip
     truth = SyntheticTruth([Launch(lat_deg=39.0, lon_deg=125.7, az_deg=80.0, burn_s=90.0)])
     tr = Tracker(rows)
     rng = np.random.default_rng(4)
-    z = np.empty(kalman.MAX_Z)
-    H_ = np.empty((kalman.MAX_Z, kalman.NX))
+    z = np.empty(layout.MAX_Z)
+    H_ = np.empty((layout.MAX_Z, layout.NX))
     first_confirmed = None
     for t in np.arange(2.0, 80.0, 1.0):
         s = int(t) % 2  # the satellites scan alternately, each every 2 s
         smp = truth.sample(float(t))
-        x = np.zeros(kalman.NX)
+        x = np.zeros(layout.NX)
         x[:6] = np.r_[smp.pos_ecef_m[0], smp.vel_ecef_m_s[0]]
-        kalman.measure_h(x, rows[s], z, H_)
+        measurement.measure_h(x, rows[s], z, H_)
         zm = z[:2] + 20e-6 * rng.standard_normal(2)
         fa = rng.uniform(-0.15, 0.15, (rng.poisson(0.5), 2))  # false alarms over the Earth disc
         tr.process_scan(s, float(t), np.vstack([zm[None], fa]))
@@ -245,20 +245,18 @@ def test_two_infrared_satellites_start_a_boost_phase_track() -> None:
 
 def test_infrared_triangulated_boost_track_is_consistent_from_its_first_report() -> None:
     """Two GEO satellites (20 µrad noise, a 5 µrad registration bias drawn per run) see one boosting missile;
-    the track starts from the weighted triangulation of their lines of sight (kalman.triangulate_los, with
+    the track starts from the weighted triangulation of their lines of sight (triangulation.triangulate_los, with
     its covariance, the motion between the two looks and the biases considered). Over 40 runs the 3-D
     position NEES of the first confirmed report is inside the χ²₃ 95 % band, and the track is ~1-2 km
     accurate (about σ·range at GEO)."""
     from triwarn.sensors.sim.synthetic import Launch, SyntheticTruth
 
     r = 42_164_172.0
-    rows = np.array([
-        kalman.ir_row(np.array([r * math.cos(math.radians(lon)), r * math.sin(math.radians(lon)), 0.0]), 20e-6, 5e-6)
-        for lon in (100.0, 150.0)
-    ])  # fmt: skip
+    sats = [np.array([r * math.cos(math.radians(lon)), r * math.sin(math.radians(lon)), 0.0]) for lon in (100.0, 150.0)]
+    rows = np.array([measurement.ir_row(s, 20e-6, 5e-6) for s in sats])
     truth = SyntheticTruth([Launch(lat_deg=39.0, lon_deg=125.7, az_deg=80.0, burn_s=90.0)])
-    z = np.empty(kalman.MAX_Z)
-    H_ = np.empty((kalman.MAX_Z, kalman.NX))
+    z = np.empty(layout.MAX_Z)
+    H_ = np.empty((layout.MAX_Z, layout.NX))
     n_runs = 40
     nees = np.empty(n_runs)
     err = np.empty(n_runs)
@@ -269,9 +267,9 @@ def test_infrared_triangulated_boost_track_is_consistent_from_its_first_report()
         for t in np.arange(1.0, 30.0):
             s = int(t) % 2
             smp = truth.sample(float(t))
-            x = np.zeros(kalman.NX)
+            x = np.zeros(layout.NX)
             x[:6] = np.r_[smp.pos_ecef_m[0], smp.vel_ecef_m_s[0]]
-            kalman.measure_h(x, rows[s], z, H_)
+            measurement.measure_h(x, rows[s], z, H_)
             tr.process_scan(s, float(t), (z[:2] + bias[s] + 20e-6 * rng.standard_normal(2))[None])
             tf = tr.report(float(t))
             if len(tf.track_numbers):

@@ -1,4 +1,4 @@
-"""US Standard Atmosphere 1976 against the reference table of physics.md and the ussa1976 package."""
+"""US Standard Atmosphere 1976 against values of its tables (NOAA-S/T 76-1562) and the ussa1976 package."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from triwarn.core.trajectory.atmosphere import (
     ussa1976_state_batch,
 )
 
-# ../shared/reference/physics.md (values of NOAA-S/T 76-1562): Z km, T K, rho kg/m3
+# values of U.S. Standard Atmosphere 1976 (NOAA-S/T 76-1562): Z km, T K, rho kg/m3
 PHYSICS_MD = [
     (0.0, 288.150, 1.2250),
     (11.019, 216.650, 3.6392e-1),

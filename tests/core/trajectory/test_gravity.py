@@ -25,7 +25,8 @@ coord = st.floats(-5e7, 5e7)
 
 
 def _closed_form(x: float, y: float, z: float) -> np.ndarray:
-    """physics.md, written independently: −μr/r³ − (3/2)J2 μ Re²/r⁵ [x(1−5z²/r²), y(1−5z²/r²), z(3−5z²/r²)]."""
+    """Vallado (4th ed.) eq. 8-30, written independently:
+    −μr/r³ − (3/2)J2 μ Re²/r⁵ [x(1−5z²/r²), y(1−5z²/r²), z(3−5z²/r²)]."""
     r = math.sqrt(x * x + y * y + z * z)
     s = z * z / (r * r)
     pm = -MU / r**3 * np.array([x, y, z])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,3 +82,50 @@ def open_start_gate(gate: str, lead_s: float) -> int:
     tmp.write_text(str(t0_ns))
     tmp.rename(Path(gate) / "t0")
     return t0_ns
+
+
+def demo_endpoints_file() -> Path:
+    """Where a running ``triwarn demo`` writes its endpoints (JSON) for the consoles of this user to find it."""
+    return Path(tempfile.gettempdir()) / f"triwarn-{os.getuid()}" / "demo.json"
+
+
+def write_demo_endpoints(**endpoints: Any) -> Path:
+    """Write this demo's endpoints (with its pid) atomically; the demo removes the file when it stops."""
+    path = demo_endpoints_file()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), **endpoints}) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_demo_endpoints() -> dict[str, Any] | None:
+    """The endpoints of the demo that is running now, or None (no file, unreadable, or its process is gone)."""
+    path = demo_endpoints_file()
+    try:
+        endpoints = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(endpoints["pid"]), 0)  # signal 0: does the process exist?
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return endpoints if isinstance(endpoints, dict) else None
+
+
+def remove_demo_endpoints() -> None:
+    """Remove the endpoints file if it is this process's."""
+    path = demo_endpoints_file()
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        if json.loads(path.read_text(encoding="utf-8"))["pid"] == os.getpid():
+            path.unlink()
+
+
+def default_grpc_target(args_target: str | None, settings: Settings) -> tuple[str, str]:
+    """The gRPC target a console uses, and where it came from: --target, else TRIWARN_GRPC_TARGET, else the
+    running demo's endpoint (:func:`demo_endpoints_file`), else the documented default 127.0.0.1:50051."""
+    if args_target:
+        return args_target, "--target"
+    if settings.grpc_target != Settings().grpc_target:
+        return settings.grpc_target, "TRIWARN_GRPC_TARGET"
+    demo = read_demo_endpoints()
+    if demo and isinstance(demo.get("grpc"), str):
+        return demo["grpc"], f"the running demo ({demo_endpoints_file()})"
+    return settings.grpc_target, "the default"

@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("bench", help="measure speed: fusion latency, end-to-end latency")
     inner = parser.add_subparsers(dest="benchmark", metavar="<benchmark>", required=True)
     for name, help_text in BENCHMARKS.items():
-        p = inner.add_parser(name, help=help_text, description=help_text)
+        # argparse %-formats help strings (not descriptions): "95%" must be written "95%%" there
+        p = inner.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         module = f"triwarn.benches.bench_{name}"
         importlib.import_module(module).add_arguments(p)
         p.set_defaults(func=_runner(module))

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import ctypes
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from triwarn.cli.commands._common import open_start_gate, remove_demo_endpoints, write_demo_endpoints
+from triwarn.cli.main import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
+from triwarn.cli.warmup import ProgressLine, warm_up
+from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
+
 NATIONS = ("us", "jp", "kr")
+#: the gRPC port the documentation promises (docker-compose.yml, README): taken when it is free
+DEFAULT_GRPC_PORT = 50051
 #: wall seconds from "every process is ready" to scenario time 0: the fusion service subscribes and serves, the
 #: nodes build their sensors and tracker and connect, in this time
 START_LEAD_S = 3.0
@@ -111,52 +119,55 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], timeout_s: float = 10.0) -> 
             p.wait(5)
 
 
-def warm_up(scenario: str, seed: int) -> float:
-    """Compile (first run) or load (cached) every numba kernel the nodes and the fusion service use, here
-    once, so that the child processes start in about a second. Returns the seconds it took."""
-    from triwarn.scenarios.scenario_file import load_scenario
-    from triwarn.sensors.sim import nation
-    from triwarn.services.fusion import FusionService
-    from triwarn.services.runtime.clock import Clock
-    from triwarn.services.runtime.metrics import Metrics
-    from triwarn.services.runtime.settings import Settings
+def _say(text: str) -> None:
+    """The demo's own progress and notices: on stderr, so that stdout carries only the picture (``--json``)."""
+    print(text, file=sys.stderr, flush=True)
 
-    t = time.perf_counter()
-    sc = load_scenario(scenario)
-    sc.truth()
-    nation.warm_up(seed)
-    FusionService(Settings.load(env={}), Clock(), Metrics()).warm_up()
-    return time.perf_counter() - t
+
+def _grpc_port() -> int:
+    """The documented default port (50051) when it is free, else any free port (consoles find it through the
+    endpoints file, :func:`triwarn.cli.commands._common.demo_endpoints_file`)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", DEFAULT_GRPC_PORT))
+        return DEFAULT_GRPC_PORT
+    return free_port()
 
 
 def run(args: argparse.Namespace) -> int:
-    from triwarn.cli.commands._common import open_start_gate
+    # numba and the flight physics load here, not at import: `triwarn --help` imports every command module
     from triwarn.scenarios.scenario_file import ScenarioError, load_scenario
-    from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
 
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as exc:
-        print(f"triwarn demo: {exc}")
+        _say(f"triwarn demo: {exc}")
         return 2
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="triwarn-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"triwarn demo: scenario {scenario.name!r}: {scenario.description}")
-    print(f"  {scenario.duration_s:.0f} s of flight, shown {args.speed:g}x faster; logs in {workdir}")
-    print("  compiling numba kernels (first run only, up to a few minutes; cached afterwards)...", flush=True)
-    print(f"  kernels ready in {warm_up(args.scenario, args.seed):.1f} s", flush=True)
+    _say(f"triwarn demo: scenario {scenario.name!r}: {scenario.description}")
+    _say(f"  shown {args.speed:g}x faster than real time; logs in {workdir}")
+    _say("  numba kernels: compiled on the first run (about a minute on 2 cores), loaded from the cache afterwards")
+    show = ProgressLine()
+    try:
+        took = warm_up(args.scenario, args.seed, show=show)
+    except RuntimeError as exc:
+        show.end()
+        _say(f"triwarn demo: {exc}")
+        return 1
+    show.end()
+    # the flights are computed only now (their kernels are warm): before the warm-up this compiled in silence
+    _say(f"  kernels ready in {took:.1f} s; {scenario.duration_s:.0f} s of flight to show")
 
     try:
         broker = start_broker(args.broker)
     except BrokerError as exc:
-        print(f"triwarn demo: {exc}")
+        _say(f"triwarn demo: {exc}")
         return 2
-    print(f"  MQTT broker: {broker.url} ({broker.kind})", flush=True)
-    grpc_port = free_port()
-    target = f"127.0.0.1:{grpc_port}"
+    _say(f"  MQTT broker: {broker.url} ({broker.kind})")
+    target = f"127.0.0.1:{_grpc_port()}"
     procs: list[subprocess.Popen[bytes]] = []
     log_file = (workdir / "services.log").open("ab")
-    interrupted = False
+    subscriber: subprocess.Popen[bytes] | None = None
     try:
         # The fusion service and the nodes start at once and get ready (imports, cached kernels); only then is
         # the common clock start t0 chosen (all of them run --speed times faster than the wall clock from t0),
@@ -184,12 +195,13 @@ def run(args: argparse.Namespace) -> int:
             nodes.append(_spawn([*node_args, "--seed", str(args.seed), *common], log_file))
         procs.extend(nodes)
         names = ["fusion", *(f"node-{n}" for n in NATIONS)]
-        print("  starting the fusion service and the nodes (us, jp, kr)...", flush=True)
+        _say("  starting the fusion service and the nodes (us, jp, kr)...")
         _wait_ready(gate, names, procs, timeout_s=300)
         open_start_gate(str(gate), lead_s=START_LEAD_S)
         _wait_serving(target, fusion, timeout_s=300)
-        print(f"  fusion service: gRPC {target} (from another shell: triwarn subscribe --target {target})")
-        print("  nodes: us, jp, kr publishing on triwarn/v1/<nation>/tracks", flush=True)
+        endpoints = write_demo_endpoints(grpc=target, broker=broker.url, workdir=str(workdir))
+        _say(f"  fusion service: gRPC {target} (another shell: `triwarn subscribe` finds it through {endpoints})")
+        _say("  nodes: us, jp, kr publishing on triwarn/v1/<nation>/tracks")
         sub_args = ["subscribe", "--target", target, "--view", "us"]
         if args.json:
             sub_args.append("--json")
@@ -204,22 +216,29 @@ def run(args: argparse.Namespace) -> int:
             if all(n.poll() is not None for n in nodes):
                 break
             if fusion.poll() is not None:
-                print(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
+                _say(f"triwarn demo: the fusion service stopped (code {fusion.returncode}); see {workdir}")
                 return 1
+            if subscriber.poll() is not None:
+                break  # its reader went away (`| head`), or it failed: nothing is shown any more
             time.sleep(0.2)
-        time.sleep(1.0)  # let the last updates reach the subscriber
+        else:
+            time.sleep(1.0)  # let the last updates reach the subscriber
     except KeyboardInterrupt:
-        interrupted = True
+        _say(f"triwarn demo: interrupted; logs and the warning log are in {workdir}")
+        return EXIT_INTERRUPTED
     except RuntimeError as exc:
-        print(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
+        _say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
         return 1
     finally:
+        remove_demo_endpoints()
         _stop_all(list(reversed(procs)))
         broker.stop()
         log_file.close()
-    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, 130) and not interrupted]
+    if subscriber is not None and subscriber.returncode in (EXIT_BROKEN_PIPE, -signal.SIGPIPE):
+        return EXIT_BROKEN_PIPE  # the reader of our output went away: end quietly, as `yes | head` does
+    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM)]
     if failed:
-        print(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
+        _say(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
         return 1
-    print(f"triwarn demo: done. Logs and the warning log are in {workdir}")
+    _say(f"triwarn demo: done. Logs and the warning log are in {workdir}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import settings_from
+from triwarn.cli.commands._common import default_grpc_target, settings_from
 
 _LEVELS = ("none", "advisory", "watch", "warning")
 _AREAS = ("jp-land", "kr-land", "jp-eez", "jp-overflight", "kr-overflight")
@@ -13,7 +13,7 @@ _CLASSES = ("srbm", "mrbm", "irbm", "icbm")
 
 EPILOG = """\
 examples:
-  triwarn subscribe                                  live view of the default view (us) on 127.0.0.1:50051
+  triwarn subscribe                                  live view of the default view (us) of the running demo
   triwarn subscribe --view jp --min-level watch      Japan's view, tracks at WATCH or above
   triwarn subscribe --json --count 10                ten updates as JSON lines, then exit
   triwarn subscribe --json --from-seq 1200           everything after update 1200 (if still retained)
@@ -36,7 +36,8 @@ def register(sub: Any) -> None:
         "--target",
         dest="grpc_target",
         metavar="HOST:PORT",
-        help="the fusion service's gRPC address (default 127.0.0.1:50051; env TRIWARN_GRPC_TARGET)",
+        help="the fusion service's gRPC address (default: env TRIWARN_GRPC_TARGET, else the running `triwarn demo`, "
+        "else 127.0.0.1:50051)",
     )
     p.add_argument("--view", choices=("us", "jp", "kr"), help="whose view of the picture (default: server's)")
     p.add_argument(
@@ -75,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("triwarn subscribe: --count must be at least 1")
     if args.from_seq is not None and args.from_seq < 0:
         raise SystemExit("triwarn subscribe: --from-seq must be 0 or more")
+    target, source = default_grpc_target(args.grpc_target, settings)
     options = subscriber.SubscribeOptions(
-        target=settings.grpc_target,
+        target=target,
         view=args.view,
         from_seq=args.from_seq,
         filter=build_filter(args),
@@ -84,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
     )
-    return subscriber.main(options, json_output=args.json)
+    return subscriber.main(options, json_output=args.json, target_source=source)

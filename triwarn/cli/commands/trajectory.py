@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from typing import Any
 
 
@@ -18,8 +19,8 @@ def register(sub: Any) -> None:
         "(smallest first) that can fly the request is chosen. Impossible requests are refused with the "
         "limit that was hit.",
     )
-    p.add_argument("--launch", required=True, metavar="LAT,LON", help="launch site, degrees")
-    p.add_argument("--impact", required=True, metavar="LAT,LON", help="aim point, degrees")
+    p.add_argument("--launch", metavar="LAT,LON", help="launch site, degrees (required unless --list-missiles)")
+    p.add_argument("--impact", metavar="LAT,LON", help="aim point, degrees (required unless --list-missiles)")
     p.add_argument("--apogee-km", type=float, help="apogee in km (lofted above, depressed below minimum energy)")
     p.add_argument(
         "--shape",
@@ -54,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{mc.name:14s} {mc.category:5s} {mc.propulsion:6s} {len(v.stages)} stage(s) "
                   f"{v.launch_mass_kg / 1e3:6.1f} t  {mc.label}")  # fmt: skip
         return 0
+    missing = [f"--{name}" for name in ("launch", "impact") if getattr(args, name) is None]
+    if missing:
+        return _fail(args, f"{' and '.join(missing)} required (LAT,LON in degrees), or --list-missiles")
     try:
         launch = _latlon(args.launch, "launch")
         aim = _latlon(args.impact, "impact")
@@ -100,7 +104,7 @@ def _fail(args: argparse.Namespace, message: str) -> int:
     if args.json:
         print(json.dumps({"error": message}))
     else:
-        print(f"triwarn trajectory: {message}")
+        print(f"triwarn trajectory: {message}", file=sys.stderr)
     return 2
 
 

@@ -1,0 +1,97 @@
+"""Tuning of the fusion engine (:class:`FusionConfig`) and what one call of it changed (:class:`FusionResult`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from triwarn.core.fusion.align import BallisticModel
+from triwarn.core.fusion.association import CHI2_6DOF_0999
+from triwarn.core.tracks import SystemTrack
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Tuning of the fusion engine. Defaults are sensible for 1 s node update cycles."""
+
+    #: chi-square gate on the 6-D aligned difference (default: 0.999 quantile for 6 degrees of freedom)
+    gate_chi2: float = CHI2_6DOF_0999
+    #: a local track leaves its system track only when its aligned difference exceeds this (hysteresis
+    #: against the gate: the 1 - 1e-6 quantile for 6 degrees of freedom)
+    release_chi2: float = 38.25833637714585
+    #: gate for merging two system tracks without a common source into one
+    merge_chi2: float = CHI2_6DOF_0999
+    #: track states older than the newest time seen minus this are dropped and counted, seconds
+    late_window_s: float = 10.0
+    #: a local track not refreshed for this long (data time) is dropped, seconds; at least late_window_s, so
+    #: that a state accepted as late-but-in-window is not dropped as stale in the same breath
+    source_timeout_s: float = 10.0
+    #: white-noise acceleration density of the alignment model per flight phase (UNKNOWN, BOOST,
+    #: MIDCOURSE, TERMINAL), m²/s³: covers thrust in boost and drag in re-entry, which the ballistic model
+    #: leaves out; in midcourse only gravity harmonics beyond J2 remain (~1e-5 m/s²), so a prediction across
+    #: a long coverage gap stays tight. # assumption: not a published figure
+    q_by_phase_m2_s3: tuple[float, float, float, float] = (400.0, 2500.0, 0.01, 2500.0)
+    #: the ballistic alignment model (WGS-84, J2, rotating Earth)
+    model: BallisticModel = field(default_factory=BallisticModel)
+    #: smallest cell of the gating grid, metres
+    min_cell_m: float = 100.0
+    #: a system track that lost every source is reported deleted, but kept dormant this long (data time,
+    #: seconds): a new local track that gates against its ballistic prediction (the same object reacquired
+    #: after a coverage gap) brings it back under its old number. 0 disables.
+    reacquire_s: float = 7200.0
+    #: ... unless its predicted position is this uncertain (sqrt of the trace of the position covariance,
+    #: metres): a track that died in boost cannot be predicted across a gap
+    reacquire_max_sigma_m: float = 300_000.0
+    #: a new system track fed by one source is held back (tentative: fused, associated, merged, but not
+    #: reported) while it may be a duplicate of a reported one, i.e. while it gates against a reported system
+    #: track under a gate widened by an unmodelled constant acceleration (``duplicate_accel_m_s2``) over this
+    #: many seconds plus the time since a sensor last updated it (a COASTING track that missed a thrust or
+    #: drag change drifts off quadratically). A node's tracker can start a second track on one object when it
+    #: loses it (staging, burnout, re-entry); the same-source rule keeps the two apart, and the held track
+    #: joins the reported one unseen (a merge) once the old local track ends or is released. 0 disables
+    #: (every new system track is reported at once). # assumption: engineering choice
+    duplicate_manoeuvre_s: float = 10.0
+    #: 1-sigma per axis of that unmodelled acceleration, m/s² (thrust near burnout, or drag in re-entry, of
+    #: the order of 30-60 m/s²; with 10 s: 1.5 km and 300 m/s per axis). # assumption: not a published figure
+    duplicate_accel_m_s2: float = 30.0
+    #: hand-over of a number that just went dormant: for this long (data time, seconds) after a reported
+    #: system track lost its last source, a new local track that nothing else accepts takes its number if it
+    #: gates against the dormant track's prediction widened by the manoeuvre allowance above (over
+    #: ``duplicate_manoeuvre_s`` plus the time since a sensor last updated it: thrust or burnout the dead track
+    #: did not see), and only if that is unambiguous: that one dormant track and no other, no other new track
+    #: of the batch fits it, and the new track does not fit any live system track under the same allowance
+    #: (a salvo). 0 disables. # assumption: engineering choice (one node's track ends, another nation's
+    #: begins on the same object a cycle or two later)
+    handover_s: float = 10.0
+    #: warm start of the CI weights (speed only: the optimum is the same to the weights' tolerance): from the
+    #: weights of the last fusion of the group in which the same source held the newest member (False: from
+    #: the last fusion, whichever source was newest). A track's optimal weights follow which member is fresh
+    #: and which ones are predicted, and the nodes report in turn, so the last fusion is the wrong start by a
+    #: whole turn and the same turn one round earlier is almost exactly the optimum (docs/fusion.md, "Fusion:
+    #: covariance intersection"; FusionEngine.ci_newton_steps counts the steps).
+    ci_warm_by_newest: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
+            raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
+        if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
+            raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
+        if not self.reacquire_s >= 0:
+            raise ValueError("reacquire_s must be >= 0")
+        if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
+            raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
+        if not self.handover_s >= 0:
+            raise ValueError("handover_s must be >= 0")
+        if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
+            raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
+
+
+@dataclass(frozen=True)
+class FusionResult:
+    """What one :meth:`.engine.FusionEngine.ingest` changed."""
+
+    changed: list[SystemTrack]  # new or updated system tracks, by track_id
+    #: system track numbers that ended (all sources dropped, or merged into another). A track that ended
+    #: because every source dropped it comes back under the same number if the same object is reacquired
+    #: within ``FusionConfig.reacquire_s`` (numbers are never given to another object).
+    deleted: list[int]
+    late_dropped: int  # track states dropped as too old (late window, or older than the state held)

@@ -1,0 +1,173 @@
+"""Which system track each local track of a batch belongs to: the stability check of the members it has, the
+association of the free ones (gating against system tracks without a track of the same source, then global
+assignment), and the hand-over of a number that just went dormant to a new local track.
+
+Gate and assignment kernel times are added to ``timings_s["gate"]`` and ``timings_s["assign"]``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from triwarn.core.fusion.association import assign_sparse, gate_pairs, min_d2_to_others
+from triwarn.core.fusion.prediction import NS, EngineStep, MemberGroups, reach_bound
+from triwarn.core.fusion.store import in_slots
+from triwarn.core.tracks import FloatArray, IntArray
+
+
+class Membership(EngineStep):
+    """The membership steps of the engine (see the module docstring)."""
+
+    def associate(self, src: int, upd: IntArray, changed_sys: set[int], groups: MemberGroups) -> bool:
+        """Stability check and association of the batch's updated local tracks ``upd`` (slots of source ``src``);
+        the system tracks they join go into ``changed_sys``.
+
+        Returns True if any system track's membership changed.
+        """
+        cfg, store, pred, timings_s = self.cfg, self.store, self.pred, self.timings_s
+        lt, st = store.lt, store.st
+        bit = np.int64(1) << np.int64(src)
+        # stability: a local track stays with its system track unless it is inconsistent (beyond the wider
+        # release gate) with every other member, aligned to the same time (classic track-to-track test)
+        changed = False
+        if groups.sel.size:
+            flag = np.zeros(groups.sel.size, dtype=np.bool_)
+            flag[in_slots(groups.sel, upd, store.lt_n)] = True
+            d2 = np.full(groups.sel.size, np.inf)
+            t_k = time.perf_counter()
+            min_d2_to_others(groups.offsets, groups.x, groups.P, flag, d2)
+            timings_s["gate"] += time.perf_counter() - t_k
+            bad = flag & (groups.size_of_member > 1) & ~(d2 <= cfg.release_chi2)
+            for s in groups.sel[bad].tolist():
+                store.detach(s)
+                changed = True
+        free = np.nonzero(lt.sys[upd] < 0)[0]
+        if free.size == 0:
+            return changed
+        # the free tracks aligned to one time, and the candidates: live system tracks without a track of this
+        # source (masks are kept exact), predicted to the same time
+        t_c = int(lt.t_ns[upd[free]].max())
+        dt = (t_c - lt.t_ns[upd[free]]).astype(np.float64) * NS
+        xf, Pf = pred.predict(lt.x[upd[free]], lt.P[upd[free]], dt, lt.phase[upd[free]], lt.beta[upd[free]])
+        live = np.nonzero(st.alive[: store.st_n])[0]
+        cand = live[(st.mask[live] & bit) == 0]
+        dormant = np.nonzero(st.dormant[: store.st_n])[0]
+        if dormant.size:
+            cand = np.concatenate([cand, dormant])
+        col_of_row = np.full(free.size, -1, dtype=np.int64)
+        if cand.size:
+            xs, Ps = pred.systems(store, cand, t_c)
+            if dormant.size:
+                sigma2 = Ps[:, 0, 0] + Ps[:, 1, 1] + Ps[:, 2, 2]
+                usable = ~st.dormant[cand] | (sigma2 <= cfg.reacquire_max_sigma_m**2)
+                if not usable.all():
+                    cand, xs, Ps = cand[usable], np.ascontiguousarray(xs[usable]), np.ascontiguousarray(Ps[usable])
+        if cand.size:
+            mask_a = np.full(free.size, bit, dtype=np.int64)
+            mask_b = st.mask[cand]
+            t_k = time.perf_counter()
+            rows, cols, d2 = gate_pairs(
+                xf,
+                Pf,
+                mask_a,
+                xs,
+                Ps,
+                np.ascontiguousarray(mask_b),
+                cfg.gate_chi2,
+                cfg.min_cell_m,
+                False,
+            )
+            timings_s["gate"] += time.perf_counter() - t_k
+            if rows.size:
+                t_k = time.perf_counter()
+                col_of_row = assign_sparse(free.size, cand.size, rows, cols, d2, cfg.gate_chi2)
+                timings_s["assign"] += time.perf_counter() - t_k
+        taken = cand[col_of_row[col_of_row >= 0]] if cand.size else np.empty(0, dtype=np.int64)
+        handover = self.hand_over(xf, Pf, col_of_row < 0, t_c, bit, taken)
+        for r, s in enumerate(upd[free].tolist()):
+            c = int(col_of_row[r])
+            h = int(handover[r])
+            sys_slot = int(cand[c]) if c >= 0 else (h if h >= 0 else store.new_system())
+            if store.st.dormant[sys_slot]:  # the same object reacquired: back under its old number
+                store.st.dormant[sys_slot] = False
+                store.st.alive[sys_slot] = True
+                store.st.mask[sys_slot] = 0
+            store.lt.sys[s] = sys_slot
+            store.refs_dirty.add(sys_slot)
+            store.st.mask[sys_slot] |= bit
+            changed_sys.add(sys_slot)
+        return True
+
+    def hand_over(
+        self,
+        xf: FloatArray,
+        Pf: FloatArray,
+        new: npt.NDArray[np.bool_],
+        t_c: int,
+        bit: np.int64,
+        taken: IntArray,
+    ) -> IntArray:
+        """For each free local track (states ``xf``, ``Pf`` at ``t_c``) that would start a new system track
+        (``new``): the slot of a system track that went dormant within ``handover_s`` (and is not reacquired in
+        this batch: ``taken``) whose number it takes over, or -1.
+
+        A hand-over needs a 6-D gate (``gate_chi2``) against the dormant track's prediction widened by the
+        manoeuvre allowance (:meth:`.prediction.Predictor.widened`), and no ambiguity: the local track fits that
+        dormant track only, no other new local track fits it, and the local track fits no live system track under
+        the same allowance (two objects close together in a salvo: no number goes to the wrong one).
+        """
+        cfg, store, pred, timings_s = self.cfg, self.store, self.pred, self.timings_s
+        st = store.st
+        out = np.full(new.size, -1, dtype=np.int64)
+        n = store.st_n
+        if cfg.handover_s <= 0 or not new.any() or not st.dormant[:n].any():
+            return out
+        now_ns = store.now_ns if store.now_ns is not None else 0
+        recent = np.nonzero(st.dormant[:n] & (st.dormant_since_ns[:n] >= now_ns - round(cfg.handover_s * 1e9)))[0]
+        recent = recent[~np.isin(recent, taken)]
+        if recent.size == 0:
+            return out
+        rows_new = np.nonzero(new)[0]
+        xa, Pa = np.ascontiguousarray(xf[rows_new]), np.ascontiguousarray(Pf[rows_new])
+        mask_a = np.full(rows_new.size, bit, dtype=np.int64)
+        xd, Pd = pred.widened(store, recent, t_c)
+        t_k = time.perf_counter()
+        rows, cols, _ = gate_pairs(
+            xa, Pa, mask_a, xd, Pd, np.zeros(recent.size, dtype=np.int64), cfg.gate_chi2, cfg.min_cell_m, False
+        )
+        timings_s["gate"] += time.perf_counter() - t_k
+        if rows.size == 0:
+            return out
+        # one dormant track per local track, one local track per dormant track
+        per_row = np.bincount(rows, minlength=rows_new.size)
+        per_col = np.bincount(cols, minlength=recent.size)
+        one = (per_row[rows] == 1) & (per_col[cols] == 1)
+        rows, cols = rows[one], cols[one]
+        if rows.size == 0:
+            return out
+        # and the local track fits no live system track (any source) under the same allowance; only live tracks
+        # within a coarse distance bound are predicted (the gate implies |dr| <= sqrt(gamma tr S_rr), and
+        # sqrt(a + b) <= sqrt(a) + sqrt(b); 1 km covers the process noise of the prediction)
+        live = np.nonzero(st.alive[:n])[0]
+        if live.size:
+            tau = cfg.duplicate_manoeuvre_s + np.maximum(t_c - st.fresh_ns[live], 0).astype(np.float64) * NS
+            bound = reach_bound(cfg, store, live, t_c, 3.0 * cfg.duplicate_accel_m_s2**2 * tau**4 / 4.0)
+            reach = np.sqrt(cfg.gate_chi2 * np.trace(Pa[rows, :3, :3], axis1=1, axis2=2))
+            dist = np.linalg.norm(st.x[live, None, :3] - xa[None, rows, :3], axis=2)  # (live, rows)
+            live = live[np.any(dist <= bound[:, None] + reach[None, :], axis=1)]
+        if live.size:
+            xl, Pl = pred.widened(store, live, t_c)
+            t_k = time.perf_counter()
+            hit_rows, _, _ = gate_pairs(
+                np.ascontiguousarray(xa[rows]), np.ascontiguousarray(Pa[rows]), np.zeros(rows.size, dtype=np.int64),
+                xl, Pl, np.zeros(live.size, dtype=np.int64), cfg.gate_chi2, cfg.min_cell_m, False,
+            )  # fmt: skip
+            timings_s["gate"] += time.perf_counter() - t_k
+            keep = np.ones(rows.size, dtype=np.bool_)
+            keep[hit_rows] = False
+            rows, cols = rows[keep], cols[keep]
+        out[rows_new[rows]] = recent[cols]
+        return out

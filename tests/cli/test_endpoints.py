@@ -1,0 +1,67 @@
+"""A console finds the running demo: the endpoints file the demo writes, and the order of precedence."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from triwarn.cli.commands._common import (
+    default_grpc_target,
+    demo_endpoints_file,
+    read_demo_endpoints,
+    remove_demo_endpoints,
+    write_demo_endpoints,
+)
+from triwarn.services.runtime.settings import Settings
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where gettempdir() points, for this test only
+    return tmp_path
+
+
+def test_a_running_demo_is_found_and_flags_and_environment_win(private_tmp: Path) -> None:
+    default = Settings.load(env={})
+    assert default_grpc_target(None, default) == ("127.0.0.1:50051", "the default")
+    path = write_demo_endpoints(grpc="127.0.0.1:45678", broker="mqtt://127.0.0.1:1883")
+    assert path == demo_endpoints_file() and path.is_relative_to(private_tmp)
+    target, source = default_grpc_target(None, default)
+    assert target == "127.0.0.1:45678" and "running demo" in source
+    assert default_grpc_target("10.0.0.1:1", default) == ("10.0.0.1:1", "--target")
+    env = Settings.load(env={"TRIWARN_GRPC_TARGET": "127.0.0.1:5"})
+    assert default_grpc_target(None, env) == ("127.0.0.1:5", "TRIWARN_GRPC_TARGET")
+    remove_demo_endpoints()
+    assert not path.exists()
+
+
+def test_the_file_of_a_demo_that_is_gone_is_ignored(private_tmp: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    path = demo_endpoints_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'{{"pid": {int(gone.stdout)}, "grpc": "127.0.0.1:45678"}}\n')
+    assert read_demo_endpoints() is None
+    assert default_grpc_target(None, Settings.load(env={}))[0] == "127.0.0.1:50051"
+    path.write_text("not json")
+    assert read_demo_endpoints() is None
+    remove_demo_endpoints()  # not ours: left alone
+    assert path.exists()
+
+
+def test_an_unreachable_target_names_the_address_and_what_to_do(private_tmp: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(private_tmp)}
+    proc = subprocess.run(
+        [sys.executable, "-P", "-m", "triwarn.cli.main", "subscribe", "--connect-timeout", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in env.items() if k != "TRIWARN_GRPC_TARGET"},
+    )
+    assert proc.returncode == 1
+    assert "127.0.0.1:50051" in proc.stderr and "triwarn demo" in proc.stderr and "--target" in proc.stderr
+    assert "Traceback" not in proc.stderr
