@@ -35,7 +35,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -88,6 +88,10 @@ class _Group:
     due: dict[int, SystemTrack] = field(default_factory=dict)  # tracks waiting for assessment
     forget: list[int] = field(default_factory=list)  # deleted tracks the assessor has not forgotten yet
     track_gauges: list[Any] = field(default_factory=list)  # triwarn_system_tracks of each view
+    #: tracks restored from the durable picture after a restart and not confirmed by a sensor yet: track id ->
+    #: end of their grace period (ns, service clock); and the restored warnings of each such track
+    restored: dict[int, int] = field(default_factory=dict)
+    restored_warnings: dict[int, list[picture_pb2.Warning]] = field(default_factory=dict)
 
 
 class FusionService:
@@ -125,6 +129,10 @@ class FusionService:
             group.track_gauges = [metrics.system_tracks.labels(view=v) for v in group.views]
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
         self.dying: dict[tuple[str, str], int] = {}  # (nation, node) -> end of its DEATH grace period, ns
+        #: Saves a durable counter (name, value) before any picture update built after the call (the warning
+        #: log's ``save_counter_soon``); None: numbers are not kept across restarts (replays, tests).
+        self.save_counter: Callable[[str, int], None] | None = None
+        self._reserved = {"next_track_id": 0, "next_warning_id": 0}
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
 
@@ -162,6 +170,7 @@ class FusionService:
         received, tracks_received = self._per_nation[batch.nation]
         received.inc()
         tracks_received.inc(len(batch))
+        self._reserve("next_track_id", max(g.engine.next_track_number for g in self.groups) + len(batch))
 
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
         for group in self.groups:
@@ -213,6 +222,9 @@ class FusionService:
         deleted = [*result.deleted, *broken]
         if not changed and not deleted:
             return []
+        # restored tracks a sensor confirmed (reacquired under their number): their restored warnings end, the
+        # assessment issues current ones
+        ended = [w for t in changed for w in self._confirm_restored(group, t.track_id)] if group.restored else []
         now_ns = self.clock.now_ns()
         # a track's message starts as a copy of its last one, which carries its latest assessment
         copied = [track.track_id in group.latest for track in changed]
@@ -244,6 +256,7 @@ class FusionService:
             group.forget.append(track_id)
         if deleted:
             update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
+        update.warnings.extend(ended)
         group.track_count = len(group.latest)
         for gauge in group.track_gauges:
             gauge.set(group.track_count)
@@ -275,6 +288,7 @@ class FusionService:
         live = {tid: a for tid, a in assessments.items() if tid in group.latest}
         if not live:
             return []
+        self._reserve("next_warning_id", group.warnings.next_warning_id + len(live))
         update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
         for tid, a in live.items():
             group.assessed[tid] = (int(a.time_ns), a)
@@ -310,6 +324,7 @@ class FusionService:
         log.info("node %s (%s): %s, bd_seq=%d", *key, "BIRTH" if event.birth else "DEATH", event.bd_seq)
         if event.birth:
             self.births[key] = max(event.bd_seq, self.births.get(key, 0))
+            self.intake.birth(event.nation, event.node_id, event.bd_seq)
             self.dying.pop(key, None)
             self.metrics.node_status.labels(nation=event.nation).set(1)
             return []
@@ -318,6 +333,68 @@ class FusionService:
         self.metrics.node_status.labels(nation=event.nation).set(0)
         self.dying[key] = self.clock.now_ns() + round(self.settings.node_death_grace_s * 1e9)
         return self.expire_deaths()
+
+    def restore(
+        self, snapshots: Mapping[str, picture_pb2.PictureUpdate], next_track_id: int, next_warning_id: int
+    ) -> None:
+        """After a restart: take back the picture of every view (its durable SNAPSHOT) and the durable
+        counters. Each group's engine holds the restored tracks dormant under their numbers, so a sensor's new
+        local track of the same object takes its old number back (:meth:`FusionEngine.restore`), and numbers
+        continue from the counters (never below a number issued before). A restored track that no sensor
+        confirms within ``Settings.restore_grace_s`` is deleted from the picture with its warnings
+        (:meth:`expire`)."""
+        deadline = self.clock.now_ns() + round(self.settings.restore_grace_s * 1e9)
+        for group in self.groups:
+            snap = snapshots.get(group.views[0])
+            msgs = list(snap.tracks) if snap is not None else []
+            warnings = list(snap.warnings) if snap is not None else []
+            group.engine.restore([picture.system_track_from_pb(m) for m in msgs])
+            group.engine.reserve_numbers(next_track_id)
+            group.warnings.reserve_ids(max([next_warning_id, *(w.warning_id + 1 for w in warnings)]))
+            group.restored = {int(m.track_id): deadline for m in msgs}
+            for w in warnings:
+                group.restored_warnings.setdefault(int(w.track_id), []).append(w)
+            if msgs:
+                log.info("fusion: %d tracks restored for views %s, waiting for a sensor", len(msgs), group.views)
+        self._reserved = {"next_track_id": next_track_id, "next_warning_id": next_warning_id}
+
+    def _confirm_restored(self, group: _Group, track_id: int) -> list[picture_pb2.Warning]:
+        """A restored track is confirmed (or gone): the ENDED messages of its restored warnings."""
+        if group.restored.pop(track_id, None) is None:
+            return []
+        ended = []
+        for w in group.restored_warnings.pop(track_id, []):
+            e = picture_pb2.Warning()
+            e.CopyFrom(w)
+            e.state = picture_pb2.Warning.STATE_ENDED
+            ended.append(e)
+        return ended
+
+    def _reserve(self, name: str, needed: int) -> None:
+        """Make sure the durable counter ``name`` is at least ``needed`` (in blocks of ``_RESERVE_BLOCK``,
+        so it is written rarely) before a number below it is published."""
+        if self.save_counter is None or needed <= self._reserved[name]:
+            return
+        self._reserved[name] = needed + _RESERVE_BLOCK
+        self.save_counter(name, self._reserved[name])
+
+    def expire(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """The updates of grace periods that ran out: of DEATHs (:meth:`expire_deaths`) and of restored
+        tracks no sensor confirmed (deleted from the picture with their warnings; the engine keeps them
+        dormant, so the same object seen later still gets its number back)."""
+        updates = self.expire_deaths()
+        now_ns = self.clock.now_ns()
+        for group in self.groups:
+            gone = [tid for tid, deadline in group.restored.items() if deadline <= now_ns]
+            if not gone:
+                continue
+            update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
+            update.deleted_track_ids.extend(gone)
+            for tid in gone:
+                update.warnings.extend(self._confirm_restored(group, tid))
+            log.info("fusion: %d restored tracks not confirmed by any sensor: deleted", len(gone))
+            updates += [(view, update) for view in group.views]
+        return updates
 
     def expire_deaths(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """Drop the tracks of the nodes whose DEATH grace period has passed (service clock)."""
@@ -366,6 +443,7 @@ async def run(
     _limit_kernel_threads(LOOP_KERNEL_THREADS)
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
     service.observer = hub.observer = observer
+    service.save_counter = hub.log.save_counter_soon
     server = await start_server(settings, hub)
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
@@ -383,6 +461,13 @@ async def run(
     assessor_ready = asyncio.create_task(_log_ready(assessor, t))
     # everything allocated so far (modules, kernels, warm-up garbage) lives for the whole run: keep it out
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
+    # the picture restored from the log goes back into the engines now, when batches can come: the restored
+    # tracks' grace period starts here, not before the warm-up
+    service.restore(
+        {v: hub.snapshot(v) for v in hub.views},
+        await hub.log.load_counter("next_track_id"),
+        await hub.log.load_counter("next_warning_id"),
+    )
     gc.collect()
     gc.freeze()
     if observer is not None:
@@ -390,7 +475,7 @@ async def run(
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake, assessor))
-    expirer = asyncio.create_task(_expire_deaths(service, hub))
+    expirer = asyncio.create_task(_expire(service, hub))
     try:
         while not stop.is_set():
             try:
@@ -494,6 +579,9 @@ async def _consume(client: Any, service: FusionService, hub: Any, assess: asynci
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
+
+#: Track numbers and warning ids reserved in the durable log at a time (one write per this many).
+_RESERVE_BLOCK = 10_000
 
 #: Batches handed to the hub whose log commit has not finished yet, at most.
 _IN_FLIGHT = 64
@@ -736,11 +824,11 @@ class AssessProcess:
         await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
 
 
-async def _expire_deaths(service: FusionService, hub: Any, period_s: float = 0.5) -> None:
-    """End the DEATH grace periods that ran out (``FusionService.expire_deaths``) while no message comes."""
+async def _expire(service: FusionService, hub: Any, period_s: float = 0.5) -> None:
+    """End the grace periods that ran out (``FusionService.expire``: DEATHs, restored tracks)."""
     while True:
         await asyncio.sleep(period_s)
-        updates = service.expire_deaths()
+        updates = service.expire()
         if updates:
             await hub.publish_many(updates)
 

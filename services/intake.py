@@ -13,6 +13,12 @@ every node status, after the wire adapter validated them and before anything is 
   ``duplicate``); a batch of an older birth than the node's newest is refused too (``stale_session``). A jump
   forward in ``batch_seq`` counts the batches skipped as lost (``triwarn_batch_sequence_gaps``), as does a
   new birth whose first batch is not 0.
+- **no lock-out by one bad batch**: sequence numbers are not authenticated (until batches are signed), and a
+  single batch with a bit-flipped or forged ``bd_seq`` or ``batch_seq`` far ahead would otherwise make every
+  later genuine batch look like a duplicate. So once the node's BIRTH is known (:meth:`birth`; it is
+  retained at the broker, so the service has it before the node's batches) a batch must carry that birth's
+  ``bd_seq`` (else ``wrong_session``), and a ``batch_seq`` more than ``MAX_SEQ_JUMP`` ahead of the last is
+  refused (``sequence_jump``) without moving the node's state. A new BIRTH starts the node's sequence afresh.
 
 MQTT delivers one publisher's QoS 1 messages to one subscriber in order, so "not newer than the last" is
 exactly "seen before". The state is one pair per registered node (bounded by the registry).
@@ -24,6 +30,10 @@ from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.wire.tracks import RejectedInput
 
+#: Largest forward jump of ``batch_seq`` taken as batches lost (more: the batch is refused, not the sequence
+#: moved): ~3 hours of batches at one per second.
+MAX_SEQ_JUMP = 10_000
+
 
 class Intake:
     """Node registry and per-node sequence state of one fusion service."""
@@ -32,6 +42,16 @@ class Intake:
         self._settings = settings
         self._metrics = metrics
         self._last: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
+        self._births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current BIRTH
+
+    def birth(self, nation: str, node_id: str, bd_seq: int) -> None:
+        """A registered node's BIRTH: its batches must carry ``bd_seq`` from now on (a newer birth only)."""
+        key = (nation, node_id)
+        if bd_seq > self._births.get(key, -1):
+            self._births[key] = bd_seq
+            last = self._last.get(key)
+            if last is not None and last[0] != bd_seq:
+                self._last.pop(key)  # a new session: its sequence starts afresh
 
     def check_node(self, nation: str, node_id: str) -> None:
         """Raise :class:`RejectedInput` unless ``node_id`` is registered for ``nation``."""
@@ -45,7 +65,13 @@ class Intake:
         """Admit one batch (and remember its sequence) or raise :class:`RejectedInput`."""
         self.check_node(nation, node_id)
         key = (nation, node_id)
+        birth = self._births.get(key)
+        if birth is not None and bd_seq != birth:
+            raise RejectedInput(
+                "wrong_session", f"{nation}/{node_id}: batch of birth {bd_seq}, but the node's birth is {birth}"
+            )
         last = self._last.get(key)
+        lost = 0
         if last is not None:
             last_bd, last_seq = last
             if bd_seq < last_bd:
@@ -57,6 +83,12 @@ class Intake:
                     "duplicate", f"{nation}/{node_id}: batch {batch_seq} of birth {bd_seq} was already taken"
                 )
             lost = batch_seq - last_seq - 1 if bd_seq == last_bd else batch_seq
-            if lost > 0:
-                self._metrics.batch_gaps.labels(nation=nation).inc(lost)
+        elif birth is not None:
+            lost = batch_seq  # the first batch of a known birth
+        if lost > MAX_SEQ_JUMP:
+            raise RejectedInput(
+                "sequence_jump", f"{nation}/{node_id}: batch {batch_seq} is {lost} batches ahead: refused"
+            )
+        if lost > 0:
+            self._metrics.batch_gaps.labels(nation=nation).inc(lost)
         self._last[key] = (bd_seq, batch_seq)

@@ -89,9 +89,14 @@ def violations(x: npt.NDArray[np.float64], P: npt.NDArray[np.float64], env: Enve
         asym = (np.abs(Pc - np.swapaxes(Pc, 1, 2)) > env.symmetric_rtol * scale).any(axis=(1, 2))
         code[check[asym]] = ASYMMETRIC
         R = 0.5 * (Pc + np.swapaxes(Pc, 1, 2)) / scale
-        eig = np.linalg.eigvalsh(R)  # ascending
-        bad = ~(eig[:, 0] > 0) | ~(eig[:, -1] <= env.max_condition * eig[:, 0])
-        _first(code, _scatter(n, check, bad & ~asym), ILL_CONDITIONED)
+        # a correlation coefficient beyond +-1 (or non-finite after scaling) cannot be SPD; only the others go
+        # to the eigen-solver, which may not converge on such input
+        bounded = np.isfinite(R).all(axis=(1, 2)) & (np.abs(R) <= 1.0 + 1e-9).all(axis=(1, 2)) & ~asym
+        bad = ~bounded & ~asym
+        if bounded.any():
+            eig = np.linalg.eigvalsh(R[bounded])  # ascending
+            bad[bounded] = ~(eig[:, 0] > 0) | ~(eig[:, -1] <= env.max_condition * eig[:, 0])
+        _first(code, _scatter(n, check, bad), ILL_CONDITIONED)
     return code
 
 

@@ -137,6 +137,11 @@ class PictureHub:
         return cls(settings, wlog, states, metrics)
 
     @property
+    def log(self) -> WarningLog:
+        """The durable log (the fusion service keeps its track number counter there)."""
+        return self._log
+
+    @property
     def views(self) -> tuple[str, ...]:
         return tuple(self._views)
 

@@ -59,6 +59,8 @@ class _Backend(Protocol):
     def read_after(self, view: str, after_seq: int, limit: int) -> list[tuple[int, bytes]]: ...
     def bounds(self, view: str) -> tuple[int, int]: ...
     def load_checkpoint(self, view: str) -> tuple[int, bytes] | None: ...
+    def load_counter(self, name: str) -> int: ...
+    def save_counter(self, name: str, value: int) -> None: ...
     def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int: ...
     def close(self) -> None: ...
 
@@ -72,6 +74,7 @@ _SCHEMA_SQLITE = (
         PRIMARY KEY (view, seq))""",
     """CREATE TABLE IF NOT EXISTS picture_checkpoints (
         view TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
 _SCHEMA_POSTGRES = (
     """CREATE TABLE IF NOT EXISTS picture_updates (
@@ -79,6 +82,7 @@ _SCHEMA_POSTGRES = (
         PRIMARY KEY (view, seq))""",
     """CREATE TABLE IF NOT EXISTS picture_checkpoints (
         view TEXT PRIMARY KEY, seq BIGINT NOT NULL, payload BYTEA NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
 )
 
 
@@ -123,6 +127,22 @@ class _SqlBackend:
         cur.execute(self._sql("SELECT seq, payload FROM picture_checkpoints WHERE view = ?"), (view,))
         row = cur.fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def load_counter(self, name: str) -> int:
+        cur = self._conn.cursor()
+        cur.execute(self._sql("SELECT value FROM counters WHERE name = ?"), (name,))
+        row = cur.fetchone()
+        return 0 if row is None else int(row[0])
+
+    def save_counter(self, name: str, value: int) -> None:
+        with self._transaction():
+            self._conn.cursor().execute(
+                self._sql(
+                    "INSERT INTO counters (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                (name, value),
+            )
 
     def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int:
         with self._transaction():
@@ -348,6 +368,19 @@ class WarningLog:
     async def load_checkpoint(self, view: str) -> tuple[int, bytes] | None:
         """The newest checkpoint of ``view`` as (seq, serialized SNAPSHOT), or None."""
         return await self._run(self._reader.load_checkpoint, view)
+
+    async def load_counter(self, name: str) -> int:
+        """The value of a durable counter (0 if never saved)."""
+        return await self._run(self._reader.load_counter, name)
+
+    def save_counter_soon(self, name: str, value: int) -> None:
+        """Save a durable counter before any row appended after this call: at once on the caller's thread
+        (inline log), else queued to the log's thread ahead of later appends (its one thread runs calls in
+        order)."""
+        if self.inline:
+            self._backend.save_counter(name, value)
+        else:
+            self._executor.submit(self._backend.save_counter, name, value)
 
     async def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int:
         """Store ``view``'s snapshot at ``seq`` and delete its deltas with seq <= ``seq - keep_last``.

@@ -78,6 +78,10 @@ class Settings:
     #: before they are dropped: a broker restart delivers every node's will, and the node is back within
     #: seconds. A new BIRTH of the node within the grace period keeps them. 0: drop them at once.
     node_death_grace_s: float = 15.0
+    #: After a restart, how long (seconds, service clock) the tracks restored from the warning log stay in the
+    #: picture, waiting for a sensor to confirm them (a new local track of the same object takes the old
+    #: number back); unconfirmed ones are then deleted with their warnings.
+    restore_grace_s: float = 15.0
 
     # --- fusion service: picture and distribution --------------------------------------------------------
     #: Seconds (data time) between two assessments of one track (impact point, areas, warning level); in

@@ -43,12 +43,12 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 20.0) -> None:
     raise AssertionError("condition not met within the timeout")
 
 
-def good_batches(n_objects: int = 3, seq: int = 0, seed: int = 0) -> list[tuple[str, bytes]]:
-    """One batch per nation, each of a fresh birth (bd_seq from the clock), so that the service's exactly-once
-    intake takes every call's batches however often a test repeats ``seq``."""
+def good_batches(n_objects: int = 3, seq: int = 0, seed: int = 0, bd_seq: int = 0) -> list[tuple[str, bytes]]:
+    """One batch per nation, each of a fresh birth (bd_seq from the clock unless given), so that the service's
+    exactly-once intake takes every call's batches however often a test repeats ``seq``."""
     now = time.time_ns()
     truth = synthetic.truth_states(n_objects, seed)
-    bd_seq = now // 1000
+    bd_seq = bd_seq or now // 1000
     return [
         (
             wire.tracks_topic(n),
@@ -187,14 +187,14 @@ def test_a_nodes_death_removes_its_contribution_and_an_old_death_changes_nothing
         stub = warning_service_pb2_grpc.WarningServiceStub(channel)
         stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_US), timeout=60)
         next(stream)
-        publish(settings.broker_url, [_status(n, True, 5) for n in ("us", "jp", "kr")] + good_batches(2))
+        publish(settings.broker_url, [_status(n, True, 5) for n in ("us", "jp", "kr")] + good_batches(2, bd_seq=5))
         tracks: dict[int, picture_pb2.SystemTrack] = {}
         while len(tracks) < 2 or any(len(t.contributing_nations) < 3 for t in tracks.values()):
             for t in next(stream).tracks:
                 tracks[t.track_id] = t
         # a retained will of an earlier session (bd_seq 4 < 5) must not touch the picture: after it, a US
         # batch still updates tracks fused with the ROK's (assessment updates may come in between)
-        us_only = [m for m in good_batches(2, seq=1) if m[0] == wire.tracks_topic("us")]
+        us_only = [m for m in good_batches(2, seq=1, bd_seq=5) if m[0] == wire.tracks_topic("us")]
         publish(settings.broker_url, [_status("kr", False, 4), *us_only])
         after_old_death = next(u for u in stream if u.source_sent_time_ns)
         assert after_old_death.tracks
