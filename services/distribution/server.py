@@ -4,6 +4,7 @@ checking and server reflection (the hub's data path and guarantees: :mod:`triwar
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -78,20 +79,37 @@ class WarningService:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, str(exc))
         except RuntimeError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        metrics = self._hub.metrics
+        lag = None
+        if metrics is not None:
+            peer = context.peer() or "unknown"
+            lag = (metrics.subscriber_lag_updates.labels(view, peer), metrics.subscriber_lag_seconds.labels(view, peer))
+        aborted: list[asyncio.Task[None]] = []
+        sub.abort_stuck_write = lambda code, details: aborted.append(
+            asyncio.get_running_loop().create_task(_abort(context, code, details))
+        )
         try:
             observer = self._hub.observer
             async with contextlib.aclosing(sub.stream()) as stream:
                 async for data in stream:
-                    if observer is None:
-                        await context.write(data)
-                    else:
-                        started = time.time_ns()
-                        await context.write(data)
+                    sub.writing = True
+                    started = time.time_ns()
+                    await context.write(data)
+                    sub.writing = False
+                    sub.accepted()
+                    if lag is not None:
+                        lag[0].set(sub.lag_updates)
+                        lag[1].set(sub.lag_s)
+                    if observer is not None:
                         observer.wrote(data, started, time.time_ns())
-            if sub.end is not None:
+            if sub.end is not None and not aborted:
                 await context.abort(*sub.end)
         finally:
             sub.close()
+            if metrics is not None:
+                with contextlib.suppress(KeyError):
+                    metrics.subscriber_lag_updates.remove(view, peer)
+                    metrics.subscriber_lag_seconds.remove(view, peer)
 
     async def GetPicture(
         self, request: warning_service_pb2.GetPictureRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -149,6 +167,13 @@ def _reflection_v1_handler(service_names: tuple[str, ...]) -> grpc.GenericRpcHan
         response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
     )
     return grpc.method_handlers_generic_handler(REFLECTION_V1_SERVICE_NAME, {"ServerReflectionInfo": method})
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, details: str) -> None:
+    """End a call with a status from outside its handler (which waits in ``write`` for a client that does
+    not read): gRPC sends the status after what it already accepted, and the handler's write fails."""
+    with contextlib.suppress(Exception):
+        await context.abort(code, details)
 
 
 async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:

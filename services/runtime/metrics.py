@@ -86,6 +86,18 @@ class Metrics:
         self.subscriber_queue_depth = Gauge(
             "triwarn_subscriber_queue_depth_max", "Deepest subscriber queue, per view", ["view"], registry=r
         )
+        self.subscriber_lag_updates = Gauge(
+            "triwarn_subscriber_lag_updates",
+            "Updates a subscriber is behind the view when gRPC accepts a write to it, per subscriber (peer)",
+            ["view", "subscriber"],
+            registry=r,
+        )
+        self.subscriber_lag_seconds = Gauge(
+            "triwarn_subscriber_lag_seconds",
+            "Seconds from an update's publication to gRPC accepting it for a subscriber, per subscriber (peer)",
+            ["view", "subscriber"],
+            registry=r,
+        )
         self.subscribers_dropped = Counter(
             "triwarn_subscribers_fell_behind",
             "Subscribers ended with RESOURCE_EXHAUSTED because they fell behind, per view",

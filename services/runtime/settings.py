@@ -97,6 +97,11 @@ class Settings:
     retention_updates: int = 100_000
     #: Queue length per subscriber before it is told it fell behind.
     subscriber_queue: int = 1_000
+    #: Longest a picture update may wait for a subscriber's gRPC stream to accept it, seconds (0: no bound):
+    #: past it the subscriber is ended with RESOURCE_EXHAUSTED (it resumes after the last seq it received).
+    #: gRPC accepts a write once it fits the client's receive window: see docs/reliability.md for the window a
+    #: client should use so that this bound means what it says.
+    subscriber_max_lag_s: float = 10.0
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
