@@ -208,10 +208,10 @@ class _Checkpointer:
     PASSIVE first: it never blocks the writer. But SQLite reuses the WAL from its start only when a checkpoint
     has caught up with every frame before the next write, which a concurrent checkpoint under steady writing
     (or behind a reader holding an old snapshot) never does, and the file grows (38 MB after 30 MB appended
-    with a 256 kB interval). So when the file is past ``2 * every_bytes`` the checkpoint is a TRUNCATE: it
-    waits (at most ``_TRUNCATE_WAIT_S``) for the writer's current transaction and for readers, copies the few
-    frames PASSIVE left, and empties the file; the writer waits for it meanwhile (a few ms, once per that many
-    bytes)."""
+    with a 256 kB interval). So when the file is past the database's size (at least 1 MiB, at most
+    ``2 * every_bytes``) the checkpoint is a TRUNCATE: it waits (at most ``_TRUNCATE_WAIT_S``) for the
+    writer's current transaction and for readers, copies the few frames PASSIVE left, and empties the file;
+    the writer waits for it meanwhile (a few ms, at most once per checkpoint)."""
 
     def __init__(self, path: str, every_bytes: int, every_s: float = WAL_CHECKPOINT_S) -> None:
         self._path = path
@@ -238,13 +238,22 @@ class _Checkpointer:
         while True:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                if self._wal_bytes() > 2 * self._every_bytes:
+                if self._wal_bytes() > self._truncate_above():
                     self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:  # busy or locked: the next one catches up
                 log.debug("WAL checkpoint skipped: %s", exc)
             if self._pending_bytes < self._every_bytes:  # more was appended meanwhile: go again
                 return
             self._pending_bytes = 0
+
+    def _truncate_above(self) -> int:
+        """WAL size past which the checkpoint truncates it: the database's size (at least 1 MiB), at most twice
+        the checkpoint interval; so the WAL stays within about the database's size plus one interval."""
+        try:
+            db_bytes = Path(self._path).stat().st_size
+        except OSError:
+            db_bytes = 0
+        return min(2 * self._every_bytes, max(1 << 20, db_bytes))
 
     def _wal_bytes(self) -> int:
         try:

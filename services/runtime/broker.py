@@ -96,9 +96,10 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
 
 
 #: Largest MQTT payload the generated Mosquitto config lets through (``message_size_limit``): the fusion
-#: service's default ``Settings.max_payload_bytes``. A larger publish is dropped at the broker, so it never
-#: reaches (and never has to be buffered by) a subscriber.
-MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+#: service's default ``Settings.max_payload_bytes`` plus 64 kB, so that a payload just over the service's
+#: limit still reaches it and is counted and logged as ``oversized``, while a larger one (100 MB) is dropped at
+#: the broker and never reaches (nor has to be buffered by) any subscriber.
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 + 64 * 1024
 
 
 def mosquitto_config(port: int, host: str = "127.0.0.1", max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> str:

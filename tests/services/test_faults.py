@@ -288,3 +288,83 @@ def test_a_broker_restart_keeps_every_track_in_the_picture(own_broker, tmp_path)
         publisher.stop()
         fusion.stop()
         broker.stop()
+
+
+class TcpProxy:
+    """An asyncio TCP proxy in a thread, ``127.0.0.1:port`` -> ``upstream``; :meth:`cut` closes every
+    connection (the client sees a reset) and refuses new ones until :meth:`restore`."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.port = free_port()
+        self._open = threading.Event()
+        self._open.set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main(ready)), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        ready.set()
+        async with server:
+            await asyncio.Event().wait()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._open.is_set():
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+    def cut(self) -> None:
+        self._open.clear()
+        assert self._loop is not None
+
+        def abort_all() -> None:
+            for w in list(self._writers):
+                w.transport.abort()
+
+        self._loop.call_soon_threadsafe(abort_all)
+
+    def restore(self) -> None:
+        self._open.set()
+
+
+@pytest.mark.slow
+def test_a_cut_and_restored_node_connection_keeps_its_tracks(own_broker, tmp_path) -> None:
+    """The nodes' connection to the broker is cut (reset) for 2 s and restored: the broker delivers their
+    will, they come back with a new birth within the grace period, and no track leaves the picture."""
+    port = free_port()
+    host, broker_port = own_broker.url.rsplit("//", 1)[1].split(":")
+    proxy = TcpProxy(host, int(broker_port))
+    publisher = Publisher(f"mqtt://127.0.0.1:{proxy.port}", 2).start()
+    fusion = FusionProcess(own_broker.url, tmp_path / "w.sqlite", port, TRIWARN_NODE_DEATH_GRACE_S="15").start()
+    try:
+        picture = Picture(fusion.target)
+        wait_until(lambda: len(picture.tracks) == 2, 30, "the first picture")
+        numbers = set(picture.tracks)
+        proxy.cut()
+        time.sleep(2.0)
+        proxy.restore()
+        sent = publisher.sent
+        wait_until(lambda: publisher.sent > sent + 6, 30, "the publisher back")
+        assert set(picture.tracks) == numbers, "a track left the picture or a new number appeared"
+        assert picture.ever == numbers
+        picture.close()
+    finally:
+        publisher.stop()
+        fusion.stop()
