@@ -149,8 +149,9 @@ class Settings:
         unknown = set(self.node_registry) - set(NATIONS)
         if unknown:
             raise SettingsError(f"node_registry names unknown nations {sorted(unknown)}")
-        if self.node_death_grace_s < 0:
-            raise SettingsError("node_death_grace_s must be >= 0")
+        for name in ("node_death_grace_s", "restore_grace_s", "subscriber_max_lag_s"):
+            if not getattr(self, name) >= 0:
+                raise SettingsError(f"{name} must be >= 0")
 
     def registered(self, nation: str, node_id: str) -> bool:
         """Whether ``node_id`` is in the node registry of ``nation``."""
