@@ -15,7 +15,6 @@ SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
 #: Receive window of triwarn's own consoles, bytes: a fixed 256 kB (no BDP probing, which grows a default
 #: client's window to megabytes), so that a console that falls behind makes the server's writes wait at once
 #: and its lag is measured, and bounded (``Settings.subscriber_max_lag_s``), where the server sees it.
-#: (256 kB: ~100 updates of 30 tracks; a default client buffered ~1,300 updates, 2.5-3.5 MB.)
 RECEIVE_WINDOW_BYTES = 256 * 1024
 CLIENT_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_time_ms", 20_000),

@@ -207,11 +207,11 @@ class _Checkpointer:
 
     PASSIVE first: it never blocks the writer. But SQLite reuses the WAL from its start only when a checkpoint
     has caught up with every frame before the next write, which a concurrent checkpoint under steady writing
-    (or behind a reader holding an old snapshot) never does, and the file grows (38 MB after 30 MB appended
-    with a 256 kB interval). So when the file is past the database's size (at least 1 MiB, at most
-    ``2 * every_bytes``) the checkpoint is a TRUNCATE: it waits (at most ``_TRUNCATE_WAIT_S``) for the
-    writer's current transaction and for readers, copies the few frames PASSIVE left, and empties the file;
-    the writer waits for it meanwhile (a few ms, at most once per checkpoint)."""
+    (or behind a reader holding an old snapshot) never does, and the file grows without bound. So when the
+    file is past the database's size (at least 1 MiB, at most ``2 * every_bytes``) the checkpoint is a
+    TRUNCATE: it waits (at most ``_TRUNCATE_WAIT_S``) for the writer's current transaction and for readers,
+    copies the few frames PASSIVE left, and empties the file; the writer waits for it meanwhile (a few ms, at
+    most once per checkpoint)."""
 
     def __init__(self, path: str, every_bytes: int, every_s: float = WAL_CHECKPOINT_S) -> None:
         self._path = path
