@@ -222,9 +222,10 @@ class FusionService:
         deleted = [*result.deleted, *broken]
         if not changed and not deleted:
             return []
-        # restored tracks a sensor confirmed (reacquired under their number): their restored warnings end, the
-        # assessment issues current ones
-        ended = [w for t in changed for w in self._confirm_restored(group, t.track_id)] if group.restored else []
+        # restored tracks a sensor confirmed (reacquired under their number) stay; their restored warnings stay
+        # until the track's first assessment replaces them (assessment_updates)
+        for t in changed if group.restored else ():
+            group.restored.pop(t.track_id, None)
         now_ns = self.clock.now_ns()
         # a track's message starts as a copy of its last one, which carries its latest assessment
         copied = [track.track_id in group.latest for track in changed]
@@ -256,7 +257,9 @@ class FusionService:
             group.forget.append(track_id)
         if deleted:
             update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
-        update.warnings.extend(ended)
+        for track_id in deleted if group.restored_warnings else ():
+            group.restored.pop(track_id, None)
+            update.warnings.extend(self._end_restored_warnings(group, track_id))
         group.track_count = len(group.latest)
         for gauge in group.track_gauges:
             gauge.set(group.track_count)
@@ -298,6 +301,8 @@ class FusionService:
             picture.fill_track_assessment(msg, a)
             group.latest[tid] = msg
         update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
+        for tid in live if group.restored_warnings else ():  # current warnings replace the restored ones
+            update.warnings.extend(self._end_restored_warnings(group, tid))
         return [(view, update) for view in group.views]
 
     def assess_due(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
@@ -342,7 +347,8 @@ class FusionService:
         local track of the same object takes its old number back (:meth:`FusionEngine.restore`), and numbers
         continue from the counters (never below a number issued before). A restored track that no sensor
         confirms within ``Settings.restore_grace_s`` is deleted from the picture with its warnings
-        (:meth:`expire`)."""
+        (:meth:`expire`); a confirmed one keeps its restored warnings until its first assessment issues
+        current ones in their place."""
         deadline = self.clock.now_ns() + round(self.settings.restore_grace_s * 1e9)
         for group in self.groups:
             snap = snapshots.get(group.views[0])
@@ -358,10 +364,9 @@ class FusionService:
                 log.info("fusion: %d tracks restored for views %s, waiting for a sensor", len(msgs), group.views)
         self._reserved = {"next_track_id": next_track_id, "next_warning_id": next_warning_id}
 
-    def _confirm_restored(self, group: _Group, track_id: int) -> list[picture_pb2.Warning]:
-        """A restored track is confirmed (or gone): the ENDED messages of its restored warnings."""
-        if group.restored.pop(track_id, None) is None:
-            return []
+    @staticmethod
+    def _end_restored_warnings(group: _Group, track_id: int) -> list[picture_pb2.Warning]:
+        """The ENDED messages of a restored track's restored warnings (they are forgotten)."""
         ended = []
         for w in group.restored_warnings.pop(track_id, []):
             e = picture_pb2.Warning()
@@ -391,7 +396,8 @@ class FusionService:
             update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
             update.deleted_track_ids.extend(gone)
             for tid in gone:
-                update.warnings.extend(self._confirm_restored(group, tid))
+                del group.restored[tid]
+                update.warnings.extend(self._end_restored_warnings(group, tid))
             log.info("fusion: %d restored tracks not confirmed by any sensor: deleted", len(gone))
             updates += [(view, update) for view in group.views]
         return updates
