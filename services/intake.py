@@ -14,14 +14,17 @@ every node status, after the wire adapter validated them and before anything is 
   forward in ``batch_seq`` counts the batches skipped as lost (``triwarn_batch_sequence_gaps``), as does a
   new birth whose first batch is not 0.
 - **no lock-out by one bad batch**: sequence numbers are not authenticated (until batches are signed), and a
-  single batch with a bit-flipped or forged ``bd_seq`` or ``batch_seq`` far ahead would otherwise make every
-  later genuine batch look like a duplicate. So once the node's BIRTH is known (:meth:`birth`; it is
-  retained at the broker, so the service has it before the node's batches) a batch must carry that birth's
-  ``bd_seq`` (else ``wrong_session``), and a ``batch_seq`` more than ``MAX_SEQ_JUMP`` ahead of the last is
-  refused (``sequence_jump``) without moving the node's state. A new BIRTH starts the node's sequence afresh.
+  single batch with a bit-flipped or forged ``bd_seq`` or ``batch_seq`` far ahead must not make every later
+  genuine batch look like a duplicate or stale. So the sequence is kept per session (``bd_seq``), for the
+  node's ``SESSIONS_KEPT`` newest sessions: a forged ``bd_seq`` opens a session of its own and leaves the
+  genuine one alone; a ``batch_seq`` more than ``MAX_SEQ_JUMP`` ahead is refused (``sequence_jump``) without
+  moving the session's sequence. A batch of a session older than the node's newest BIRTH (:meth:`birth`) and
+  than every session kept is refused (``stale_session``). A batch of a session whose BIRTH was missed (the
+  node reconnected before the service re-subscribed) is taken: its first batch number counts as lost.
 
 MQTT delivers one publisher's QoS 1 messages to one subscriber in order, so "not newer than the last" is
-exactly "seen before". The state is one pair per registered node (bounded by the registry).
+exactly "seen before". The state is at most ``SESSIONS_KEPT`` pairs per registered node (bounded by the
+registry).
 """
 
 from __future__ import annotations
@@ -35,23 +38,24 @@ from triwarn.services.wire.tracks import RejectedInput
 MAX_SEQ_JUMP = 10_000
 
 
+#: Sessions (births) remembered per node: a batch of any of them is checked against that session's sequence.
+SESSIONS_KEPT = 4
+
+
 class Intake:
     """Node registry and per-node sequence state of one fusion service."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._last: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
-        self._births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current BIRTH
+        #: (nation, node) -> {bd_seq: last batch_seq taken}, the newest SESSIONS_KEPT sessions
+        self._sessions: dict[tuple[str, str], dict[int, int]] = {}
+        self._births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its newest BIRTH
 
     def birth(self, nation: str, node_id: str, bd_seq: int) -> None:
-        """A registered node's BIRTH: its batches must carry ``bd_seq`` from now on (a newer birth only)."""
+        """A registered node's BIRTH: batches of older births are refused from now on."""
         key = (nation, node_id)
-        if bd_seq > self._births.get(key, -1):
-            self._births[key] = bd_seq
-            last = self._last.get(key)
-            if last is not None and last[0] != bd_seq:
-                self._last.pop(key)  # a new session: its sequence starts afresh
+        self._births[key] = max(bd_seq, self._births.get(key, bd_seq))
 
     def check_node(self, nation: str, node_id: str) -> None:
         """Raise :class:`RejectedInput` unless ``node_id`` is registered for ``nation``."""
@@ -65,30 +69,27 @@ class Intake:
         """Admit one batch (and remember its sequence) or raise :class:`RejectedInput`."""
         self.check_node(nation, node_id)
         key = (nation, node_id)
-        birth = self._births.get(key)
-        if birth is not None and bd_seq != birth:
-            raise RejectedInput(
-                "wrong_session", f"{nation}/{node_id}: batch of birth {bd_seq}, but the node's birth is {birth}"
-            )
-        last = self._last.get(key)
-        lost = 0
+        sessions = self._sessions.setdefault(key, {})
+        last = sessions.get(bd_seq)
         if last is not None:
-            last_bd, last_seq = last
-            if bd_seq < last_bd:
-                raise RejectedInput(
-                    "stale_session", f"{nation}/{node_id}: batch of birth {bd_seq}, older than birth {last_bd}"
-                )
-            if bd_seq == last_bd and batch_seq <= last_seq:
+            if batch_seq <= last:
                 raise RejectedInput(
                     "duplicate", f"{nation}/{node_id}: batch {batch_seq} of birth {bd_seq} was already taken"
                 )
-            lost = batch_seq - last_seq - 1 if bd_seq == last_bd else batch_seq
-        elif birth is not None:
-            lost = batch_seq  # the first batch of a known birth
+            lost = batch_seq - last - 1
+        else:
+            oldest = min(self._births.get(key, bd_seq), min(sessions, default=bd_seq))
+            if bd_seq < oldest:
+                raise RejectedInput(
+                    "stale_session", f"{nation}/{node_id}: batch of birth {bd_seq}, older than birth {oldest}"
+                )
+            lost = batch_seq  # the first batch taken of a session (a node numbers each birth from 0)
         if lost > MAX_SEQ_JUMP:
             raise RejectedInput(
                 "sequence_jump", f"{nation}/{node_id}: batch {batch_seq} is {lost} batches ahead: refused"
             )
         if lost > 0:
             self._metrics.batch_gaps.labels(nation=nation).inc(lost)
-        self._last[key] = (bd_seq, batch_seq)
+        sessions[bd_seq] = batch_seq
+        if len(sessions) > SESSIONS_KEPT:
+            del sessions[min(sessions)]

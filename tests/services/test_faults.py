@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from triwarn.analysis.fuzz import BatchStream
 from triwarn.services import synthetic
@@ -268,8 +270,15 @@ def test_a_broker_restart_keeps_every_track_in_the_picture(own_broker, tmp_path)
     """The broker stops (SIGTERM: it sends the publishers' wills, a DEATH) and comes back on its port; the
     nodes come back with a new birth within the grace period, and no track leaves the picture meanwhile."""
     port = free_port()
+    metrics_port = free_port()
     publisher = Publisher(own_broker.url, 2).start()
-    fusion = FusionProcess(own_broker.url, tmp_path / "w.sqlite", port, TRIWARN_NODE_DEATH_GRACE_S="15").start()
+    fusion = FusionProcess(
+        own_broker.url,
+        tmp_path / "w.sqlite",
+        port,
+        TRIWARN_NODE_DEATH_GRACE_S="15",
+        TRIWARN_METRICS_PORT=str(metrics_port),
+    ).start()
     broker = own_broker
     try:
         picture = Picture(fusion.target)
@@ -279,8 +288,12 @@ def test_a_broker_restart_keeps_every_track_in_the_picture(own_broker, tmp_path)
         broker.stop()
         time.sleep(2.0)
         broker = start_broker(prefer="auto", port=int(own_broker.url.rsplit(":", 1)[1]))
+        received = scrape(metrics_port)["triwarn_batches_received_total"]
         sent = publisher.sent
         wait_until(lambda: publisher.sent > sent + 6, 30, "the publisher back")
+        # batches flow again after the restart: every batch the broker acknowledged since the service
+        # re-subscribed is fused; those published before it are counted as lost
+        wait_until(lambda: scrape(metrics_port)["triwarn_batches_received_total"] >= received + 3 * 6, 10, "batches")
         assert set(picture.tracks) == numbers, "a track left the picture or a new number appeared"
         assert picture.ever == numbers
         picture.close()
@@ -368,3 +381,13 @@ def test_a_cut_and_restored_node_connection_keeps_its_tracks(own_broker, tmp_pat
     finally:
         publisher.stop()
         fusion.stop()
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The fusion service's Prometheus metrics, summed over labels: name -> value."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[sample.name] = out.get(sample.name, 0.0) + sample.value
+    return out

@@ -8,12 +8,17 @@ import time
 
 import grpc
 import numpy as np
+import pytest
 from test_end_to_end import publish, wait_for  # tests/services is on sys.path (rootdir import mode)
 
 from triwarn.core.fusion import invariants
 from triwarn.services import synthetic
+from triwarn.services.intake import Intake
 from triwarn.services.runtime.logs import RateLimitedLog
+from triwarn.services.runtime.metrics import Metrics
+from triwarn.services.runtime.settings import Settings
 from triwarn.services.wire import tracks as wire
+from triwarn.services.wire.tracks import RejectedInput
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 
@@ -130,3 +135,22 @@ def test_log_lines_are_rate_limited_per_reason_and_say_how_many_were_suppressed(
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 + 3 + 1  # unknown_topic; reason-0, reason-1, other; unknown_topic again
     assert lines[-1] == "topic 300 [299 more of 'unknown_topic' suppressed in the last 60 s]"
+
+
+def test_one_forged_sequence_number_locks_no_node_out() -> None:
+    metrics = Metrics()
+    intake = Intake(Settings(), metrics)
+    intake.birth("us", "us-c2", 5)
+    intake.admit("us", "us-c2", 5, 0)
+    intake.admit("us", "us-c2", 2**62, 3)  # a forged (or bit-flipped) birth: a session of its own
+    with pytest.raises(RejectedInput, match="ahead"):
+        intake.admit("us", "us-c2", 5, 50_000)  # a forged batch number far ahead: refused, sequence unmoved
+    intake.admit("us", "us-c2", 5, 1)  # the genuine node goes on
+    with pytest.raises(RejectedInput) as dup:
+        intake.admit("us", "us-c2", 5, 1)
+    assert dup.value.reason == "duplicate"
+    with pytest.raises(RejectedInput) as stale:
+        intake.admit("us", "us-c2", 4, 9)
+    assert stale.value.reason == "stale_session"
+    intake.admit("us", "us-c2", 7, 2)  # a newer session whose BIRTH was missed: taken, 0 and 1 lost
+    assert metrics.value("triwarn_batch_sequence_gaps_total", nation="us") == 3 + 2
