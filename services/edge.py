@@ -29,7 +29,7 @@ from triwarn.services.distribution.release import link_topic, snapshot_topic, up
 from triwarn.services.distribution.server import GrpcServerHandle, start_server
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.lifecycle import stop_on_signals
-from triwarn.services.runtime.logs import LogOnce
+from triwarn.services.runtime.logs import RateLimitedLog
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.trust.labels import Acceptor, load_public_key
@@ -140,7 +140,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, feed_out: l
     feed = EdgeFeed(hub, nation)
     if feed_out is not None:
         feed_out.append(feed)
-    refused = LogOnce(log)
+    refused = RateLimitedLog(log)
     await server.set_serving()  # it serves its last picture whatever the state of the hub link
     await _set_upstream(server, False)
     backoff = mqtt.Backoff()
@@ -176,7 +176,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, feed_out: l
 
 
 async def _consume(
-    client: aiomqtt.Client, acceptor: Acceptor, feed: EdgeFeed, server: GrpcServerHandle, refused: LogOnce
+    client: aiomqtt.Client, acceptor: Acceptor, feed: EdgeFeed, server: GrpcServerHandle, refused: RateLimitedLog
 ) -> None:
     nation = feed.view
     async for message in client.messages:
@@ -191,7 +191,7 @@ async def _consume(
             accepted = acceptor.accept(payload)
         except RejectedInput as exc:
             feed.counters.refused[exc.reason] = feed.counters.refused.get(exc.reason, 0) + 1
-            refused.warning(f"edge {nation}", exc.reason, str(exc))
+            refused.warning(exc.reason, "edge %s refused an update (%s): %s", nation, exc.reason, str(exc))
             continue
         if topic == snapshot_topic(nation):
             await feed.snapshot(accepted.update)

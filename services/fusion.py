@@ -35,7 +35,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -44,20 +44,23 @@ from typing import Any
 
 import aiomqtt
 import numba
+import numpy as np
 
 from triwarn.core.assessment.assess import Assessor
 from triwarn.core.assessment.warnings import WarningBook
+from triwarn.core.fusion import invariants
 from triwarn.core.fusion.config import FusionConfig
 from triwarn.core.fusion.engine import FusionEngine
 from triwarn.core.tracks import NATIONS, SystemTrack
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.release import ReleasePublisher
 from triwarn.services.distribution.server import start_server
+from triwarn.services.intake import Intake
 from triwarn.services.policy import load_policy
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.clock import Clock, ClockLike, ManualClock
 from triwarn.services.runtime.lifecycle import stop_on_signals
-from triwarn.services.runtime.logs import LogOnce
+from triwarn.services.runtime.logs import RateLimitedLog
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
@@ -91,6 +94,10 @@ class _Group:
     due: dict[int, SystemTrack] = field(default_factory=dict)  # tracks waiting for assessment
     forget: list[int] = field(default_factory=list)  # deleted tracks the assessor has not forgotten yet
     track_gauges: list[Any] = field(default_factory=list)  # triwarn_system_tracks of each view
+    #: tracks restored from the durable picture after a restart and not confirmed by a sensor yet: track id ->
+    #: end of their grace period (ns, service clock); and the restored warnings of each such track
+    restored: dict[int, int] = field(default_factory=dict)
+    restored_warnings: dict[int, list[picture_pb2.Warning]] = field(default_factory=dict)
 
 
 class FusionService:
@@ -108,7 +115,8 @@ class FusionService:
             max_radius_m=settings.max_radius_m,
             max_speed_m_s=settings.max_speed_m_s,
         )
-        self.rejections = LogOnce(log)
+        self.log_limit = RateLimitedLog(log)
+        self.intake = Intake(settings, metrics)
         self._errors_logged: set[tuple[str, str]] = set()
         policy = load_policy(settings.policy_file or None)
         self.policy_id = policy.source
@@ -126,8 +134,12 @@ class FusionService:
         }
         for group in self.groups:
             group.track_gauges = [metrics.system_tracks.labels(view=v) for v in group.views]
-        self.last_batch: dict[tuple[str, str], tuple[int, int]] = {}  # (nation, node) -> (bd_seq, batch_seq)
         self.births: dict[tuple[str, str], int] = {}  # (nation, node) -> bd_seq of its current birth
+        self.dying: dict[tuple[str, str], int] = {}  # (nation, node) -> end of its DEATH grace period, ns
+        #: Saves a durable counter (name, value) before any picture update built after the call (the warning
+        #: log's ``save_counter_soon``); None: numbers are not kept across restarts (replays, tests).
+        self.save_counter: Callable[[str, int], None] | None = None
+        self._reserved = {"next_track_id": 0, "next_warning_id": 0}
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
         # coalition (issue 15): with a node-key registry, only messages signed by a registered node of the
@@ -168,7 +180,7 @@ class FusionService:
     def reject(self, nation: str, exc: wire.RejectedInput) -> None:
         label = nation if nation in NATIONS else "unknown"
         self.metrics.batches_rejected.labels(nation=label, reason=exc.reason).inc()
-        self.rejections.warning(f"topic nation {nation!r}", exc.reason, str(exc))
+        self.log_limit.warning(exc.reason, "rejected input on topic nation %r (%s): %s", nation, exc.reason, str(exc))
 
     def handle_tracks(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """One MQTT track message -> picture updates per view (empty when rejected or nothing changed)."""
@@ -176,23 +188,26 @@ class FusionService:
         signer = self._signer(signing.BATCH, topic_nation, payload)
         if signer is None:
             return []
+        # --- intake: decode and validate (bad tracks refused alone), signer, node registry, exactly-once -----
         try:
-            batch = wire.decode_batch(payload, topic_nation, self.clock.now_ns(), self.limits)
+            batch, refused = wire.decode_batch_tracks(payload, topic_nation, self.clock.now_ns(), self.limits)
             self._check_signed(signer, batch.node_id, (batch.bd_seq, batch.batch_seq))
+            self.intake.admit(batch.nation, batch.node_id, batch.bd_seq, batch.batch_seq)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
+        for track in refused:
+            self.metrics.tracks_rejected.labels(nation=batch.nation, reason=track.reason).inc()
+            where = f"{batch.nation}/{batch.node_id}"
+            self.log_limit.warning(track.reason, "rejected track from %s (%s): %s", where, track.reason, track.detail)
+        # --- end of intake --------------------------------------------------------------------------------
         observer = self.observer
         if observer is not None:
             observer.stamp(batch.sent_time_ns, "decoded")
         received, tracks_received = self._per_nation[batch.nation]
         received.inc()
         tracks_received.inc(len(batch))
-        key = (batch.nation, batch.node_id)
-        last = self.last_batch.get(key)
-        if last is not None and last[0] == batch.bd_seq and batch.batch_seq > last[1] + 1:
-            self.metrics.batch_gaps.labels(nation=batch.nation).inc(batch.batch_seq - last[1] - 1)
-        self.last_batch[key] = (batch.bd_seq, batch.batch_seq)
+        self._reserve("next_track_id", max(g.engine.next_track_number for g in self.groups) + len(batch))
 
         updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
         for group in self.groups:
@@ -208,15 +223,46 @@ class FusionService:
         self.metrics.fusion_cycle_seconds.observe(time.perf_counter() - started)
         return updates
 
+    def _checked(self, group: _Group, changed: list[SystemTrack]) -> tuple[list[SystemTrack], list[int]]:
+        """The engine's output tracks that satisfy the invariants (finite, symmetric positive-definite
+        covariance of bounded condition, inside the flight envelope), and the numbers of those that do not:
+        never published; counted per reason and logged (rate-limited); a broken track the picture holds is
+        deleted from it."""
+        if not changed:
+            return changed, []
+        x = np.stack([t.x for t in changed])
+        P = np.stack([t.P for t in changed])
+        code = invariants.violations(x, P, self.limits.envelope)
+        if not code.any():
+            return changed, []
+        good, broken = [], []
+        for track, c in zip(changed, code.tolist(), strict=True):
+            if c == invariants.OK:
+                good.append(track)
+                continue
+            reason = invariants.REASONS[c]
+            self.metrics.tracks_dropped.labels(reason=reason).inc()
+            self.log_limit.log(
+                logging.ERROR, f"invariant:{reason}", "fusion: system track %d dropped (%s)", track.track_id, reason
+            )
+            if track.track_id in group.latest:
+                broken.append(track.track_id)
+        return good, broken
+
     def _picture_updates(
         self, group: _Group, result: Any, source_sent_time_ns: int
     ) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """One DELTA per view of ``group`` for an engine result (none when nothing changed). Each track
         carries its latest assessment; tracks that are new or whose assessment is older than
         ``assess_period_s`` become due for assessment; deleted tracks end their warnings."""
-        changed, deleted = result.changed, result.deleted
+        changed, broken = self._checked(group, result.changed)
+        deleted = [*result.deleted, *broken]
         if not changed and not deleted:
             return []
+        # restored tracks a sensor confirmed (reacquired under their number) stay; their restored warnings stay
+        # until the track's first assessment replaces them (assessment_updates)
+        for t in changed if group.restored else ():
+            group.restored.pop(t.track_id, None)
         now_ns = self.clock.now_ns()
         # a track's message starts as a copy of its last one, which carries its latest assessment
         copied = [track.track_id in group.latest for track in changed]
@@ -248,6 +294,9 @@ class FusionService:
             group.forget.append(track_id)
         if deleted:
             update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update({}, deleted, now_ns))
+        for track_id in deleted if group.restored_warnings else ():
+            group.restored.pop(track_id, None)
+            update.warnings.extend(self._end_restored_warnings(group, track_id))
         group.track_count = len(group.latest)
         for gauge in group.track_gauges:
             gauge.set(group.track_count)
@@ -279,6 +328,7 @@ class FusionService:
         live = {tid: a for tid, a in assessments.items() if tid in group.latest}
         if not live:
             return []
+        self._reserve("next_warning_id", group.warnings.next_warning_id + len(live))
         update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
         for tid, a in live.items():
             group.assessed[tid] = (int(a.time_ns), a)
@@ -288,6 +338,8 @@ class FusionService:
             picture.fill_track_assessment(msg, a)
             group.latest[tid] = msg
         update.warnings.extend(picture.warning_to_proto(w) for w in group.warnings.update(live, (), now_ns))
+        for tid in live if group.restored_warnings else ():  # current warnings replace the restored ones
+            update.warnings.extend(self._end_restored_warnings(group, tid))
         return [(view, update) for view in group.views]
 
     def assess_due(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
@@ -300,14 +352,17 @@ class FusionService:
 
     def handle_status(self, topic_nation: str, payload: bytes) -> list[tuple[str, picture_pb2.PictureUpdate]]:
         """A node's BIRTH or DEATH. A DEATH that pairs with the node's current BIRTH (same bd_seq) drops the
-        node's local tracks from the picture at once, instead of waiting for them to time out; a DEATH of an
-        older session (a retained will from before a reconnect) changes nothing."""
+        node's local tracks from the picture after ``Settings.node_death_grace_s`` (at once with 0): a broker
+        restart delivers every node's last will, and a node back within the grace period (a newer BIRTH)
+        keeps its tracks, which coast meanwhile. A DEATH of an older session (a retained will from before a
+        reconnect) changes nothing."""
         signer = self._signer(signing.STATUS, topic_nation, payload)
         if signer is None:
             return []
         try:
             event = wire.decode_status(payload, topic_nation, self.limits)
             self._check_signed(signer, event.node_id, None)
+            self.intake.check_node(event.nation, event.node_id)
         except wire.RejectedInput as exc:
             self.reject(topic_nation, exc)
             return []
@@ -315,16 +370,93 @@ class FusionService:
         log.info("node %s (%s): %s, bd_seq=%d", *key, "BIRTH" if event.birth else "DEATH", event.bd_seq)
         if event.birth:
             self.births[key] = max(event.bd_seq, self.births.get(key, 0))
+            self.intake.birth(event.nation, event.node_id, event.bd_seq)
+            self.dying.pop(key, None)
             self.metrics.node_status.labels(nation=event.nation).set(1)
             return []
         if event.bd_seq < self.births.get(key, 0):
             return []  # the death of an earlier session
         self.metrics.node_status.labels(nation=event.nation).set(0)
-        updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
+        self.dying[key] = self.clock.now_ns() + round(self.settings.node_death_grace_s * 1e9)
+        return self.expire_deaths()
+
+    def restore(
+        self, snapshots: Mapping[str, picture_pb2.PictureUpdate], next_track_id: int, next_warning_id: int
+    ) -> None:
+        """After a restart: take back the picture of every view (its durable SNAPSHOT) and the durable
+        counters. Each group's engine holds the restored tracks dormant under their numbers, so a sensor's new
+        local track of the same object takes its old number back (:meth:`FusionEngine.restore`), and numbers
+        continue from the counters (never below a number issued before). A restored track that no sensor
+        confirms within ``Settings.restore_grace_s`` is deleted from the picture with its warnings
+        (:meth:`expire`); a confirmed one keeps its restored warnings until its first assessment issues
+        current ones in their place."""
+        deadline = self.clock.now_ns() + round(self.settings.restore_grace_s * 1e9)
         for group in self.groups:
-            if event.nation in group.sources:
-                result = group.engine.drop_source(event.nation, event.node_id)
-                updates += self._picture_updates(group, result, 0)
+            snap = snapshots.get(group.views[0])
+            msgs = list(snap.tracks) if snap is not None else []
+            warnings = list(snap.warnings) if snap is not None else []
+            group.engine.restore([picture.system_track_from_pb(m) for m in msgs])
+            group.engine.reserve_numbers(next_track_id)
+            group.warnings.reserve_ids(max([next_warning_id, *(w.warning_id + 1 for w in warnings)]))
+            group.restored = {int(m.track_id): deadline for m in msgs}
+            for w in warnings:
+                group.restored_warnings.setdefault(int(w.track_id), []).append(w)
+            if msgs:
+                log.info("fusion: %d tracks restored for views %s, waiting for a sensor", len(msgs), group.views)
+        self._reserved = {"next_track_id": next_track_id, "next_warning_id": next_warning_id}
+
+    @staticmethod
+    def _end_restored_warnings(group: _Group, track_id: int) -> list[picture_pb2.Warning]:
+        """The ENDED messages of a restored track's restored warnings (they are forgotten)."""
+        ended = []
+        for w in group.restored_warnings.pop(track_id, []):
+            e = picture_pb2.Warning()
+            e.CopyFrom(w)
+            e.state = picture_pb2.Warning.STATE_ENDED
+            ended.append(e)
+        return ended
+
+    def _reserve(self, name: str, needed: int) -> None:
+        """Make sure the durable counter ``name`` is at least ``needed`` (in blocks of ``_RESERVE_BLOCK``,
+        so it is written rarely) before a number below it is published."""
+        if self.save_counter is None or needed <= self._reserved[name]:
+            return
+        self._reserved[name] = needed + _RESERVE_BLOCK
+        self.save_counter(name, self._reserved[name])
+
+    def expire(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """The updates of grace periods that ran out: of DEATHs (:meth:`expire_deaths`) and of restored
+        tracks no sensor confirmed (deleted from the picture with their warnings; the engine keeps them
+        dormant, so the same object seen later still gets its number back)."""
+        updates = self.expire_deaths()
+        now_ns = self.clock.now_ns()
+        for group in self.groups:
+            gone = [tid for tid, deadline in group.restored.items() if deadline <= now_ns]
+            if not gone:
+                continue
+            update = picture_pb2.PictureUpdate(kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=now_ns)
+            update.deleted_track_ids.extend(gone)
+            for tid in gone:
+                del group.restored[tid]
+                update.warnings.extend(self._end_restored_warnings(group, tid))
+            log.info("fusion: %d restored tracks not confirmed by any sensor: deleted", len(gone))
+            updates += [(view, update) for view in group.views]
+        return updates
+
+    def expire_deaths(self) -> list[tuple[str, picture_pb2.PictureUpdate]]:
+        """Drop the tracks of the nodes whose DEATH grace period has passed (service clock)."""
+        if not self.dying:
+            return []
+        now_ns = self.clock.now_ns()
+        updates: list[tuple[str, picture_pb2.PictureUpdate]] = []
+        for key, deadline_ns in list(self.dying.items()):
+            if deadline_ns > now_ns:
+                continue
+            del self.dying[key]
+            log.info("node %s (%s): no new BIRTH within the grace period; its tracks are dropped", *key)
+            for group in self.groups:
+                if key[0] in group.sources:
+                    updates += self._picture_updates(group, group.engine.drop_source(*key), 0)
         return updates
 
     def warm_up(self, assess: bool = True) -> None:
@@ -358,6 +490,7 @@ async def run(
     _limit_kernel_threads(LOOP_KERNEL_THREADS)
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
     service.observer = hub.observer = observer
+    service.save_counter = hub.log.save_counter_soon
     server = await start_server(settings, hub)
     # coalition (issue 15): release each view, labelled and signed, to its national edge over the hub
     releases = (
@@ -381,6 +514,13 @@ async def run(
     assessor_ready = asyncio.create_task(_log_ready(assessor, t))
     # everything allocated so far (modules, kernels, warm-up garbage) lives for the whole run: keep it out
     # of the collector's generations, which takes the collector's pauses out of the fusion cycle's p99
+    # the picture restored from the log goes back into the engines now, when batches can come: the restored
+    # tracks' grace period starts here, not before the warm-up
+    service.restore(
+        {v: hub.snapshot(v) for v in hub.views},
+        await hub.log.load_counter("next_track_id"),
+        await hub.log.load_counter("next_warning_id"),
+    )
     gc.collect()
     gc.freeze()
     if observer is not None:
@@ -388,6 +528,7 @@ async def run(
     backoff = mqtt.Backoff()
     wake = asyncio.Event()
     worker = asyncio.create_task(_assess_worker(service, hub, wake, assessor))
+    expirer = asyncio.create_task(_expire(service, hub))
     try:
         while not stop.is_set():
             try:
@@ -428,9 +569,10 @@ async def run(
     finally:
         log.info("fusion: shutting down")
         assessor_ready.cancel()
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        for task in (worker, expirer):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await assessor.close()
         await server.stop(2.0)
         await hub.close()
@@ -498,6 +640,9 @@ async def _consume(client: Any, service: FusionService, hub: Any, assess: asynci
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
+
+#: Track numbers and warning ids reserved in the durable log at a time (one write per this many).
+_RESERVE_BLOCK = 10_000
 
 #: Batches handed to the hub whose log commit has not finished yet, at most.
 _IN_FLIGHT = 64
@@ -759,6 +904,15 @@ class AssessProcess:
         """End the process: a running assessment is dropped, and a process still warming up is ended after
         ``CLOSE_GRACE_S`` rather than waited for."""
         await asyncio.to_thread(self._pool.stop, CLOSE_GRACE_S)
+
+
+async def _expire(service: FusionService, hub: Any, period_s: float = 0.5) -> None:
+    """End the grace periods that ran out (``FusionService.expire``: DEATHs, restored tracks)."""
+    while True:
+        await asyncio.sleep(period_s)
+        updates = service.expire()
+        if updates:
+            await hub.publish_many(updates)
 
 
 async def _log_ready(assessor: AssessProcess, started: float) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -104,6 +105,14 @@ class Node:
                 due.append(t_s)
         return due
 
+    def fresh(self, t_s: float) -> bool:
+        """Whether the tick at scenario time ``t_s`` is recent enough to publish: within half of the fusion
+        service's ``max_age_s`` of now (scenario clock). A node that starts (or reconnects) late, e.g. in loop
+        mode in the middle of a cycle, steps through the elapsed ticks without sending them: a burst of stale
+        batches would only be rejected."""
+        tick_ns = self.cycle.t0_ns + round(t_s * 1e9)
+        return self.clock.now_ns() - tick_ns <= round(0.5 * self.settings.max_age_s * 1e9)
+
     def step(self, t_s: float, batch_seq: int, bd_seq: int) -> LocalTrackBatch:
         """Advance the simulation to scenario time ``t_s``; the nation's tracks as a batch."""
         tracks = self.cycle.sim.step(t_s)  # type: ignore[attr-defined]
@@ -166,6 +175,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     backoff = mqtt.Backoff()
     batch_topic = wire.tracks_topic(node.nation)
     status_topic = wire.status_topic(node.nation)
+    unsent: LocalTrackBatch | None = None  # the batch whose publish the lost connection interrupted
     while not stop.is_set() and not node.finished():
         bd_seq = time.time_ns() // 1_000_000  # increases across reconnects and restarts
         will = aiomqtt.Will(status_topic, node.status(False, bd_seq, signer), qos=1, retain=True)
@@ -177,13 +187,25 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 log.info("node %s: connected, birth bd_seq=%d", node.nation, bd_seq)
                 backoff.reset()
                 batch_seq = 0
+                if unsent is not None:  # sent again as the first batch of this birth (fusion drops it if stale)
+                    batch = dataclasses.replace(unsent, bd_seq=bd_seq, batch_seq=batch_seq)
+                    payload = wire.with_sent_time(wire.encode_batch(batch), clock.now_ns())
+                    if signer is not None:
+                        payload = signer.sign(signing.BATCH, payload)
+                    await client.publish(batch_topic, payload, qos=1)
+                    unsent = None
+                    batch_seq += 1
                 while not stop.is_set() and not node.finished():
                     for t_s in node.due_steps():
                         batch = await asyncio.to_thread(node.step, t_s, batch_seq, bd_seq)
+                        if not node.fresh(t_s):
+                            continue  # the elapsed part of a (looping) scenario: simulated, not sent
                         payload = wire.with_sent_time(wire.encode_batch(batch), clock.now_ns())
                         if signer is not None:
                             payload = signer.sign(signing.BATCH, payload)
+                        unsent = batch
                         await client.publish(batch_topic, payload, qos=1)
+                        unsent = None
                         batch_seq += 1
                         if settings.heartbeat_file:
                             Path(settings.heartbeat_file).touch()

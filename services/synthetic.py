@@ -11,7 +11,11 @@ from triwarn.services.wire import tracks as wire
 __all__ = ["POS_SIGMA_M", "VEL_SIGMA_M_S", "nation_batch", "synthetic_batches", "truth_states"]
 
 
-def synthetic_batches(now_ns: int, n_objects: int = 3, seed: int = 0) -> list[tuple[bytes, str]]:
-    """Encoded batches of every nation at ``now_ns``: a list of (payload, nation)."""
+def synthetic_batches(now_ns: int, n_objects: int = 3, seed: int = 0, batch_seq: int = 0) -> list[tuple[bytes, str]]:
+    """Encoded batches of every nation at ``now_ns``: a list of (payload, nation). The fusion service takes a
+    node's batch once: give each later call a higher ``batch_seq``."""
     truth = truth_states(n_objects, seed)
-    return [(wire.encode_batch(nation_batch(nation, truth, now_ns, seed=seed)), nation) for nation in NATIONS]
+    return [
+        (wire.encode_batch(nation_batch(nation, truth, now_ns, batch_seq=batch_seq, seed=seed)), nation)
+        for nation in NATIONS
+    ]

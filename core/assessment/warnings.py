@@ -116,6 +116,15 @@ class WarningBook:
         """Every active warning (for a snapshot)."""
         return [a.warning for a in self._active.values()]
 
+    @property
+    def next_warning_id(self) -> int:
+        """The id the next new warning gets."""
+        return self._next_id
+
+    def reserve_ids(self, first: int) -> None:
+        """Never give an id below ``first`` to a new warning (ids issued before a restart)."""
+        self._next_id = max(self._next_id, int(first))
+
     def update(
         self,
         assessments: Mapping[int, Assessment],

@@ -46,6 +46,7 @@ time, member groups, manoeuvre allowance), :mod:`.membership` (stability, associ
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -212,6 +213,39 @@ class FusionEngine:
     def now_ns(self) -> int | None:
         """The newest track time seen so far (ns), or None before the first track."""
         return self._store.now_ns
+
+    @property
+    def next_track_number(self) -> int:
+        """The number the next new system track gets."""
+        return self._store.next_id
+
+    def reserve_numbers(self, first: int) -> None:
+        """Never give a number below ``first`` to a new system track (numbers issued before a restart)."""
+        self._store.next_id = max(self._store.next_id, int(first))
+
+    def restore(self, tracks: Sequence[SystemTrack]) -> None:
+        """Take back system tracks reported before a restart (e.g. from a durable picture) as dormant tracks
+        under their numbers, dormant since their time of validity: a new local track of the same object
+        reacquires its old number, exactly as after a coverage gap (``FusionConfig.reacquire_s``, and the
+        hand-over of ``handover_s``); no number at or below the largest restored one is given to another
+        object. The tracks are not reported (not live) until a source confirms them."""
+        store = self._store
+        for t in tracks:
+            s = store.new_system()
+            store.tentative.discard(s)
+            st = store.st
+            st.id[s] = int(t.track_id)
+            st.alive[s] = False
+            st.dormant[s] = True
+            st.dormant_since_ns[s] = int(t.time_ns)
+            st.published[s] = True
+            st.x[s] = t.x
+            st.P[s] = t.P
+            st.t_ns[s] = int(t.time_ns)
+            st.phase[s] = int(t.phase)
+            st.born_ns[s] = int(t.time_ns)
+            st.fresh_ns[s] = int(t.fresh_ns or t.time_ns)
+            store.next_id = max(store.next_id, int(t.track_id) + 1)
 
     def __len__(self) -> int:
         return int(self._store.live_systems().size)

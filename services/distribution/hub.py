@@ -140,6 +140,15 @@ class PictureHub:
         return cls(settings, wlog, states, metrics)
 
     @property
+    def metrics(self) -> Metrics | None:
+        return self._metrics
+
+    @property
+    def log(self) -> WarningLog:
+        """The durable log (the fusion service keeps its track number counter there)."""
+        return self._log
+
+    @property
     def views(self) -> tuple[str, ...]:
         return tuple(self._views)
 
@@ -286,7 +295,7 @@ class PictureHub:
                     cached = filtered.SerializeToString()
                     by_filter[sub.spec] = cached
                 data = cached
-            if sub.push(data):
+            if sub.push(data, p.seq):
                 deepest = max(deepest, sub.depth)
                 if pushed is not None:
                     pushed.setdefault(id(data), [data, 0])[1] += 1
@@ -361,6 +370,7 @@ class PictureHub:
             self._log,
             functools.partial(self._unregister, state),
         )
+        sub.max_lag_s = self._settings.subscriber_max_lag_s
         state.subscribers.add(sub)
         if self._metrics is not None:
             self._metrics.subscribers.labels(view).set(len(state.subscribers))

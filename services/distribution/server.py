@@ -4,6 +4,7 @@ checking and server reflection (the hub's data path and guarantees: :mod:`triwar
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -12,7 +13,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from triwarn.services.distribution.filters import FilterSpec
 from triwarn.services.distribution.hub import PictureHub, ResumeOutOfRange
@@ -101,23 +103,40 @@ class WarningService:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         first: bytes | None = None  # the first and the last update written (the audit's range)
         last = b""
+        metrics = self._hub.metrics
+        lag = None
+        if metrics is not None:
+            peer = context.peer() or "unknown"
+            lag = (metrics.subscriber_lag_updates.labels(view, peer), metrics.subscriber_lag_seconds.labels(view, peer))
+        aborted: list[asyncio.Task[None]] = []
+        sub.abort_stuck_write = lambda code, details: aborted.append(
+            asyncio.get_running_loop().create_task(_abort(context, code, details))
+        )
         try:
             observer = self._hub.observer
             async with contextlib.aclosing(sub.stream()) as stream:
                 async for data in stream:
-                    if observer is None:
-                        await context.write(data)
-                    else:
-                        started = time.time_ns()
-                        await context.write(data)
+                    sub.writing = True
+                    started = time.time_ns()
+                    await context.write(data)
+                    sub.writing = False
+                    sub.accepted()
+                    if lag is not None:
+                        lag[0].set(sub.lag_updates)
+                        lag[1].set(sub.lag_s)
+                    if observer is not None:
                         observer.wrote(data, started, time.time_ns())
                     if first is None:
                         first = data
                     last = data
-            if sub.end is not None:
+            if sub.end is not None and not aborted:
                 await context.abort(*sub.end)
         finally:
             sub.close()
+            if metrics is not None:
+                with contextlib.suppress(KeyError):
+                    metrics.subscriber_lag_updates.remove(view, peer)
+                    metrics.subscriber_lag_seconds.remove(view, peer)
             if first is not None and self._audit is not None:
                 self._record(context, view, "Subscribe", first, last)
 
@@ -184,6 +203,29 @@ class GrpcServerHandle:
         await self.server.wait_for_termination()
 
 
+#: The stable reflection service (grpcurl and recent clients ask it first). grpcio-reflection 1.85 ships only
+#: v1alpha; v1's messages are v1alpha's with the package renamed (same fields, same numbers: the same bytes),
+#: so v1alpha's servicer answers both.
+REFLECTION_V1_SERVICE_NAME = "grpc.reflection.v1.ServerReflection"
+
+
+def _reflection_v1_handler(service_names: tuple[str, ...]) -> grpc.GenericRpcHandler:
+    servicer = reflection_aio.ReflectionServicer(service_names)
+    method = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(REFLECTION_V1_SERVICE_NAME, {"ServerReflectionInfo": method})
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, details: str) -> None:
+    """End a call with a status from outside its handler (which waits in ``write`` for a client that does
+    not read): gRPC sends the status after what it already accepted, and the handler's write fails."""
+    with contextlib.suppress(Exception):
+        await context.abort(code, details)
+
+
 async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     """Start the gRPC server on ``settings.grpc_listen`` (port 0 picks a free port: read ``handle.port``) with
     WarningService, health checking (NOT_SERVING until ``handle.set_serving()``) and server reflection."""
@@ -194,7 +236,9 @@ async def start_server(settings: Settings, hub: PictureHub) -> GrpcServerHandle:
     server.add_generic_rpc_handlers((service.rpc_handler(),))
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1_SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    server.add_generic_rpc_handlers((_reflection_v1_handler(names),))
     if tls is None:
         port = server.add_insecure_port(settings.grpc_listen)
     else:  # mutual TLS: a client certificate from the CA is required, and its nation decides the view

@@ -4,6 +4,7 @@ updates the hub pushes into its bounded queue."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
@@ -42,31 +43,61 @@ class Subscription:
         self._history = history  # (after_seq, up_to_seq): read (after, up_to] from the log
         self._log = wlog
         self._unregister = unregister
-        self._items: deque[bytes] = deque()
+        self._items: deque[tuple[int, float, bytes]] = deque()  # (seq, monotonic time pushed, data)
         self._event = asyncio.Event()
         self.end: tuple[grpc.StatusCode, str] | None = None
+        #: Longest an update may wait for gRPC to accept it (seconds; 0: no bound), see :meth:`push`.
+        self.max_lag_s = 0.0
+        #: While the gRPC handler waits in ``write``: how to end the call from outside it (set by the handler).
+        self.abort_stuck_write: Callable[[grpc.StatusCode, str], None] | None = None
+        self.writing = False
+        self._current: tuple[int, float] | None = None  # (seq, pushed) of the live update being written
+        #: Lag of the last update gRPC accepted: in updates (the view's last seq minus its seq) and seconds
+        #: (from the hub's push to gRPC's acceptance).
+        self.lag_updates = 0
+        self.lag_s = 0.0
 
     @property
     def depth(self) -> int:
         return len(self._items)
 
-    def push(self, data: bytes) -> bool:
-        """Queue one update; False (and the subscription ended) when the queue is full."""
+    def push(self, data: bytes, seq: int = 0) -> bool:
+        """Queue update ``seq``; False (and the subscription ended with RESOURCE_EXHAUSTED) when the queue is
+        full, or when its oldest update has waited more than ``max_lag_s`` for gRPC to accept it: the
+        subscriber reads too slowly (or not at all), whatever gRPC's own buffers hold."""
         if self.end is not None:
             return False
+        now = time.monotonic()
         if len(self._items) >= self._maxsize:
             self.finish(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"subscriber fell behind by more than {self._maxsize} updates: resume after the last seq you received",
             )
             return False
-        self._items.append(data)
+        oldest = self._items[0][1] if self._items else (self._current[1] if self.writing and self._current else now)
+        if self.max_lag_s > 0 and now - oldest > self.max_lag_s:
+            self.finish(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"subscriber fell behind by more than {self.max_lag_s:g} s: read faster (or with a smaller receive "
+                "window) and resume after the last seq you received",
+            )
+            return False
+        self._items.append((seq, now, data))
         self._event.set()
         return True
+
+    def accepted(self) -> None:
+        """gRPC accepted the update last taken from the stream: its lag is measured here."""
+        if self._current is not None:
+            seq, pushed = self._current
+            self.lag_updates = max(0, self._view.last_seq - seq)
+            self.lag_s = time.monotonic() - pushed
 
     def finish(self, code: grpc.StatusCode, details: str) -> None:
         if self.end is None:
             self.end = (code, details)
+            if self.writing and self.abort_stuck_write is not None:
+                self.abort_stuck_write(code, details)  # the handler is stuck in write: end the call from here
         self._event.set()
 
     def close(self) -> None:
@@ -92,7 +123,9 @@ class Subscription:
                 await self._event.wait()
             if self.end is not None:
                 return
-            yield self._items.popleft()
+            seq, pushed, data = self._items.popleft()
+            self._current = (seq, pushed)
+            yield data
 
     async def _read_history(self, after: int, up_to: int) -> AsyncIterator[bytes]:
         wlog = self._log

@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 #: Bytes appended to a SQLite log between two WAL checkpoints.
 WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
+#: Longest time between two WAL checkpoints of a log that was written to at all, seconds (a quiet log's WAL
+#: is copied back too).
+WAL_CHECKPOINT_S = 30.0
 
 #: One log row: (view, seq, time_ns, serialized PictureUpdate).
 Row = tuple[str, int, int, bytes]
@@ -55,6 +59,8 @@ class _Backend(Protocol):
     def read_after(self, view: str, after_seq: int, limit: int) -> list[tuple[int, bytes]]: ...
     def bounds(self, view: str) -> tuple[int, int]: ...
     def load_checkpoint(self, view: str) -> tuple[int, bytes] | None: ...
+    def load_counter(self, name: str) -> int: ...
+    def save_counter(self, name: str, value: int) -> None: ...
     def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int: ...
     def close(self) -> None: ...
 
@@ -68,6 +74,7 @@ _SCHEMA_SQLITE = (
         PRIMARY KEY (view, seq))""",
     """CREATE TABLE IF NOT EXISTS picture_checkpoints (
         view TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
 _SCHEMA_POSTGRES = (
     """CREATE TABLE IF NOT EXISTS picture_updates (
@@ -75,6 +82,7 @@ _SCHEMA_POSTGRES = (
         PRIMARY KEY (view, seq))""",
     """CREATE TABLE IF NOT EXISTS picture_checkpoints (
         view TEXT PRIMARY KEY, seq BIGINT NOT NULL, payload BYTEA NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
 )
 
 
@@ -120,6 +128,22 @@ class _SqlBackend:
         row = cur.fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    def load_counter(self, name: str) -> int:
+        cur = self._conn.cursor()
+        cur.execute(self._sql("SELECT value FROM counters WHERE name = ?"), (name,))
+        row = cur.fetchone()
+        return 0 if row is None else int(row[0])
+
+    def save_counter(self, name: str, value: int) -> None:
+        with self._transaction():
+            self._conn.cursor().execute(
+                self._sql(
+                    "INSERT INTO counters (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                (name, value),
+            )
+
     def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int:
         with self._transaction():
             cur = self._conn.cursor()
@@ -139,7 +163,7 @@ class _SqlBackend:
 
 
 class _SqliteBackend(_SqlBackend):
-    def __init__(self, path: str, synchronous: str) -> None:
+    def __init__(self, path: str, synchronous: str, wal_limit_bytes: int = 2 * WAL_CHECKPOINT_BYTES) -> None:
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         if path != ":memory:":
@@ -151,6 +175,10 @@ class _SqliteBackend(_SqlBackend):
         # No automatic checkpoints in the writer: one would stall a commit for several ms (measured: p99 of
         # a commit 6.6 ms with them, 0.2 ms without). _Checkpointer runs them from a connection of its own.
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # the WAL file is reused from its start after a complete checkpoint but never shrinks by itself: the
+        # next write after one truncates it to this size (SQLite's journal_size_limit), so the file stays within
+        # a few checkpoint intervals
+        conn.execute(f"PRAGMA journal_size_limit={int(wal_limit_bytes)}")
         for statement in _SCHEMA_SQLITE:
             conn.execute(statement)
         conn.commit()
@@ -168,35 +196,70 @@ class _SqliteBackend(_SqlBackend):
         super().close()
 
 
-class _Checkpointer:
-    """Copies the SQLite WAL back into the database from its own thread and connection (PASSIVE: it never
-    blocks the writer), once enough has been appended since the last time."""
+#: Longest a TRUNCATE checkpoint waits for the writer and readers (it holds the writer back meanwhile): busy,
+#: it gives up and the next checkpoint tries again.
+_TRUNCATE_WAIT_S = 0.02
 
-    def __init__(self, path: str, every_bytes: int) -> None:
+
+class _Checkpointer:
+    """Copies the SQLite WAL back into the database from its own thread and connection, once enough has been
+    appended since the last time (``every_bytes``) or, if anything was, ``every_s`` has passed.
+
+    PASSIVE first: it never blocks the writer. But SQLite reuses the WAL from its start only when a checkpoint
+    has caught up with every frame before the next write, which a concurrent checkpoint under steady writing
+    (or behind a reader holding an old snapshot) never does, and the file grows without bound. So when the
+    file is past the database's size (at least 1 MiB, at most ``2 * every_bytes``) the checkpoint is a
+    TRUNCATE: it waits (at most ``_TRUNCATE_WAIT_S``) for the writer's current transaction and for readers,
+    copies the few frames PASSIVE left, and empties the file; the writer waits for it meanwhile (a few ms, at
+    most once per checkpoint)."""
+
+    def __init__(self, path: str, every_bytes: int, every_s: float = WAL_CHECKPOINT_S) -> None:
         self._path = path
+        self._wal = Path(f"{path}-wal")
         self._every_bytes = every_bytes
+        self._every_s = every_s
         self._pending_bytes = 0
+        self._last = time.monotonic()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triwarn-warning-log-checkpoint")
         self._conn: sqlite3.Connection | None = None
         self._running: Any = None
 
     def note(self, n_bytes: int) -> None:
         self._pending_bytes += n_bytes
-        if self._pending_bytes >= self._every_bytes and (self._running is None or self._running.done()):
+        due = self._pending_bytes >= self._every_bytes or time.monotonic() - self._last >= self._every_s
+        if due and (self._running is None or self._running.done()):
             self._pending_bytes = 0
+            self._last = time.monotonic()
             self._running = self._executor.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
         if self._conn is None:
-            self._conn = sqlite3.connect(self._path, check_same_thread=False)
+            self._conn = sqlite3.connect(self._path, check_same_thread=False, timeout=_TRUNCATE_WAIT_S)
         while True:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if self._wal_bytes() > self._truncate_above():
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:  # busy or locked: the next one catches up
                 log.debug("WAL checkpoint skipped: %s", exc)
             if self._pending_bytes < self._every_bytes:  # more was appended meanwhile: go again
                 return
             self._pending_bytes = 0
+
+    def _truncate_above(self) -> int:
+        """WAL size past which the checkpoint truncates it: the database's size (at least 1 MiB), at most twice
+        the checkpoint interval; so the WAL stays within about the database's size plus one interval."""
+        try:
+            db_bytes = Path(self._path).stat().st_size
+        except OSError:
+            db_bytes = 0
+        return min(2 * self._every_bytes, max(1 << 20, db_bytes))
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self._wal.stat().st_size
+        except OSError:
+            return 0
 
     def close(self) -> None:
         def _close() -> None:
@@ -265,7 +328,9 @@ class WarningLog:
             if is_postgres_url(location):
                 backend = await loop.run_in_executor(executor, _PostgresBackend, location)
             else:
-                backend = await loop.run_in_executor(executor, _SqliteBackend, location, synchronous)
+                backend = await loop.run_in_executor(
+                    executor, _SqliteBackend, location, synchronous, 2 * wal_checkpoint_bytes
+                )
             reader: _Backend | None = None
             if (
                 isinstance(backend, _SqliteBackend)
@@ -312,6 +377,19 @@ class WarningLog:
     async def load_checkpoint(self, view: str) -> tuple[int, bytes] | None:
         """The newest checkpoint of ``view`` as (seq, serialized SNAPSHOT), or None."""
         return await self._run(self._reader.load_checkpoint, view)
+
+    async def load_counter(self, name: str) -> int:
+        """The value of a durable counter (0 if never saved)."""
+        return await self._run(self._reader.load_counter, name)
+
+    def save_counter_soon(self, name: str, value: int) -> None:
+        """Save a durable counter before any row appended after this call: at once on the caller's thread
+        (inline log), else queued to the log's thread ahead of later appends (its one thread runs calls in
+        order)."""
+        if self.inline:
+            self._backend.save_counter(name, value)
+        else:
+            self._executor.submit(self._backend.save_counter, name, value)
 
     async def checkpoint(self, view: str, seq: int, payload: bytes, keep_last: int) -> int:
         """Store ``view``'s snapshot at ``seq`` and delete its deltas with seq <= ``seq - keep_last``.

@@ -95,7 +95,14 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
     raise BrokerError(f"nothing listens on {host}:{port} after {timeout_s:.0f} s")
 
 
-def mosquitto_config(port: int, host: str = "127.0.0.1") -> str:
+#: Largest MQTT payload the generated Mosquitto config lets through (``message_size_limit``): the fusion
+#: service's default ``Settings.max_payload_bytes`` plus 64 kB, so that a payload just over the service's
+#: limit still reaches it and is counted and logged as ``oversized``, while a larger one (100 MB) is dropped at
+#: the broker and never reaches (nor has to be buffered by) any subscriber.
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 + 64 * 1024
+
+
+def mosquitto_config(port: int, host: str = "127.0.0.1", max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> str:
     return "\n".join(
         [
             f"listener {port} {host}",
@@ -106,6 +113,7 @@ def mosquitto_config(port: int, host: str = "127.0.0.1") -> str:
             "log_type error",
             "log_type warning",
             "max_queued_messages 10000",
+            f"message_size_limit {int(max_payload_bytes)}",
             "",
         ]
     )

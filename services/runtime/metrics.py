@@ -33,6 +33,19 @@ class Metrics:
         self.tracks_received = Counter(
             "triwarn_tracks_received", "Local tracks accepted, per nation", ["nation"], registry=r
         )
+        self.tracks_rejected = Counter(
+            "triwarn_tracks_rejected",
+            "Tracks refused alone from a batch whose other tracks were kept, per nation and reason",
+            ["nation", "reason"],
+            registry=r,
+        )
+        self.tracks_dropped = Counter(
+            "triwarn_system_tracks_dropped",
+            "Fused system tracks that broke an invariant (non-finite, covariance, flight envelope) and were not"
+            " published, per reason",
+            ["reason"],
+            registry=r,
+        )
         self.batches_late = Counter(
             "triwarn_batches_late_dropped",
             "Local tracks dropped as older than the late window, per nation",
@@ -41,7 +54,7 @@ class Metrics:
         )
         self.batch_gaps = Counter(
             "triwarn_batch_sequence_gaps",
-            "Batches missing in a node's sequence (detected gaps), per nation",
+            "Batches lost: missing in a node's sequence (gaps in batch_seq), per nation",
             ["nation"],
             registry=r,
         )
@@ -72,6 +85,18 @@ class Metrics:
         self.subscribers = Gauge("triwarn_subscribers", "Connected subscribers, per view", ["view"], registry=r)
         self.subscriber_queue_depth = Gauge(
             "triwarn_subscriber_queue_depth_max", "Deepest subscriber queue, per view", ["view"], registry=r
+        )
+        self.subscriber_lag_updates = Gauge(
+            "triwarn_subscriber_lag_updates",
+            "Updates a subscriber is behind the view when gRPC accepts a write to it, per subscriber (peer)",
+            ["view", "subscriber"],
+            registry=r,
+        )
+        self.subscriber_lag_seconds = Gauge(
+            "triwarn_subscriber_lag_seconds",
+            "Seconds from an update's publication to gRPC accepting it for a subscriber, per subscriber (peer)",
+            ["view", "subscriber"],
+            registry=r,
         )
         self.subscribers_dropped = Counter(
             "triwarn_subscribers_fell_behind",

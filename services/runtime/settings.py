@@ -84,10 +84,25 @@ class Settings:
     max_future_s: float = 5.0
     #: A track time more than this far behind the service's clock is rejected as stale, seconds.
     max_age_s: float = 60.0
-    #: Largest plausible distance from the Earth's centre, metres (beyond geostationary is nonsense here).
-    max_radius_m: float = 5.0e7
+    #: Largest plausible distance from the Earth's centre, metres: ~7,600 km above the surface (the highest
+    #: apogee of the scenario catalog is 6,650 km). Bounds the tracks accepted and the tracks published.
+    max_radius_m: float = 1.4e7
     #: Largest plausible speed, m/s.
     max_speed_m_s: float = 1.5e4
+    #: The node ids each nation may publish as: a batch or status from any other node id on that nation's
+    #: topic is rejected (reason ``unregistered_node``) and counted. Environment: ``us=us-c2,us-x;jp=jp-c2``
+    #: (a nation left out may use no node id). Default: the demo's one node per nation, ``<nation>-c2``.
+    node_registry: dict[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=lambda: {n: (f"{n}-c2",) for n in NATIONS}
+    )
+    #: How long (seconds, wall clock) a node's tracks stay in the picture, coasting, after its DEATH (last will)
+    #: before they are dropped: a broker restart delivers every node's will, and the node is back within
+    #: seconds. A new BIRTH of the node within the grace period keeps them. 0: drop them at once.
+    node_death_grace_s: float = 15.0
+    #: After a restart, how long (seconds, service clock) the tracks restored from the warning log stay in the
+    #: picture, waiting for a sensor to confirm them (a new local track of the same object takes the old
+    #: number back); unconfirmed ones are then deleted with their warnings.
+    restore_grace_s: float = 15.0
 
     # --- fusion service: picture and distribution --------------------------------------------------------
     #: Seconds (data time) between two assessments of one track (impact point, areas, warning level); in
@@ -103,6 +118,11 @@ class Settings:
     retention_updates: int = 100_000
     #: Queue length per subscriber before it is told it fell behind.
     subscriber_queue: int = 1_000
+    #: Longest a picture update may wait for a subscriber's gRPC stream to accept it, seconds (0: no bound):
+    #: past it the subscriber is ended with RESOURCE_EXHAUSTED (it resumes after the last seq it received).
+    #: gRPC accepts a write once it fits the client's receive window: see docs/reliability.md for the window a
+    #: client should use so that this bound means what it says.
+    subscriber_max_lag_s: float = 10.0
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -155,10 +175,22 @@ class Settings:
             )
         if self.update_period_s <= 0:
             raise SettingsError("update_period_s must be positive")
+        unknown = set(self.node_registry) - set(NATIONS)
+        if unknown:
+            raise SettingsError(f"node_registry names unknown nations {sorted(unknown)}")
+        for name in ("node_death_grace_s", "restore_grace_s", "subscriber_max_lag_s"):
+            if not getattr(self, name) >= 0:
+                raise SettingsError(f"{name} must be >= 0")
+
+    def registered(self, nation: str, node_id: str) -> bool:
+        """Whether ``node_id`` is in the node registry of ``nation``."""
+        return node_id in self.node_registry.get(nation, ())
 
 
 def _parse(name: str, type_name: Any, raw: str) -> Any:
     kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    if kind.startswith("dict"):
+        return _parse_registry(name, raw)
     try:
         if kind == "int":
             return int(raw)
@@ -173,3 +205,14 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
     except ValueError:
         raise SettingsError(f"TRIWARN_{name.upper()}={raw!r} is not a valid {kind}") from None
     return raw
+
+
+def _parse_registry(name: str, raw: str) -> dict[str, tuple[str, ...]]:
+    """``us=us-c2,us-x;jp=jp-c2`` -> {"us": ("us-c2", "us-x"), "jp": ("jp-c2",)}."""
+    out: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        nation, sep, ids = part.partition("=")
+        if not sep:
+            raise SettingsError(f"TRIWARN_{name.upper()}: {part!r} is not NATION=ID,ID...")
+        out[nation.strip()] = tuple(i.strip() for i in ids.split(",") if i.strip())
+    return out

@@ -14,7 +14,7 @@ import numpy as np
 
 from triwarn.core.assessment.assess import Assessment, ThreatenedArea
 from triwarn.core.assessment.warnings import WarningChange
-from triwarn.core.tracks import SystemTrack
+from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 from triwarn.services.wire import tracks as wire
 from triwarn.services.wire.nations import NATION_TO_PB
@@ -120,6 +120,17 @@ def system_tracks_pb(tracks: Sequence[SystemTrack]) -> list[picture_pb2.SystemTr
 def system_track_pb(track: SystemTrack) -> picture_pb2.SystemTrack:
     """The message of one track."""
     return system_tracks_pb([track])[0]
+
+
+def system_track_from_pb(msg: picture_pb2.SystemTrack) -> SystemTrack:
+    """The fusion core's view of a published track (state, covariance, time, phase; no sources): what a
+    restarted service takes back from its durable picture."""
+    st = msg.state
+    x = np.array([st.x_m, st.y_m, st.z_m, st.vx_m_s, st.vy_m_s, st.vz_m_s], dtype=np.float64)
+    P = wire.covariance_full(np.asarray(st.covariance_upper, dtype=np.float64))
+    return SystemTrack(
+        track_id=int(msg.track_id), time_ns=int(msg.time_ns), x=x, P=P, nations=(), sources=(), phase=Phase(msg.phase)
+    )
 
 
 def delta(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from triwarn.core.fusion import invariants
 from triwarn.core.tracks import NATIONS, LocalTrackBatch, Phase, Status
 from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
 from triwarn.v1 import tracks_pb2
@@ -73,9 +74,16 @@ class Limits:
     max_tracks_per_batch: int = 20_000
     max_future_s: float = 5.0
     max_age_s: float = 60.0
-    max_radius_m: float = 5.0e7
+    max_radius_m: float = 1.4e7
     min_radius_m: float = 6.3e6  # below the Earth's surface (polar radius 6,356.8 km) less a margin
     max_speed_m_s: float = 1.5e4
+
+    @property
+    def envelope(self) -> invariants.Envelope:
+        """The bounds of a track state (flight envelope and covariance) a batch's tracks must satisfy."""
+        return invariants.Envelope(
+            min_radius_m=self.min_radius_m, max_radius_m=self.max_radius_m, max_speed_m_s=self.max_speed_m_s
+        )
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ def encode_status(event: NodeStatusEvent) -> bytes:
 
 
 def _check_id(value: str, what: str) -> None:
-    if not value or len(value) > _MAX_ID_LEN or not value.isprintable():
+    if not _good_id(value):
         raise RejectedInput("bad_id", f"{what} must be 1-{_MAX_ID_LEN} printable characters, got {value[:80]!r}")
 
 
@@ -180,7 +188,30 @@ def _nation_of(pb_nation: int, topic_nation_code: str) -> str:
 
 
 def decode_batch(payload: bytes, topic_nation_code: str, now_ns: int, limits: Limits) -> LocalTrackBatch:
-    """Parse and validate one ``LocalTrackBatch``; raise :class:`RejectedInput` on anything wrong."""
+    """Parse and validate one ``LocalTrackBatch``; raise :class:`RejectedInput` on anything wrong, including
+    one bad track (strict: replays and tests; the service uses :func:`decode_batch_tracks`)."""
+    batch, rejected = decode_batch_tracks(payload, topic_nation_code, now_ns, limits)
+    if rejected:
+        raise RejectedInput(rejected[0].reason, rejected[0].detail)
+    return batch
+
+
+@dataclass(frozen=True)
+class RejectedTrack:
+    """One track of an otherwise good batch refused at the edge (the rest of the batch is kept)."""
+
+    local_track_number: int
+    reason: str  # metrics label
+    detail: str  # what a human can act on
+
+
+def decode_batch_tracks(
+    payload: bytes, topic_nation_code: str, now_ns: int, limits: Limits
+) -> tuple[LocalTrackBatch, list[RejectedTrack]]:
+    """Parse and validate one ``LocalTrackBatch``: the batch of its good tracks, and the tracks refused with
+    their reasons. What concerns the whole batch (size, parse, nation, node id, sent time, track count)
+    raises :class:`RejectedInput`; a bad track (non-finite, outside the flight envelope or the covariance
+    bounds of :class:`~triwarn.core.fusion.invariants.Envelope`, bad enum, time, ids) is left out alone."""
     if len(payload) > limits.max_payload_bytes:
         raise RejectedInput(
             "oversized", f"payload of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}"
@@ -188,7 +219,7 @@ def decode_batch(payload: bytes, topic_nation_code: str, now_ns: int, limits: Li
     msg = tracks_pb2.LocalTrackBatch()
     try:
         msg.ParseFromString(payload)
-    except (DecodeError, RuntimeWarning, ValueError) as exc:
+    except (DecodeError, RuntimeWarning, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise RejectedInput("malformed", f"not a triwarn.v1.LocalTrackBatch ({exc})") from None
     nation = _nation_of(msg.nation, topic_nation_code)
     _check_id(msg.node_id, "node_id")
@@ -202,42 +233,63 @@ def decode_batch(payload: bytes, topic_nation_code: str, now_ns: int, limits: Li
     tracks = msg.tracks
     states = [t.state for t in tracks]
     numbers_l = [t.local_track_number for t in tracks]
-    if len(set(numbers_l)) != n:
-        seen: set[int] = set()
-        for k in numbers_l:
-            if k in seen:
-                raise RejectedInput("duplicate_track", f"local track {k} appears twice")
-            seen.add(k)
     numbers = np.array(numbers_l, np.int64)
+    reason = np.zeros(n, dtype=object)  # "" = good, else the first reason of the track
+    reason[:] = ""
+    detail: dict[int, str] = {}
+
+    def refuse(mask: np.ndarray, why: str, what: str) -> None:
+        for i in np.nonzero(mask & (reason == ""))[0].tolist():
+            reason[i] = why
+            detail[i] = f"track {numbers_l[i]}: {what}"
+
+    if len(set(numbers_l)) != n:
+        unique, counts = np.unique(numbers, return_counts=True)
+        repeated = np.isin(numbers, unique[counts > 1])
+        refuse(repeated, "duplicate_track", "appears more than once in the batch")
     times = np.array([t.time_ns for t in tracks], np.int64)
     x = np.array([(s.x_m, s.y_m, s.z_m, s.vx_m_s, s.vy_m_s, s.vz_m_s) for s in states], np.float64).reshape(n, 6)
     covs = [s.covariance_upper for s in states]
-    for i, c in enumerate(covs):
-        if len(c) != 21:
-            raise RejectedInput("bad_covariance", f"track {numbers_l[i]}: covariance_upper has {len(c)} values, not 21")
-    upper = np.fromiter(itertools.chain.from_iterable(covs), np.float64, count=21 * n).reshape(n, 21)
+    cov_len = np.array([len(c) for c in covs], np.int64)
+    refuse(cov_len != 21, "bad_covariance", "covariance_upper does not have 21 values")
+    upper = np.full((n, 21), np.nan)
+    for i in np.nonzero(cov_len == 21)[0].tolist():
+        upper[i] = covs[i]
     phase = np.array([t.phase for t in tracks], np.int64)
     status = np.array([t.status for t in tracks], np.int64)
-    bad_enum = (phase < 0) | (phase > _MAX_PHASE) | (status < 0) | (status > _MAX_STATUS)
-    if bad_enum.any():
-        i = int(np.argmax(bad_enum))
-        raise RejectedInput("out_of_range", f"track {numbers_l[i]}: unknown phase or status value")
+    refuse(
+        (phase < 0) | (phase > _MAX_PHASE) | (status < 0) | (status > _MAX_STATUS),
+        "out_of_range",
+        "unknown phase or status value",
+    )
     status[status == 0] = int(Status.CONFIRMED)
     quality = np.array([t.quality for t in tracks], np.float64)
     beta = np.array([t.ballistic_coefficient_kg_m2 for t in tracks], np.float64)
     sensors = [tuple(t.sensor_ids) for t in tracks]
-    for i, ids in enumerate(sensors):
-        if len(ids) > _MAX_SENSORS_PER_TRACK:
-            raise RejectedInput("out_of_range", f"track {numbers_l[i]}: too many sensor ids")
-    for sid in set(itertools.chain.from_iterable(sensors)):
-        _check_id(sid, "sensor id")
-
-    if n:
-        _check_values(numbers, times, x, upper, quality, beta, now_ns, limits)
+    too_many = np.array([len(ids) > _MAX_SENSORS_PER_TRACK for ids in sensors], bool)
+    refuse(too_many, "out_of_range", "too many sensor ids")
+    bad_sensor = {sid for sid in set(itertools.chain.from_iterable(sensors)) if not _good_id(sid)}
+    if bad_sensor:
+        refuse(np.array([not bad_sensor.isdisjoint(ids) for ids in sensors], bool), "bad_id", "bad sensor id")
+    with np.errstate(invalid="ignore"):
+        refuse(~(np.isfinite(quality) & np.isfinite(beta)), "not_finite", "quality or beta is NaN or infinite")
+        refuse((quality < 0) | (quality > 1) | (beta < 0), "out_of_range", "quality not in [0, 1] or negative beta")
+    dt_s = (times - now_ns) * 1e-9
+    refuse(dt_s > limits.max_future_s, "future_time", f"time_ns more than {limits.max_future_s:g} s ahead")
+    refuse(-dt_s > limits.max_age_s, "stale_time", f"time_ns more than {limits.max_age_s:g} s old")
     P = covariance_full(upper)
-    if n:
-        _check_covariance(numbers, P)
-    return LocalTrackBatch(
+    code = invariants.violations(x, P, limits.envelope)
+    for c in np.unique(code[code != invariants.OK]).tolist():
+        refuse(code == c, invariants.REASONS[c], _INVARIANT_DETAIL[c])
+
+    good = reason == ""
+    rejected = [RejectedTrack(numbers_l[i], str(reason[i]), detail[i]) for i in np.nonzero(~good)[0].tolist()]
+    if rejected:
+        keep = np.nonzero(good)[0]
+        numbers, times, x, P = numbers[keep], times[keep], x[keep], P[keep]
+        phase, status, quality, beta = phase[keep], status[keep], quality[keep], beta[keep]
+        sensors = [sensors[i] for i in keep.tolist()]
+    batch = LocalTrackBatch(
         nation=nation,
         node_id=msg.node_id,
         batch_seq=msg.batch_seq,
@@ -245,14 +297,29 @@ def decode_batch(payload: bytes, topic_nation_code: str, now_ns: int, limits: Li
         sent_time_ns=msg.sent_time_ns,
         track_numbers=numbers,
         time_ns=times,
-        x=x,
-        P=P,
+        x=np.ascontiguousarray(x),
+        P=np.ascontiguousarray(P),
         phase=phase,
         status=status,
         quality=quality,
         beta_kg_m2=beta,
         sensor_ids=tuple(sensors),
     )
+    return batch, rejected
+
+
+_INVARIANT_DETAIL = {
+    invariants.NOT_FINITE: "state or covariance is NaN or infinite",
+    invariants.POSITION: "position outside the flight envelope (inside the Earth or too far out)",
+    invariants.SPEED: "speed outside the flight envelope",
+    invariants.VARIANCE: "a variance of the covariance is outside its bounds",
+    invariants.ASYMMETRIC: "covariance is not symmetric",
+    invariants.ILL_CONDITIONED: "covariance is not positive definite or too ill-conditioned",
+}
+
+
+def _good_id(value: str) -> bool:
+    return bool(value) and len(value) <= _MAX_ID_LEN and value.isprintable()
 
 
 def _check_time(time_ns: int, now_ns: int, limits: Limits, what: str) -> None:
@@ -264,60 +331,6 @@ def _check_time(time_ns: int, now_ns: int, limits: Limits, what: str) -> None:
         )
     if -dt_s > limits.max_age_s:
         raise RejectedInput("stale_time", f"{what} is {-dt_s:.1f} s old (limit {limits.max_age_s:g} s)")
-
-
-def _check_values(
-    numbers: np.ndarray,
-    times: np.ndarray,
-    x: np.ndarray,
-    upper: np.ndarray,
-    quality: np.ndarray,
-    beta: np.ndarray,
-    now_ns: int,
-    limits: Limits,
-) -> None:
-    # fast path: one finite sum says every value is finite (a NaN or an infinity makes it non-finite; if huge
-    # finite values overflow it, the exact test below decides)
-    if not math.isfinite(float(x.sum()) + float(upper.sum()) + float(quality.sum()) + float(beta.sum())):
-        finite = np.isfinite(x).all(axis=1) & np.isfinite(upper).all(axis=1) & np.isfinite(quality) & np.isfinite(beta)
-        if not finite.all():
-            bad = int(numbers[np.argmin(finite)])
-            raise RejectedInput("not_finite", f"track {bad}: state, covariance, quality or beta is NaN or infinite")
-    i_new, i_old = int(times.argmax()), int(times.argmin())
-    _check_time(int(times[i_new]), now_ns, limits, f"track {int(numbers[i_new])} time_ns")
-    _check_time(int(times[i_old]), now_ns, limits, f"track {int(numbers[i_old])} time_ns")
-    radius = np.sqrt(np.einsum("ij,ij->i", x[:, :3], x[:, :3]))
-    speed = np.sqrt(np.einsum("ij,ij->i", x[:, 3:], x[:, 3:]))
-    for name, values, limit in (("position", radius, limits.max_radius_m), ("speed", speed, limits.max_speed_m_s)):
-        over = values > limit
-        if over.any():
-            i = int(np.argmax(over))
-            raise RejectedInput(
-                "out_of_range", f"track {int(numbers[i])}: {name} {values[i]:.4g} exceeds the limit {limit:.4g}"
-            )
-    inside = radius < limits.min_radius_m
-    if inside.any():
-        i = int(np.argmax(inside))
-        raise RejectedInput(
-            "out_of_range",
-            f"track {int(numbers[i])}: position {radius[i]:.4g} m from the Earth's centre is inside the Earth",
-        )
-    if ((quality < 0) | (quality > 1)).any() or (beta < 0).any():
-        i = int(np.argmax((quality < 0) | (quality > 1) | (beta < 0)))
-        raise RejectedInput("out_of_range", f"track {int(numbers[i])}: quality not in [0, 1] or negative beta")
-
-
-def _check_covariance(numbers: np.ndarray, P: np.ndarray) -> None:
-    try:
-        np.linalg.cholesky(P)
-    except np.linalg.LinAlgError:
-        for i in range(P.shape[0]):
-            try:
-                np.linalg.cholesky(P[i])
-            except np.linalg.LinAlgError:
-                raise RejectedInput(
-                    "bad_covariance", f"track {int(numbers[i])}: covariance is not positive definite"
-                ) from None
 
 
 def decode_status(payload: bytes, topic_nation_code: str, limits: Limits) -> NodeStatusEvent:

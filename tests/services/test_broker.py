@@ -4,15 +4,17 @@ status and last wills; a broker URL that does not answer gives an error that say
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import sys
 import textwrap
 
+import aiomqtt
 import pytest
 
 from triwarn.services.runtime import mqtt
-from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
+from triwarn.services.runtime.broker import MAX_PAYLOAD_BYTES, BrokerError, free_port, start_broker
 
 KINDS = ["embedded"] + (["mosquitto"] if shutil.which("mosquitto") else [])
 
@@ -58,3 +60,26 @@ def test_a_broker_url_that_does_not_answer_says_what_to_do() -> None:
         start_broker(f"mqtt://127.0.0.1:{free_port()}", timeout_s=0.5)
     with pytest.raises(BrokerError, match="mqtt://HOST:PORT"):
         start_broker("http://example")
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="mosquitto is not installed")
+def test_the_generated_mosquitto_config_drops_payloads_over_the_limit() -> None:
+    """A 100 MB publish never reaches a subscriber (nor its memory); the next small message does."""
+    with start_broker(prefer="mosquitto") as broker:
+
+        async def main() -> list[int]:
+            sizes: list[int] = []
+            async with mqtt.client(broker.url, "limit-observer") as sub:
+                await sub.subscribe("triwarn/v1/us/tracks", qos=1)
+                async with mqtt.client(broker.url, "limit-publisher") as pub:
+                    with contextlib.suppress(aiomqtt.MqttError):  # the broker may also close the connection
+                        await pub.publish("triwarn/v1/us/tracks", b"\0" * (MAX_PAYLOAD_BYTES + 1), qos=1)
+                async with mqtt.client(broker.url, "limit-publisher-2") as pub:
+                    await pub.publish("triwarn/v1/us/tracks", b"small", qos=1)
+                async for message in sub.messages:
+                    sizes.append(len(message.payload))  # type: ignore[arg-type]
+                    if message.payload == b"small":
+                        return sizes
+            return sizes
+
+        assert asyncio.run(asyncio.wait_for(main(), timeout=30)) == [5]

@@ -7,6 +7,7 @@ fusion service would, and checks what real grpc.aio clients receive.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from triwarn.services.distribution.hub import PictureHub
+from triwarn.services.distribution.keepalive import CLIENT_OPTIONS, RECEIVE_WINDOW_BYTES
 from triwarn.services.distribution.server import SERVICE_NAME, GrpcServerHandle, start_server
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
@@ -201,6 +203,66 @@ def test_resume_beyond_retention_is_out_of_range(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_a_stalled_subscriber_with_a_bounded_window_is_ended_within_its_lag_bound(tmp_path: Path) -> None:
+    """A console (bounded receive window, CLIENT_OPTIONS) that stops reading: once the window is full, the
+    updates wait for gRPC to accept them, and past ``subscriber_max_lag_s`` the call ends with
+    RESOURCE_EXHAUSTED, while another subscriber receives every update; lag per subscriber is in metrics."""
+    max_lag_s = 1.0
+
+    async def main() -> None:
+        settings = settings_for(tmp_path, subscriber_max_lag_s=max_lag_s, subscriber_queue=1_000_000)
+        metrics = Metrics()
+        async with (
+            running(settings, metrics) as (hub, handle),
+            grpc.aio.insecure_channel(handle.address, options=CLIENT_OPTIONS) as slow_ch,
+            grpc.aio.insecure_channel(handle.address, options=CLIENT_OPTIONS) as fast_ch,
+        ):
+            slow = stub_for(slow_ch).Subscribe(warning_service_pb2.SubscribeRequest())
+            fast = stub_for(fast_ch).Subscribe(warning_service_pb2.SubscribeRequest())
+            assert (await slow.read()).kind == PU.KIND_SNAPSHOT
+            assert (await fast.read()).kind == PU.KIND_SNAPSHOT
+            fast_got: list[PU] = []
+
+            async def read_fast() -> None:
+                while True:
+                    u = await fast.read()
+                    if u is grpc.aio.EOF:
+                        return
+                    fast_got.append(u)
+
+            reader = asyncio.create_task(read_fast())
+            t0 = time.monotonic()
+            ended_at = None
+            n = 0
+            while time.monotonic() - t0 < 4 * max_lag_s + 20:  # 5 kB updates at ~200/s: a 256 kB window fills
+                n += 1
+                await hub.publish("us", delta(track(n), pad_bytes=5000))
+                if ended_at is None and hub.subscriber_count("us") == 1:
+                    ended_at = time.monotonic()
+                if ended_at is not None and time.monotonic() - ended_at > 1.0:
+                    break
+                await asyncio.sleep(0.005)
+            assert ended_at is not None, "the stalled subscriber was never ended"
+            window_s = RECEIVE_WINDOW_BYTES / 5000 / 200  # time to fill the window, at most
+            assert ended_at - t0 < window_s + max_lag_s + 5.0
+            # the stalled one now reads: what gRPC accepted, then RESOURCE_EXHAUSTED
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                while (await slow.read()) is not grpc.aio.EOF:
+                    pass
+            assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "fell behind" in (info.value.details() or "")
+            for _ in range(200):
+                if len(fast_got) == n:
+                    break
+                await asyncio.sleep(0.05)
+            assert [u.seq for u in fast_got] == list(range(1, n + 1))
+            assert metrics.total("triwarn_subscriber_lag_seconds") < max_lag_s  # the fast one's, live
+            fast.cancel()
+            reader.cancel()
+
+    asyncio.run(main())
+
+
 def test_slow_subscriber_is_isolated_and_ends_with_resource_exhausted(tmp_path: Path) -> None:
     n_updates = 300
     queue = 8
@@ -341,6 +403,15 @@ def test_health_goes_serving_and_reflection_lists_the_service(tmp_path: Path) ->
             await call.write(reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE_NAME))
             resp = await call.read()
             assert resp.file_descriptor_response.file_descriptor_proto
+            await call.done_writing()
+
+            # grpc.reflection.v1 too (a v1-only client: its messages are v1alpha's bytes), on the v1 path
+            v1 = ch.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+            call = v1(timeout=5)
+            await call.write(reflection_pb2.ServerReflectionRequest(list_services="").SerializeToString())
+            resp = reflection_pb2.ServerReflectionResponse.FromString(await call.read())
+            names = {s.name for s in resp.list_services_response.service}
+            assert {"triwarn.v1.WarningService", "grpc.reflection.v1.ServerReflection"} <= names
             await call.done_writing()
 
     asyncio.run(main())

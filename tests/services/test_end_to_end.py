@@ -43,11 +43,17 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 20.0) -> None:
     raise AssertionError("condition not met within the timeout")
 
 
-def good_batches(n_objects: int = 3, seq: int = 0, seed: int = 0) -> list[tuple[str, bytes]]:
+def good_batches(n_objects: int = 3, seq: int = 0, seed: int = 0, bd_seq: int = 0) -> list[tuple[str, bytes]]:
+    """One batch per nation, each of a fresh birth (bd_seq from the clock unless given), so that the service's
+    exactly-once intake takes every call's batches however often a test repeats ``seq``."""
     now = time.time_ns()
     truth = synthetic.truth_states(n_objects, seed)
+    bd_seq = bd_seq or now // 1000
     return [
-        (wire.tracks_topic(n), wire.encode_batch(synthetic.nation_batch(n, truth, now, batch_seq=seq, seed=seed)))
+        (
+            wire.tracks_topic(n),
+            wire.encode_batch(synthetic.nation_batch(n, truth, now, batch_seq=seq, bd_seq=bd_seq, seed=seed)),
+        )
         for n in ("us", "jp", "kr")
     ]
 
@@ -119,7 +125,7 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[], bytes], str]] = {
     "unknown nation in message": ("us", lambda: _with_nation(_good_us(), 42), "unknown_nation"),
     "nation differs from topic": ("jp", _good_us, "nation_mismatch"),
     "NaN state": ("us", lambda: _with_track(_good_us(), x_m=float("nan")), "not_finite"),
-    "position beyond GEO": ("us", lambda: _with_track(_good_us(), x_m=9e9), "out_of_range"),
+    "position beyond GEO": ("us", lambda: _with_track(_good_us(), x_m=9e9), "out_of_envelope_position"),
     "time far in the future": (
         "us",
         lambda: _with_track(_good_us(), time_ns=time.time_ns() + 3600 * 10**9),
@@ -130,8 +136,12 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[], bytes], str]] = {
         lambda: _with_track(_good_us(), time_ns=time.time_ns() - 3600 * 10**9),
         "stale_time",
     ),
-    "oversized payload": ("us", lambda: b"\x00" * (5 * 1024 * 1024), "oversized"),
+    "oversized payload": ("us", lambda: b"\x00" * (4 * 1024 * 1024 + 1), "oversized"),  # the broker passes it
 }
+
+
+#: Reasons that refuse one track (the batch's other tracks are kept): counted in triwarn_tracks_rejected.
+TRACK_REASONS = {"not_finite", "out_of_envelope_position", "future_time", "stale_time"}
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
@@ -140,11 +150,12 @@ def test_bad_input_is_rejected_counted_logged_once_and_the_service_keeps_serving
     settings = fusion.settings
     label = topic_nation if topic_nation in NATION_PB else "unknown"
     metric = {"nation": label, "reason": reason}
-    before = fusion.metrics.value("triwarn_batches_rejected_total", **metric)
+    name = "triwarn_tracks_rejected_total" if reason in TRACK_REASONS else "triwarn_batches_rejected_total"
+    before = fusion.metrics.value(name, **metric)
     topic = f"triwarn/v1/{topic_nation}/tracks"
     with caplog.at_level(logging.WARNING, logger="triwarn.fusion"):
         publish(settings.broker_url, [(topic, make_payload()), (topic, make_payload())])
-        wait_for(lambda: fusion.metrics.value("triwarn_batches_rejected_total", **metric) >= before + 2)
+        wait_for(lambda: fusion.metrics.value(name, **metric) >= before + 2)
     logged = [r for r in caplog.records if r.name == "triwarn.fusion" and reason in r.getMessage()]
     assert len(logged) == 1, f"expected one log line for {reason}, got {[r.getMessage() for r in logged]}"
 
@@ -169,20 +180,21 @@ def _status(nation: str, birth: bool, bd_seq: int) -> tuple[str, bytes]:
     return wire.status_topic(nation), wire.encode_status(event)
 
 
-def test_a_nodes_death_removes_its_contribution_and_an_old_death_changes_nothing(fusion) -> None:
-    settings = fusion.settings
+def test_a_nodes_death_removes_its_contribution_and_an_old_death_changes_nothing(make_fusion, fusion_settings) -> None:
+    settings = fusion_settings.replace(node_death_grace_s=1.0)  # after its grace period
+    make_fusion(settings)
     with grpc.insecure_channel(settings.grpc_target) as channel:
         stub = warning_service_pb2_grpc.WarningServiceStub(channel)
         stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_US), timeout=60)
         next(stream)
-        publish(settings.broker_url, [_status(n, True, 5) for n in ("us", "jp", "kr")] + good_batches(2))
+        publish(settings.broker_url, [_status(n, True, 5) for n in ("us", "jp", "kr")] + good_batches(2, bd_seq=5))
         tracks: dict[int, picture_pb2.SystemTrack] = {}
         while len(tracks) < 2 or any(len(t.contributing_nations) < 3 for t in tracks.values()):
             for t in next(stream).tracks:
                 tracks[t.track_id] = t
         # a retained will of an earlier session (bd_seq 4 < 5) must not touch the picture: after it, a US
         # batch still updates tracks fused with the ROK's (assessment updates may come in between)
-        us_only = [m for m in good_batches(2, seq=1) if m[0] == wire.tracks_topic("us")]
+        us_only = [m for m in good_batches(2, seq=1, bd_seq=5) if m[0] == wire.tracks_topic("us")]
         publish(settings.broker_url, [_status("kr", False, 4), *us_only])
         after_old_death = next(u for u in stream if u.source_sent_time_ns)
         assert after_old_death.tracks

@@ -75,7 +75,7 @@ def test_merging_a_cached_assessment_equals_filling_it_field_by_field() -> None:
 def test_each_track_update_carries_its_latest_assessment() -> None:
     service = _service_with_assessments()
     group = service.groups[0]
-    payload, nation = synthetic.synthetic_batches(time.time_ns(), n_objects=3)[0]
+    payload, nation = synthetic.synthetic_batches(time.time_ns(), n_objects=3, batch_seq=1)[0]
     updates = service.handle_tracks(nation, payload)
     assert updates
     for msg in updates[0][1].tracks:

@@ -149,3 +149,25 @@ def test_death_pairs_with_birth_whether_the_node_is_killed_or_stopped(broker: Br
     assert len(birth.sensor_ids) >= 1 and birth.update_period_s == 1.0
     if how == "SIGTERM":
         assert code == 0, stderr.decode(errors="replace")
+
+
+def test_a_node_started_late_in_its_scenario_does_not_burst_the_elapsed_part(broker: BrokerHandle) -> None:
+    """Started 10 s (wall, 200 s of scenario at speed 20) after its scenario's start: the elapsed ticks are
+    stepped without being sent, so no batch carries a state older than half of ``max_age_s``."""
+    settings = Settings.load(
+        env={},
+        broker_url=broker.url,
+        nation="us",
+        scenario="demo",
+        clock_speed=20.0,
+        scenario_t0_ns=time.time_ns() - 10 * 10**9,
+    )
+    observer = Observer(broker.url, "us").start()
+    try:
+        with node_thread(settings):
+            observer.wait(lambda: sum(len(b.tracks) > 0 for b in observer.batches) >= 3, timeout_s=120)
+    finally:
+        observer.stop()
+    ages_s = [(b.sent_time_ns - min(t.time_ns for t in b.tracks)) * 1e-9 for b in observer.batches if b.tracks]
+    assert max(ages_s) <= 0.5 * settings.max_age_s + 2 * settings.update_period_s, ages_s
+    assert observer.batches[0].batch_seq == 0

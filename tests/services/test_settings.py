@@ -22,8 +22,19 @@ def test_environment_then_flags() -> None:
         ({"TRIWARN_BROKER_URL": "localhost:1883"}, "mqtt://HOST:PORT"),
         ({"TRIWARN_CLOCK_SPEED": "0"}, "clock_speed must be positive"),
         ({"TRIWARN_CLOCK_SPEED": "5"}, "clock_speed other than 1 needs scenario_t0_ns"),
+        ({"TRIWARN_NODE_REGISTRY": "us"}, "is not NATION=ID,ID"),
+        ({"TRIWARN_NODE_REGISTRY": "cn=cn-c2"}, "node_registry names unknown nations"),
+        ({"TRIWARN_SUBSCRIBER_MAX_LAG_S": "-1"}, "subscriber_max_lag_s must be >= 0"),
     ],
 )
 def test_bad_settings_name_the_setting_and_what_is_expected(env: dict[str, str], words: str) -> None:
     with pytest.raises(SettingsError, match=words.replace("(", r"\(").replace(")", r"\)")):
         Settings.load(env=env)
+
+
+def test_the_node_registry_defaults_to_the_demo_nodes_and_reads_from_the_environment() -> None:
+    default = Settings.load(env={})
+    assert default.node_registry == {"us": ("us-c2",), "jp": ("jp-c2",), "kr": ("kr-c2",)}
+    s = Settings.load(env={"TRIWARN_NODE_REGISTRY": "us=us-c2, us-aegis ;jp=jp-c2"})
+    assert s.node_registry == {"us": ("us-c2", "us-aegis"), "jp": ("jp-c2",)}
+    assert s.registered("us", "us-aegis") and not s.registered("kr", "kr-c2") and not s.registered("us", "jp-c2")

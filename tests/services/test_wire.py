@@ -67,6 +67,13 @@ def _mutated(**changes: object) -> bytes:
     return msg.SerializeToString()
 
 
+def _cov(var_x_m2: float, rho: float = 0.0) -> list[float]:
+    """Upper triangle of a covariance with x variance ``var_x_m2``, x-y correlation ``rho``, others plausible."""
+    P = np.diag([var_x_m2, 1e4, 1e4, 25.0, 25.0, 25.0])
+    P[0, 1] = P[1, 0] = rho * np.sqrt(P[0, 0] * P[1, 1])
+    return wire.covariance_upper(P).tolist()
+
+
 @pytest.mark.parametrize(
     ("payload", "nation", "reason", "words"),
     [
@@ -74,13 +81,16 @@ def _mutated(**changes: object) -> bytes:
         (lambda: b"", "xx", "unknown_nation", "not one of us, jp, kr"),
         (lambda: wire.encode_batch(_batch()), "kr", "nation_mismatch", "published on the 'kr' topic"),
         (lambda: _mutated(vx_m_s=float("inf")), "jp", "not_finite", "NaN or infinite"),
-        (lambda: _mutated(z_m=1e12), "jp", "out_of_range", "position"),
-        (lambda: _mutated(vz_m_s=1e6), "jp", "out_of_range", "speed"),
-        (lambda: _mutated(x_m=0.0, y_m=0.0, z_m=0.0), "jp", "out_of_range", "inside the Earth"),
+        (lambda: _mutated(z_m=1e12), "jp", "out_of_envelope_position", "position outside the flight envelope"),
+        (lambda: _mutated(z_m=1.5e7), "jp", "out_of_envelope_position", "too far out"),  # 8,700 km up
+        (lambda: _mutated(vz_m_s=1e6), "jp", "out_of_envelope_speed", "speed"),
+        (lambda: _mutated(x_m=0.0, y_m=0.0, z_m=0.0), "jp", "out_of_envelope_position", "inside the Earth"),
         (lambda: _mutated(quality=1.5), "jp", "out_of_range", "quality"),
-        (lambda: _mutated(cov=[1.0] * 20), "jp", "bad_covariance", "has 20 values, not 21"),
-        (lambda: _mutated(cov=[-1.0] + [0.0] * 20), "jp", "bad_covariance", "not positive definite"),
-        (lambda: _mutated(dup=True), "jp", "duplicate_track", "appears twice"),
+        (lambda: _mutated(cov=[1.0] * 20), "jp", "bad_covariance", "does not have 21 values"),
+        (lambda: _mutated(cov=[-1.0] + [0.0] * 20), "jp", "variance_out_of_bounds", "variance"),
+        (lambda: _mutated(cov=_cov(2.2e-304)), "jp", "variance_out_of_bounds", "variance"),  # PD, inverse overflows
+        (lambda: _mutated(cov=_cov(1e4, rho=1 - 1e-13)), "jp", "ill_conditioned_covariance", "ill-conditioned"),
+        (lambda: _mutated(dup=True), "jp", "duplicate_track", "more than once"),
         (lambda: _mutated(node_id=""), "jp", "bad_id", "node_id"),
     ],
 )
@@ -89,6 +99,17 @@ def test_bad_batches_are_rejected_with_a_reason_and_a_clear_message(payload, nat
         wire.decode_batch(payload(), nation, time.time_ns(), LIMITS)
     assert info.value.reason == reason
     assert words in str(info.value)
+
+
+def test_a_bad_track_is_refused_alone_and_the_good_ones_of_its_batch_are_kept() -> None:
+    good = _batch()
+    batch, rejected = wire.decode_batch_tracks(_mutated(cov=_cov(2.2e-304)), "jp", time.time_ns(), LIMITS)
+    assert [(r.local_track_number, r.reason) for r in rejected] == [
+        (int(good.track_numbers[1]), "variance_out_of_bounds")
+    ]
+    assert batch.track_numbers.tolist() == [k for i, k in enumerate(good.track_numbers.tolist()) if i != 1]
+    assert batch.x.shape == (len(good) - 1, 6) and batch.P.shape == (len(good) - 1, 6, 6)
+    assert len(batch.sensor_ids) == len(good) - 1
 
 
 def test_times_outside_the_window_are_rejected_as_future_or_stale() -> None:
