@@ -206,11 +206,14 @@ def test_the_committed_map_layers_are_derived_from_the_bundled_grid() -> None:
 def test_demo_web_serves_the_demo_picture_and_stops_with_the_demo(tmp_path: Path) -> None:
     port = free_port()
     cmd = [sys.executable, "-P", "-m", "triwarn.cli.main", "demo", "--web", f"127.0.0.1:{port}", "--speed", "25"]
-    proc = subprocess.Popen([*cmd, "--json", "--workdir", str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
+    # the demo's own lines (the web map's address among them) go to stderr; stdout is the picture
+    proc = subprocess.Popen(
+        [*cmd, "--json", "--workdir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
     try:
         lines = []
-        for line in proc.stdout:
+        for line in proc.stderr:
             lines.append(line)
             if "web map:" in line:
                 break
@@ -225,12 +228,12 @@ def test_demo_web_serves_the_demo_picture_and_stops_with_the_demo(tmp_path: Path
                 pass
             time.sleep(0.5)
         assert tracks and picture["view"] == "us", "the demo's web map never showed a track"
-        proc.stdout.read()  # the rest of the picture, until the demo ends by itself
+        proc.stderr.read()  # the rest of the demo's lines, until it ends by itself
         assert proc.wait(timeout=300) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        proc.stdout.close()
+        proc.stderr.close()
     with pytest.raises(OSError):  # the web server stopped with the demo
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
