@@ -66,6 +66,7 @@ from triwarn.core.assessment.impact import (
     predict_impacts,
 )
 from triwarn.core.assessment.launch import estimate_launch
+from triwarn.core.assessment.launch_templates import template_launch
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.atmosphere import density_kg_m3
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
@@ -412,7 +413,10 @@ class Assessor:
             hc = np.array(
                 [0.0 if phases[k].phase == Phase.BOOST else _burnout_height_guess_m(metrics[k][M_ERANGE]) for k in todo]
             )
-            ests = estimate_launch(X[todo], Pm[todo], hc)
+            ests = [
+                template_launch(X[k], Pm[k], est, phases[k].phase == Phase.BOOST)
+                for k, est in zip(todo, estimate_launch(X[todo], Pm[todo], hc), strict=True)
+            ]
             for k, est in zip(todo, ests, strict=True):
                 mem = mems[k]
                 # keep the tightest position (the boost model is best close to the launch point) and, apart,

@@ -200,7 +200,8 @@ def test_launch_time_is_not_taken_from_lagging_first_tracks(overflight_2022_10_0
     """The first (infrared) fused tracks of a launch lag the accelerating missile (their speed 100-300 m/s short:
     measured on the catalog replays), which put every launch time 5-20 s early when the estimate froze 20 s
     after the first track. The estimate is refreshed while the track boosts, so the radar tracks that join
-    later give the launch time (a flight of the catalog class, launched at t = 0)."""
+    later give the launch time (a flight of the catalog class, launched at t = 0); the gravity-turn time of a
+    lagging track is not kept where it disagrees with the classes' flights (launch_templates.py)."""
     f = overflight_2022_10_04
     rng = np.random.default_rng(5)
     a = Assessor()
@@ -216,7 +217,7 @@ def test_launch_time_is_not_taken_from_lagging_first_tracks(overflight_2022_10_0
         )[1]
         if t == 25.0:
             early = r.launch
-    assert early is not None and early.valid and early.time_ns / NS < -5.0  # what the lagging tracks alone give
+    assert early is not None and early.valid and abs(early.time_ns / NS) < 10.0  # the lagging tracks alone
     assert r.launch.valid and abs(r.launch.time_ns / NS) < 3.0, r.launch.time_ns / NS
     assert float(vdist(r.launch.lat_deg, r.launch.lon_deg, 40.6, 126.4)[0]) < 10 * KM
 

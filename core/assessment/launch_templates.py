@@ -1,0 +1,256 @@
+"""Time since launch of a track from the catalog classes' flights (template matching), with the uncertainty of
+which class, pitch program and thrust cut-off it flies.
+
+The gravity-turn back-propagation of :mod:`.launch` places the pad well from any ascending state, but its
+elapsed time is good only from early-boost states: from a state after burnout (a short-burn SRBM a radar first
+sees coasting, a missile whose thrust was cut early to fly a short range) or late in a multi-stage boost it
+is off by tens of seconds to minutes. Here instead every catalog class (``data/missiles.toml``) is flown once
+per process over a grid of final pitches and cut-off fractions; each flight is sampled every
+:data:`STEP_S` s from launch to apogee (at most :data:`SPAN_AFTER_BURNOUT_S` after burnout) into rows of
+(height, Earth-relative speed, flight-path angle, time since launch, ground distance from the pad). A track
+state is compared with every row (Mahalanobis distance with the state's own uncertainty plus a template
+tolerance: the classes are nominal, real missiles scatter around them); the rows that fit give the time since
+launch:
+
+- per class, its best-fitting rows (within ``row_window`` of its best χ²) give a mean time and a spread;
+- the classes whose best χ² passes the gate (χ²₃ 99%) are mixed with weights ``exp(-χ²/2)``: the result is
+  the mixture's mean and standard deviation, so the uncertainty of which class it is is in the sigma; the
+  ground distance flown from the pad is mixed the same way and places the pad (:func:`template_launch`).
+
+After burnout one state cannot tell a short-burn class from a longer-burning one cut early (both coast on the
+same arc from different pads at different times): that ambiguity is physical, and the sigma carries it.
+
+Contract: heights geodetic (m), speeds Earth-relative (m/s, ECEF), the flight-path angle is the angle of the
+ECEF velocity above the local horizontal (rad); times in s since launch. Launch site (39°N, 127°E), azimuth
+east: the catalog's region; the templates' dependence on site and azimuth (Earth's rotation adds up to
+~0.4 km/s along east) is covered by the speed tolerance.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from triwarn.core.assessment.impact import CHI2_2DOF_95, ellipse_from_cov
+from triwarn.core.assessment.launch import LaunchEstimate
+from triwarn.core.trajectory.constants import R_MEAN_M
+from triwarn.core.trajectory.flight import Steering, fly_missile
+from triwarn.core.trajectory.frames import (
+    ecef_to_geodetic,
+    ecef_to_geodetic_batch,
+    ecef_vec_to_enu,
+    geodesic_direct,
+    geodesic_inverse,
+)
+from triwarn.core.trajectory.missiles import missile_classes
+
+#: template rows every STEP_S seconds of flight
+STEP_S = 2.0
+#: rows are kept from launch to apogee, and at most this long after burnout (launch estimates are made for
+#: young, ascending tracks)
+SPAN_AFTER_BURNOUT_S = 400.0
+#: final pitches (degrees above the launch horizontal) and cut-off fractions of the full burn flown per class;
+#: the planner (trajectory/planning.py) flies any pitch in 0.5-89.5° and any cut-off: these span it coarsely
+PITCHES_DEG = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 88.0)
+CUT_FRACTIONS = (0.3, 0.45, 0.6, 0.75, 0.9, 1.0)
+#: 3-D χ² gate at 99%: a class fits when its best row is within it
+CHI2_3DOF_99 = 11.345
+
+
+@dataclass(frozen=True)
+class Templates:
+    """Rows of every class flight: ``cls`` (m,) index into ``names``, and the features (m,) each."""
+
+    names: tuple[str, ...]
+    categories: tuple[str, ...]
+    cls: np.ndarray
+    h_m: np.ndarray
+    v_m_s: np.ndarray
+    gamma_rad: np.ndarray
+    tau_s: np.ndarray
+    ground_m: np.ndarray  # ground distance from the launch point to the sub-point (m, spherical)
+
+
+def _features(x: np.ndarray) -> tuple[float, float, float]:
+    """(geodetic height m, speed m/s, flight-path angle rad) of one ECEF state (6,)."""
+    la, lo, h = ecef_to_geodetic(x[0], x[1], x[2])
+    e, n, u = ecef_vec_to_enu(x[3], x[4], x[5], la, lo)
+    v = math.sqrt(e * e + n * n + u * u)
+    return h, v, math.atan2(u, math.hypot(e, n))
+
+
+@functools.cache
+def templates() -> Templates:
+    """The template rows (flown once per process, then cached: ~0.5 s)."""
+    lat, lon, east = math.radians(39.0), math.radians(127.0), math.radians(90.0)
+    names, cats = [], []
+    parts: list[np.ndarray] = []
+    for ci, (name, mc) in enumerate(missile_classes().items()):
+        names.append(name)
+        cats.append(mc.category)
+        full = mc.vehicle.total_burn_s
+        for pitch in PITCHES_DEG:
+            for frac in CUT_FRACTIONS:
+                f = fly_missile(mc.vehicle, lat, lon, Steering(east, math.radians(pitch), frac * full))
+                if not f.hit_ground:
+                    continue
+                top = f.apogee_t_s if math.isfinite(f.apogee_t_s) else f.impact_t_s
+                end = min(top, f.burnout_t_s + SPAN_AFTER_BURNOUT_S)
+                t = np.arange(STEP_S, max(end, STEP_S), STEP_S)
+                p, v = f.sample(t)
+                ok = np.isfinite(p).all(axis=1)
+                p, v, t = p[ok], v[ok], t[ok]
+                geo = ecef_to_geodetic_batch(np.ascontiguousarray(p))
+                la, lo = geo[:, 0], geo[:, 1]
+                # velocity's up component and speed; the angle above the local horizontal
+                up = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
+                vu = np.einsum("ij,ij->i", v, up)
+                sp = np.linalg.norm(v, axis=1)
+                gam = np.arctan2(vu, np.sqrt(np.maximum(sp * sp - vu * vu, 0.0)))
+                gr = R_MEAN_M * _central_angle(lat, lon, la, lo)
+                rows = np.column_stack([np.full(t.size, ci), geo[:, 2], sp, gam, t, gr])
+                parts.append(rows)
+    allr = np.concatenate(parts)
+    return Templates(
+        tuple(names),
+        tuple(cats),
+        allr[:, 0].astype(np.int64),
+        np.ascontiguousarray(allr[:, 1]),
+        np.ascontiguousarray(allr[:, 2]),
+        np.ascontiguousarray(allr[:, 3]),
+        np.ascontiguousarray(allr[:, 4]),
+        np.ascontiguousarray(allr[:, 5]),
+    )
+
+
+def _central_angle(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Great-circle angle (rad) from one point to many (haversine; geodetic latitudes on a sphere)."""
+    a = np.sin(0.5 * (lat - lat0)) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin(0.5 * (lon - lon0)) ** 2
+    return 2.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+@dataclass(frozen=True)
+class TimeSinceLaunch:
+    """Time since launch at the state's time (s), its 1-σ (s), the classes that fit (best first), and the ground
+    distance flown from the launch point to the state's sub-point (m) with its 1-σ."""
+
+    valid: bool
+    tau_s: float
+    sigma_s: float
+    classes: tuple[str, ...]
+    ground_m: float = math.nan
+    ground_sigma_m: float = math.nan
+
+
+def time_since_launch(
+    x: np.ndarray,
+    P: np.ndarray,
+    *,
+    tol_h_frac: float = 0.05,  # assumption: template scatter of the height, fraction (not a published figure)
+    tol_h_m: float = 1_000.0,  # assumption: ... plus this (m)
+    tol_v_frac: float = 0.04,  # assumption: template scatter of the speed, fraction
+    tol_v_m_s: float = 60.0,  # assumption: ... plus this (m/s): Earth rotation by azimuth and site
+    tol_gamma_rad: float = math.radians(3.0),  # assumption: template scatter of the flight-path angle
+    row_window: float = 2.0,
+    templ: Templates | None = None,
+) -> TimeSinceLaunch:
+    """Time since launch of one ascending ECEF state ``x`` (6,) with covariance ``P`` (6, 6) (see the module
+    docstring). Not valid when no class fits."""
+    tp = templ if templ is not None else templates()
+    h, v, g = _features(x)
+    if not (math.isfinite(h) and math.isfinite(v) and math.isfinite(g)) or v <= 0.0:
+        return TimeSinceLaunch(False, math.nan, math.nan, ())
+    # the state's own uncertainty in the features: position variance on the height, velocity on the speed
+    # and on the angle (σ_v / v)
+    sp = math.sqrt(max(float(np.trace(P[:3, :3])) / 3.0, 0.0))
+    sv = math.sqrt(max(float(np.trace(P[3:, 3:])) / 3.0, 0.0))
+    var_h = sp * sp + (tol_h_frac * h + tol_h_m) ** 2
+    var_v = sv * sv + (tol_v_frac * v + tol_v_m_s) ** 2
+    var_g = (sv / v) ** 2 + tol_gamma_rad**2
+    d2 = (tp.h_m - h) ** 2 / var_h + (tp.v_m_s - v) ** 2 / var_v + (tp.gamma_rad - g) ** 2 / var_g
+    n_cls = len(tp.names)
+    best = np.full(n_cls, np.inf)
+    np.minimum.at(best, tp.cls, d2)
+    fits = np.nonzero(best <= CHI2_3DOF_99)[0]
+    if fits.size == 0:
+        return TimeSinceLaunch(False, math.nan, math.nan, ())
+    # per class: the weighted mean and variance of (time, ground distance) over its best rows
+    mom = np.empty((fits.size, 5))  # weight, mean time, var time, mean ground, var ground
+    for i, c in enumerate(fits.tolist()):
+        sel = (tp.cls == c) & (d2 <= best[c] + row_window)
+        w = np.exp(-0.5 * (d2[sel] - best[c]))
+        mt = float(np.average(tp.tau_s[sel], weights=w))
+        mg = float(np.average(tp.ground_m[sel], weights=w))
+        mom[i] = (
+            math.exp(-0.5 * (best[c] - best[fits].min())),
+            mt,
+            float(np.average((tp.tau_s[sel] - mt) ** 2, weights=w)) + STEP_S**2 / 12.0,
+            mg,
+            float(np.average((tp.ground_m[sel] - mg) ** 2, weights=w)),
+        )
+    wa = mom[:, 0] / mom[:, 0].sum()
+    mu = float(wa @ mom[:, 1])
+    var = float(wa @ (mom[:, 2] + (mom[:, 1] - mu) ** 2))
+    mug = float(wa @ mom[:, 3])
+    varg = float(wa @ (mom[:, 4] + (mom[:, 3] - mug) ** 2))
+    order = np.argsort(-wa, kind="stable")
+    names = tuple(tp.names[int(fits[i])] for i in order)
+    return TimeSinceLaunch(True, mu, math.sqrt(var), names, mug, math.sqrt(varg))
+
+
+def template_launch(
+    x: np.ndarray,
+    P: np.ndarray,
+    est: LaunchEstimate,
+    boosting: bool,
+    *,
+    az_floor_rad: float = math.radians(2.0),  # assumption: the ground track's bend (Earth rotation) back to the pad
+    templ: Templates | None = None,
+) -> LaunchEstimate:
+    """The launch estimate of one ascending ECEF state ``x`` (6,) (covariance ``P``) from the back-propagated
+    one ``est`` (:func:`.launch.estimate_launch`) and the templates.
+
+    Time: a state seen boosting keeps ``est``'s time when it lies within 2σ of the templates' and is tighter
+    (the gravity-turn model is best early in the boost); otherwise, and for a state after burnout, the
+    templates' time. Point: the state's sub-point moved back along its ground-track azimuth by the templates'
+    ground distance, unless ``est``'s point is consistent with it (3σ) and tighter. Without a template fit,
+    ``est`` unchanged."""
+    tl = time_since_launch(x, P, templ=templ)
+    if not tl.valid:
+        return est
+    if est.valid and boosting and abs(-est.t_s - tl.tau_s) <= 2.0 * tl.sigma_s and est.t_sigma_s < tl.sigma_s:
+        t_s, t_sig = est.t_s, est.t_sigma_s
+    else:
+        t_s, t_sig = -tl.tau_s, tl.sigma_s
+    la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
+    e, n, _ = ecef_vec_to_enu(x[3], x[4], x[5], la, lo)
+    hs = math.hypot(e, n)
+    sv = math.sqrt(max(float(np.trace(P[3:, 3:])) / 3.0, 0.0))
+    az_back = math.atan2(e, n) + math.pi
+    if hs > 3.0 * sv and tl.ground_m > 0.0:
+        la2, lo2, _ = geodesic_direct(la, lo, az_back % (2.0 * math.pi), tl.ground_m)
+    else:  # no heading yet (vertical rise): the pad is under the state
+        la2, lo2 = la, lo
+    sig_az = min(sv / hs, 1.0) if hs > 0.0 else 1.0
+    s_along = math.hypot(tl.ground_sigma_m, 0.02 * tl.ground_m) + 500.0
+    s_cross = tl.ground_m * math.hypot(sig_az, az_floor_rad) + 500.0
+    # covariance in east/north: along-track axis at the back azimuth
+    ca, sa = math.cos(az_back), math.sin(az_back)
+    rot = np.array([[sa, ca], [ca, -sa]])  # columns: along (east, north), cross
+    cov = rot @ np.diag([s_along**2, s_cross**2]) @ rot.T
+    a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], CHI2_2DOF_95)
+    lat_deg, lon_deg = math.degrees(la2), math.degrees(lo2)
+    use_est = False
+    if est.valid and est.semi_major_m < a:
+        d = geodesic_inverse(la2, lo2, math.radians(est.lat_deg), math.radians(est.lon_deg))[0]
+        use_est = d <= 3.0 * math.sqrt(s_along**2 + s_cross**2 + float(np.trace(est.cov_en_m2)))
+    if use_est:
+        lat_deg, lon_deg, cov = est.lat_deg, est.lon_deg, est.cov_en_m2
+        a, b, o = est.semi_major_m, est.semi_minor_m, est.orientation_deg
+    return LaunchEstimate(
+        True, lat_deg, lon_deg, t_s, t_sig, cov, a, b, o,
+        est.thrust_accel_m_s2 if est.valid else math.nan, tl.ground_m,
+    )  # fmt: skip
