@@ -90,3 +90,6 @@ class SystemTrack:
     #: time of the newest sensor update (a local state not reported COASTING) among its members; 0 = unknown.
     #: ``time_ns - fresh_ns`` is how long the state has only been predicted (coasted).
     fresh_ns: int = 0
+    #: objects this track may stand for: 1, or more while a node reports several objects here that the picture
+    #: has not resolved into tracks of their own yet (a ripple-fired salvo in boost: issue 14 item 2)
+    objects: int = 1

@@ -345,8 +345,9 @@ def _track_line(t: picture_pb2.SystemTrack, picture: ClientPicture, what: str) -
     phase = _enum_name(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_")
     klass = _enum_name(picture_pb2.MissileClass, t.missile_class, "MISSILE_CLASS_")
     level = _enum_name(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_")
+    group = f", {t.estimated_objects} objects not yet resolved" if t.estimated_objects > 1 else ""
     return (
-        f"track {t.track_id} {what}: {phase}, {klass}, {t.altitude_m / 1e3:.0f} km up, "
+        f"track {t.track_id} {what}: {phase}, {klass}{group}, {t.altitude_m / 1e3:.0f} km up, "
         f"[{_nations(t.contributing_nations)}]; {_impact_text(t, picture)}; level {level}"
     )
 

@@ -279,8 +279,9 @@ class FusionEngine:
         out: list[SystemTrack] = []
         append = out.append
         ids, phases, fresh = st.id[slots].tolist(), st.phase[slots].tolist(), st.fresh_ns[slots].tolist()
-        for s, i, t, ph, xk, Pk, f in zip(
-            slots.tolist(), ids, t_ns.tolist(), phases, list(x), list(P), fresh, strict=True
+        objects = st.objects[slots].tolist()
+        for s, i, t, ph, xk, Pk, f, nobj in zip(
+            slots.tolist(), ids, t_ns.tolist(), phases, list(x), list(P), fresh, objects, strict=True
         ):
             sources, nations = refs[s]  # type: ignore[misc]
             obj = new(SystemTrack)
@@ -293,5 +294,6 @@ class FusionEngine:
             d["sources"] = sources
             d["phase"] = _PHASES[ph]
             d["fresh_ns"] = f
+            d["objects"] = nobj
             append(obj)
         return out

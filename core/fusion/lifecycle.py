@@ -162,24 +162,53 @@ class Lifecycle(EngineStep):
         object). Tracks of two or more sources are reported at once.
         """
         cfg, store = self.cfg, self.store
-        if not store.tentative:
-            return
         st = store.st
-        tent = np.asarray(sorted(store.tentative), dtype=np.int64)
-        hold = np.zeros(tent.size, dtype=np.bool_)
-        if cfg.duplicate_manoeuvre_s > 0:
+        counts: dict[int, int] = {}
+        if store.tentative and cfg.duplicate_manoeuvre_s > 0:
+            tent = np.asarray(sorted(store.tentative), dtype=np.int64)
+            hold = np.zeros(tent.size, dtype=np.bool_)
             masks = st.mask[tent]
             ask = np.nonzero((masks & (masks - 1)) == 0)[0]
             pub = np.nonzero(st.alive[: store.st_n] & st.published[: store.st_n])[0]
             if ask.size and pub.size:
-                hold[ask] = self.possible_duplicates(tent[ask], pub)
+                hold[ask], near = self.possible_duplicates(tent[ask], pub)
+                # a held track whose one source also feeds the reported track it may duplicate, and still
+                # updates its own track there: that source holds two objects, which the picture shows as one
+                # track (an unresolved group). A source whose old track coasts has re-initiated the object.
+                lt, n = store.lt, store.lt_n
+                for i, p in zip(ask.tolist(), near.tolist(), strict=True):
+                    if p < 0 or not hold[i] or not int(st.mask[tent[i]]) & int(st.mask[p]):
+                        continue
+                    src = int(st.mask[tent[i]]).bit_length() - 1
+                    mine = np.nonzero(lt.alive[:n] & (lt.sys[:n] == p) & (lt.src[:n] == src))[0]
+                    if mine.size and int(lt.fresh_ns[mine[0]]) == int(lt.t_ns[mine[0]]):
+                        counts[p] = counts.get(p, 1) + 1
+        else:
+            tent = np.asarray(sorted(store.tentative), dtype=np.int64)
+            hold = np.zeros(tent.size, dtype=np.bool_)
+        self._set_objects(counts, changed_sys)
         for s in tent[~hold].tolist():
             st.published[s] = True
             store.tentative.discard(s)
             changed_sys.add(s)
 
-    def possible_duplicates(self, a: IntArray, pub: IntArray) -> npt.NDArray[np.bool_]:
-        """Which of the tentative system tracks ``a`` (ascending slots) may duplicate a reported one (``pub``)."""
+    def _set_objects(self, counts: dict[int, int], changed_sys: set[int]) -> None:
+        """Set the object count of the reported tracks in ``counts`` (slot -> count) and reset the others that
+        had one above 1; the tracks whose count changed go into ``changed_sys``."""
+        st, store = self.store.st, self.store
+        for s in store.grouped - counts.keys():
+            st.objects[s] = 1
+            if st.alive[s]:
+                changed_sys.add(s)
+        for s, c in counts.items():
+            if int(st.objects[s]) != c:
+                st.objects[s] = c
+                changed_sys.add(s)
+        store.grouped = set(counts)
+
+    def possible_duplicates(self, a: IntArray, pub: IntArray) -> tuple[npt.NDArray[np.bool_], IntArray]:
+        """Which of the tentative system tracks ``a`` (ascending slots) may duplicate a reported one (``pub``),
+        and for each the slot of the nearest (smallest 6-D distance) reported track it gates with (-1: none)."""
         cfg, store, pred, timings_s = self.cfg, self.store, self.pred, self.timings_s
         st, lt = store.st, store.lt
         t_c = int(st.t_ns[a].max())
@@ -208,8 +237,9 @@ class Lifecycle(EngineStep):
             jb_parts.append(j_c)
         ia, jb = np.concatenate(ia_parts), np.concatenate(jb_parts)
         out = np.zeros(a.size, dtype=np.bool_)
+        nearest = np.full(a.size, -1, dtype=np.int64)
         if ia.size == 0:
-            return out
+            return out, nearest
         near, jb = np.unique(jb, return_inverse=True)
         xb, Pb = pred.systems(store, pub[near], t_c)
         t_k = time.perf_counter()
@@ -224,4 +254,9 @@ class Lifecycle(EngineStep):
         timings_s["gate"] += time.perf_counter() - t_k
         hit = (d2 <= cfg.gate_chi2) | (young[ia] & (d2_pos <= CHI2_3DOF_0999))
         out[ia[hit]] = True
-        return out
+        # the nearest gating reported track of each held one (pairs in ascending distance; the first wins)
+        order = np.argsort(np.where(hit, d2, np.inf), kind="stable")
+        order = order[hit[order]]
+        rev = order[::-1]
+        nearest[ia[rev]] = pub[near[jb[rev]]]
+        return out, nearest

@@ -125,6 +125,9 @@ class TrackStore:
                 "published": ((), np.bool_, False),  # reported at least once (False: tentative)
                 "born_ns": ((), np.int64, 0),  # data time of its creation
                 "fresh_ns": ((), np.int64, 0),  # newest sensor update (not COASTING) of its members
+                # objects it may stand for: 1, or 1 + the held tentative tracks that one of its own sources
+                # reports beside it (an unresolved group: see Lifecycle.confirm_tentative)
+                "objects": ((), np.int32, 1),
             }
         )
         self.st_free: list[int] = []
@@ -134,6 +137,7 @@ class TrackStore:
         self.refs_dirty: set[int] = set()
         self.next_id = 1
         self.tentative: set[int] = set()  # live system track slots not reported yet
+        self.grouped: set[int] = set()  # reported slots whose ``objects`` is above 1
         self.now_ns: int | None = None
 
     def source(self, nation: str, node_id: str) -> int:
@@ -225,6 +229,7 @@ class TrackStore:
         self.st.published[s] = False
         self.st.born_ns[s] = self.now_ns if self.now_ns is not None else 0
         self.st.mask[s] = 0
+        self.st.objects[s] = 1
         self.st_refs[s] = None
         self.tentative.add(s)
         return s

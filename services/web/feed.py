@@ -97,6 +97,7 @@ def track_json(t: picture_pb2.SystemTrack) -> dict[str, Any]:
         "alt_m": t.altitude_m,
         "phase": _enum(tracks_pb2.FlightPhase, t.phase, "FLIGHT_PHASE_"),
         "cls": _enum(picture_pb2.MissileClass, t.missile_class, "MISSILE_CLASS_"),
+        "objects": max(int(t.estimated_objects), 1),
         "level": _enum(picture_pb2.WarningLevel, t.warning_level, "WARNING_LEVEL_"),
         "nations": [NATION_NAMES.get(n, "?") for n in t.contributing_nations],
         "launch": launch,

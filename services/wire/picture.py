@@ -101,6 +101,7 @@ def fill_system_tracks(
         msg.lat_deg = lat_deg[i]
         msg.lon_deg = lon_deg[i]
         msg.altitude_m = alt_m[i]
+        msg.estimated_objects = t.objects
         msg.state.ParseFromString(states[i * size : (i + 1) * size])
 
 

@@ -120,7 +120,7 @@ class ThreatenedArea(_message.Message):
     def __init__(self, kind: _Optional[_Union[AreaKind, str]] = ..., name: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
 
 class SystemTrack(_message.Message):
-    __slots__ = ("track_id", "time_ns", "state", "contributing_nations", "sources", "phase", "missile_class", "launch_point", "impact", "threatened_areas", "warning_level", "altitude_m", "lat_deg", "lon_deg")
+    __slots__ = ("track_id", "time_ns", "state", "contributing_nations", "sources", "phase", "missile_class", "launch_point", "impact", "threatened_areas", "warning_level", "altitude_m", "lat_deg", "lon_deg", "estimated_objects")
     TRACK_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_NS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +135,7 @@ class SystemTrack(_message.Message):
     ALTITUDE_M_FIELD_NUMBER: _ClassVar[int]
     LAT_DEG_FIELD_NUMBER: _ClassVar[int]
     LON_DEG_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     track_id: int
     time_ns: int
     state: _tracks_pb2.CartesianState
@@ -149,7 +150,8 @@ class SystemTrack(_message.Message):
     altitude_m: float
     lat_deg: float
     lon_deg: float
-    def __init__(self, track_id: _Optional[int] = ..., time_ns: _Optional[int] = ..., state: _Optional[_Union[_tracks_pb2.CartesianState, _Mapping]] = ..., contributing_nations: _Optional[_Iterable[_Union[_tracks_pb2.Nation, str]]] = ..., sources: _Optional[_Iterable[_Union[SourceTrack, _Mapping]]] = ..., phase: _Optional[_Union[_tracks_pb2.FlightPhase, str]] = ..., missile_class: _Optional[_Union[MissileClass, str]] = ..., launch_point: _Optional[_Union[LaunchPointEstimate, _Mapping]] = ..., impact: _Optional[_Union[ImpactPrediction, _Mapping]] = ..., threatened_areas: _Optional[_Iterable[_Union[ThreatenedArea, _Mapping]]] = ..., warning_level: _Optional[_Union[WarningLevel, str]] = ..., altitude_m: _Optional[float] = ..., lat_deg: _Optional[float] = ..., lon_deg: _Optional[float] = ...) -> None: ...
+    estimated_objects: int
+    def __init__(self, track_id: _Optional[int] = ..., time_ns: _Optional[int] = ..., state: _Optional[_Union[_tracks_pb2.CartesianState, _Mapping]] = ..., contributing_nations: _Optional[_Iterable[_Union[_tracks_pb2.Nation, str]]] = ..., sources: _Optional[_Iterable[_Union[SourceTrack, _Mapping]]] = ..., phase: _Optional[_Union[_tracks_pb2.FlightPhase, str]] = ..., missile_class: _Optional[_Union[MissileClass, str]] = ..., launch_point: _Optional[_Union[LaunchPointEstimate, _Mapping]] = ..., impact: _Optional[_Union[ImpactPrediction, _Mapping]] = ..., threatened_areas: _Optional[_Iterable[_Union[ThreatenedArea, _Mapping]]] = ..., warning_level: _Optional[_Union[WarningLevel, str]] = ..., altitude_m: _Optional[float] = ..., lat_deg: _Optional[float] = ..., lon_deg: _Optional[float] = ..., estimated_objects: _Optional[int] = ...) -> None: ...
 
 class SourceTrack(_message.Message):
     __slots__ = ("nation", "node_id", "local_track_number")

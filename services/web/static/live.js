@@ -153,7 +153,7 @@
       const w = warningFor(t.id);
       const cls = ["row-" + t.id, state.selected === t.id ? "selected" : "", stale ? "stale" : ""].join(" ");
       return `<tr class="${cls}" data-id="${t.id}"><td>${t.id}${stale ? ' <span class="stale-mark" title="no update for ' + TRACK_STALE_S + ' s">stale</span>' : ""}</td>` +
-        `<td>${t.phase}</td><td>${t.cls}</td><td>${t.nations.join("+")}</td>` +
+        `<td>${t.phase}</td><td>${t.cls}${t.objects > 1 ? ' <span class="group-mark" title="' + t.objects + ' objects the sensors have not resolved yet">×' + t.objects + "</span>" : ""}</td><td>${t.nations.join("+")}</td>` +
         `<td class="tti" data-tti="${tti === null ? "" : tti.toFixed(1)}">${M.fmtCountdown(tti)}</td>` +
         `<td><span class="lvl lvl-${t.level}">${t.level}</span></td>` +
         `<td>${w ? w.state.replace("_", " ") : "–"}</td></tr>`;

@@ -420,7 +420,43 @@ def test_a_held_track_confirmed_by_a_second_nation_is_reported() -> None:
     engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
     near = np.array([2000.0, 0, 0, 150.0, 0, 0])  # 2 km and 150 m/s off: inside the widened gate, outside the plain one
     res = engine.ingest(make_batch("us", T0 + S, [1, 2], [true_state(T0 + S), true_state(T0 + S) + near]))
-    assert [t.track_id for t in res.changed] == [1]
+    assert [(t.track_id, t.objects) for t in res.changed] == [(1, 2)]  # us holds two objects there: unresolved
     res = engine.ingest(make_batch("jp", T0 + S, [7], [true_state(T0 + S) + near]))  # jp sees the second object too
-    (track,) = res.changed
-    assert track.track_id == 2 and track.nations == ("jp", "us")
+    one, track = res.changed  # the second object has its own track: the first stands for one object again
+    assert (one.track_id, one.objects) == (1, 1)
+    assert track.track_id == 2 and track.nations == ("jp", "us") and track.objects == 1
+
+
+def test_a_ripple_fired_second_missile_is_counted_then_gets_its_own_number() -> None:
+    """A node that starts a second local track beside the first (a missile launched 5 s after it from the same
+    pad) makes the reported track stand for 2 objects while the second is held as a possible duplicate; once
+    shown, the second has its own number and the first keeps its own, standing for one object again."""
+    engine = FusionEngine()
+    counts, numbers = [], []
+    for k in range(30):
+        t = T0 + k * S
+        sep = np.array([1000.0 + 300.0 * max(k - 5, 0) ** 1.5, 0.0, 0.0, 0.0, 0.0, 0.0])  # drifting apart
+        nums, xs = ([1], [true_state(t)]) if k < 5 else ([1, 2], [true_state(t), true_state(t) + sep])
+        engine.ingest(make_batch("us", t, nums, xs))
+        snap = engine.snapshot()
+        counts.append({tr.track_id: tr.objects for tr in snap})
+        numbers.append(sorted(tr.track_id for tr in snap))
+    assert counts[4] == {1: 1} and counts[5] == {1: 2}  # the second track appears: one track, two objects
+    resolved = next(k for k, ids in enumerate(numbers) if ids == [1, 2])
+    assert 5 < resolved <= 5 + FusionConfig().duplicate_manoeuvre_s + 1
+    assert all(c == {1: 2} for c in counts[5:resolved])
+    assert all(c == {1: 1, 2: 1} for c in counts[resolved:])
+
+
+def test_a_node_that_reinitiates_a_coasting_track_is_not_an_unresolved_group() -> None:
+    """The node's old track coasts (it lost the object) and a new one starts on it: one object, not two."""
+    engine = FusionEngine()
+    engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+    t = T0 + S
+    res = engine.ingest(
+        make_batch(
+            "us", t, [1, 8], [true_state(t), true_state(t)], status=[int(Status.COASTING), int(Status.CONFIRMED)]
+        )
+    )
+    assert all(tr.objects == 1 for tr in engine.snapshot())
+    assert all(tr.objects == 1 for tr in res.changed)
