@@ -532,11 +532,16 @@ async def run(
     try:
         while not stop.is_set():
             try:
-                # under mutual TLS the broker takes the client id from the certificate: a persistent session
-                # keeps the batches that reach the hub while this service reconnects (coalition, issue 15)
-                tls = TlsFiles.from_settings(settings)
+                # a persistent session under one client id (under mutual TLS the broker takes the certificate's
+                # CN): the broker keeps the subscriptions and queues the batches that arrive while this service
+                # reconnects or restarts, and, with its persistence on, across its own restart
                 async with mqtt.client(
-                    settings.broker_url, f"triwarn-fusion-{time.time_ns()}", tls=tls, clean_session=tls is None
+                    settings.broker_url,
+                    settings.fusion_client_id,
+                    tls=TlsFiles.from_settings(settings),
+                    clean_session=False,
+                    max_packet_bytes=settings.mqtt_max_packet_bytes,
+                    session_expiry_s=settings.mqtt_session_expiry_s,
                 ) as client:
                     await client.subscribe(wire.TRACKS_SUBSCRIPTION, qos=1)
                     await client.subscribe(wire.STATUS_SUBSCRIPTION, qos=1)

@@ -3,8 +3,9 @@
 Life of a node (``run``):
 
 1. load the scenario and build the nation's simulation (``triwarn.sensors.sim.nation.NationSim``);
-2. connect to the broker with a DEATH certificate as last will, publish BIRTH (retained, QoS 1); both carry
-   the same ``bd_seq`` (Sparkplug-style), a fresh one per connection;
+2. connect to the broker under its node id (one client id, a persistent session) with a DEATH certificate as
+   last will, publish BIRTH (retained, QoS 1); both carry the same ``bd_seq`` (Sparkplug-style), a fresh one
+   per connection;
 3. every ``update_period_s`` of scenario time, step the simulation and publish one ``LocalTrackBatch`` on
    ``triwarn/v1/{nation}/tracks`` (QoS 1) with ``batch_seq`` 0, 1, 2... within the birth;
 4. on a lost connection, reconnect with back-off (0.5 s doubling to 10 s); the simulation keeps its state, so
@@ -180,8 +181,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         bd_seq = time.time_ns() // 1_000_000  # increases across reconnects and restarts
         will = aiomqtt.Will(status_topic, node.status(False, bd_seq, signer), qos=1, retain=True)
         try:
+            # one client id per node, kept across reconnects and restarts, with a persistent session: a second
+            # process with the same node id takes the connection over instead of publishing beside it
             async with mqtt.client(
-                settings.broker_url, f"{node.node_id}-{bd_seq}", will=will, tls=TlsFiles.from_settings(settings)
+                settings.broker_url,
+                node.node_id,
+                will=will,
+                tls=TlsFiles.from_settings(settings),
+                clean_session=False,
             ) as client:
                 await client.publish(status_topic, node.status(True, bd_seq, signer), qos=1, retain=True)
                 log.info("node %s: connected, birth bd_seq=%d", node.nation, bd_seq)

@@ -4,7 +4,7 @@ Order (``start_broker``):
 
 1. a broker URL given by the user (nothing is started);
 2. ``mosquitto`` from PATH, with a generated config on a free loopback port (``set_tcp_nodelay true``,
-   no persistence), in a child process;
+   persistence only in a directory given), in a child process;
 3. the embedded broker (amqtt, pure Python) in a child process: the no-install default. It speaks MQTT 3.1.1
    with QoS 0/1, retained messages and last wills, which is all triwarn's nodes use.
 
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import getpass
 import logging
 import os
 import shutil
@@ -102,12 +103,32 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 + 64 * 1024
 
 
-def mosquitto_config(port: int, host: str = "127.0.0.1", max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> str:
+def mosquitto_config(
+    port: int,
+    host: str = "127.0.0.1",
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    persistence_dir: Path | None = None,
+) -> str:
+    """Mosquitto's config. With ``persistence_dir`` the broker keeps its state there (persistent sessions with
+    their subscriptions and queued QoS 1 messages, retained messages), saved every second and on exit, so that
+    a restart on the same directory loses none of it; without, a restart starts empty. Started as root,
+    Mosquitto would drop to the user ``mosquitto``, who cannot write a directory of ours: it keeps the user
+    who starts it (``user`` line)."""
+    persistence = (
+        [
+            "persistence true",
+            f"persistence_location {persistence_dir}/",
+            "autosave_interval 1",
+            f"user {getpass.getuser()}",
+        ]
+        if persistence_dir is not None
+        else ["persistence false"]
+    )
     return "\n".join(
         [
             f"listener {port} {host}",
             "allow_anonymous true",
-            "persistence false",
+            *persistence,
             "set_tcp_nodelay true",
             "log_dest stdout",
             "log_type error",
@@ -125,8 +146,11 @@ def start_broker(
     host: str = "127.0.0.1",
     port: int = 0,
     timeout_s: float = 10.0,
+    persistence_dir: Path | None = None,
 ) -> BrokerHandle:
-    """Return a running broker. ``prefer``: "auto", "mosquitto" or "embedded"; ``port`` 0 picks a free one."""
+    """Return a running broker. ``prefer``: "auto", "mosquitto" or "embedded"; ``port`` 0 picks a free one.
+    ``persistence_dir``: Mosquitto keeps its sessions and queued messages there, across a restart on the same
+    directory (see :func:`mosquitto_config`; the embedded broker keeps nothing across a restart)."""
     if url:
         parsed = urlparse(url)
         if parsed.scheme not in {"mqtt", "mqtts"} or not parsed.hostname:
@@ -148,7 +172,9 @@ def start_broker(
     if exe is not None and prefer in {"auto", "mosquitto"}:
         workdir = Path(tempfile.mkdtemp(prefix="triwarn-mosquitto-"))
         conf = workdir / "mosquitto.conf"
-        conf.write_text(mosquitto_config(port, host))
+        if persistence_dir is not None:
+            Path(persistence_dir).mkdir(parents=True, exist_ok=True)
+        conf.write_text(mosquitto_config(port, host, persistence_dir=persistence_dir))
         proc = subprocess.Popen(
             [exe, "-c", str(conf)],
             stdout=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ No other module reads ``os.environ``. Every field can be set by an environment v
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -31,6 +32,21 @@ class Settings:
     #: Port of the fusion service's Prometheus metrics endpoint on ``metrics_host``; 0 disables it.
     metrics_port: int = 9108
     metrics_host: str = "127.0.0.1"
+    #: The fusion service's MQTT client id, kept across reconnects and restarts so that its persistent session
+    #: (subscriptions and the QoS 1 batches queued for it) outlives a broker restart or a restart of the
+    #: service. Empty: ``triwarn-fusion-`` and a hash of ``warning_log`` and ``grpc_listen`` (one id per
+    #: service instance, the same after a restart on the same log). Under mutual TLS the broker uses the
+    #: certificate's CN instead.
+    mqtt_client_id: str = ""
+    #: Seconds the broker keeps the fusion service's session (subscriptions, queued batches) after it
+    #: disconnects (MQTT 5 Session Expiry Interval; a 3.1.1 session never expires).
+    mqtt_session_expiry_s: int = 600
+    #: Largest MQTT packet the fusion service accepts, bytes (MQTT 5 Maximum Packet Size in its CONNECT): the
+    #: broker never sends it a larger one (it drops it), so an oversized publish is never read into memory.
+    #: ``max_payload_bytes`` plus 64 kB, so that a payload just over ``max_payload_bytes`` still arrives and is
+    #: counted as ``oversized``. 0: connect with MQTT 3.1.1 and ask no limit (a broker that speaks only 3.1.1,
+    #: such as the embedded one); the size check before parsing still refuses what is larger.
+    mqtt_max_packet_bytes: int = 4 * 1024 * 1024 + 64 * 1024
 
     # --- identity (coalition topology, docs/coalition.md) ----------------------------------------------
     #: CA certificate (PEM) every peer's certificate must chain to; with ``tls_cert`` and ``tls_key`` it turns
@@ -151,6 +167,16 @@ class Settings:
     def effective_node_id(self) -> str:
         return self.node_id or f"{self.nation}-c2"
 
+    @property
+    def fusion_client_id(self) -> str:
+        """The fusion service's MQTT client id: ``mqtt_client_id``, or one derived from the warning log and
+        the gRPC address (the same for a restart of the same service, different for another service)."""
+        if self.mqtt_client_id:
+            return self.mqtt_client_id
+        log = self.warning_log if "://" in self.warning_log else os.path.abspath(self.warning_log)
+        digest = hashlib.sha256(f"{log}|{self.grpc_listen}".encode()).hexdigest()
+        return f"triwarn-fusion-{digest[:16]}"
+
     def validate(self) -> None:
         if self.nation not in NATIONS:
             raise SettingsError(f"nation must be one of {', '.join(NATIONS)}, not {self.nation!r}")
@@ -178,6 +204,10 @@ class Settings:
         unknown = set(self.node_registry) - set(NATIONS)
         if unknown:
             raise SettingsError(f"node_registry names unknown nations {sorted(unknown)}")
+        if self.mqtt_max_packet_bytes and self.mqtt_max_packet_bytes <= self.max_payload_bytes:
+            raise SettingsError("mqtt_max_packet_bytes must be 0 or larger than max_payload_bytes")
+        if self.mqtt_session_expiry_s < 0:
+            raise SettingsError("mqtt_session_expiry_s must be >= 0")
         for name in ("node_death_grace_s", "restore_grace_s", "subscriber_max_lag_s"):
             if not getattr(self, name) >= 0:
                 raise SettingsError(f"{name} must be >= 0")

@@ -3,6 +3,7 @@ the node registry, exactly-once effect (duplicates dropped, gaps counted as lost
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -14,6 +15,7 @@ from test_end_to_end import publish, wait_for  # tests/services is on sys.path (
 from triwarn.core.fusion import invariants
 from triwarn.services import synthetic
 from triwarn.services.intake import Intake
+from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.logs import RateLimitedLog
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
@@ -154,3 +156,38 @@ def test_one_forged_sequence_number_locks_no_node_out() -> None:
     assert stale.value.reason == "stale_session"
     intake.admit("us", "us-c2", 7, 2)  # a newer session whose BIRTH was missed: taken, 0 and 1 lost
     assert metrics.value("triwarn_batch_sequence_gaps_total", nation="us") == 3 + 2
+
+
+def test_a_payload_over_the_services_packet_limit_never_reaches_it_and_one_over_its_payload_limit_is_counted(
+    broker, make_fusion, fusion_settings, caplog
+) -> None:
+    """The service announces an MQTT 5 Maximum Packet Size; the broker's own limit (4 MiB + 64 kB) is far
+    above it here, so only the client's limit keeps a 1 MB publish away from the service (another subscriber
+    receives it). A payload just over ``max_payload_bytes`` still arrives: refused before parsing, counted as
+    ``oversized`` and logged once; the connection stays up and the next good batch is fused."""
+    if broker.kind != "mosquitto":
+        pytest.skip("the embedded broker has no MQTT 5")
+    settings = fusion_settings.replace(max_payload_bytes=100_000, mqtt_max_packet_bytes=164_000)
+    m = make_fusion(settings).metrics
+    good = _batch("us", 0)
+    sent = [b"\0" * 100_001, b"\1" * 1_000_000, good]
+
+    async def observe() -> list[int]:
+        sizes: list[int] = []
+        async with mqtt.client(settings.broker_url, f"size-observer-{time.time_ns()}") as observer:
+            await observer.subscribe(wire.tracks_topic("us"), qos=1)
+            async with mqtt.client(settings.broker_url, f"size-publisher-{time.time_ns()}") as publisher:
+                for payload in sent:
+                    await publisher.publish(wire.tracks_topic("us"), payload, qos=1)
+            async for message in observer.messages:
+                sizes.append(len(message.payload))  # type: ignore[arg-type]
+                if message.payload == good:
+                    return sizes
+        return sizes
+
+    with caplog.at_level(logging.WARNING, logger="triwarn"):
+        assert asyncio.run(asyncio.wait_for(observe(), timeout=30)) == [len(p) for p in sent]
+        wait_for(lambda: m.value("triwarn_batches_received_total", nation="us") == 1)
+    assert m.value("triwarn_batches_rejected_total", nation="us", reason="oversized") == 1  # not the 1 MB one
+    assert m.total("triwarn_batches_rejected_total") == 1
+    assert len([r for r in caplog.records if "oversized" in r.getMessage()]) == 1

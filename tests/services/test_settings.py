@@ -25,6 +25,8 @@ def test_environment_then_flags() -> None:
         ({"TRIWARN_NODE_REGISTRY": "us"}, "is not NATION=ID,ID"),
         ({"TRIWARN_NODE_REGISTRY": "cn=cn-c2"}, "node_registry names unknown nations"),
         ({"TRIWARN_SUBSCRIBER_MAX_LAG_S": "-1"}, "subscriber_max_lag_s must be >= 0"),
+        ({"TRIWARN_MQTT_MAX_PACKET_BYTES": "4194304"}, "mqtt_max_packet_bytes must be 0 or larger than max_payload"),
+        ({"TRIWARN_MQTT_SESSION_EXPIRY_S": "-1"}, "mqtt_session_expiry_s must be >= 0"),
     ],
 )
 def test_bad_settings_name_the_setting_and_what_is_expected(env: dict[str, str], words: str) -> None:
@@ -38,3 +40,17 @@ def test_the_node_registry_defaults_to_the_demo_nodes_and_reads_from_the_environ
     s = Settings.load(env={"TRIWARN_NODE_REGISTRY": "us=us-c2, us-aegis ;jp=jp-c2"})
     assert s.node_registry == {"us": ("us-c2", "us-aegis"), "jp": ("jp-c2",)}
     assert s.registered("us", "us-aegis") and not s.registered("kr", "kr-c2") and not s.registered("us", "jp-c2")
+
+
+def test_the_fusion_client_id_is_the_same_for_a_restart_on_the_same_log_and_differs_for_another_service(
+    tmp_path,
+) -> None:
+    def client_id(log: str, listen: str = "127.0.0.1:50051", **env: str) -> str:
+        return Settings.load(env=env, warning_log=log, grpc_listen=listen).fusion_client_id
+
+    log = str(tmp_path / "warnings.sqlite")
+    assert client_id(log) == client_id(log)
+    assert client_id(log).startswith("triwarn-fusion-")
+    assert client_id(log) != client_id(str(tmp_path / "other.sqlite"))
+    assert client_id(log) != client_id(log, "127.0.0.1:50052")
+    assert client_id(log, TRIWARN_MQTT_CLIENT_ID="hub-fusion") == "hub-fusion"

@@ -25,6 +25,11 @@ def register(sub: Any) -> None:
         default="auto",
         help="which broker (default auto)",
     )
+    p.add_argument(
+        "--data-dir",
+        help="Mosquitto keeps its sessions and queued messages in DIR: a restart with the same DIR loses no batch "
+        "queued for the fusion service (default: nothing kept across a restart)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if kind == "mosquitto":
         assert exe is not None
         conf = Path(tempfile.mkdtemp(prefix="triwarn-mosquitto-")) / "mosquitto.conf"
-        conf.write_text(mosquitto_config(args.port, args.host))
+        data_dir = Path(args.data_dir).resolve() if args.data_dir else None
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        conf.write_text(mosquitto_config(args.port, args.host, persistence_dir=data_dir))
         os.execv(exe, [exe, "-c", str(conf)])  # replaces this process: signals reach mosquitto directly
     import asyncio
     import signal

@@ -253,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
                 "--listen", target,
                 "--metrics-port", "0",
                 "--warning-log", str(workdir / "warnings.sqlite"),
+                # the embedded broker speaks MQTT 3.1.1 only
+                *(["--mqtt-max-packet-bytes", "0"] if broker.kind == "embedded" else []),
                 *common,
             ],
             log_file,

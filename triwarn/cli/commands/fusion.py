@@ -32,6 +32,13 @@ def register(sub: Any) -> None:
     p.add_argument("--t0-ns", dest="scenario_t0_ns", type=int, help="clock start; must match the nodes' --t0-ns")
     add_start_gate(p)
     p.add_argument("--audit-log", dest="audit_log", help="hash-chained audit log of releases to consoles")
+    p.add_argument(
+        "--mqtt-max-packet-bytes",
+        dest="mqtt_max_packet_bytes",
+        type=int,
+        help="largest MQTT packet the broker may send this service (MQTT 5; default 4 MiB + 64 kB); "
+        "0 = speak MQTT 3.1.1 (a broker that has no MQTT 5, such as the embedded one)",
+    )
     add_tls(p, default_identity="fusion-us")
     p.set_defaults(func=run)
 
@@ -56,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         "warning_log",
         "policy_file",
         "audit_log",
+        "mqtt_max_packet_bytes",
         "clock_speed",
         "scenario_t0_ns",
         **extra,
