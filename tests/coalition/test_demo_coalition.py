@@ -5,6 +5,7 @@ the console of the view it asks for (console-us at the hub, console-jp at edge-j
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -12,11 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from triwarn.cli.commands import demo as demo_command
+from triwarn.services.runtime import mqtt
+from triwarn.services.runtime.tls import TlsFiles
 
 pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs mosquitto")
 
@@ -29,6 +33,11 @@ def _endpoints(tmpdir: Path) -> dict[str, object] | None:
         return dict(json.loads(path.read_text()))
     except (OSError, ValueError):
         return None
+
+
+async def _publish(url: str, files: TlsFiles, topic: str) -> None:
+    async with mqtt.client(url, "spoof", tls=files) as client:
+        await client.publish(topic, b"spoof", qos=1)
 
 
 def _subscribe(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
@@ -59,6 +68,16 @@ def test_the_default_demo_is_the_coalition_and_consoles_find_each_view(tmp_path:
             got = _subscribe(env, *args)
             assert got.returncode == 0, got.stderr[-3000:]
             assert json.loads(got.stdout.splitlines()[0])["view"] == f"NATION_{view.upper()}"
+        # a publish the hub's ACL denies (console-jp writing jp's tracks) is counted in the brokers' metrics
+        files = TlsFiles.in_dir(str(found["tls_dir"]), "console-jp")
+        asyncio.run(_publish(str(found["broker"]), files, "triwarn/v1/jp/tracks"))
+        metric = 'triwarn_broker_publishes_denied_total{broker="hub",client="console-jp"} 1.0'
+        deadline = time.monotonic() + 15
+        while metric not in (
+            scraped := urllib.request.urlopen(str(found["broker_metrics"]), timeout=10).read().decode()
+        ):
+            assert time.monotonic() < deadline, scraped
+            time.sleep(0.2)
         # the hub's address given by hand: the demo's certificate for it is still found (console-us) ...
         got = _subscribe(env, "--target", str(found["grpc"]))
         assert got.returncode == 0 and '"view":"NATION_US"' in got.stdout, got.stderr[-3000:]

@@ -29,6 +29,8 @@ EDGES = ("jp", "kr")
 
 def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: Any) -> int:
     """The coalition demo; ``demo`` is the demo command's module (its spawn, wait and stop helpers)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
     from triwarn.cli.commands._common import open_start_gate, remove_demo_endpoints, say, write_demo_endpoints
     from triwarn.services.policy import load_policy
     from triwarn.services.runtime.broker import BrokerError, free_port
@@ -46,6 +48,11 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         return 2
     for name, handle in brokers.handles.items():
         say(f"  broker-{name}: {handle.url} (mutual TLS, ACL, {'hub' if name == 'hub' else 'bridged to the hub'})")
+    registry = CollectorRegistry()
+    registry.register(brokers.metrics())
+    metrics_server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
+    broker_metrics = f"http://127.0.0.1:{metrics_server.server_port}/metrics"
+    say(f"  brokers' denied publishes: {broker_metrics} (triwarn_broker_publishes_denied_total)")
     target = f"127.0.0.1:{demo._grpc_port()}"  # 50051 when free, as the single broker's demo
     edge_targets = {n: f"127.0.0.1:{free_port()}" for n in EDGES}
     procs: list[subprocess.Popen[bytes]] = []
@@ -93,6 +100,7 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
             topology="coalition",
             tls_dir=str(pki),
             consoles={n: {"grpc": consoles[n], "identity": f"console-{n}"} for n in NATIONS},
+            broker_metrics=broker_metrics,
         )
         say(f"  fusion service at the hub: gRPC {target} (mutual TLS)")
         say(f"  edges: jp {edge_targets['jp']}, kr {edge_targets['kr']} (mutual TLS; each serves its own nation)")
@@ -123,6 +131,11 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         remove_demo_endpoints()
         demo._stop_all(list(reversed(procs)))
         brokers.stop()
+        metrics_server.shutdown()
+        metrics_server.server_close()
+        denied = {b: sum(brokers.denied_publishes(b).values()) for b in brokers.handles}
+        if any(denied.values()):
+            say(f"  the brokers' ACLs denied publishes: {denied} (who and which topic: brokers/*/mosquitto.log)")
         log_file.close()
         for out in outputs:
             out.close()
