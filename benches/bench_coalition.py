@@ -64,7 +64,7 @@ def _pki(folder: Path) -> Path:
     return init_pki(folder, [*default_identities(), *extra, Identity(FLOOR, "console", "jp")])
 
 
-def _brokers(pki: Path, work: Path, nodelay: bool) -> CoalitionBrokers:
+def _brokers(pki: Path, work: Path, nodelay: bool, count_denied: bool = True) -> CoalitionBrokers:
     return start_coalition(
         pki,
         Policy.release_all(),
@@ -75,6 +75,7 @@ def _brokers(pki: Path, work: Path, nodelay: bool) -> CoalitionBrokers:
             for n, name in MONITORS.items()
         },
         bridge_nodelay=nodelay,
+        count_denied=count_denied,  # debug-level logs read by this process (as the demo and the tests run)
     )
 
 

@@ -104,6 +104,12 @@ class FusionService:
     """Transport-free core of the service: decode, validate, fuse, build picture updates."""
 
     def __init__(self, settings: Settings, clock: ClockLike, metrics: Metrics) -> None:
+        # coalition (issue 15): with a node-key registry, only messages signed by a registered node of the
+        # topic's nation are parsed (triwarn.services.trust.signing), and the node ids the intake accepts are
+        # the registry's (one list of nodes: services/trust/registry.py)
+        key_registry = load_registry(settings.node_keys) if settings.node_keys else None
+        if key_registry is not None:
+            settings = settings.with_node_keys(key_registry.node_ids_by_nation())
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
@@ -142,9 +148,7 @@ class FusionService:
         self._reserved = {"next_track_id": 0, "next_warning_id": 0}
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
-        # coalition (issue 15): with a node-key registry, only messages signed by a registered node of the
-        # topic's nation are parsed (triwarn.services.trust.signing)
-        self.verifier = signing.Verifier(load_registry(settings.node_keys)) if settings.node_keys else None
+        self.verifier = signing.Verifier(key_registry) if key_registry is not None else None
         self.replays = signing.ReplayGuard()
 
     def _signer(self, kind: str, topic_nation: str, payload: bytes) -> str | None:

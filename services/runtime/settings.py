@@ -108,9 +108,7 @@ class Settings:
     #: The node ids each nation may publish as: a batch or status from any other node id on that nation's
     #: topic is rejected (reason ``unregistered_node``) and counted. Environment: ``us=us-c2,us-x;jp=jp-c2``
     #: (a nation left out may use no node id). Default: the demo's one node per nation, ``<nation>-c2``.
-    node_registry: dict[str, tuple[str, ...]] = dataclasses.field(
-        default_factory=lambda: {n: (f"{n}-c2",) for n in NATIONS}
-    )
+    node_registry: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=lambda: _default_node_registry())
     #: How long (seconds, wall clock) a node's tracks stay in the picture, coasting, after its DEATH (last will)
     #: before they are dropped: a broker restart delivers every node's will, and the node is back within
     #: seconds. A new BIRTH of the node within the grace period keeps them. 0: drop them at once.
@@ -212,9 +210,28 @@ class Settings:
             if not getattr(self, name) >= 0:
                 raise SettingsError(f"{name} must be >= 0")
 
+    def with_node_keys(self, ids_by_nation: dict[str, tuple[str, ...]]) -> Settings:
+        """These settings with ``node_registry`` the view of the node-key registry's ids (``node_keys``): one
+        list of nodes. A ``node_registry`` set to anything but its default or that view is an error (two lists
+        that disagree); the default is replaced."""
+        default = _default_node_registry()
+        mine = {n: tuple(ids) for n, ids in self.node_registry.items() if ids}
+        theirs = {n: tuple(ids) for n, ids in ids_by_nation.items() if ids}
+        if self.node_registry != default and mine != theirs:
+            raise SettingsError(
+                f"node_registry {mine} disagrees with the node-key registry {self.node_keys} ({theirs}): "
+                "leave node_registry unset, the key registry is the list of nodes"
+            )
+        return self.replace(node_registry=dict(ids_by_nation))
+
     def registered(self, nation: str, node_id: str) -> bool:
         """Whether ``node_id`` is in the node registry of ``nation``."""
         return node_id in self.node_registry.get(nation, ())
+
+
+def _default_node_registry() -> dict[str, tuple[str, ...]]:
+    """The demo's one node per nation, ``<nation>-c2``."""
+    return {n: (f"{n}-c2",) for n in NATIONS}
 
 
 def _parse(name: str, type_name: Any, raw: str) -> Any:

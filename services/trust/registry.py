@@ -9,6 +9,10 @@ A TOML file (``triwarn pki init`` writes ``node-keys.toml``)::
 Node ids are registered, not free-form: the fusion service verifies a batch against the key of the node it
 names, and only if that node is registered for the nation of the topic it came on; the broker ACLs
 (``triwarn.services.trust.topology``) let a node's certificate write only its nation's topics.
+
+One list of nodes: where a key registry is given (``Settings.node_keys``), the intake's node registry
+(``Settings.node_registry``, issue 16) is its view, :meth:`NodeRegistry.node_ids_by_nation`, and a
+``TRIWARN_NODE_REGISTRY`` that says otherwise is an error; without one, ``node_registry`` stands alone.
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ class NodeRegistry:
 
     def lookup(self, node_id: str) -> RegisteredNode | None:
         return self.nodes.get(node_id)
+
+    def node_ids_by_nation(self) -> dict[str, tuple[str, ...]]:
+        """Nation -> its registered node ids (every nation, possibly none): the shape of
+        ``Settings.node_registry``, which is this view of the key registry wherever one is given."""
+        return {n: tuple(self.node_ids(n)) for n in NATIONS}
 
 
 def load_registry(path: str | Path) -> NodeRegistry:

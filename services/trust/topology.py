@@ -38,6 +38,7 @@ from triwarn.core.tracks import NATIONS
 from triwarn.services.distribution.release import link_topic
 from triwarn.services.policy import Policy
 from triwarn.services.runtime.broker import BrokerError, BrokerHandle, free_port, wait_for_port
+from triwarn.services.trust.broker_log import BrokerLog, DeniedPublishes
 from triwarn.services.trust.nodelay import build_shim
 from triwarn.services.trust.pki import HUB_NATION
 from triwarn.services.trust.registry import NodeRegistry
@@ -98,9 +99,13 @@ def hub_acl(policy: Policy, nations: Sequence[str] = NATIONS) -> str:
     return "\n".join(lines)
 
 
-def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: Path, run_as: str) -> list[str]:
+def _listener(
+    port: int, host: str, pki: Path, broker: str, acl: Path, workdir: Path, run_as: str, debug_log: bool = False
+) -> list[str]:
     """The common part of every broker's config. ``run_as``: the user Mosquitto keeps when started as root
-    (it drops to ``mosquitto`` otherwise, which cannot read keys of mode 0600); empty: no ``user`` line."""
+    (it drops to ``mosquitto`` otherwise, which cannot read keys of mode 0600); empty: no ``user`` line.
+    ``debug_log``: also the debug level, the only one at which Mosquitto logs a denied publish (for a reader
+    that counts them and drops the per-packet lines: :mod:`triwarn.services.trust.broker_log`)."""
     return [
         "per_listener_settings false",
         "allow_anonymous false",
@@ -116,6 +121,7 @@ def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: 
         "log_type error",
         "log_type warning",
         "log_type notice",
+        *(["log_type debug"] if debug_log else []),
         "connection_messages true",
         *([f"user {run_as}"] if run_as else []),
         "",
@@ -131,16 +137,24 @@ def _listener(port: int, host: str, pki: Path, broker: str, acl: Path, workdir: 
     ]
 
 
-def hub_config(port: int, host: str, pki: Path, workdir: Path, run_as: str = "") -> str:
-    return "\n".join(_listener(port, host, pki, "broker-hub", workdir / "acl", workdir, run_as))
+def hub_config(port: int, host: str, pki: Path, workdir: Path, run_as: str = "", debug_log: bool = False) -> str:
+    return "\n".join(_listener(port, host, pki, "broker-hub", workdir / "acl", workdir, run_as, debug_log))
 
 
 def national_config(
-    nation: str, port: int, host: str, hub_host: str, hub_port: int, pki: Path, workdir: Path, run_as: str = ""
+    nation: str,
+    port: int,
+    host: str,
+    hub_host: str,
+    hub_port: int,
+    pki: Path,
+    workdir: Path,
+    run_as: str = "",
+    debug_log: bool = False,
 ) -> str:
     """A national broker's config: its listener, and its bridge to the hub (national topics out, its view's
     picture in)."""
-    lines = _listener(port, host, pki, f"broker-{nation}", workdir / "acl", workdir, run_as)
+    lines = _listener(port, host, pki, f"broker-{nation}", workdir / "acl", workdir, run_as, debug_log)
     lines += [
         f"connection hub-{nation}",
         f"address {hub_host}:{hub_port}",
@@ -176,6 +190,9 @@ class CoalitionBrokers:
     host: str = "127.0.0.1"
     #: extra environment of each broker process (the national brokers' TCP_NODELAY shim)
     env: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: each broker's log reader (brokers configured with ``debug_log``): denied publishes counted
+    logs: dict[str, BrokerLog] = field(default_factory=dict)
+    count_denied: bool = False
 
     def url(self, name: str) -> str:
         return self.handles[name].url
@@ -189,20 +206,31 @@ class CoalitionBrokers:
         port = old.port if old is not None else free_port(self.host)
         conf = self.configs[name]
         log_path = self.workdir / name / "mosquitto.log"
-        with log_path.open("ab") as log_file:
+        env = {**os.environ, **self.env.get(name, {})}
+        if self.count_denied:  # through a reader that counts denials and keeps the log file small
             proc = subprocess.Popen(
                 [exe, "-c", str(conf)],
-                stdout=log_file,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **self.env.get(name, {})},
+                env=env,
             )
+            assert proc.stdout is not None
+            before = self.logs[name].denied_publishes() if name in self.logs else {}  # a restart: counts go on
+            self.logs[name] = BrokerLog(proc.stdout, log_path, before)
+        else:
+            with log_path.open("ab") as log_file:
+                proc = subprocess.Popen(
+                    [exe, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+                )
         handle = BrokerHandle(url=f"mqtts://{self.host}:{port}", kind="mosquitto", process=proc)
         self.handles[name] = handle
         try:
             wait_for_port(self.host, port, timeout_s, proc)
         except BrokerError as exc:
             handle.stop()
+            if name in self.logs:
+                self.logs[name].join()
             raise BrokerError(f"broker {name}: {exc}\n{log_path.read_text()[-2000:]}") from None
         return handle
 
@@ -220,12 +248,22 @@ class CoalitionBrokers:
     def tls_refusals(self, name: str) -> dict[str, int]:
         """Connections broker ``name`` refused in the TLS handshake, by reason, counted from its log (Mosquitto
         has no counter for them): ``no_certificate`` and ``untrusted_certificate`` (another CA). Denied
-        publishes and subscriptions are not logged at this log level and are not counted here."""
+        publishes: :meth:`denied_publishes`."""
         text = self.log(name)
         return {
             "no_certificate": text.count("peer did not return a certificate"),
             "untrusted_certificate": text.count("certificate verify failed"),
         }
+
+    def denied_publishes(self, name: str) -> dict[str, int]:
+        """Client id -> publishes broker ``name``'s ACL denied (dropped), counted from its log; empty unless
+        the brokers were started with ``count_denied``."""
+        log_reader = self.logs.get(name)
+        return log_reader.denied_publishes() if log_reader is not None else {}
+
+    def metrics(self) -> DeniedPublishes:
+        """A Prometheus collector of the brokers' denied publishes (register it in a ``CollectorRegistry``)."""
+        return DeniedPublishes(self.logs)
 
     def stop(self) -> None:
         for handle in self.handles.values():
@@ -243,6 +281,7 @@ def write_configs(
     run_as: str = "",
     extra_acl: dict[str, str] | None = None,
     bridge_targets: dict[str, tuple[str, int]] | None = None,
+    debug_log: bool = False,
 ) -> dict[str, Path]:
     """Write ``out/<name>/mosquitto.conf`` and ``acl`` for the hub and each nation of ``ports`` (name -> port;
     the bridges dial ``hub_host:ports['hub']``, or ``bridge_targets[nation]`` (host, port) where given: a
@@ -257,10 +296,10 @@ def write_configs(
         acl = hub_acl(policy, nations) if name == HUB else national_acl(name, registry)
         (d / "acl").write_text(acl + extra.get(name, ""))
         if name == HUB:
-            text = hub_config(ports[HUB], host, pki, d, run_as)
+            text = hub_config(ports[HUB], host, pki, d, run_as, debug_log)
         else:
             dial_host, dial_port = targets.get(name, (hub_host, ports[HUB]))
-            text = national_config(name, ports[name], host, dial_host, dial_port, pki, d, run_as)
+            text = national_config(name, ports[name], host, dial_host, dial_port, pki, d, run_as, debug_log)
         configs[name] = d / "mosquitto.conf"
         configs[name].write_text(text)
     return configs
@@ -277,16 +316,20 @@ def start_coalition(
     bridge_nodelay: bool = True,
     bridge_targets: dict[str, tuple[str, int]] | None = None,
     hub_port: int = 0,
+    count_denied: bool = True,
 ) -> CoalitionBrokers:
     """Write the four configs and ACLs under ``workdir`` (a new temporary folder if None) and start the
     hub, then the national brokers, on free ports of ``host``. Stopped by ``stop()`` (and at exit).
     ``extra_acl``: broker name -> ACL lines appended to the generated ones (e.g. a national monitor that
     reads ``#``). ``bridge_targets`` and ``hub_port`` (0: free): see :func:`write_configs`.
     ``bridge_nodelay``: run the national brokers with the TCP_NODELAY shim
-    (:mod:`triwarn.services.trust.nodelay`; skipped, with a warning, where no C compiler is available)."""
+    (:mod:`triwarn.services.trust.nodelay`; skipped, with a warning, where no C compiler is available).
+    ``count_denied``: the brokers log at the debug level into a reader that counts the publishes their ACLs
+    deny (:meth:`CoalitionBrokers.denied_publishes`, :meth:`CoalitionBrokers.metrics`) and writes the log files
+    without the per-packet lines (:mod:`triwarn.services.trust.broker_log`)."""
     pki = Path(pki).resolve()
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="triwarn-coalition-"))
-    brokers = CoalitionBrokers(pki=pki, workdir=work, host=host)
+    brokers = CoalitionBrokers(pki=pki, workdir=work, host=host, count_denied=count_denied)
     atexit.register(brokers.stop)
     ports = {name: free_port(host) for name in (HUB, *nations)}
     ports[HUB] = hub_port or ports[HUB]
@@ -301,6 +344,7 @@ def start_coalition(
         run_as=getpass.getuser(),
         extra_acl=extra_acl,
         bridge_targets=bridge_targets,
+        debug_log=count_denied,
     )
     for name, port in ports.items():
         brokers.handles[name] = BrokerHandle(url=f"mqtts://{host}:{port}", kind="mosquitto")

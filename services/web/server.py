@@ -27,6 +27,7 @@ from pathlib import Path
 from aiohttp import web
 
 from triwarn.services import subscriber
+from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.web.feed import Feed
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -41,6 +42,7 @@ class WebOptions:
     listen: str = "127.0.0.1:8080"  # HOST:PORT to serve on (port 0: any free port)
     connect_timeout_s: float = 5.0
     duration_s: float | None = None  # stop after this many seconds (None: until stopped)
+    tls: TlsFiles | None = None  # mutual TLS to the gRPC server (a console's certificate); None: plain text
 
 
 def split_host_port(listen: str) -> tuple[str, int]:
@@ -102,6 +104,7 @@ async def run(options: WebOptions, stop: asyncio.Event, ready: asyncio.Future[st
         view=options.view,
         connect_timeout_s=options.connect_timeout_s,
         duration_s=options.duration_s,
+        tls=options.tls,
     )
     runner = web.AppRunner(make_app(feed), handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()

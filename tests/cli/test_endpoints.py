@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from triwarn.cli.commands._common import (
+    console_tls,
     default_grpc_target,
     demo_endpoints_file,
     read_demo_endpoints,
@@ -18,6 +19,7 @@ from triwarn.cli.commands._common import (
     write_demo_endpoints,
 )
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.runtime.tls import TlsFiles
 
 
 @pytest.fixture
@@ -65,3 +67,36 @@ def test_an_unreachable_target_names_the_address_and_what_to_do(private_tmp: Pat
     assert proc.returncode == 1
     assert "127.0.0.1:50051" in proc.stderr and "triwarn demo" in proc.stderr and "--target" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_coalition_demo_gives_each_view_its_console_address_and_certificate(private_tmp: Path) -> None:
+    """The coalition demo's endpoints name the console of each nation: the hub for us (and no view), the edges
+    for jp and kr; a console dialling one of them uses that console's certificate from the demo's PKI, and
+    TLS flags (or TRIWARN_TLS_*) win over the file."""
+    pki = private_tmp / "pki"
+    consoles = {
+        "us": {"grpc": "127.0.0.1:50051", "identity": "console-us"},
+        "jp": {"grpc": "127.0.0.1:40001", "identity": "console-jp"},
+        "kr": {"grpc": "127.0.0.1:40002", "identity": "console-kr"},
+    }
+    write_demo_endpoints(grpc="127.0.0.1:50051", topology="coalition", tls_dir=str(pki), consoles=consoles)
+    plain = Settings.load(env={})
+    assert default_grpc_target(None, plain)[0] == "127.0.0.1:50051"
+    assert default_grpc_target(None, plain, "us")[0] == "127.0.0.1:50051"
+    assert default_grpc_target(None, plain, "jp")[0] == "127.0.0.1:40001"
+    assert default_grpc_target(None, plain, "kr")[0] == "127.0.0.1:40002"
+    assert console_tls("127.0.0.1:40001", plain) == TlsFiles.in_dir(pki, "console-jp")
+    assert console_tls("127.0.0.1:50051", plain) == TlsFiles.in_dir(pki, "console-us")
+    assert console_tls("127.0.0.1:9", plain) is None  # not the demo's: plain text, as before
+    own = Settings.load(env={"TRIWARN_TLS_CA": "a.crt", "TRIWARN_TLS_CERT": "b.crt", "TRIWARN_TLS_KEY": "c.key"})
+    assert console_tls("127.0.0.1:40001", own) == TlsFiles("a.crt", "b.crt", "c.key")
+    remove_demo_endpoints()
+    assert console_tls("127.0.0.1:40001", plain) is None  # the demo stopped
+
+
+def test_a_single_broker_demo_gives_no_certificates(private_tmp: Path) -> None:
+    write_demo_endpoints(grpc="127.0.0.1:45678", broker="mqtt://127.0.0.1:1883")
+    settings = Settings.load(env={})
+    assert default_grpc_target(None, settings, "jp")[0] == "127.0.0.1:45678"  # one server, every view
+    assert console_tls("127.0.0.1:45678", settings) is None
+    remove_demo_endpoints()

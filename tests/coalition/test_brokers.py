@@ -14,6 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from coalition_helpers import MONITORS, Recorder, publish, tls, wait_until
+from prometheus_client import CollectorRegistry
 
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.tls import TlsFiles
@@ -96,6 +97,53 @@ def test_a_nation_writes_only_its_own_topics(coalition: CoalitionBrokers, pki: P
     recs = asyncio.run(_with_monitors(coalition, pki, body))
     for n, rec in recs.items():
         assert not [p for _, p in rec.messages if p.startswith(b"spoof")], n
+
+
+def test_every_denied_publish_is_counted_per_broker_and_client(coalition: CoalitionBrokers, pki: Path) -> None:
+    """A publish the ACL refuses is dropped (no one receives it) and counted, at the broker that refused it,
+    for the identity that tried, in the brokers' metric; the log file keeps the denial, not the per-packet
+    debug lines it came with."""
+    spoofs = [  # (broker, identity, topic): each one refused by that broker's ACL
+        ("kr", "kr-c2", "triwarn/v1/jp/tracks"),
+        ("jp", "kr-c2", "triwarn/v1/kr/tracks"),
+        ("jp", "jp-c2", "triwarn/v1/picture/jp/updates"),
+        ("jp", "edge-jp", "triwarn/v1/jp/tracks"),
+        ("hub", "console-jp", "triwarn/v1/jp/tracks"),
+        ("hub", "console-jp", "triwarn/v1/picture/jp/updates"),
+    ]
+    brokers = ("hub", "us", "jp", "kr")
+    before = {b: coalition.denied_publishes(b) for b in brokers}
+
+    async def body() -> None:
+        for broker, identity, topic in spoofs:
+            await publish(coalition.url(broker), tls(pki, identity), topic, b"spoof-counted")
+        await publish(coalition.url("kr"), tls(pki, "kr-c2"), "triwarn/v1/kr/tracks", b"allowed")  # not counted
+
+        def all_counted() -> bool:
+            return sum(sum(coalition.denied_publishes(b).values()) for b in brokers) >= sum(
+                sum(before[b].values()) for b in brokers
+            ) + len(spoofs)
+
+        assert await wait_until(all_counted, 5.0), {b: coalition.denied_publishes(b) for b in brokers}
+
+    recs = asyncio.run(_with_monitors(coalition, pki, body))
+    assert not [p for rec in recs.values() for _, p in rec.messages if p == b"spoof-counted"]
+    assert any(p == b"allowed" for _, p in recs["hub"].messages)  # the allowed one went through, uncounted
+    for b in brokers:
+        expected = {c: n for c, n in before[b].items()}
+        for broker, identity, _ in spoofs:
+            if broker == b:
+                expected[identity] = expected.get(identity, 0) + 1
+        assert coalition.denied_publishes(b) == expected, b
+    registry = CollectorRegistry()
+    registry.register(coalition.metrics())
+    value = registry.get_sample_value(
+        "triwarn_broker_publishes_denied_total", {"broker": "hub", "client": "console-jp"}
+    )
+    assert value == before["hub"].get("console-jp", 0) + 2
+    log = coalition.log("jp")
+    assert "Denied PUBLISH from edge-jp" in log and "triwarn/v1/jp/tracks" in log
+    assert "Received PUBLISH" not in log and "Sending PUBACK" not in log  # per-packet lines are not kept
 
 
 def test_a_jp_identity_cannot_read_kr_data(coalition: CoalitionBrokers, pki: Path) -> None:

@@ -130,17 +130,48 @@ def add_grpc_target(p: argparse.ArgumentParser) -> None:
     )
 
 
-def default_grpc_target(args_target: str | None, settings: Settings) -> tuple[str, str]:
+def default_grpc_target(args_target: str | None, settings: Settings, view: str | None = None) -> tuple[str, str]:
     """The gRPC target a console uses, and where it came from: --target, else TRIWARN_GRPC_TARGET, else the
-    running demo's endpoint (:func:`demo_endpoints_file`), else the documented default 127.0.0.1:50051."""
+    running demo's endpoint (:func:`demo_endpoints_file`; a coalition demo's console address for ``view``:
+    the hub for us or no view, the nation's edge for jp and kr), else the documented default 127.0.0.1:50051."""
     if args_target:
         return args_target, "--target"
     if settings.grpc_target != Settings().grpc_target:
         return settings.grpc_target, "TRIWARN_GRPC_TARGET"
     demo = read_demo_endpoints()
     if demo and isinstance(demo.get("grpc"), str):
-        return demo["grpc"], f"the running demo ({demo_endpoints_file()})"
+        console = _demo_console_for_view(demo, view)
+        target = console["grpc"] if console else demo["grpc"]
+        return target, f"the running demo ({demo_endpoints_file()})"
     return settings.grpc_target, "the default"
+
+
+def _demo_console_for_view(demo: dict[str, Any], view: str | None) -> dict[str, str] | None:
+    """A coalition demo's console entry (``{"grpc": HOST:PORT, "identity": NAME}``) for ``view`` (None: us)."""
+    consoles = demo.get("consoles")
+    entry = consoles.get(view or "us") if isinstance(consoles, dict) else None
+    ok = isinstance(entry, dict) and isinstance(entry.get("grpc"), str) and isinstance(entry.get("identity"), str)
+    return entry if ok else None
+
+
+def console_tls(target: str, settings: Settings) -> Any:
+    """The mutual-TLS files (a ``TlsFiles``) a console uses to reach ``target``, or None for plain text: the
+    settings' (--tls-* flags, TRIWARN_TLS_*) when given; else, when ``target`` is one of the running coalition
+    demo's console addresses, that demo's development PKI with the certificate of the console it serves there
+    (console-us at the hub, console-jp at edge-jp...); else None."""
+    from triwarn.services.runtime.tls import TlsFiles
+
+    own = TlsFiles.from_settings(settings)
+    if own is not None:
+        return own
+    demo = read_demo_endpoints()
+    if not demo or not isinstance(demo.get("tls_dir"), str) or not isinstance(demo.get("consoles"), dict):
+        return None
+    for view in demo["consoles"]:
+        entry = _demo_console_for_view(demo, view)
+        if entry is not None and entry["grpc"] == target:
+            return TlsFiles.in_dir(demo["tls_dir"], entry["identity"])
+    return None
 
 
 def add_tls(p: argparse.ArgumentParser, default_identity: str = "") -> None:

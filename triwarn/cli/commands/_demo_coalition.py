@@ -7,6 +7,12 @@ triwarn node --nation us|jp|kr        on its national broker, its own certificat
 triwarn edge --nation jp|kr           on its national broker; serves its consoles over mTLS gRPC
 triwarn subscribe × 3                 console-jp via edge-jp (shown), console-kr via edge-kr and
                                       console-us at the hub (JSON lines in WORKDIR/console-*.jsonl)
+triwarn web (--web)                   console-us at the hub, as a map
+
+Like the single broker's demo it writes its endpoints file (``_common.demo_endpoints_file``) once every
+console address serves: the hub's and the edges' gRPC addresses, which console identity each serves, and the
+PKI folder, so that ``triwarn subscribe`` / ``web`` / ``cot`` on this machine find the demo and connect with
+mutual TLS as the console of the view they ask for.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ EDGES = ("jp", "kr")
 
 def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: Any) -> int:
     """The coalition demo; ``demo`` is the demo command's module (its spawn, wait and stop helpers)."""
-    from triwarn.cli.commands._common import open_start_gate, say
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from triwarn.cli.commands._common import open_start_gate, remove_demo_endpoints, say, write_demo_endpoints
     from triwarn.services.policy import load_policy
     from triwarn.services.runtime.broker import BrokerError, free_port
     from triwarn.services.runtime.tls import TlsFiles
@@ -40,11 +48,19 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         return 2
     for name, handle in brokers.handles.items():
         say(f"  broker-{name}: {handle.url} (mutual TLS, ACL, {'hub' if name == 'hub' else 'bridged to the hub'})")
-    target = f"127.0.0.1:{free_port()}"
+    registry = CollectorRegistry()
+    registry.register(brokers.metrics())
+    metrics_server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
+    broker_metrics = f"http://127.0.0.1:{metrics_server.server_port}/metrics"
+    say(f"  brokers' denied publishes: {broker_metrics} (triwarn_broker_publishes_denied_total)")
+    target = f"127.0.0.1:{demo._grpc_port()}"  # 50051 when free, as the single broker's demo
     edge_targets = {n: f"127.0.0.1:{free_port()}" for n in EDGES}
     procs: list[subprocess.Popen[bytes]] = []
     log_file = (workdir / "services.log").open("ab")
     tls = ["--tls-dir", str(pki)]
+    edges: dict[str, subprocess.Popen[bytes]] = {}
+    console: subprocess.Popen[bytes] | None = None
+    outputs: list[Any] = []  # the JSON-lines files of the consoles that are not shown
     try:
         gate = workdir / "start-gate"
         gate.mkdir(exist_ok=True)
@@ -67,17 +83,31 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
             edge_args = ["edge", "--nation", nation, "--broker", brokers.url(nation), "--listen", edge_targets[nation]]
             edge_args += ["--warning-log", str(workdir / f"edge-{nation}.sqlite"), *tls]
             edge_args += ["--audit-log", str(workdir / f"audit-edge-{nation}.jsonl")]
-            procs.append(demo._spawn(edge_args, log_file))
+            edges[nation] = demo._spawn(edge_args, log_file)
+        procs.extend(edges.values())
         names = ["fusion", *(f"node-{n}" for n in NATIONS)]
         say("  starting the fusion service at the hub, the nodes (us, jp, kr) and the edges (jp, kr)...")
         demo._wait_ready(gate, names, procs[: len(names)], timeout_s=300)
         open_start_gate(str(gate), lead_s=demo.START_LEAD_S)
-        demo._wait_serving(target, fusion, 300, TlsFiles.in_dir(pki, "console-us").grpc_channel_credentials())
+        consoles = {"us": target, **edge_targets}
+        for nation, proc in (("us", fusion), *edges.items()):
+            credentials = TlsFiles.in_dir(pki, f"console-{nation}").grpc_channel_credentials()
+            demo._wait_serving(consoles[nation], proc, 300, credentials, name=demo._name(proc))
+        endpoints = write_demo_endpoints(
+            grpc=target,
+            broker=brokers.url("hub"),
+            workdir=str(workdir),
+            topology="coalition",
+            tls_dir=str(pki),
+            consoles={n: {"grpc": consoles[n], "identity": f"console-{n}"} for n in NATIONS},
+            broker_metrics=broker_metrics,
+        )
         say(f"  fusion service at the hub: gRPC {target} (mutual TLS)")
         say(f"  edges: jp {edge_targets['jp']}, kr {edge_targets['kr']} (mutual TLS; each serves its own nation)")
-        consoles = {"us": target, **edge_targets}
+        say(f"  another shell: `triwarn subscribe [--view jp|kr]` finds them through {endpoints}")
         for nation in ("us", "kr"):
             out = (workdir / f"console-{nation}.jsonl").open("ab")
+            outputs.append(out)
             sub = ["subscribe", "--target", consoles[nation], "--json", *tls, "--identity", f"console-{nation}"]
             procs.append(demo._spawn(sub, out))
         say(f"  consoles us and kr: JSON lines in {workdir}/console-us.jsonl and console-kr.jsonl")
@@ -85,22 +115,35 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         shown = ["subscribe", "--target", edge_targets["jp"], *tls, "--identity", "console-jp"]
         console = demo._spawn([*shown, "--json"] if args.json else shown)
         procs.append(console)
+        if args.web:  # `triwarn web` as the US console at the hub (docs/web.md)
+            web = ["web", "--target", target, "--view", "us", "--listen", args.web, *tls, "--identity", "console-us"]
+            procs.append(demo._spawn(web, log_file))
+            say(f"  web map: http://{args.web}/")
         # 2 s at the end: the last updates cross the hub and the edges
         if demo.run_until_the_end(args, scenario, nodes, fusion, console, workdir, settle_s=2.0) is not None:
             return 1
-    except KeyboardInterrupt:
-        say(f"triwarn demo: interrupted; logs are in {workdir}")
-        return demo.EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return int(demo.interrupted(exc, workdir))
     except RuntimeError as exc:
         say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
         return 1
     finally:
+        remove_demo_endpoints()
         demo._stop_all(list(reversed(procs)))
         brokers.stop()
+        metrics_server.shutdown()
+        metrics_server.server_close()
+        denied = {b: sum(brokers.denied_publishes(b).values()) for b in brokers.handles}
+        if any(denied.values()):
+            say(f"  the brokers' ACLs denied publishes: {denied} (who and which topic: brokers/*/mosquitto.log)")
         log_file.close()
-    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, 130)]
+        for out in outputs:
+            out.close()
+    if console is not None and console.returncode in (demo.EXIT_BROKEN_PIPE, -signal.SIGPIPE):
+        return int(demo.EXIT_BROKEN_PIPE)  # the reader of our output went away: end quietly, as `yes | head` does
+    failed = [f"{demo._name(p)} (exit {p.returncode})" for p in procs if p.returncode not in (0, -signal.SIGTERM, 130)]
     if failed:
-        say(f"triwarn demo: {len(failed)} process(es) failed; see {workdir / 'services.log'}")
+        say(f"triwarn demo: {', '.join(failed)} failed; see {workdir / 'services.log'}")
         return 1
     say(f"triwarn demo: done. Logs, the warning logs, the PKI and the broker configs are in {workdir}")
     say(f"  releases to consoles: triwarn audit verify {workdir / 'audit-edge-jp.jsonl'} (and audit-*.jsonl)")

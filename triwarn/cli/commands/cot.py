@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import add_grpc_target, default_grpc_target, settings_from
+from triwarn.cli.commands._common import (
+    add_grpc_target,
+    add_tls,
+    console_tls,
+    default_grpc_target,
+    settings_from,
+    tls_overrides,
+)
 
 EPILOG = """\
 examples:
@@ -50,6 +57,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--connect-timeout", type=float, default=5.0, metavar="S", help="wait this long for the fusion service"
     )
+    add_tls(p)  # the gRPC side (the fusion service's or an edge's mutual TLS); --tls/--cert/--key/--ca: TAK's
     p.set_defaults(func=run)
 
 
@@ -67,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     from triwarn.services import cot, subscriber
 
-    settings = settings_from(args, "grpc_target")
+    settings = settings_from(args, "grpc_target", **tls_overrides(args))
     if args.tls and not args.cert:
         raise SystemExit("triwarn cot: --tls needs --cert (TAK servers ask for a client certificate)")
     if args.stale <= 0 or args.refresh <= 0:
@@ -82,12 +90,13 @@ def run(args: argparse.Namespace) -> int:
         stale_s=args.stale,
         refresh_s=args.refresh,
     )
-    target, _ = default_grpc_target(args.grpc_target, settings)  # --target, env, the running demo, default
+    target, _ = default_grpc_target(args.grpc_target, settings, args.view)  # --target, env, the running demo, default
     subscription = subscriber.SubscribeOptions(
         target=target,
         view=args.view,
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
+        tls=console_tls(target, settings),
     )
 
     async def go() -> int:

@@ -1,6 +1,8 @@
 """``triwarn demo``: the whole stack on this machine, on a built-in launch scenario.
 
-Same topology as docker-compose.yml, same entry points, as child processes:
+Where mosquitto is on PATH (and no --broker is given) the default topology is the coalition's
+(docker-compose.coalition.yml, docs/coalition.md: four brokers, mTLS, signed batches, national edges).
+Otherwise, or with --topology single, the topology of docker-compose.yml, same entry points, as child processes:
 
     broker (--broker URL | mosquitto from PATH | embedded amqtt)
     triwarn fusion                       gRPC WarningService on a free port
@@ -57,12 +59,30 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--topology",
         choices=["auto", "coalition", "single"],
-        default="single",
-        help="single (default): one broker; coalition: four Mosquitto brokers (us, jp, kr, US hub) with mTLS, "
-        "signed batches and national edges (docs/coalition.md); auto: coalition where mosquitto is installed and "
-        "no --broker is given, else single",
+        default="auto",
+        help="auto (default): coalition where mosquitto is installed and no --broker is given, else single (and "
+        "it says why); coalition: four Mosquitto brokers (us, jp, kr, US hub) with mTLS, signed batches and "
+        "national edges (docs/coalition.md); single: one broker, no TLS",
     )
     p.set_defaults(func=run)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a test's or a supervisor's stop): stops the demo as Ctrl-C does, cleanup included
+    (brokers, the endpoints file), but exits 0, as the other commands do on SIGTERM."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def interrupted(exc: KeyboardInterrupt, workdir: Path) -> int:
+    """The message and exit code of a demo stopped by Ctrl-C (130) or SIGTERM (0)."""
+    if isinstance(exc, Terminated):
+        say(f"triwarn demo: stopped (SIGTERM); logs are in {workdir}")
+        return 0
+    say(f"triwarn demo: interrupted; logs are in {workdir}")
+    return EXIT_INTERRUPTED
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -83,7 +103,14 @@ def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[byt
     )
 
 
-def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, credentials: Any = None) -> None:
+def _wait_serving(
+    target: str,
+    proc: subprocess.Popen[bytes],
+    timeout_s: float,
+    credentials: Any = None,
+    name: str = "the fusion service",
+) -> None:
+    """Wait until the gRPC server of ``proc`` (``name`` in messages) at ``target`` reports SERVING."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -93,13 +120,13 @@ def _wait_serving(target: str, proc: subprocess.Popen[bytes], timeout_s: float, 
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"the fusion service exited with code {proc.returncode}")
+                raise RuntimeError(f"{name} exited with code {proc.returncode}")
             with contextlib.suppress(grpc.RpcError):
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
             time.sleep(0.1)
-    raise RuntimeError(f"the fusion service did not become ready within {timeout_s:.0f} s")
+    raise RuntimeError(f"{name} did not become ready within {timeout_s:.0f} s")
 
 
 def _wait_ready(gate: Path, names: list[str], procs: list[subprocess.Popen[bytes]], timeout_s: float) -> None:
@@ -208,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         say(f"triwarn demo: {exc}")
         return 2
+    signal.signal(signal.SIGTERM, _terminate)  # a clean stop: children, brokers, the endpoints file
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="triwarn-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     say(f"triwarn demo: scenario {scenario.name!r}: {scenario.description}")
@@ -284,9 +312,8 @@ def run(args: argparse.Namespace) -> int:
 
         if run_until_the_end(args, scenario, nodes, fusion, subscriber, workdir, settle_s=1.0) is not None:
             return 1
-    except KeyboardInterrupt:
-        say(f"triwarn demo: interrupted; logs and the warning log are in {workdir}")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return interrupted(exc, workdir)
     except RuntimeError as exc:
         say(f"triwarn demo: {exc}; see {workdir / 'services.log'}")
         return 1

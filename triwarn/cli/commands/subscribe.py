@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import add_grpc_target, add_tls, default_grpc_target, settings_from, tls_overrides
+from triwarn.cli.commands._common import (
+    add_grpc_target,
+    add_tls,
+    console_tls,
+    default_grpc_target,
+    settings_from,
+    tls_overrides,
+)
 
 _LEVELS = ("none", "advisory", "watch", "warning")
 _AREAS = ("jp-land", "kr-land", "jp-eez", "jp-overflight", "kr-overflight")
@@ -65,14 +72,13 @@ def build_filter(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from triwarn.services import subscriber
-    from triwarn.services.runtime.tls import TlsFiles
 
     settings = settings_from(args, "grpc_target", **tls_overrides(args))
     if args.count is not None and args.count < 1:
         raise SystemExit("triwarn subscribe: --count must be at least 1")
     if args.from_seq is not None and args.from_seq < 0:
         raise SystemExit("triwarn subscribe: --from-seq must be 0 or more")
-    target, source = default_grpc_target(args.grpc_target, settings)
+    target, source = default_grpc_target(args.grpc_target, settings, args.view)
     options = subscriber.SubscribeOptions(
         target=target,
         view=args.view,
@@ -81,6 +87,6 @@ def run(args: argparse.Namespace) -> int:
         count=args.count,
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
-        tls=TlsFiles.from_settings(settings),
+        tls=console_tls(target, settings),  # the flags', else the running demo's for its address
     )
     return subscriber.main(options, json_output=args.json, target_source=source)

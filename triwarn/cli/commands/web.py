@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from triwarn.cli.commands._common import add_grpc_target, default_grpc_target, settings_from
+from triwarn.cli.commands._common import (
+    add_grpc_target,
+    add_tls,
+    console_tls,
+    default_grpc_target,
+    settings_from,
+    tls_overrides,
+)
 
 EPILOG = """\
 examples:
@@ -33,23 +40,25 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--connect-timeout", type=float, default=5.0, metavar="S", help="wait this long for the first connection"
     )
+    add_tls(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from triwarn.services.web import server
 
-    settings = settings_from(args, "grpc_target")
+    settings = settings_from(args, "grpc_target", **tls_overrides(args))
     try:
         server.split_host_port(args.listen)
     except ValueError as exc:
         raise SystemExit(f"triwarn web: {exc}") from None
-    target, _ = default_grpc_target(args.grpc_target, settings)
+    target, _ = default_grpc_target(args.grpc_target, settings, args.view)
     options = server.WebOptions(
         target=target,
         view=args.view,
         listen=args.listen,
         connect_timeout_s=args.connect_timeout,
         duration_s=args.duration,
+        tls=console_tls(target, settings),
     )
     return server.main(options)
