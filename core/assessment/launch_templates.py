@@ -213,18 +213,18 @@ def template_launch(
     """The launch estimate of one ascending ECEF state ``x`` (6,) (covariance ``P``) from the back-propagated
     one ``est`` (:func:`.launch.estimate_launch`) and the templates.
 
-    Time: a state seen boosting keeps ``est``'s time when it lies within 2σ of the templates' and is tighter
-    (the gravity-turn model is best early in the boost); otherwise, and for a state after burnout, the
-    templates' time. Point: the state's sub-point moved back along its ground-track azimuth by the templates'
+    A state seen boosting keeps ``est`` (time and point) when its time lies within 2σ of the templates' (the
+    gravity-turn model is best early in the boost, and the templates cannot tell the pitch program there).
+    Otherwise (late in a multi-stage boost, where the one-stage model fails) and after burnout: the templates'
+    time, and as the point the state's sub-point moved back along its ground-track azimuth by the templates'
     ground distance, unless ``est``'s point is consistent with it (3σ) and tighter. Without a template fit,
     ``est`` unchanged."""
     tl = time_since_launch(x, P, templ=templ)
     if not tl.valid:
         return est
-    if est.valid and boosting and abs(-est.t_s - tl.tau_s) <= 2.0 * tl.sigma_s and est.t_sigma_s < tl.sigma_s:
-        t_s, t_sig = est.t_s, est.t_sigma_s
-    else:
-        t_s, t_sig = -tl.tau_s, tl.sigma_s
+    if est.valid and boosting and abs(-est.t_s - tl.tau_s) <= 2.0 * tl.sigma_s:
+        return est
+    t_s, t_sig = -tl.tau_s, tl.sigma_s
     la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
     e, n, _ = ecef_vec_to_enu(x[3], x[4], x[5], la, lo)
     hs = math.hypot(e, n)
