@@ -186,6 +186,8 @@ class Assessment:
     named_areas: tuple[ThreatenedArea, ...] | None = None
     #: the track's newest sensor update (``SystemTrack.fresh_ns``, ns; 0: unknown, take ``time_ns``)
     fresh_ns: int = 0
+    #: the track's fused ECEF state at ``time_ns`` (m, m/s; 6 floats), empty when not known
+    state_ecef: tuple[float, ...] = ()
 
     @property
     def impact_area_known(self) -> bool:
@@ -682,6 +684,7 @@ class Assessor:
             reasons=tuple(reasons),
             named_areas=tuple(named),
             fresh_ns=track.fresh_ns,
+            state_ecef=tuple(float(v) for v in track.x[:6]),
         )
 
 

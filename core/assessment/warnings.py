@@ -41,8 +41,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
+import numpy as np
+
 from triwarn.core.assessment.assess import AreaKind, Assessment, ThreatenedArea, WarningLevel
+from triwarn.core.assessment.impact import ground_track_one
 from triwarn.core.tracks import Phase
+from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
+from triwarn.core.trajectory.frames import geodetic_to_ecef
 
 NS = 1_000_000_000
 
@@ -108,6 +113,12 @@ class WarningBook:
     #: 3 σ of each plus same_gate_s (assumption: a generous gate; a tighter one leaves duplicates coasting)
     same_gate_m: float = 10_000.0
     same_gate_s: float = 20.0
+    #: ... or when the coasting track's last state, coasted (drag-free) to the live track's time, lies within
+    #: same_path_m + same_path_m_per_s per second coasted of the live track's position, both after boost: the
+    #: impact predicted from a track's last states can be far off (a lost track's state just after burnout)
+    #: while its path is still the object's (assumption: ~50 m/s of velocity error in such a state)
+    same_path_m: float = 20_000.0
+    same_path_m_per_s: float = 50.0
     _next_id: int = 1
     _active: dict[int, _Active] = field(default_factory=dict)
 
@@ -273,7 +284,10 @@ class WarningBook:
                 (_distance_m(act.last.impact.lat_deg, act.last.impact.lon_deg, b.last.impact.lat_deg,
                              b.last.impact.lon_deg), t)
                 for t, b in self._active.items()
-                if not b.deleted and _same_object(act.last, b.last, self.same_gate_m, self.same_gate_s)
+                if not b.deleted and (
+                    _same_object(act.last, b.last, self.same_gate_m, self.same_gate_s)
+                    or _same_path(act.last, b.last, self.same_path_m, self.same_path_m_per_s)
+                )
             ]  # fmt: skip
             if not live:
                 continue
@@ -337,6 +351,27 @@ def _same_object(lost: Assessment, live: Assessment, gate_m: float, gate_s: floa
         return False
     dt_s = abs(lost.impact.time_ns - live.impact.time_ns) / NS
     return dt_s <= 3.0 * (_finite(lost.impact.time_sigma_s) + _finite(live.impact.time_sigma_s)) + gate_s
+
+
+_EARTH = np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S])
+
+
+def _same_path(lost: Assessment, live: Assessment, gate_m: float, gate_m_per_s: float) -> bool:
+    """Whether the live track of ``live`` may hold the object of the lost track of ``lost`` by their paths: the
+    older of the two states coasted (drag-free, J2, rotating Earth, steps of at most 5 s) to the newer one's
+    time lies within ``gate_m + gate_m_per_s · |Δt|`` of it; both after boost and above the ground."""
+    if lost.phase == Phase.BOOST or live.phase == Phase.BOOST or len(lost.state_ecef) != 6 or len(live.state_ecef) != 6:
+        return False
+    old, new = (lost, live) if lost.time_ns <= live.time_ns else (live, lost)
+    dt_s = (new.time_ns - old.time_ns) / NS
+    n = max(1, math.ceil(dt_s / 5.0))
+    out = np.full((n + 1, 3), np.nan)
+    ground_track_one(np.asarray(old.state_ecef, dtype=np.float64), _EARTH, dt_s / n, out)
+    la, lo, h = out[n]
+    if not math.isfinite(h):
+        return False  # it came down before
+    p = np.array(geodetic_to_ecef(math.radians(la), math.radians(lo), h))
+    return float(np.linalg.norm(p - np.asarray(new.state_ecef[:3]))) <= gate_m + gate_m_per_s * dt_s
 
 
 def _finite(x: float) -> float:

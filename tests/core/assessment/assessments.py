@@ -22,6 +22,7 @@ def assessment(
     fresh_s: float | None = None,
     named: tuple[ThreatenedArea, ...] | None = None,
     reasons: tuple[str, ...] | None = None,
+    state: tuple[float, ...] = (),
 ) -> Assessment:
     """An ICBM track's assessment at ``t_s`` (s), a sensor's last update at ``fresh_s`` (default ``t_s``), its
     impact at ``impact`` (lat, lon degrees; None: no prediction) at ``impact_t_s``; the warning names ``named``
@@ -48,4 +49,5 @@ def assessment(
         reasons=(f"level {level.name}",) if reasons is None else reasons,
         named_areas=named,
         fresh_ns=round((t_s if fresh_s is None else fresh_s) * NS),
+        state_ecef=state,
     )
