@@ -213,6 +213,7 @@ class _TrackMemory:
     launch_frozen: bool = False
     launch_tried_ns: int | None = None
     launch_evidence: bool = False  # the kept estimate assumed a phase seen in the acceleration
+    launch_boost_model: bool = False  # the kept estimate is the gravity-turn one of a boosting state
     lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
@@ -415,12 +416,10 @@ class Assessor:
             hc = np.array(
                 [0.0 if phases[k].phase == Phase.BOOST else _burnout_height_guess_m(metrics[k][M_ERANGE]) for k in todo]
             )
-            ests = [
-                template_launch(X[k], Pm[k], est, phases[k].phase == Phase.BOOST)
-                for k, est in zip(todo, estimate_launch(X[todo], Pm[todo], hc), strict=True)
-            ]
-            for k, est in zip(todo, ests, strict=True):
+            for k, gt in zip(todo, estimate_launch(X[todo], Pm[todo], hc), strict=True):
                 mem = mems[k]
+                boosting = phases[k].phase == Phase.BOOST
+                est = template_launch(X[k], Pm[k], gt, boosting)
                 # keep the tightest position (the boost model is best close to the launch point) and, apart,
                 # the tightest time (early infrared tracks place the pad well but their speed is poor)
                 if not est.valid:
@@ -429,6 +428,15 @@ class Assessor:
                 if evidence and not mem.launch_evidence:
                     mem.launch = None  # estimates that guessed the phase give way to one that saw it
                 mem.launch_evidence |= evidence
+                # a boosting state's gravity-turn estimate that the classes' flights agree with (template_launch
+                # returned it) is the best there is: it displaces the templates' estimates and is never
+                # displaced by them (they cannot tell the pitch program; their sigma is not comparable)
+                boost_model = boosting and est is gt
+                if boost_model and not mem.launch_boost_model:
+                    mem.launch = None
+                elif mem.launch_boost_model and not boost_model:
+                    continue
+                mem.launch_boost_model = boost_model
                 cur = mem.launch
                 better_pos = cur is None or est.semi_major_m < cur.ellipse.semi_major_m
                 better_time = cur is None or est.t_sigma_s < cur.time_sigma_s
