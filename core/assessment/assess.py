@@ -213,7 +213,7 @@ class _TrackMemory:
     launch_frozen: bool = False
     launch_tried_ns: int | None = None
     launch_evidence: bool = False  # the kept estimate assumed a phase seen in the acceleration
-    launch_boost_model: bool = False  # the kept estimate is the gravity-turn one of a boosting state
+    launch_time_boost: bool = False  # the kept launch time is the gravity-turn one of a boosting state
     lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
@@ -420,36 +420,43 @@ class Assessor:
                 mem = mems[k]
                 boosting = phases[k].phase == Phase.BOOST
                 est = template_launch(X[k], Pm[k], gt, boosting)
-                # keep the tightest position (the boost model is best close to the launch point) and, apart,
-                # the tightest time (early infrared tracks place the pad well but their speed is poor)
                 if not est.valid:
                     continue
                 evidence = bool(math.isfinite(metrics[k][M_A_ALONG]))
                 if evidence and not mem.launch_evidence:
                     mem.launch = None  # estimates that guessed the phase give way to one that saw it
+                    mem.launch_time_boost = False
                 mem.launch_evidence |= evidence
-                # a boosting state's gravity-turn estimate that the classes' flights agree with (template_launch
-                # returned it) is the best there is: it displaces the templates' estimates and is never
-                # displaced by them (they cannot tell the pitch program; their sigma is not comparable)
-                boost_model = boosting and est is gt
-                if boost_model and not mem.launch_boost_model:
-                    mem.launch = None
-                elif mem.launch_boost_model and not boost_model:
-                    continue
-                mem.launch_boost_model = boost_model
+                # Keep the tightest position and, apart, the tightest time. The point: the gravity-turn one
+                # (best close to the pad; the templates cannot tell the pitch program), or where that model finds
+                # none for a state seen coasting (its acceleration measured, no thrust), the templates'. The
+                # time is ranked: a boosting state's gravity-turn time that the classes' flights agree with
+                # (template_launch returned it) above the templates' times (early infrared tracks place the pad
+                # well but their speed is poor: the templates replace their time); across ranks the sigmas do
+                # not compare.
+                src = gt if gt.valid or boosting or not evidence else est
+                time_boost = boosting and est is gt
                 cur = mem.launch
-                better_pos = cur is None or est.semi_major_m < cur.ellipse.semi_major_m
-                better_time = cur is None or est.t_sigma_s < cur.time_sigma_s
-                if cur is None or better_pos or better_time:
-                    ell = Ellipse(est.semi_major_m, est.semi_minor_m, est.orientation_deg, est.confidence)
+                take_pos = src.valid and (cur is None or src.semi_major_m < cur.ellipse.semi_major_m)
+                take_time = cur is None
+                if cur is not None:
+                    take_time = (time_boost and not mem.launch_time_boost) or (
+                        time_boost == mem.launch_time_boost and est.t_sigma_s < cur.time_sigma_s
+                    )
+                if cur is None and not take_pos:
+                    continue  # no point yet, and none from this state
+                if take_pos or take_time:
+                    old = cur if cur is not None else LaunchPoint(False)  # (both taken when there is none)
+                    ell = Ellipse(src.semi_major_m, src.semi_minor_m, src.orientation_deg, src.confidence)
                     mem.launch = LaunchPoint(
                         True,
-                        est.lat_deg if cur is None or better_pos else cur.lat_deg,
-                        est.lon_deg if cur is None or better_pos else cur.lon_deg,
-                        int(tracks[k].time_ns + round(est.t_s * NS)) if cur is None or better_time else cur.time_ns,
-                        est.t_sigma_s if cur is None or better_time else cur.time_sigma_s,
-                        ell if cur is None or better_pos else cur.ellipse,
+                        src.lat_deg if take_pos else old.lat_deg,
+                        src.lon_deg if take_pos else old.lon_deg,
+                        int(tracks[k].time_ns + round(est.t_s * NS)) if take_time else old.time_ns,
+                        est.t_sigma_s if take_time else old.time_sigma_s,
+                        ell if take_pos else old.ellipse,
                     )
+                    mem.launch_time_boost = time_boost if take_time else mem.launch_time_boost
         # while boosting, the impact lies anywhere from the instantaneous impact point to the longest range the
         # missile can still reach: a corridor along the ground track (see impact.boost_corridor)
         for k in range(n):
