@@ -141,6 +141,9 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
             out.close()
     if console is not None and console.returncode in (demo.EXIT_BROKEN_PIPE, -signal.SIGPIPE):
         return int(demo.EXIT_BROKEN_PIPE)  # the reader of our output went away: end quietly, as `yes | head` does
+    if console is not None and console.returncode == demo.EXIT_INTERRUPTED:
+        # Ctrl-C reached the whole foreground group and the console ended first: the demo was interrupted
+        return int(demo.interrupted(KeyboardInterrupt(), workdir))
     failed = [f"{demo._name(p)} (exit {p.returncode})" for p in procs if p.returncode not in (0, -signal.SIGTERM, 130)]
     if failed:
         say(f"triwarn demo: {', '.join(failed)} failed; see {workdir / 'services.log'}")

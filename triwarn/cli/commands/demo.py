@@ -324,6 +324,9 @@ def run(args: argparse.Namespace) -> int:
         log_file.close()
     if subscriber is not None and subscriber.returncode in (EXIT_BROKEN_PIPE, -signal.SIGPIPE):
         return EXIT_BROKEN_PIPE  # the reader of our output went away: end quietly, as `yes | head` does
+    if subscriber is not None and subscriber.returncode == EXIT_INTERRUPTED:
+        # Ctrl-C reached the whole foreground group and the console ended first: the demo was interrupted
+        return interrupted(KeyboardInterrupt(), workdir)
     failed = [f"{_name(p)} (exit {p.returncode})" for p in procs if p.returncode not in (0, -signal.SIGTERM)]
     if failed:
         say(f"triwarn demo: {', '.join(failed)} failed; see {workdir / 'services.log'}")
