@@ -65,7 +65,6 @@ class Templates:
     """Rows of every class flight: ``cls`` (m,) index into ``names``, and the features (m,) each."""
 
     names: tuple[str, ...]
-    categories: tuple[str, ...]
     cls: np.ndarray
     h_m: np.ndarray
     v_m_s: np.ndarray
@@ -74,23 +73,26 @@ class Templates:
     ground_m: np.ndarray  # ground distance from the launch point to the sub-point (m, spherical)
 
 
-def _features(x: np.ndarray) -> tuple[float, float, float]:
-    """(geodetic height m, speed m/s, flight-path angle rad) of one ECEF state (6,)."""
-    la, lo, h = ecef_to_geodetic(x[0], x[1], x[2])
-    e, n, u = ecef_vec_to_enu(x[3], x[4], x[5], la, lo)
-    v = math.sqrt(e * e + n * n + u * u)
-    return h, v, math.atan2(u, math.hypot(e, n))
+def _features(p: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Geodetic (lat rad, lon rad, height m) (m, 3), speed m/s (m,) and flight-path angle rad (m,) of ECEF
+    positions ``p`` and velocities ``v`` (m, 3)."""
+    geo = ecef_to_geodetic_batch(np.ascontiguousarray(p, dtype=np.float64))
+    la, lo = geo[:, 0], geo[:, 1]
+    # the velocity's component along the geodetic up, and its angle above the local horizontal
+    up = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
+    vu = np.einsum("ij,ij->i", v, up)
+    sp = np.linalg.norm(v, axis=1)
+    return geo, sp, np.arctan2(vu, np.sqrt(np.maximum(sp * sp - vu * vu, 0.0)))
 
 
 @functools.cache
 def templates() -> Templates:
-    """The template rows (flown once per process, then cached: ~0.5 s)."""
+    """The template rows (flown once per process, then cached: about a second)."""
     lat, lon, east = math.radians(39.0), math.radians(127.0), math.radians(90.0)
-    names, cats = [], []
+    names = []
     parts: list[np.ndarray] = []
     for ci, (name, mc) in enumerate(missile_classes().items()):
         names.append(name)
-        cats.append(mc.category)
         full = mc.vehicle.total_burn_s
         for pitch in PITCHES_DEG:
             for frac in CUT_FRACTIONS:
@@ -103,20 +105,13 @@ def templates() -> Templates:
                 p, v = f.sample(t)
                 ok = np.isfinite(p).all(axis=1)
                 p, v, t = p[ok], v[ok], t[ok]
-                geo = ecef_to_geodetic_batch(np.ascontiguousarray(p))
-                la, lo = geo[:, 0], geo[:, 1]
-                # velocity's up component and speed; the angle above the local horizontal
-                up = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
-                vu = np.einsum("ij,ij->i", v, up)
-                sp = np.linalg.norm(v, axis=1)
-                gam = np.arctan2(vu, np.sqrt(np.maximum(sp * sp - vu * vu, 0.0)))
-                gr = R_MEAN_M * _central_angle(lat, lon, la, lo)
+                geo, sp, gam = _features(p, v)
+                gr = R_MEAN_M * _central_angle(lat, lon, geo[:, 0], geo[:, 1])
                 rows = np.column_stack([np.full(t.size, ci), geo[:, 2], sp, gam, t, gr])
                 parts.append(rows)
     allr = np.concatenate(parts)
     return Templates(
         tuple(names),
-        tuple(cats),
         allr[:, 0].astype(np.int64),
         np.ascontiguousarray(allr[:, 1]),
         np.ascontiguousarray(allr[:, 2]),
@@ -160,7 +155,8 @@ def time_since_launch(
     """Time since launch of one ascending ECEF state ``x`` (6,) with covariance ``P`` (6, 6) (see the module
     docstring). Not valid when no class fits."""
     tp = templ if templ is not None else templates()
-    h, v, g = _features(x)
+    geo, sp, gam = _features(x[None, :3], x[None, 3:6])
+    h, v, g = float(geo[0, 2]), float(sp[0]), float(gam[0])
     if not (math.isfinite(h) and math.isfinite(v) and math.isfinite(g)) or v <= 0.0:
         return TimeSinceLaunch(False, math.nan, math.nan, ())
     # the state's own uncertainty in the features: position variance on the height, velocity on the speed

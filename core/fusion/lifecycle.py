@@ -164,9 +164,9 @@ class Lifecycle(EngineStep):
         cfg, store = self.cfg, self.store
         st = store.st
         counts: dict[int, int] = {}
-        if store.tentative and cfg.duplicate_manoeuvre_s > 0:
-            tent = np.asarray(sorted(store.tentative), dtype=np.int64)
-            hold = np.zeros(tent.size, dtype=np.bool_)
+        tent = np.asarray(sorted(store.tentative), dtype=np.int64)
+        hold = np.zeros(tent.size, dtype=np.bool_)
+        if tent.size and cfg.duplicate_manoeuvre_s > 0:
             masks = st.mask[tent]
             ask = np.nonzero((masks & (masks - 1)) == 0)[0]
             pub = np.nonzero(st.alive[: store.st_n] & st.published[: store.st_n])[0]
@@ -183,9 +183,6 @@ class Lifecycle(EngineStep):
                     mine = np.nonzero(lt.alive[:n] & (lt.sys[:n] == p) & (lt.src[:n] == src))[0]
                     if mine.size and int(lt.fresh_ns[mine[0]]) == int(lt.t_ns[mine[0]]):
                         counts[p] = counts.get(p, 1) + 1
-        else:
-            tent = np.asarray(sorted(store.tentative), dtype=np.int64)
-            hold = np.zeros(tent.size, dtype=np.bool_)
         self._set_objects(counts, changed_sys)
         for s in tent[~hold].tolist():
             st.published[s] = True
