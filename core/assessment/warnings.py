@@ -15,8 +15,10 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
   always describe the current phase; also when a coasting track is updated by a sensor again (re-acquired);
 - ``COASTING``: no sensor holds the object (its track was last updated more than ``coast_after_s`` ago, or
   it was deleted before its predicted impact: out of coverage). The warning stands, under the same id, on its
-  last prediction; ``sensor_time_ns`` says when a sensor last saw it. It continues (``UPDATED``, same id) when
-  the track is assessed again (the fusion service keeps the number of a re-acquired track), and ends
+  last prediction; ``sensor_time_ns`` says when a sensor last saw it. Assessments of a coasted state may
+  narrow it but never escalate it (no area it does not name yet, no higher level: :func:`_no_escalation`).
+  It continues (``UPDATED``, same id) when the track is assessed again (the fusion service keeps the number
+  of a re-acquired track), and ends
   (``ENDED``) ``coast_end_s`` after its predicted impact, or ``lost_after_s`` after its last sensor update
   when it has no predicted impact time (none, or a boosting track's: a lower bound);
 - ``ENDED``: the track was deleted at or after its predicted impact (minus ``impact_slack_s``; not in boost),
@@ -207,6 +209,9 @@ class WarningBook:
         prev = act.last
         if act.coasting and prev.impact.valid and not a.impact.valid:
             return None  # re-acquired, no prediction yet: the warning coasts on its last one meanwhile
+        if coasting:  # no sensor update: the prediction may narrow the warning but never escalate it
+            named, kinds, a = _no_escalation(a, named, act.warning)
+            threatening = a.impact.valid and a.level >= WarningLevel.WATCH and bool(kinds)
         whys: list[str] = []
         state: WarningState | None = None
         announced = act.announced
@@ -372,6 +377,22 @@ def _same_path(lost: Assessment, live: Assessment, gate_m: float, gate_m_per_s: 
         return False  # it came down before
     p = np.array(geodetic_to_ecef(math.radians(la), math.radians(lo), h))
     return float(np.linalg.norm(p - np.asarray(new.state_ecef[:3]))) <= gate_m + gate_m_per_s * dt_s
+
+
+def _no_escalation(
+    a: Assessment, named: tuple[ThreatenedArea, ...], current: WarningChange
+) -> tuple[tuple[ThreatenedArea, ...], frozenset[AreaKind], Assessment]:
+    """What a track's warning may say from an assessment on a coasted state (no sensor update for
+    ``coast_after_s``): only areas the warning already names and a level no higher than its current one. A
+    coasted state extrapolates the last measured motion (a boost that has since ended, a manoeuvre), so a
+    warning grows only from what a sensor saw; it may still narrow (an area dropped, the level lowered)."""
+    had = {x.kind for x in current.areas}
+    kept = tuple(x for x in named if x.kind in had)
+    level = min(a.level, current.level)
+    if level != a.level:
+        why = f"level held at {level.name}: no sensor update since the warning was last raised"
+        a = replace(a, level=level, reasons=(*a.reasons, why))
+    return kept, frozenset(x.kind for x in kept if x.probability > 0.0), a
 
 
 def _finite(x: float) -> float:
