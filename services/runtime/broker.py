@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import getpass
 import logging
 import os
@@ -27,7 +28,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -85,6 +88,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _term_on_parent_death() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def dies_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes a child broker get SIGTERM (Mosquitto: a clean shutdown that saves its
+    persistence) when this process dies, even by SIGKILL, so that no broker outlives what started it (Linux).
+    None elsewhere, and when called off the main thread: the kernel sends the signal when the *thread* that
+    forked the child ends, and a worker thread may end long before the process."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    return _term_on_parent_death
+
+
 def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -112,15 +130,11 @@ def mosquitto_config(
     """Mosquitto's config. With ``persistence_dir`` the broker keeps its state there (persistent sessions with
     their subscriptions and queued QoS 1 messages, retained messages), saved every second and on exit, so that
     a restart on the same directory loses none of it; without, a restart starts empty. Started as root,
-    Mosquitto would drop to the user ``mosquitto``, who cannot write a directory of ours: it keeps the user
+    Mosquitto would drop to the user ``mosquitto``, who cannot write a directory of ours, and the change of
+    user would clear the signal it gets when its starter dies (:func:`dies_with_parent`): it keeps the user
     who starts it (``user`` line)."""
     persistence = (
-        [
-            "persistence true",
-            f"persistence_location {persistence_dir}/",
-            "autosave_interval 1",
-            f"user {getpass.getuser()}",
-        ]
+        ["persistence true", f"persistence_location {persistence_dir}/", "autosave_interval 1"]
         if persistence_dir is not None
         else ["persistence false"]
     )
@@ -129,6 +143,7 @@ def mosquitto_config(
             f"listener {port} {host}",
             "allow_anonymous true",
             *persistence,
+            f"user {getpass.getuser()}",
             "set_tcp_nodelay true",
             "log_dest stdout",
             "log_type error",
@@ -180,6 +195,7 @@ def start_broker(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
+            preexec_fn=dies_with_parent(),
         )
         handle = BrokerHandle(url=f"mqtt://{host}:{port}", kind="mosquitto", process=proc, workdir=workdir)
     else:

@@ -37,7 +37,7 @@ from pathlib import Path
 from triwarn.core.tracks import NATIONS
 from triwarn.services.distribution.release import link_topic
 from triwarn.services.policy import Policy
-from triwarn.services.runtime.broker import BrokerError, BrokerHandle, free_port, wait_for_port
+from triwarn.services.runtime.broker import BrokerError, BrokerHandle, dies_with_parent, free_port, wait_for_port
 from triwarn.services.trust.broker_log import BrokerLog, DeniedPublishes
 from triwarn.services.trust.nodelay import build_shim
 from triwarn.services.trust.pki import HUB_NATION
@@ -214,6 +214,7 @@ class CoalitionBrokers:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
+                preexec_fn=dies_with_parent(),
             )
             assert proc.stdout is not None
             before = self.logs[name].denied_publishes() if name in self.logs else {}  # a restart: counts go on
@@ -221,7 +222,12 @@ class CoalitionBrokers:
         else:
             with log_path.open("ab") as log_file:
                 proc = subprocess.Popen(
-                    [exe, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+                    [exe, "-c", str(conf)],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    preexec_fn=dies_with_parent(),
                 )
         handle = BrokerHandle(url=f"mqtts://{self.host}:{port}", kind="mosquitto", process=proc)
         self.handles[name] = handle

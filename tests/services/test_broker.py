@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -83,3 +87,43 @@ def test_the_generated_mosquitto_config_drops_payloads_over_the_limit() -> None:
             return sizes
 
         assert asyncio.run(asyncio.wait_for(main(), timeout=30)) == [5]
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its reaper does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs mosquitto")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_broker_does_not_outlive_the_process_that_started_it_even_killed() -> None:
+    """SIGKILL of what started a Mosquitto broker (the demo, a benchmark) leaves no broker behind."""
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from triwarn.services.runtime.broker import start_broker
+        b = start_broker(prefer="mosquitto")
+        print(b.process.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as parent:
+        try:
+            assert parent.stdout is not None
+            broker_pid = int(parent.stdout.readline())
+            assert _alive(broker_pid)
+            parent.kill()
+            parent.wait(10)
+            deadline = time.monotonic() + 10
+            while _alive(broker_pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            still = _alive(broker_pid)
+            if still:
+                os.kill(broker_pid, signal.SIGKILL)
+            assert not still, "the broker outlived the process that started it"
+        finally:
+            parent.kill()
