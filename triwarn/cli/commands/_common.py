@@ -64,13 +64,14 @@ def wait_at_start_gate(gate: str, name: str, timeout_s: float = 900.0) -> int:
     a loaded one. Only when all are ready does it choose ``t0``, so a slow start never costs the scenario's
     first seconds (or, at 25x, all of them)."""
     folder = Path(gate)
+    launcher = os.getppid()
     (folder / f"ready-{name}").touch()
     deadline = time.monotonic() + timeout_s
     t0_file = folder / "t0"
     while time.monotonic() < deadline:
         if t0_file.exists():
             return int(t0_file.read_text().strip())
-        if os.getppid() == 1:  # the launcher is gone
+        if os.getppid() != launcher:  # the launcher is gone (this process was re-parented)
             break
         time.sleep(0.05)
     raise SystemExit(f"triwarn: no start time appeared in {t0_file} within {timeout_s:.0f} s")
