@@ -8,6 +8,11 @@ Data path (``run``)::
           from the retained snapshot on .../snapshot)
         ─▶ PictureHub (its own SQLite log, its own gap-free seq) ─▶ gRPC WarningService (mutual TLS, view n only)
 
+Every update the edge serves carries the label it verified upstream (``PictureUpdate.label``, with the fusion
+service's signature of the label): its ``seq`` is the fusion service's, the update's ``seq`` the edge's own; a
+DELTA made from a snapshot after a gap carries that snapshot's label. An edge that has received nothing yet
+serves its empty picture under a label of its own, unsigned (``EMPTY_POLICY``).
+
 The edge keeps serving its last picture when the hub link is down: the national broker says so on
 ``triwarn/v1/picture/{n}/link`` (its bridge's state, ``0`` or ``1``) and the edge marks itself stale
 (health of the service name ``triwarn.edge.Upstream`` NOT_SERVING; gauge ``triwarn_edge_stale``) until it is
@@ -32,7 +37,7 @@ from triwarn.services.runtime.lifecycle import stop_on_signals
 from triwarn.services.runtime.logs import RateLimitedLog
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
-from triwarn.services.trust.labels import Acceptor, load_public_key
+from triwarn.services.trust.labels import Acceptor, load_public_key, make_label
 from triwarn.services.trust.topology import fusion_identity
 from triwarn.services.wire.tracks import RejectedInput
 from triwarn.v1 import picture_pb2
@@ -43,6 +48,8 @@ log = logging.getLogger("triwarn.edge")
 UPSTREAM_HEALTH = "triwarn.edge.Upstream"
 #: Updates held while waiting for a snapshot to resynchronize from, at most.
 MAX_HELD = 100_000
+#: The policy id of the label on an edge's picture before anything arrived from the fusion service.
+EMPTY_POLICY = "none: nothing received from the fusion service yet"
 
 
 @dataclass
@@ -60,6 +67,10 @@ def resync_delta(current: picture_pb2.PictureUpdate, upstream: picture_pb2.Pictu
     delta = picture_pb2.PictureUpdate(
         kind=picture_pb2.PictureUpdate.KIND_DELTA, time_ns=upstream.time_ns, view=upstream.view
     )
+    if upstream.HasField("label"):  # the snapshot's label (its seq: the last upstream update it includes)
+        delta.label.CopyFrom(upstream.label)
+    if upstream.HasField("label_signature"):
+        delta.label_signature.CopyFrom(upstream.label_signature)
     delta.tracks.extend(upstream.tracks)
     live = {t.track_id for t in upstream.tracks}
     delta.deleted_track_ids.extend(sorted(t.track_id for t in current.tracks if t.track_id not in live))
@@ -136,6 +147,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, feed_out: l
         raise SystemExit("triwarn edge: needs the fusion service's label public key (--label-public-key)")
     acceptor = Acceptor(fusion_identity(), load_public_key(settings.label_public_key), nation)
     hub = await PictureHub.open(settings, [nation])
+    hub.labeller = None  # its updates keep the fusion service's label
+    if not hub.snapshot(nation).HasField("label"):  # an empty log: nothing from the fusion service yet
+        hub.set_label(nation, make_label(EMPTY_POLICY, nation, 0))
     server = await start_server(settings, hub)
     feed = EdgeFeed(hub, nation)
     if feed_out is not None:
@@ -193,6 +207,7 @@ async def _consume(
             feed.counters.refused[exc.reason] = feed.counters.refused.get(exc.reason, 0) + 1
             refused.warning(exc.reason, "edge %s refused an update (%s): %s", nation, exc.reason, str(exc))
             continue
+        accepted.update.label.CopyFrom(accepted.label)  # the label verified (the update's own, if it has one)
         if topic == snapshot_topic(nation):
             await feed.snapshot(accepted.update)
         else:

@@ -67,7 +67,7 @@ from triwarn.services.runtime.settings import Settings
 from triwarn.services.runtime.tls import TlsFiles
 from triwarn.services.synthetic import synthetic_batches
 from triwarn.services.trust import signing
-from triwarn.services.trust.labels import Releaser
+from triwarn.services.trust.labels import Labeller, Releaser
 from triwarn.services.trust.registry import load_registry
 from triwarn.services.trust.topology import fusion_identity
 from triwarn.services.wire import picture
@@ -495,13 +495,12 @@ async def run(
     hub = await PictureHub.open(settings, list(views), metrics=metrics)
     service.observer = hub.observer = observer
     service.save_counter = hub.log.save_counter_soon
+    # coalition (issue 15): every update carries its releasability label (signed with a label key), and each
+    # view is released, labelled and signed, to its national edge over the hub
+    releaser = Releaser.load(settings.label_key, fusion_identity(), service.policy_id) if settings.label_key else None
+    hub.labeller = Labeller(service.policy_id, releaser)
+    releases = ReleasePublisher(hub, releaser) if releaser is not None else None
     server = await start_server(settings, hub)
-    # coalition (issue 15): release each view, labelled and signed, to its national edge over the hub
-    releases = (
-        ReleasePublisher(hub, Releaser.load(settings.label_key, fusion_identity(), service.policy_id))
-        if settings.label_key
-        else None
-    )
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
     t = time.perf_counter()

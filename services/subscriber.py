@@ -7,6 +7,12 @@ update, when stdout is not a terminal). On a dropped connection it reconnects an
 it holds; when the server answers OUT_OF_RANGE (the resume point left the retention window) it takes a new
 snapshot and says so. Notices go to stderr so that ``--json`` output stays one object per line.
 
+Releasability (docs/coalition.md): every update carries a label (``PictureUpdate.label``). The subscriber
+refuses, counts (``ClientPicture.refused``) and reports once per reason any update whose label does not release
+it to its own nation (its certificate's, else its ``--view``, else the update's view), or whose label signature
+is not the fusion service's (checked with ``SubscribeOptions.label_public_key``); it never applies or shows
+one. The sinks show the label's classification and releasable-to nations at the top and whenever they change.
+
 Time to impact is counted down between updates on the *picture clock*: the fusion service stamps every update
 with its clock (which the demo runs faster than real time), and the subscriber extrapolates it from the last
 update at the rate it observes between updates.
@@ -35,8 +41,10 @@ from rich.text import Text
 
 from triwarn.services.distribution.keepalive import CLIENT_OPTIONS
 from triwarn.services.runtime.tls import TlsFiles
+from triwarn.services.trust import labels
+from triwarn.services.trust.topology import fusion_identity
 from triwarn.services.wire.nations import NATION_TO_PB, PB_TO_NATION
-from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
+from triwarn.v1 import picture_pb2, release_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 PU = picture_pb2.PictureUpdate
 
@@ -64,6 +72,37 @@ class SubscribeOptions:
     connect_timeout_s: float = 5.0  # how long the first connection may take
     max_backoff_s: float = 5.0  # longest wait between reconnection attempts
     tls: TlsFiles | None = None  # mutual TLS (a console's certificate, docs/coalition.md); None: plain text
+    nation: str | None = None  # the console's own nation (None: its certificate's, else `view`, else each update's)
+    label_public_key: str = ""  # the fusion service's label public key: check label signatures ("": do not)
+
+
+class LabelGate:
+    """Decides whether the console may show an update: its label must release it to ``nation`` (None: the
+    update's own view), and its signature, if it has one and ``public_key`` is given, must verify."""
+
+    def __init__(self, nation: str | None, public_key: Any = None) -> None:
+        self.nation = nation
+        self._public_key = public_key
+        self._key_id = fusion_identity()
+
+    @classmethod
+    def for_options(cls, options: SubscribeOptions) -> LabelGate:
+        nation = options.nation or (options.tls.nation() if options.tls is not None else None) or options.view
+        key = labels.load_public_key(options.label_public_key) if options.label_public_key else None
+        return cls(nation, key)
+
+    def refusal(self, update: picture_pb2.PictureUpdate) -> tuple[str, str] | None:
+        """(reason, text) when ``update`` must not be shown; None when it may."""
+        refused = labels.refusal(update, self.nation or PB_TO_NATION.get(update.view, "?"))
+        if refused is not None:
+            return refused
+        if (
+            self._public_key is not None
+            and update.HasField("label_signature")
+            and not labels.verify_label(update.label, update.label_signature, self._key_id, self._public_key)
+        ):
+            return "bad_signature", f"the label of update {update.seq} is not signed by {self._key_id}"
+        return None
 
 
 # --- the client's picture ------------------------------------------------------------------------------
@@ -82,6 +121,11 @@ class ClientPicture:
         self.gaps = 0  # updates missing in the sequence (never expected: the server guarantees none)
         self.duplicates = 0
         self.status = "connecting"
+        #: the releasability label of the last update shown, and whether it came signed
+        self.label: release_pb2.ReleaseLabel | None = None
+        self.label_signed = False
+        #: updates refused (never shown), by reason: not_released, unlabelled, bad_signature
+        self.refused: dict[str, int] = {}
         self._arrivals: deque[float] = deque(maxlen=200)
         self._clock_ref: tuple[int, float] | None = None  # (picture time_ns, local monotonic s) of the last update
         self._clock_first: tuple[int, float] | None = None
@@ -92,6 +136,9 @@ class ClientPicture:
         self.updates += 1
         self._arrivals.append(now)
         self.view = update.view
+        if update.HasField("label"):
+            self.label = update.label
+            self.label_signed = update.HasField("label_signature")
         if update.kind == PU.KIND_SNAPSHOT:
             self.snapshots += 1
             self.tracks = {t.track_id: t for t in update.tracks}
@@ -123,6 +170,13 @@ class ClientPicture:
                 if now - m0 > 1.0:
                     self.clock_rate = min(1000.0, max(0.001, (update.time_ns - t0) * 1e-9 / (now - m0)))
             self._clock_ref = (update.time_ns, now)
+
+    def marking(self) -> str:
+        """The label as the consoles show it: classification, releasable-to nations, policy, signed or not."""
+        if self.label is None:
+            return "no releasability label yet"
+        signed = "signed by the fusion service" if self.label_signed else "unsigned"
+        return f"{labels.describe(self.label)}, {signed}"
 
     def picture_now_ns(self) -> int:
         """The fusion service's clock now, extrapolated from the last update (wall clock before any)."""
@@ -184,11 +238,16 @@ class JsonSink:
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
         self._out = out or sys.stdout
         self._err = err or sys.stderr
+        self._marking = ""
 
     def start(self, picture: ClientPicture) -> None:
         pass
 
     def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
+        """The update (its ``label`` included); the label's marking on ``err`` first and when it changes."""
+        if picture.label is not None and picture.marking() != self._marking:
+            self._marking = picture.marking()
+            self.notice(f"label: {self._marking}")
         self._out.write(json.dumps(update_to_dict(update), separators=(",", ":")) + "\n")
         self._out.flush()
 
@@ -246,12 +305,16 @@ class LineSink:
         self._impact_step_m = impact_step_km * 1e3
         self._tracks: dict[int, tuple[Any, ...]] = {}  # track id -> (substance, impact lat, impact lon)
         self._warnings: dict[int, tuple[int, int]] = {}  # warning id -> (level, state)
+        self._marking = ""
 
     def start(self, picture: ClientPicture) -> None:
         pass
 
     def update(self, update: picture_pb2.PictureUpdate, picture: ClientPicture) -> None:
         lines = []
+        if picture.label is not None and picture.marking() != self._marking:  # the label: first, and on change
+            self._marking = picture.marking()
+            lines.append(f"label {self._marking}")
         for track_id in sorted(set(self._tracks) - set(picture.tracks)):
             del self._tracks[track_id]
             lines.append(f"track {track_id} dropped")
@@ -287,7 +350,8 @@ class LineSink:
             ended = closed.get(warning_id)
             lines.append(_warning_line(ended) if ended is not None else f"warning {warning_id} ended")
         if update.kind == PU.KIND_SNAPSHOT:
-            lines.insert(0, f"snapshot of view {PB_TO_NATION.get(update.view, '?')}: {len(picture.tracks)} track(s)")
+            at = 1 if lines and lines[0].startswith("label ") else 0
+            lines.insert(at, f"snapshot of view {PB_TO_NATION.get(update.view, '?')}: {len(picture.tracks)} track(s)")
         for line in lines:
             print(f"seq {update.seq} {line}", file=self._out)
         if lines:
@@ -398,6 +462,10 @@ class LiveSink:
     def _render(self) -> Any:
         p = self._picture
         assert p is not None
+        banner = Text(p.marking(), style="bold white on dark_green" if p.label is not None else "bold yellow")
+        if p.refused:
+            refused = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(p.refused.items()))
+            banner.append(f"   refused (not shown): {refused}", style="bold red")
         header = Text()
         header.append("triwarn shared warning picture", style="bold")
         header.append(f"   view {PB_TO_NATION.get(p.view, '?')}   target {self._target}   ")
@@ -457,7 +525,7 @@ class LiveSink:
                 ", ".join(a.name or str(a.kind) for a in w.areas) or "-",
                 "; ".join(w.reasons) or "-",
             )
-        parts: list[Any] = [header, tracks]
+        parts: list[Any] = [banner, header, tracks]
         if any(t.phase == tracks_pb2.FLIGHT_PHASE_BOOST for t in p.tracks.values()):
             parts.append(Text(BOOST_NOTE, style="dim"))
         parts.append(warnings)
@@ -490,6 +558,7 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
     deadline = None if options.duration_s is None else time.monotonic() + options.duration_s
     connected_once = False
     backoff = 0.1
+    gate = LabelGate.for_options(options)
     sink.start(picture)
     try:
         while not stop.is_set():
@@ -507,7 +576,7 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
                             f"{NOT_RUNNING_HINT}"
                         ) from None
                 call = warning_service_pb2_grpc.WarningServiceStub(channel).Subscribe(request)
-                outcome = await _consume(call, picture, sink, options, stop, deadline)
+                outcome = await _consume(call, picture, sink, options, stop, deadline, gate)
             if outcome == "done":
                 return 0
             if outcome == "ok":
@@ -553,9 +622,11 @@ async def _consume(
     options: SubscribeOptions,
     stop: asyncio.Event,
     deadline: float | None,
+    gate: LabelGate,
 ) -> Any:
     """Read one call until it ends: "done" (count, duration or stop reached), "ok" (server closed it
-    cleanly), or (status code, details, whether anything arrived)."""
+    cleanly), or (status code, details, whether anything arrived). An update ``gate`` refuses is counted,
+    reported once per reason, and neither applied nor shown."""
     got_any = False
     stopper = asyncio.create_task(stop.wait())
     try:
@@ -575,6 +646,13 @@ async def _consume(
                 return "ok"
             got_any = True
             picture.status = "live"
+            refused = gate.refusal(update)
+            if refused is not None:
+                reason, text = refused
+                picture.refused[reason] = picture.refused.get(reason, 0) + 1
+                if picture.refused[reason] == 1:
+                    sink.notice(f"refused an update, not shown ({reason}): {text}; further ones are only counted")
+                continue
             picture.apply(update)
             sink.update(update, picture)
             if options.count is not None and picture.updates >= options.count:

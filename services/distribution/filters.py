@@ -55,6 +55,10 @@ def filter_update(
         time_ns=update.time_ns,
         source_sent_time_ns=update.source_sent_time_ns,
     )
+    if update.HasField("label"):
+        out.label.CopyFrom(update.label)
+    if update.HasField("label_signature"):
+        out.label_signature.CopyFrom(update.label_signature)
     out.deleted_track_ids.extend(update.deleted_track_ids)
     classes = {t.track_id: t.missile_class for t in update.tracks}
     is_delta = update.kind == picture_pb2.PictureUpdate.KIND_DELTA

@@ -46,11 +46,13 @@ from triwarn.services.distribution.filters import FilterSpec, filter_update
 from triwarn.services.distribution.subscription import Subscription
 from triwarn.services.distribution.view import ViewState
 from triwarn.services.distribution.warning_log import WarningLog
+from triwarn.services.policy import load_policy
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.observer import StageObserver
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.trust.labels import Labeller
 from triwarn.services.wire.nations import NATION_TO_PB
-from triwarn.v1 import picture_pb2
+from triwarn.v1 import picture_pb2, release_pb2
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class _Pending:
     update: picture_pb2.PictureUpdate  # may be shared between views: read its seq and view from here, not it
     payload: bytes
     done: asyncio.Future[int]
+    #: the label the hub's labeller gave this update, and its signature (None: the update keeps its own)
+    label: tuple[release_pb2.ReleaseLabel, release_pb2.LabelSignature | None] | None = None
 
 
 class PictureHub:
@@ -94,9 +98,14 @@ class PictureHub:
         }
         #: Told each stage of a batch's way (see :mod:`~triwarn.services.runtime.observer`; None: off).
         self.observer: StageObserver | None = None
-        #: Called with (view, seq, update bytes) of every update once it is committed, in seq order (the
-        #: coalition's release of each view to its national edge; None: off).
-        self.on_release: Callable[[str, int, bytes], None] | None = None
+        #: Called with (view, seq, update bytes, its label) of every update once it is committed, in seq order
+        #: (the coalition's release of each view to its national edge; None: off).
+        self.on_release: Callable[[str, int, bytes, release_pb2.ReleaseLabel | None], None] | None = None
+        #: Labels every update published, and the snapshot of a view with nothing published yet: stored in the
+        #: log with the update, so resumed updates carry the label they were served with. By default unsigned,
+        #: under the policy of ``settings.policy_file``; the fusion service sets its own (signed with a label
+        #: key). None: updates keep the label they carry (an edge: the fusion service's, verified upstream).
+        self.labeller: Labeller | None = Labeller(load_policy(settings.policy_file or None).source)
 
     @classmethod
     async def open(cls, settings: Settings, views: Sequence[str], *, metrics: Metrics | None = None) -> PictureHub:
@@ -155,6 +164,13 @@ class PictureHub:
     def last_seq(self, view: str) -> int:
         return self._view(view).last_seq
 
+    def set_label(
+        self, view: str, label: release_pb2.ReleaseLabel, signature: release_pb2.LabelSignature | None = None
+    ) -> None:
+        """Label the picture of ``view`` as it is until its next update (an edge's empty picture)."""
+        state = self._view(view)
+        state.label, state.label_signature = label, signature
+
     def subscriber_count(self, view: str | None = None) -> int:
         states = self._views.values() if view is None else [self._view(view)]
         return sum(len(s.subscribers) for s in states)
@@ -205,8 +221,16 @@ class PictureHub:
         update.view = state.nation
         if not update.time_ns:
             update.time_ns = time.time_ns()
+        labelled = None
+        if self.labeller is not None:  # set now, serialized with the update (a shared update is relabelled)
+            labelled = self.labeller.label(state.name, state.next_seq)
+            update.label.CopyFrom(labelled[0])
+            if labelled[1] is None:
+                update.ClearField("label_signature")
+            else:
+                update.label_signature.CopyFrom(labelled[1])
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(state, state.next_seq, update, update.SerializeToString(), done))
+        self._pending.append(_Pending(state, state.next_seq, update, update.SerializeToString(), done, labelled))
         if self.observer is not None:
             self.observer.stamp(update.source_sent_time_ns, "enqueued")
         return done
@@ -271,14 +295,14 @@ class PictureHub:
         for p in batch:
             self._deliver(p)
             if self.on_release is not None:
-                self.on_release(p.view.name, p.seq, p.payload)
+                self.on_release(p.view.name, p.seq, p.payload, p.view.label)
             p.done.set_result(p.seq)
         states = {p.view.name: p.view for p in batch}.values()
         return [s for s in states if s.last_seq - s.checkpoint_seq >= self._checkpoint_every]
 
     def _deliver(self, p: _Pending) -> None:
         state = p.view
-        state.apply(p.update, p.seq)
+        state.apply(p.update, p.seq, p.label)
         by_filter: dict[FilterSpec, bytes] = {}
         deepest = 0
         dropped = 0
@@ -329,6 +353,8 @@ class PictureHub:
     def snapshot(self, view: str, spec: FilterSpec | None = None) -> picture_pb2.PictureUpdate:
         """The current picture of ``view`` as a SNAPSHOT at its last seq (filtered by ``spec`` if given)."""
         state = self._view(view)
+        if state.label is None and self.labeller is not None:  # nothing published yet (or an unlabelled log)
+            state.label, state.label_signature = self.labeller.label(view, state.last_seq)
         snap = state.snapshot()
         if spec is not None and not spec.empty:
             snap = filter_update(snap, spec, state.class_of)

@@ -2,7 +2,9 @@
 labelled and signed (:mod:`triwarn.services.trust.labels`), on ``triwarn/v1/picture/v/updates`` at the hub
 (QoS 1, in seq order), and the view's snapshot, retained, on ``triwarn/v1/picture/v/snapshot`` whenever the
 view changed in the last ``SNAPSHOT_PERIOD_S`` (an edge that starts, restarts or finds a gap resynchronizes
-from it). The hub's bridges carry view v to nation v's broker only (:mod:`triwarn.services.trust.topology`).
+from it). Each release's label is the one the update (or snapshot) carries for its consoles
+(``PictureUpdate.label``, made by the hub's labeller). The hub's bridges carry view v to nation v's broker
+only (:mod:`triwarn.services.trust.topology`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.trust.labels import Releaser
 from triwarn.services.wire.picture import PICTURE_PREFIX
+from triwarn.v1 import release_pb2
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +46,14 @@ class ReleasePublisher:
     def __init__(self, hub: PictureHub, releaser: Releaser) -> None:
         self._hub = hub
         self._releaser = releaser
-        self._queue: asyncio.Queue[tuple[str, int, bytes]] = asyncio.Queue(MAX_WAITING)
+        self._queue: asyncio.Queue[tuple[str, int, bytes, release_pb2.ReleaseLabel | None]] = asyncio.Queue(MAX_WAITING)
         self._snapshot_seq: dict[str, int] = {}
         self.dropped = 0
         hub.on_release = self.put
 
-    def put(self, view: str, seq: int, payload: bytes) -> None:
+    def put(self, view: str, seq: int, payload: bytes, label: release_pb2.ReleaseLabel | None = None) -> None:
         try:
-            self._queue.put_nowait((view, seq, payload))
+            self._queue.put_nowait((view, seq, payload, label))
         except asyncio.QueueFull:
             self.dropped += 1
 
@@ -59,8 +62,10 @@ class ReleasePublisher:
         snapshots = asyncio.create_task(self._snapshots(client))
         try:
             while True:
-                view, seq, payload = await self._queue.get()
-                await client.publish(updates_topic(view), self._releaser.release(view, seq, payload), qos=1)
+                view, seq, payload, label = await self._queue.get()
+                await client.publish(
+                    updates_topic(view), self._releaser.release(view, seq, payload, label=label), qos=1
+                )
         finally:
             snapshots.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -72,9 +77,11 @@ class ReleasePublisher:
             for view in self._hub.views:
                 seq = self._hub.last_seq(view)
                 if self._snapshot_seq.get(view) != seq:
-                    data = self._hub.snapshot(view).SerializeToString()
+                    snap = self._hub.snapshot(view)
+                    label = snap.label if snap.HasField("label") else None
+                    data = snap.SerializeToString()
                     await client.publish(
-                        snapshot_topic(view), self._releaser.release(view, seq, data), qos=1, retain=True
+                        snapshot_topic(view), self._releaser.release(view, seq, data, label=label), qos=1, retain=True
                     )
                     self._snapshot_seq[view] = seq
             await asyncio.sleep(SNAPSHOT_PERIOD_S)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from triwarn.v1 import picture_pb2, tracks_pb2
+from triwarn.v1 import picture_pb2, release_pb2, tracks_pb2
 
 if TYPE_CHECKING:  # a cycle: a subscription reads its view (for annotations only)
     from triwarn.services.distribution.subscription import Subscription
@@ -26,10 +26,19 @@ class ViewState:
     next_seq: int = 0  # last seq assigned by publish
     checkpoint_seq: int = 0
     last_time_ns: int = 0  # time_ns of the last update applied (the fusion service's clock)
+    #: the releasability label of the last update applied and its signature (None: none), which snapshots carry
+    label: release_pb2.ReleaseLabel | None = None
+    label_signature: release_pb2.LabelSignature | None = None
     subscribers: set[Subscription] = field(default_factory=set)
 
-    def apply(self, update: picture_pb2.PictureUpdate, seq: int | None = None) -> None:
-        """Apply a DELTA (or replace everything with a SNAPSHOT) as update ``seq`` (default: its own)."""
+    def apply(
+        self,
+        update: picture_pb2.PictureUpdate,
+        seq: int | None = None,
+        label: tuple[release_pb2.ReleaseLabel | None, release_pb2.LabelSignature | None] | None = None,
+    ) -> None:
+        """Apply a DELTA (or replace everything with a SNAPSHOT) as update ``seq`` (default: its own), labelled
+        ``label`` (label, signature; default: the update's own)."""
         if update.kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT:
             self.tracks.clear()
             self.warnings.clear()
@@ -44,6 +53,12 @@ class ViewState:
                 self.warnings[w.warning_id] = w
         self.last_seq = update.seq if seq is None else seq
         self.last_time_ns = update.time_ns
+        if label is None:
+            label = (
+                update.label if update.HasField("label") else None,
+                update.label_signature if update.HasField("label_signature") else None,
+            )
+        self.label, self.label_signature = label
 
     def class_of(self, track_id: int) -> int | None:
         t = self.tracks.get(track_id)
@@ -56,6 +71,10 @@ class ViewState:
             view=self.nation,
             time_ns=self.last_time_ns,  # a snapshot is the picture as of its last update
         )
+        if self.label is not None:
+            snap.label.CopyFrom(self.label)
+            if self.label_signature is not None:
+                snap.label_signature.CopyFrom(self.label_signature)
         snap.tracks.extend(self.tracks[k] for k in sorted(self.tracks))
         snap.warnings.extend(self.warnings[k] for k in sorted(self.warnings))
         return snap

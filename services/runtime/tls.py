@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from cryptography import x509
 
 from triwarn.services.runtime.settings import Settings
 from triwarn.services.trust.pki import nation_of_spiffe_id
@@ -52,6 +53,19 @@ class TlsFiles:
             root_certificates=Path(self.ca).read_bytes(),
             require_client_auth=True,
         )
+
+    def nation(self) -> str | None:
+        """The nation our own certificate names (its ``spiffe://triwarn.dev/nation/<n>/...`` URI SAN), or None."""
+        cert = x509.load_pem_x509_certificate(Path(self.cert).read_bytes())
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return None
+        for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
+            nation = nation_of_spiffe_id(uri)
+            if nation is not None:
+                return nation
+        return None
 
     def grpc_channel_credentials(self) -> grpc.ChannelCredentials:
         return grpc.ssl_channel_credentials(

@@ -4,7 +4,10 @@
 ``triwarn subscribe`` hands it every update after applying it to its :class:`ClientPicture`, and the feed turns
 it into one JSON message for the browsers (``kind`` ``delta``: the changed tracks, deleted track ids, the
 warnings). A browser that connects first gets ``kind`` ``snapshot``: every track with its full history and
-every active warning. Messages carry, for the page's clocks:
+every active warning. Its ``status`` (also sent every second) carries the releasability label of what is shown
+(``label``: marking, classification, releasable-to trigraphs, policy id, signed; the page's banner) and the
+updates refused because their label does not release them to the console's nation (``refused``, by reason).
+Messages carry, for the page's clocks:
 
 - ``time_ms``: the fusion service's clock at the update (ms since the Unix epoch, float); ``clock_rate``:
   picture seconds per wall second, so the page counts time to impact down between updates as the terminal
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from triwarn.services.subscriber import ClientPicture
+from triwarn.services.trust import labels
 from triwarn.services.web.paths import predict_paths
 from triwarn.v1 import picture_pb2, tracks_pb2
 
@@ -119,6 +123,20 @@ def warning_json(w: picture_pb2.Warning) -> dict[str, Any]:
         "reasons": list(w.reasons),
         "issued_ms": w.issued_time_ns / 1e6,
         "updated_ms": w.updated_time_ns / 1e6,
+    }
+
+
+def label_json(picture: ClientPicture) -> dict[str, Any] | None:
+    """The releasability label of what the page shows (the banner), or None before any."""
+    label = picture.label
+    if label is None:
+        return None
+    return {
+        "marking": picture.marking(),
+        "classification": label.classification,
+        "releasable_to": [labels.TRIGRAPH[n] for n in labels.releasable_to(label)],
+        "policy_id": label.policy_id,
+        "signed": picture.label_signed,
     }
 
 
@@ -279,6 +297,8 @@ class Feed:
             "since_update_s": age,
             "rate_per_s": p.rate_per_s() if p else 0.0,
             "gaps": p.gaps if p else 0,
+            "label": label_json(p) if p else None,
+            "refused": dict(p.refused) if p else {},
             "notices": list(self.notices),
         }
 

@@ -43,6 +43,7 @@ class WebOptions:
     connect_timeout_s: float = 5.0
     duration_s: float | None = None  # stop after this many seconds (None: until stopped)
     tls: TlsFiles | None = None  # mutual TLS to the gRPC server (a console's certificate); None: plain text
+    label_public_key: str = ""  # the fusion service's label public key: check label signatures ("": do not)
 
 
 def split_host_port(listen: str) -> tuple[str, int]:
@@ -105,6 +106,7 @@ async def run(options: WebOptions, stop: asyncio.Event, ready: asyncio.Future[st
         connect_timeout_s=options.connect_timeout_s,
         duration_s=options.duration_s,
         tls=options.tls,
+        label_public_key=options.label_public_key,
     )
     runner = web.AppRunner(make_app(feed), handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()

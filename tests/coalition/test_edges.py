@@ -6,6 +6,7 @@ serving while the hub is down."""
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import grpc
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from triwarn.cli.main import main
-from triwarn.services import edge
+from triwarn.services import edge, subscriber
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.broker import free_port
 from triwarn.services.runtime.settings import Settings
@@ -158,6 +159,62 @@ def test_an_edge_refuses_what_is_not_released_to_its_nation(
     asyncio.run(run())
     got = {k: v - before.get(k, 0) for k, v in feed.counters.refused.items()}
     assert got == {"not_released": 1, "bad_signature": 2}
+
+
+class _Keep(subscriber.JsonSink):
+    """A console's sink that also keeps the updates it shows, and its picture."""
+
+    def __init__(self) -> None:
+        self.err = io.StringIO()
+        super().__init__(io.StringIO(), self.err)
+        self.updates: list[picture_pb2.PictureUpdate] = []
+        self.picture: subscriber.ClientPicture | None = None
+
+    def start(self, picture: subscriber.ClientPicture) -> None:
+        self.picture = picture
+
+    def update(self, update: picture_pb2.PictureUpdate, picture: subscriber.ClientPicture) -> None:
+        super().update(update, picture)
+        self.updates.append(update)
+
+
+def test_consoles_get_signed_labels_that_release_to_their_nation(
+    pki: Path, coalition: CoalitionBrokers, stack: dict
+) -> None:
+    """`triwarn subscribe`'s client at the jp edge (console-jp) and at the hub (console-us): every update it
+    shows carries the fusion service's label, releasable to its own nation only, naming the policy, signed (it
+    checks the signature); at the edge the label's seq is the fusion service's, and nothing is refused."""
+    key = labels.load_public_key(pki / "fusion-us.ed25519.pub")
+
+    async def console(target: str, identity: str) -> _Keep:
+        sink = _Keep()
+        options = subscriber.SubscribeOptions(
+            target=target, count=25, tls=tls(pki, identity), label_public_key=str(pki / "fusion-us.ed25519.pub")
+        )
+        assert await asyncio.wait_for(subscriber.run(options, sink), 60) == 0
+        return sink
+
+    async def run() -> tuple[_Keep, _Keep]:
+        async with SignedPublishers(coalition, pki):
+            jp = console(stack["jp"].target, "console-jp")
+            return await asyncio.gather(jp, console(stack["fusion"].target, "console-us"))
+
+    jp, us = asyncio.run(run())
+    policy = str(stack["tmp"] / "policy.toml")
+    for sink, nation in ((jp, JP), (us, US)):
+        assert sink.picture is not None and sink.picture.refused == {}
+        assert len(sink.updates) == 25
+        for u in sink.updates:
+            assert u.HasField("label") and u.label.view == nation and list(u.label.releasable_to) == [nation]
+            assert (u.label.policy_id, u.label.classification) == (policy, labels.CLASSIFICATION)
+            assert labels.verify_label(u.label, u.label_signature, "fusion-us", key)
+        upstream = [u.label.seq for u in sink.updates]
+        assert upstream == sorted(upstream) and upstream[-1] > upstream[0]
+        assert "REL TO " + {JP: "JPN", US: "USA"}[nation] in sink.err.getvalue()
+    assert all(u.label.seq == u.seq for u in us.updates)  # at the hub, the label's seq is the update's
+    # the edge re-sequences: its first update (a snapshot) is at its own seq, labelled with the fusion service's
+    assert jp.updates[0].kind == picture_pb2.PictureUpdate.KIND_SNAPSHOT
+    assert tls(pki, "console-jp").nation() == "jp"  # the nation the console checks labels against
 
 
 def test_an_edge_serves_stale_while_the_hub_is_down_and_catches_up(

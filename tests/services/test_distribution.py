@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -22,6 +23,7 @@ from triwarn.services.distribution.keepalive import CLIENT_OPTIONS, RECEIVE_WIND
 from triwarn.services.distribution.server import SERVICE_NAME, GrpcServerHandle, start_server
 from triwarn.services.runtime.metrics import Metrics
 from triwarn.services.runtime.settings import Settings
+from triwarn.services.trust import labels
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 PU = picture_pb2.PictureUpdate
@@ -496,5 +498,58 @@ def test_one_message_published_to_every_view_keeps_each_views_sequence(tmp_path:
                     call.cancel()
             assert sorted(t.track_id for t in hub.snapshot("kr").tracks) == [1, 5, 6, 7]
             assert hub.snapshot("jp").seq == 2
+
+    asyncio.run(main())
+
+
+def test_every_update_served_carries_its_label_resumed_filtered_and_after_a_restart(tmp_path: Path) -> None:
+    """The hub labels each update when it publishes it and stores the label with it: a snapshot carries the
+    label of its last update, a resumed or filtered update the one it was first served with, also after a
+    restart under another labeller; an empty view is labelled at seq 0."""
+    settings = settings_for(tmp_path)
+    key = Ed25519PrivateKey.generate()
+    signer = labels.Labeller("policy-x", labels.Releaser("fusion-us", key, "policy-x"))
+    public = key.public_key()
+
+    def check(u: PU, view: int, seq: int, policy: str = "policy-x") -> None:
+        assert (u.label.view, u.label.seq, u.label.policy_id) == (view, seq, policy)
+        assert list(u.label.releasable_to) == [view] and u.label.classification == labels.CLASSIFICATION
+        assert labels.verify_label(u.label, u.label_signature, "fusion-us", public)
+
+    async def main() -> None:
+        async with running(settings) as (hub, handle):
+            hub.labeller = signer
+            for i in range(1, 6):
+                await hub.publish("jp", delta(track(i, level=LEVEL.WARNING_LEVEL_WATCH if i % 2 else 0)))
+            async with grpc.aio.insecure_channel(handle.address) as ch:
+                jp = warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_JP)
+                call = stub_for(ch).Subscribe(jp)
+                snap = await call.read()
+                call.cancel()
+                assert snap.kind == PU.KIND_SNAPSHOT
+                check(snap, tracks_pb2.NATION_JP, 5)
+                jp.resume_after_seq = 1
+                jp.filter.min_level = LEVEL.WARNING_LEVEL_WATCH
+                call = stub_for(ch).Subscribe(jp)
+                for u in await read_n(call, 4):
+                    check(u, tracks_pb2.NATION_JP, u.seq)
+                call.cancel()
+                empty = await stub_for(ch).GetPicture(warning_service_pb2.GetPictureRequest(view=tracks_pb2.NATION_KR))
+                check(empty, tracks_pb2.NATION_KR, 0)
+                with pytest.raises(AssertionError):  # a label is bound to its fields: another seq does not verify
+                    empty.label.seq = 1
+                    check(empty, tracks_pb2.NATION_KR, 1)
+        async with running(settings) as (hub, handle):  # the default labeller now: unsigned, the default policy
+            check(hub.snapshot("jp"), tracks_pb2.NATION_JP, 5)  # the stored label, not a new one
+            await hub.publish("jp", delta(track(6)))
+            async with grpc.aio.insecure_channel(handle.address) as ch:
+                jp = warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_JP, resume_after_seq=3)
+                call = stub_for(ch).Subscribe(jp)
+                got = await read_n(call, 3)
+                call.cancel()
+        check(got[0], tracks_pb2.NATION_JP, 4)
+        check(got[1], tracks_pb2.NATION_JP, 5)
+        assert got[2].label.seq == 6 and got[2].label.policy_id.startswith("default")
+        assert list(got[2].label.releasable_to) == [tracks_pb2.NATION_JP] and not got[2].HasField("label_signature")
 
     asyncio.run(main())

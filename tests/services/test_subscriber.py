@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from triwarn.services.distribution.hub import PictureHub
 from triwarn.services.distribution.server import start_server
@@ -23,7 +24,10 @@ from triwarn.services.subscriber import (
     run,
     update_to_dict,
 )
-from triwarn.v1 import picture_pb2
+from triwarn.services.trust import labels
+from triwarn.services.trust.labels import Labeller, Releaser
+from triwarn.services.trust.pki import public_key_b64
+from triwarn.v1 import picture_pb2, release_pb2
 
 PU = picture_pb2.PictureUpdate
 
@@ -145,6 +149,71 @@ def test_subscriber_takes_a_new_snapshot_when_its_resume_point_is_gone(tmp_path:
         (21, "KIND_DELTA", "NATION_KR"),
     ]
     assert "taking a new snapshot" in err.getvalue()
+
+
+class _ReleasableTo(Labeller):
+    """A misconfigured server's labeller: labels every update releasable to ``to`` only, whatever its view."""
+
+    to: tuple[str, ...] = ("kr",)
+
+    def label(self, view: str, seq: int) -> tuple[release_pb2.ReleaseLabel, release_pb2.LabelSignature | None]:
+        label = labels.make_label(self.policy_id, view, seq, self.to)
+        return label, (self.signer.sign_label(label) if self.signer is not None else None)
+
+
+def test_a_console_refuses_what_its_label_does_not_release_to_its_nation(tmp_path: Path) -> None:
+    """A jp console shows updates labelled releasable to JPN (the label once on stderr), and refuses, counts and
+    reports once those labelled for KOR only, or whose label another key signed: they never reach its output
+    or its picture."""
+    settings = Settings(warning_log=str(tmp_path / "w.sqlite"), grpc_listen="127.0.0.1:0")
+    out, err = io.StringIO(), io.StringIO()
+    fusion_key, other_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    (tmp_path / "fusion.pub").write_text(public_key_b64(fusion_key))
+    pictures: list[ClientPicture] = []
+
+    class Keep(JsonSink):
+        def start(self, picture: ClientPicture) -> None:
+            pictures.append(picture)
+
+    async def main() -> None:
+        hub = await PictureHub.open(settings, ["jp"])
+        hub.labeller = Labeller("policy-x", Releaser("fusion-us", fusion_key, "policy-x"))
+        handle = await start_server(settings, hub)
+        await hub.publish("jp", one_track(1))
+        stop = asyncio.Event()
+        options = SubscribeOptions(target=handle.address, view="jp", label_public_key=str(tmp_path / "fusion.pub"))
+        client = asyncio.create_task(run(options, Keep(out, err), stop))
+        await wait_until(lambda: out.getvalue().count("\n") >= 1, "the snapshot")
+        await hub.publish("jp", one_track(2))
+        hub.labeller = _ReleasableTo("policy-x", Releaser("fusion-us", fusion_key, "policy-x"))
+        for i in (3, 4, 5):
+            await hub.publish("jp", one_track(i))
+        hub.labeller = Labeller("policy-x", Releaser("fusion-us", other_key, "policy-x"))
+        await hub.publish("jp", one_track(6))
+        hub.labeller = Labeller("policy-y", Releaser("fusion-us", fusion_key, "policy-y"))
+        await hub.publish("jp", one_track(7))
+        await wait_until(lambda: out.getvalue().count("\n") >= 3, "the last update")
+        stop.set()
+        assert await asyncio.wait_for(client, 30) == 0
+        await handle.stop(0.5)
+        await hub.close()
+
+    asyncio.run(main())
+    lines = read_json_lines(out.getvalue())
+    assert [d["seq"] for d in lines] == [1, 2, 7]
+    assert [d["label"]["releasable_to"] for d in lines] == [["NATION_JP"]] * 3  # type: ignore[index]
+    assert [d["label"]["policy_id"] for d in lines] == ["policy-x", "policy-x", "policy-y"]  # type: ignore[index]
+    picture = pictures[0]
+    assert sorted(picture.tracks) == [1, 2, 7]  # nothing of what was refused
+    assert picture.refused == {"not_released": 3, "bad_signature": 1}
+    notices = err.getvalue().splitlines()
+    assert len([n for n in notices if "refused" in n]) == 2  # once per reason
+    assert any("not_released" in n and "REL TO KOR" in n and "not releasable to JPN" in n for n in notices)
+    marks = [n.removeprefix("triwarn subscribe: label: ") for n in notices if "label: " in n]
+    assert marks == [
+        "UNCLASSIFIED//DEVELOPMENT REL TO JPN (policy policy-x), signed by the fusion service",
+        "UNCLASSIFIED//DEVELOPMENT REL TO JPN (policy policy-y), signed by the fusion service",
+    ]
 
 
 def test_unreachable_target_is_a_clear_error() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from triwarn.services.subscriber import ClientPicture, LineSink, track_time_to_impact, warning_counts
+from triwarn.services.trust import labels
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 PU = picture_pb2.PictureUpdate
@@ -47,6 +48,23 @@ def test_the_piped_view_prints_a_line_only_when_something_of_substance_changes()
     assert [line.split()[1] for line in lines] == ["1", "2", "4", "5"]
     assert lines[1].startswith("seq 2 track 7 new") and "impact 39.00,132.00" in lines[1]
     assert "level watch" in lines[3]
+
+
+def test_the_piped_view_prints_the_label_first_and_when_it_changes() -> None:
+    mid = tracks_pb2.FLIGHT_PHASE_MIDCOURSE
+    updates = [PU(seq=1, kind=PU.KIND_SNAPSHOT, view=tracks_pb2.NATION_JP)] + [
+        _delta(seq, _track(7, mid, 39.0 + seq, 132.0)) for seq in (2, 3, 4)
+    ]
+    for u, policy in zip(updates, ("p1", "p1", "p1", "p2"), strict=True):  # the seq changes, the marking not
+        u.label.CopyFrom(labels.make_label(policy, "jp", u.seq))
+    updates[2].label_signature.key_id = "fusion-us"
+    lines = _run(updates)
+    assert [line for line in lines if " label " in line] == [
+        "seq 1 label UNCLASSIFIED//DEVELOPMENT REL TO JPN (policy p1), unsigned",
+        "seq 3 label UNCLASSIFIED//DEVELOPMENT REL TO JPN (policy p1), signed by the fusion service",
+        "seq 4 label UNCLASSIFIED//DEVELOPMENT REL TO JPN (policy p2), unsigned",
+    ]
+    assert lines[0].startswith("seq 1 label") and lines[1].startswith("seq 1 snapshot of view jp")
 
 
 def test_the_header_counts_warnings_by_level_and_not_those_at_none() -> None:

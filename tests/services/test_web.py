@@ -20,6 +20,7 @@ from triwarn.benches.bench_web import SyntheticFlights, browser_available, brows
 from triwarn.sensors.sim import synthetic
 from triwarn.services.runtime.broker import free_port
 from triwarn.services.subscriber import ClientPicture
+from triwarn.services.trust import labels
 from triwarn.services.web.feed import Feed, great_circle
 from triwarn.services.web.paths import predict_paths
 from triwarn.v1 import picture_pb2, tracks_pb2
@@ -70,12 +71,21 @@ def test_the_feed_turns_snapshot_and_deltas_into_page_messages() -> None:
     snap = picture_pb2.PictureUpdate(seq=5, kind=picture_pb2.PictureUpdate.KIND_SNAPSHOT, time_ns=t_ns)
     snap.view = tracks_pb2.NATION_JP
     snap.tracks.extend([_track(1, truth[0], t_ns, 300.0), _track(2, truth[1], t_ns, 200.0)])
+    snap.label.CopyFrom(labels.make_label("policy-x", "jp", 5))
     for update in (snap,):
         picture.apply(update)
         feed.update(update, picture)
     m = json.loads(q.get_nowait())
     assert m["kind"] == "snapshot" and m["seq"] == 5 and m["view"] == "jp"
     assert {t["id"] for t in m["tracks"]} == {1, 2}
+    label = m["status"]["label"]
+    assert (label["classification"], label["releasable_to"], label["policy_id"], label["signed"]) == (
+        "UNCLASSIFIED//DEVELOPMENT",
+        ["JPN"],
+        "policy-x",
+        False,
+    )
+    assert picture.refused == {} and m["status"]["refused"] == {}
     t1 = next(t for t in m["tracks"] if t["id"] == 1)
     assert t1["nations"] == ["us", "jp"] and t1["level"] == "watch" and t1["path_kind"] == "ballistic"
     assert t1["impact"]["t_ms"] - t1["t_ms"] == pytest.approx(300e3) and len(t1["path"]) > 10
@@ -118,6 +128,10 @@ def test_the_live_page_shows_moving_tracks_ellipses_and_countdowns_with_every_re
             )
             assert page.text_content("#view") == "view JP"
             assert page.text_content("#feed") == "live"
+            # the label banner: classification and releasable-to nations (single broker: labelled, unsigned)
+            page.wait_for_function("document.getElementById('label-banner').dataset.releasableTo === 'JPN'")
+            banner = page.text_content("#label-banner") or ""
+            assert banner.startswith("UNCLASSIFIED//DEVELOPMENT REL TO JPN (policy ") and banner.endswith("unsigned")
             # a threatened area is filled with its warning level's colour (WATCH orange or WARNING red)
             page.wait_for_function(
                 "[...document.querySelectorAll('.leaflet-overlay-pane path:not(.leaflet-interactive)')]"

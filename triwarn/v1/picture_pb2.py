@@ -22,42 +22,43 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from triwarn.v1 import release_pb2 as triwarn_dot_v1_dot_release__pb2
 from triwarn.v1 import tracks_pb2 as triwarn_dot_v1_dot_tracks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18triwarn/v1/picture.proto\x12\ntriwarn.v1\x1a\x17triwarn/v1/tracks.proto\"g\n\x0c\x45rrorEllipse\x12\x14\n\x0csemi_major_m\x18\x01 \x01(\x01\x12\x14\n\x0csemi_minor_m\x18\x02 \x01(\x01\x12\x17\n\x0forientation_deg\x18\x03 \x01(\x01\x12\x12\n\nconfidence\x18\x04 \x01(\x01\"\xa6\x01\n\x13LaunchPointEstimate\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0f\n\x07lat_deg\x18\x02 \x01(\x01\x12\x0f\n\x07lon_deg\x18\x03 \x01(\x01\x12\x16\n\x0elaunch_time_ns\x18\x04 \x01(\x03\x12\x1b\n\x13launch_time_sigma_s\x18\x05 \x01(\x01\x12)\n\x07\x65llipse\x18\x06 \x01(\x0b\x32\x18.triwarn.v1.ErrorEllipse\"u\n\x0eImpactCorridor\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x14\n\x0cnear_lat_deg\x18\x02 \x01(\x01\x12\x14\n\x0cnear_lon_deg\x18\x03 \x01(\x01\x12\x13\n\x0b\x66\x61r_lat_deg\x18\x04 \x01(\x01\x12\x13\n\x0b\x66\x61r_lon_deg\x18\x05 \x01(\x01\"\xd1\x01\n\x10ImpactPrediction\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0f\n\x07lat_deg\x18\x02 \x01(\x01\x12\x0f\n\x07lon_deg\x18\x03 \x01(\x01\x12\x16\n\x0eimpact_time_ns\x18\x04 \x01(\x03\x12\x1b\n\x13impact_time_sigma_s\x18\x05 \x01(\x01\x12)\n\x07\x65llipse\x18\x06 \x01(\x0b\x32\x18.triwarn.v1.ErrorEllipse\x12,\n\x08\x63orridor\x18\x07 \x01(\x0b\x32\x1a.triwarn.v1.ImpactCorridor\"W\n\x0eThreatenedArea\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.triwarn.v1.AreaKind\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bprobability\x18\x03 \x01(\x01\"\xad\x04\n\x0bSystemTrack\x12\x10\n\x08track_id\x18\x01 \x01(\x04\x12\x0f\n\x07time_ns\x18\x02 \x01(\x03\x12)\n\x05state\x18\x03 \x01(\x0b\x32\x1a.triwarn.v1.CartesianState\x12\x30\n\x14\x63ontributing_nations\x18\x04 \x03(\x0e\x32\x12.triwarn.v1.Nation\x12(\n\x07sources\x18\x05 \x03(\x0b\x32\x17.triwarn.v1.SourceTrack\x12&\n\x05phase\x18\x06 \x01(\x0e\x32\x17.triwarn.v1.FlightPhase\x12/\n\rmissile_class\x18\x07 \x01(\x0e\x32\x18.triwarn.v1.MissileClass\x12\x35\n\x0claunch_point\x18\x08 \x01(\x0b\x32\x1f.triwarn.v1.LaunchPointEstimate\x12,\n\x06impact\x18\t \x01(\x0b\x32\x1c.triwarn.v1.ImpactPrediction\x12\x34\n\x10threatened_areas\x18\n \x03(\x0b\x32\x1a.triwarn.v1.ThreatenedArea\x12/\n\rwarning_level\x18\x0b \x01(\x0e\x32\x18.triwarn.v1.WarningLevel\x12\x12\n\naltitude_m\x18\x0c \x01(\x01\x12\x0f\n\x07lat_deg\x18\r \x01(\x01\x12\x0f\n\x07lon_deg\x18\x0e \x01(\x01\x12\x19\n\x11\x65stimated_objects\x18\x0f \x01(\r\"^\n\x0bSourceTrack\x12\"\n\x06nation\x18\x01 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x1a\n\x12local_track_number\x18\x03 \x01(\r\"\xa6\x03\n\x07Warning\x12\x12\n\nwarning_id\x18\x01 \x01(\x04\x12\x10\n\x08track_id\x18\x02 \x01(\x04\x12\'\n\x05level\x18\x03 \x01(\x0e\x32\x18.triwarn.v1.WarningLevel\x12(\n\x05state\x18\x04 \x01(\x0e\x32\x19.triwarn.v1.Warning.State\x12)\n\x05\x61reas\x18\x05 \x03(\x0b\x32\x1a.triwarn.v1.ThreatenedArea\x12\x0f\n\x07reasons\x18\x06 \x03(\t\x12\x16\n\x0eissued_time_ns\x18\x07 \x01(\x03\x12\x17\n\x0fupdated_time_ns\x18\x08 \x01(\x03\x12\x1d\n\x15last_sensor_update_ns\x18\t \x01(\x03\"\x95\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tSTATE_NEW\x10\x01\x12\x11\n\rSTATE_UPDATED\x10\x02\x12\x19\n\x15STATE_IMPACT_EXPECTED\x10\x03\x12\x0f\n\x0bSTATE_ENDED\x10\x04\x12\x13\n\x0fSTATE_CANCELLED\x10\x05\x12\x12\n\x0eSTATE_COASTING\x10\x06\"\xc6\x02\n\rPictureUpdate\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12,\n\x04kind\x18\x02 \x01(\x0e\x32\x1e.triwarn.v1.PictureUpdate.Kind\x12 \n\x04view\x18\x03 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07time_ns\x18\x04 \x01(\x03\x12\'\n\x06tracks\x18\x05 \x03(\x0b\x32\x17.triwarn.v1.SystemTrack\x12\x19\n\x11\x64\x65leted_track_ids\x18\x06 \x03(\x04\x12%\n\x08warnings\x18\x07 \x03(\x0b\x32\x13.triwarn.v1.Warning\x12\x1b\n\x13source_sent_time_ns\x18\x08 \x01(\x03\"?\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n\rKIND_SNAPSHOT\x10\x01\x12\x0e\n\nKIND_DELTA\x10\x02*\x8d\x01\n\x0cMissileClass\x12\x1d\n\x19MISSILE_CLASS_UNSPECIFIED\x10\x00\x12\x16\n\x12MISSILE_CLASS_SRBM\x10\x01\x12\x16\n\x12MISSILE_CLASS_MRBM\x10\x02\x12\x16\n\x12MISSILE_CLASS_IRBM\x10\x03\x12\x16\n\x12MISSILE_CLASS_ICBM\x10\x04*\x95\x01\n\x0cWarningLevel\x12\x1d\n\x19WARNING_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12WARNING_LEVEL_NONE\x10\x01\x12\x1a\n\x16WARNING_LEVEL_ADVISORY\x10\x02\x12\x17\n\x13WARNING_LEVEL_WATCH\x10\x03\x12\x19\n\x15WARNING_LEVEL_WARNING\x10\x04*\xa3\x01\n\x08\x41reaKind\x12\x19\n\x15\x41REA_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41REA_KIND_JP_LAND\x10\x01\x12\x15\n\x11\x41REA_KIND_KR_LAND\x10\x02\x12\x14\n\x10\x41REA_KIND_JP_EEZ\x10\x03\x12\x1b\n\x17\x41REA_KIND_JP_OVERFLIGHT\x10\x04\x12\x1b\n\x17\x41REA_KIND_KR_OVERFLIGHT\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18triwarn/v1/picture.proto\x12\ntriwarn.v1\x1a\x18triwarn/v1/release.proto\x1a\x17triwarn/v1/tracks.proto\"g\n\x0c\x45rrorEllipse\x12\x14\n\x0csemi_major_m\x18\x01 \x01(\x01\x12\x14\n\x0csemi_minor_m\x18\x02 \x01(\x01\x12\x17\n\x0forientation_deg\x18\x03 \x01(\x01\x12\x12\n\nconfidence\x18\x04 \x01(\x01\"\xa6\x01\n\x13LaunchPointEstimate\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0f\n\x07lat_deg\x18\x02 \x01(\x01\x12\x0f\n\x07lon_deg\x18\x03 \x01(\x01\x12\x16\n\x0elaunch_time_ns\x18\x04 \x01(\x03\x12\x1b\n\x13launch_time_sigma_s\x18\x05 \x01(\x01\x12)\n\x07\x65llipse\x18\x06 \x01(\x0b\x32\x18.triwarn.v1.ErrorEllipse\"u\n\x0eImpactCorridor\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x14\n\x0cnear_lat_deg\x18\x02 \x01(\x01\x12\x14\n\x0cnear_lon_deg\x18\x03 \x01(\x01\x12\x13\n\x0b\x66\x61r_lat_deg\x18\x04 \x01(\x01\x12\x13\n\x0b\x66\x61r_lon_deg\x18\x05 \x01(\x01\"\xd1\x01\n\x10ImpactPrediction\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0f\n\x07lat_deg\x18\x02 \x01(\x01\x12\x0f\n\x07lon_deg\x18\x03 \x01(\x01\x12\x16\n\x0eimpact_time_ns\x18\x04 \x01(\x03\x12\x1b\n\x13impact_time_sigma_s\x18\x05 \x01(\x01\x12)\n\x07\x65llipse\x18\x06 \x01(\x0b\x32\x18.triwarn.v1.ErrorEllipse\x12,\n\x08\x63orridor\x18\x07 \x01(\x0b\x32\x1a.triwarn.v1.ImpactCorridor\"W\n\x0eThreatenedArea\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.triwarn.v1.AreaKind\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bprobability\x18\x03 \x01(\x01\"\xad\x04\n\x0bSystemTrack\x12\x10\n\x08track_id\x18\x01 \x01(\x04\x12\x0f\n\x07time_ns\x18\x02 \x01(\x03\x12)\n\x05state\x18\x03 \x01(\x0b\x32\x1a.triwarn.v1.CartesianState\x12\x30\n\x14\x63ontributing_nations\x18\x04 \x03(\x0e\x32\x12.triwarn.v1.Nation\x12(\n\x07sources\x18\x05 \x03(\x0b\x32\x17.triwarn.v1.SourceTrack\x12&\n\x05phase\x18\x06 \x01(\x0e\x32\x17.triwarn.v1.FlightPhase\x12/\n\rmissile_class\x18\x07 \x01(\x0e\x32\x18.triwarn.v1.MissileClass\x12\x35\n\x0claunch_point\x18\x08 \x01(\x0b\x32\x1f.triwarn.v1.LaunchPointEstimate\x12,\n\x06impact\x18\t \x01(\x0b\x32\x1c.triwarn.v1.ImpactPrediction\x12\x34\n\x10threatened_areas\x18\n \x03(\x0b\x32\x1a.triwarn.v1.ThreatenedArea\x12/\n\rwarning_level\x18\x0b \x01(\x0e\x32\x18.triwarn.v1.WarningLevel\x12\x12\n\naltitude_m\x18\x0c \x01(\x01\x12\x0f\n\x07lat_deg\x18\r \x01(\x01\x12\x0f\n\x07lon_deg\x18\x0e \x01(\x01\x12\x19\n\x11\x65stimated_objects\x18\x0f \x01(\r\"^\n\x0bSourceTrack\x12\"\n\x06nation\x18\x01 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x1a\n\x12local_track_number\x18\x03 \x01(\r\"\xa6\x03\n\x07Warning\x12\x12\n\nwarning_id\x18\x01 \x01(\x04\x12\x10\n\x08track_id\x18\x02 \x01(\x04\x12\'\n\x05level\x18\x03 \x01(\x0e\x32\x18.triwarn.v1.WarningLevel\x12(\n\x05state\x18\x04 \x01(\x0e\x32\x19.triwarn.v1.Warning.State\x12)\n\x05\x61reas\x18\x05 \x03(\x0b\x32\x1a.triwarn.v1.ThreatenedArea\x12\x0f\n\x07reasons\x18\x06 \x03(\t\x12\x16\n\x0eissued_time_ns\x18\x07 \x01(\x03\x12\x17\n\x0fupdated_time_ns\x18\x08 \x01(\x03\x12\x1d\n\x15last_sensor_update_ns\x18\t \x01(\x03\"\x95\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tSTATE_NEW\x10\x01\x12\x11\n\rSTATE_UPDATED\x10\x02\x12\x19\n\x15STATE_IMPACT_EXPECTED\x10\x03\x12\x0f\n\x0bSTATE_ENDED\x10\x04\x12\x13\n\x0fSTATE_CANCELLED\x10\x05\x12\x12\n\x0eSTATE_COASTING\x10\x06\"\xa4\x03\n\rPictureUpdate\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12,\n\x04kind\x18\x02 \x01(\x0e\x32\x1e.triwarn.v1.PictureUpdate.Kind\x12 \n\x04view\x18\x03 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07time_ns\x18\x04 \x01(\x03\x12\'\n\x06tracks\x18\x05 \x03(\x0b\x32\x17.triwarn.v1.SystemTrack\x12\x19\n\x11\x64\x65leted_track_ids\x18\x06 \x03(\x04\x12%\n\x08warnings\x18\x07 \x03(\x0b\x32\x13.triwarn.v1.Warning\x12\x1b\n\x13source_sent_time_ns\x18\x08 \x01(\x03\x12\'\n\x05label\x18\t \x01(\x0b\x32\x18.triwarn.v1.ReleaseLabel\x12\x33\n\x0flabel_signature\x18\n \x01(\x0b\x32\x1a.triwarn.v1.LabelSignature\"?\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n\rKIND_SNAPSHOT\x10\x01\x12\x0e\n\nKIND_DELTA\x10\x02*\x8d\x01\n\x0cMissileClass\x12\x1d\n\x19MISSILE_CLASS_UNSPECIFIED\x10\x00\x12\x16\n\x12MISSILE_CLASS_SRBM\x10\x01\x12\x16\n\x12MISSILE_CLASS_MRBM\x10\x02\x12\x16\n\x12MISSILE_CLASS_IRBM\x10\x03\x12\x16\n\x12MISSILE_CLASS_ICBM\x10\x04*\x95\x01\n\x0cWarningLevel\x12\x1d\n\x19WARNING_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12WARNING_LEVEL_NONE\x10\x01\x12\x1a\n\x16WARNING_LEVEL_ADVISORY\x10\x02\x12\x17\n\x13WARNING_LEVEL_WATCH\x10\x03\x12\x19\n\x15WARNING_LEVEL_WARNING\x10\x04*\xa3\x01\n\x08\x41reaKind\x12\x19\n\x15\x41REA_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41REA_KIND_JP_LAND\x10\x01\x12\x15\n\x11\x41REA_KIND_KR_LAND\x10\x02\x12\x14\n\x10\x41REA_KIND_JP_EEZ\x10\x03\x12\x1b\n\x17\x41REA_KIND_JP_OVERFLIGHT\x10\x04\x12\x1b\n\x17\x41REA_KIND_KR_OVERFLIGHT\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'triwarn.v1.picture_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MISSILECLASS']._serialized_start=2170
-  _globals['_MISSILECLASS']._serialized_end=2311
-  _globals['_WARNINGLEVEL']._serialized_start=2314
-  _globals['_WARNINGLEVEL']._serialized_end=2463
-  _globals['_AREAKIND']._serialized_start=2466
-  _globals['_AREAKIND']._serialized_end=2629
-  _globals['_ERRORELLIPSE']._serialized_start=65
-  _globals['_ERRORELLIPSE']._serialized_end=168
-  _globals['_LAUNCHPOINTESTIMATE']._serialized_start=171
-  _globals['_LAUNCHPOINTESTIMATE']._serialized_end=337
-  _globals['_IMPACTCORRIDOR']._serialized_start=339
-  _globals['_IMPACTCORRIDOR']._serialized_end=456
-  _globals['_IMPACTPREDICTION']._serialized_start=459
-  _globals['_IMPACTPREDICTION']._serialized_end=668
-  _globals['_THREATENEDAREA']._serialized_start=670
-  _globals['_THREATENEDAREA']._serialized_end=757
-  _globals['_SYSTEMTRACK']._serialized_start=760
-  _globals['_SYSTEMTRACK']._serialized_end=1317
-  _globals['_SOURCETRACK']._serialized_start=1319
-  _globals['_SOURCETRACK']._serialized_end=1413
-  _globals['_WARNING']._serialized_start=1416
-  _globals['_WARNING']._serialized_end=1838
-  _globals['_WARNING_STATE']._serialized_start=1689
-  _globals['_WARNING_STATE']._serialized_end=1838
-  _globals['_PICTUREUPDATE']._serialized_start=1841
-  _globals['_PICTUREUPDATE']._serialized_end=2167
-  _globals['_PICTUREUPDATE_KIND']._serialized_start=2104
-  _globals['_PICTUREUPDATE_KIND']._serialized_end=2167
+  _globals['_MISSILECLASS']._serialized_start=2290
+  _globals['_MISSILECLASS']._serialized_end=2431
+  _globals['_WARNINGLEVEL']._serialized_start=2434
+  _globals['_WARNINGLEVEL']._serialized_end=2583
+  _globals['_AREAKIND']._serialized_start=2586
+  _globals['_AREAKIND']._serialized_end=2749
+  _globals['_ERRORELLIPSE']._serialized_start=91
+  _globals['_ERRORELLIPSE']._serialized_end=194
+  _globals['_LAUNCHPOINTESTIMATE']._serialized_start=197
+  _globals['_LAUNCHPOINTESTIMATE']._serialized_end=363
+  _globals['_IMPACTCORRIDOR']._serialized_start=365
+  _globals['_IMPACTCORRIDOR']._serialized_end=482
+  _globals['_IMPACTPREDICTION']._serialized_start=485
+  _globals['_IMPACTPREDICTION']._serialized_end=694
+  _globals['_THREATENEDAREA']._serialized_start=696
+  _globals['_THREATENEDAREA']._serialized_end=783
+  _globals['_SYSTEMTRACK']._serialized_start=786
+  _globals['_SYSTEMTRACK']._serialized_end=1343
+  _globals['_SOURCETRACK']._serialized_start=1345
+  _globals['_SOURCETRACK']._serialized_end=1439
+  _globals['_WARNING']._serialized_start=1442
+  _globals['_WARNING']._serialized_end=1864
+  _globals['_WARNING_STATE']._serialized_start=1715
+  _globals['_WARNING_STATE']._serialized_end=1864
+  _globals['_PICTUREUPDATE']._serialized_start=1867
+  _globals['_PICTUREUPDATE']._serialized_end=2287
+  _globals['_PICTUREUPDATE_KIND']._serialized_start=2224
+  _globals['_PICTUREUPDATE_KIND']._serialized_end=2287
 # @@protoc_insertion_point(module_scope)

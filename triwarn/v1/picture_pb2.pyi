@@ -1,3 +1,4 @@
+from triwarn.v1 import release_pb2 as _release_pb2
 from triwarn.v1 import tracks_pb2 as _tracks_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -202,7 +203,7 @@ class Warning(_message.Message):
     def __init__(self, warning_id: _Optional[int] = ..., track_id: _Optional[int] = ..., level: _Optional[_Union[WarningLevel, str]] = ..., state: _Optional[_Union[Warning.State, str]] = ..., areas: _Optional[_Iterable[_Union[ThreatenedArea, _Mapping]]] = ..., reasons: _Optional[_Iterable[str]] = ..., issued_time_ns: _Optional[int] = ..., updated_time_ns: _Optional[int] = ..., last_sensor_update_ns: _Optional[int] = ...) -> None: ...
 
 class PictureUpdate(_message.Message):
-    __slots__ = ("seq", "kind", "view", "time_ns", "tracks", "deleted_track_ids", "warnings", "source_sent_time_ns")
+    __slots__ = ("seq", "kind", "view", "time_ns", "tracks", "deleted_track_ids", "warnings", "source_sent_time_ns", "label", "label_signature")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[PictureUpdate.Kind]
@@ -219,6 +220,8 @@ class PictureUpdate(_message.Message):
     DELETED_TRACK_IDS_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_SENT_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    LABEL_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     seq: int
     kind: PictureUpdate.Kind
     view: _tracks_pb2.Nation
@@ -227,4 +230,6 @@ class PictureUpdate(_message.Message):
     deleted_track_ids: _containers.RepeatedScalarFieldContainer[int]
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
     source_sent_time_ns: int
-    def __init__(self, seq: _Optional[int] = ..., kind: _Optional[_Union[PictureUpdate.Kind, str]] = ..., view: _Optional[_Union[_tracks_pb2.Nation, str]] = ..., time_ns: _Optional[int] = ..., tracks: _Optional[_Iterable[_Union[SystemTrack, _Mapping]]] = ..., deleted_track_ids: _Optional[_Iterable[int]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., source_sent_time_ns: _Optional[int] = ...) -> None: ...
+    label: _release_pb2.ReleaseLabel
+    label_signature: _release_pb2.LabelSignature
+    def __init__(self, seq: _Optional[int] = ..., kind: _Optional[_Union[PictureUpdate.Kind, str]] = ..., view: _Optional[_Union[_tracks_pb2.Nation, str]] = ..., time_ns: _Optional[int] = ..., tracks: _Optional[_Iterable[_Union[SystemTrack, _Mapping]]] = ..., deleted_track_ids: _Optional[_Iterable[int]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., source_sent_time_ns: _Optional[int] = ..., label: _Optional[_Union[_release_pb2.ReleaseLabel, _Mapping]] = ..., label_signature: _Optional[_Union[_release_pb2.LabelSignature, _Mapping]] = ...) -> None: ...

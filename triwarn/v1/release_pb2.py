@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from triwarn.v1 import tracks_pb2 as triwarn_dot_v1_dot_tracks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18triwarn/v1/release.proto\x12\ntriwarn.v1\x1a\x17triwarn/v1/tracks.proto\"\xac\x01\n\x0cReleaseLabel\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63lassification\x18\x02 \x01(\t\x12)\n\rreleasable_to\x18\x03 \x03(\x0e\x32\x12.triwarn.v1.Nation\x12 \n\x04view\x18\x04 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0b\n\x03seq\x18\x05 \x01(\x04\x12\x17\n\x0f\x63reated_time_ns\x18\x06 \x01(\x03\"P\n\x0eReleasedUpdate\x12\x0e\n\x06update\x18\x01 \x01(\x0c\x12\r\n\x05label\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x0f\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x04 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18triwarn/v1/release.proto\x12\ntriwarn.v1\x1a\x17triwarn/v1/tracks.proto\"\xac\x01\n\x0cReleaseLabel\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63lassification\x18\x02 \x01(\t\x12)\n\rreleasable_to\x18\x03 \x03(\x0e\x32\x12.triwarn.v1.Nation\x12 \n\x04view\x18\x04 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0b\n\x03seq\x18\x05 \x01(\x04\x12\x17\n\x0f\x63reated_time_ns\x18\x06 \x01(\x03\"1\n\x0eLabelSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x02 \x01(\x0c\"P\n\x0eReleasedUpdate\x12\x0e\n\x06update\x18\x01 \x01(\x0c\x12\r\n\x05label\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x0f\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x04 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RELEASELABEL']._serialized_start=66
   _globals['_RELEASELABEL']._serialized_end=238
-  _globals['_RELEASEDUPDATE']._serialized_start=240
-  _globals['_RELEASEDUPDATE']._serialized_end=320
+  _globals['_LABELSIGNATURE']._serialized_start=240
+  _globals['_LABELSIGNATURE']._serialized_end=289
+  _globals['_RELEASEDUPDATE']._serialized_start=291
+  _globals['_RELEASEDUPDATE']._serialized_end=371
 # @@protoc_insertion_point(module_scope)

@@ -23,6 +23,14 @@ class ReleaseLabel(_message.Message):
     created_time_ns: int
     def __init__(self, policy_id: _Optional[str] = ..., classification: _Optional[str] = ..., releasable_to: _Optional[_Iterable[_Union[_tracks_pb2.Nation, str]]] = ..., view: _Optional[_Union[_tracks_pb2.Nation, str]] = ..., seq: _Optional[int] = ..., created_time_ns: _Optional[int] = ...) -> None: ...
 
+class LabelSignature(_message.Message):
+    __slots__ = ("key_id", "ed25519")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ED25519_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    ed25519: bytes
+    def __init__(self, key_id: _Optional[str] = ..., ed25519: _Optional[bytes] = ...) -> None: ...
+
 class ReleasedUpdate(_message.Message):
     __slots__ = ("update", "label", "key_id", "ed25519")
     UPDATE_FIELD_NUMBER: _ClassVar[int]

@@ -181,6 +181,20 @@
     M.drawProfile(document.getElementById("profile"), series, "");
   }
 
+  // The releasability label of what is shown (classification, releasable-to nations, policy), and the
+  // updates the console refused because their label does not release them to its nation.
+  function renderLabel(st) {
+    const banner = document.getElementById("label-banner");
+    const label = st && st.label;
+    const refused = st && st.refused ? Object.entries(st.refused) : [];
+    let text = label ? label.marking : "no releasability label yet";
+    if (refused.length) text += " — refused (not shown): " + refused.map(([r, n]) => `${n} ${r.replace("_", " ")}`).join(", ");
+    banner.textContent = text;
+    banner.className = "label-banner" + (label ? "" : " none") + (refused.length ? " refused" : "");
+    banner.dataset.classification = label ? label.classification : "";
+    banner.dataset.releasableTo = label ? label.releasable_to.join(",") : "";
+  }
+
   function renderHeader(nowMs) {
     const feed = document.getElementById("feed");
     const st = state.status;
@@ -194,6 +208,7 @@
     feed.className = "pill " + (live ? "live" : "stale");
     document.body.dataset.feed = live ? "live" : "stale";
     document.getElementById("view").textContent = "view " + String(state.view).toUpperCase();
+    renderLabel(st);
     document.getElementById("seq").textContent = stats.lastSeq !== null ? `seq ${stats.lastSeq}` : "";
     document.getElementById("clock").textContent = new Date(nowMs).toISOString().slice(11, 19) + " UTC (picture clock" +
       (Math.abs(state.clock.rate - 1) > 0.2 ? ` ×${state.clock.rate.toFixed(1)}` : "") + ")";

@@ -175,6 +175,15 @@ def console_tls(target: str, settings: Settings) -> Any:
     return None
 
 
+def console_label_key(tls: Any) -> str:
+    """The fusion service's label public key beside a console's CA (the folder `triwarn pki init` wrote), to
+    check the labels' signatures; "" when there is none (plain text, or a CA kept elsewhere)."""
+    if tls is None:
+        return ""
+    key = Path(tls.ca).parent / "fusion-us.ed25519.pub"
+    return str(key) if key.is_file() else ""
+
+
 def add_tls(p: argparse.ArgumentParser, default_identity: str = "") -> None:
     """Mutual TLS flags: ``--tls-dir DIR --identity NAME`` takes DIR/ca.crt, DIR/NAME.crt and DIR/NAME.key (the
     layout `triwarn pki init` writes), and the keys a role needs from DIR (see :func:`tls_overrides`);

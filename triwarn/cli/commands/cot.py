@@ -8,6 +8,7 @@ from typing import Any
 from triwarn.cli.commands._common import (
     add_grpc_target,
     add_tls,
+    console_label_key,
     console_tls,
     default_grpc_target,
     settings_from,
@@ -91,12 +92,14 @@ def run(args: argparse.Namespace) -> int:
         refresh_s=args.refresh,
     )
     target, _ = default_grpc_target(args.grpc_target, settings, args.view)  # --target, env, the running demo, default
+    tls = console_tls(target, settings)
     subscription = subscriber.SubscribeOptions(
         target=target,
         view=args.view,
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
-        tls=console_tls(target, settings),
+        tls=tls,
+        label_public_key=console_label_key(tls),
     )
 
     async def go() -> int:

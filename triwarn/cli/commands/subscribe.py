@@ -8,6 +8,7 @@ from typing import Any
 from triwarn.cli.commands._common import (
     add_grpc_target,
     add_tls,
+    console_label_key,
     console_tls,
     default_grpc_target,
     settings_from,
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.from_seq is not None and args.from_seq < 0:
         raise SystemExit("triwarn subscribe: --from-seq must be 0 or more")
     target, source = default_grpc_target(args.grpc_target, settings, args.view)
+    tls = console_tls(target, settings)  # the flags', else the running demo's for its address
     options = subscriber.SubscribeOptions(
         target=target,
         view=args.view,
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         count=args.count,
         duration_s=args.duration,
         connect_timeout_s=args.connect_timeout,
-        tls=console_tls(target, settings),  # the flags', else the running demo's for its address
+        tls=tls,
+        label_public_key=console_label_key(tls),  # the key beside its CA (a `triwarn pki init` folder)
     )
     return subscriber.main(options, json_output=args.json, target_source=source)

@@ -8,6 +8,7 @@ from typing import Any
 from triwarn.cli.commands._common import (
     add_grpc_target,
     add_tls,
+    console_label_key,
     console_tls,
     default_grpc_target,
     settings_from,
@@ -53,12 +54,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(f"triwarn web: {exc}") from None
     target, _ = default_grpc_target(args.grpc_target, settings, args.view)
+    tls = console_tls(target, settings)  # the flags', else the running demo's for its address
     options = server.WebOptions(
         target=target,
         view=args.view,
         listen=args.listen,
         connect_timeout_s=args.connect_timeout,
         duration_s=args.duration,
-        tls=console_tls(target, settings),
+        tls=tls,
+        label_public_key=console_label_key(tls),
     )
     return server.main(options)
