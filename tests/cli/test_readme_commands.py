@@ -35,7 +35,9 @@ README = ROOT / "README.md"
 class How:
     """How the test runs one README command."""
 
-    append: tuple[str, ...] = ()  # appended to the command (shorter runs; argparse keeps the last value)
+    #: appended to the command (shorter runs; argparse keeps the last value): a demo's --duration counts from
+    #: its common start, after its services are up, so a few seconds still show a fused picture
+    append: tuple[str, ...] = ()
     needs_demo: bool = False  # a demo must be running (the command finds it by itself)
     needs: tuple[str, ...] = ()  # README commands that must have run first (their output is read)
     exit_code: int = 0
@@ -45,15 +47,15 @@ class How:
 
 #: README command (as written, comment removed) -> how the test runs it. {broker} is the test's own broker.
 HOW: dict[str, How] = {
-    "triwarn demo --duration 60": How(append=("--duration", "15")),
-    "triwarn demo --json": How(append=("--speed", "25")),
-    "triwarn demo --broker {broker} --speed 1": How(append=("--duration", "15")),
+    "triwarn demo --duration 60": How(append=("--duration", "5")),
+    "triwarn demo --json": How(append=("--speed", "25", "--duration", "6")),
+    "triwarn demo --broker {broker} --speed 1": How(append=("--duration", "5")),
     "triwarn subscribe --target 127.0.0.1:50051": How(append=("--duration", "3"), needs_demo=True),
     "triwarn subscribe": How(append=("--duration", "3"), needs_demo=True),
     "triwarn subscribe --view jp --json": How(append=("--duration", "3"), needs_demo=True),
     "triwarn subscribe --from-seq 1200": How(append=("--duration", "3"), needs_demo=True),
-    "triwarn demo --topology coalition --duration 60": How(append=("--duration", "20")),
-    "triwarn demo --topology single --duration 60": How(append=("--duration", "15")),
+    "triwarn demo --topology coalition --duration 60": How(append=("--duration", "6")),
+    "triwarn demo --topology single --duration 60": How(append=("--duration", "5")),
     "triwarn pki init ./pki": How(),
     "triwarn scenario list": How(),
     "triwarn scenario generate raid --seed 7 --out /tmp/raid-7.toml": How(),
@@ -69,7 +71,7 @@ HOW: dict[str, How] = {
     "triwarn export rec/demo --format czml": How(needs=("triwarn replay demo --fast --record rec/demo",)),
     "triwarn export rec/demo --format kml --view jp": How(needs=("triwarn replay demo --fast --record rec/demo",)),
     "triwarn export rec/demo --format geojson": How(needs=("triwarn replay demo --fast --record rec/demo",)),
-    "triwarn demo --web": How(append=("--speed", "25", "--web", f"127.0.0.1:{free_port()}")),
+    "triwarn demo --web": How(append=("--speed", "25", "--duration", "6", "--web", f"127.0.0.1:{free_port()}")),
     "triwarn web --view jp": How(append=("--duration", "5", "--listen", f"127.0.0.1:{free_port()}"), needs_demo=True),
     "triwarn report rec/demo": How(needs=("triwarn replay demo --fast --record rec/demo",)),
     "triwarn cot --tak 127.0.0.1:8087": How(append=("--duration", "5"), needs_demo=True, tak_port=8087),
