@@ -38,7 +38,7 @@ from triwarn.core.tracks import NATIONS
 from triwarn.services.distribution.release import link_topic
 from triwarn.services.policy import Policy
 from triwarn.services.runtime.broker import BrokerError, BrokerHandle, dies_with_parent, free_port, wait_for_port
-from triwarn.services.trust.broker_log import BrokerLog, DeniedPublishes
+from triwarn.services.trust.broker_log import AclRules, BrokerLog, DeniedPublishes
 from triwarn.services.trust.nodelay import build_shim
 from triwarn.services.trust.pki import HUB_NATION
 from triwarn.services.trust.registry import NodeRegistry
@@ -190,7 +190,8 @@ class CoalitionBrokers:
     host: str = "127.0.0.1"
     #: extra environment of each broker process (the national brokers' TCP_NODELAY shim)
     env: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: each broker's log reader (brokers configured with ``debug_log``): denied publishes counted
+    #: each broker's log reader (brokers configured with ``debug_log``): denied publishes and subscriptions
+    #: counted
     logs: dict[str, BrokerLog] = field(default_factory=dict)
     count_denied: bool = False
 
@@ -217,8 +218,15 @@ class CoalitionBrokers:
                 preexec_fn=dies_with_parent(),
             )
             assert proc.stdout is not None
-            before = self.logs[name].denied_publishes() if name in self.logs else {}  # a restart: counts go on
-            self.logs[name] = BrokerLog(proc.stdout, log_path, before)
+            old_log = self.logs.get(name)  # a restart: the counts go on
+            acl = AclRules.parse((conf.parent / "acl").read_text())
+            self.logs[name] = BrokerLog(
+                proc.stdout,
+                log_path,
+                old_log.denied_publishes() if old_log is not None else None,
+                acl,
+                old_log.denied_subscriptions() if old_log is not None else None,
+            )
         else:
             with log_path.open("ab") as log_file:
                 proc = subprocess.Popen(
@@ -267,8 +275,15 @@ class CoalitionBrokers:
         log_reader = self.logs.get(name)
         return log_reader.denied_publishes() if log_reader is not None else {}
 
+    def denied_subscriptions(self, name: str) -> dict[str, int]:
+        """Client id -> subscriptions of which broker ``name``'s ACL lets nothing through (Mosquitto grants
+        them and filters at delivery), counted from its log; empty unless started with ``count_denied``."""
+        log_reader = self.logs.get(name)
+        return log_reader.denied_subscriptions() if log_reader is not None else {}
+
     def metrics(self) -> DeniedPublishes:
-        """A Prometheus collector of the brokers' denied publishes (register it in a ``CollectorRegistry``)."""
+        """A Prometheus collector of the brokers' denied publishes and subscriptions (register it in a
+        ``CollectorRegistry``)."""
         return DeniedPublishes(self.logs)
 
     def stop(self) -> None:

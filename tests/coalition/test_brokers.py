@@ -147,6 +147,10 @@ def test_every_denied_publish_is_counted_per_broker_and_client(coalition: Coalit
 
 
 def test_a_jp_identity_cannot_read_kr_data(coalition: CoalitionBrokers, pki: Path) -> None:
+    """Mosquitto grants a subscription its ACL denies and delivers nothing on it: nothing arrives, and each such
+    subscription is counted for the identity that made it (the metric, and a line in the broker's log)."""
+    before_hub, before_jp = coalition.denied_subscriptions("hub"), coalition.denied_subscriptions("jp")
+
     async def run() -> tuple[Recorder, Recorder]:
         edge_at_hub = Recorder(
             coalition.url("hub"), tls(pki, "edge-jp"), ["triwarn/v1/kr/#", "triwarn/v1/picture/kr/#"]
@@ -164,6 +168,18 @@ def test_a_jp_identity_cannot_read_kr_data(coalition: CoalitionBrokers, pki: Pat
     at_hub, at_jp = asyncio.run(run())
     assert at_hub.messages == []
     assert at_jp.messages == []  # a node reads nothing, not even its own view
+    # edge-jp has no read rule at the hub: both its filters are counted; jp-c2's "#" is not (it may read its
+    # nation's status topic, so the filter is not wholly denied)
+    assert coalition.denied_subscriptions("hub") == {**before_hub, "edge-jp": before_hub.get("edge-jp", 0) + 2}
+    assert coalition.denied_subscriptions("jp") == before_jp
+    registry = CollectorRegistry()
+    registry.register(coalition.metrics())
+    labels = {"broker": "hub", "client": "edge-jp"}
+    assert (
+        registry.get_sample_value("triwarn_broker_subscriptions_denied_total", labels)
+        == before_hub.get("edge-jp", 0) + 2
+    )
+    assert "Denied SUBSCRIBE (by ACL: nothing readable) from edge-jp: triwarn/v1/picture/kr/#" in coalition.log("hub")
 
 
 @pytest.mark.parametrize("who", ["no certificate", "rogue CA", "plain text"])
@@ -256,3 +272,29 @@ def test_a_bridge_identity_cannot_take_over_another_bridge(coalition: CoalitionB
             return await wait_until(lambda: b"after" in mon.payloads("triwarn/v1/jp/tracks"), 5)
 
     assert asyncio.run(run())
+
+
+def test_a_subscription_is_denied_only_when_no_read_rule_can_match_it() -> None:
+    from triwarn.services.trust.broker_log import AclRules
+
+    acl = AclRules.parse(
+        "# comment\nuser edge-jp\ntopic read triwarn/v1/picture/jp/#\n\nuser jp-c2\ntopic write triwarn/v1/jp/tracks\n"
+        "topic readwrite triwarn/v1/jp/status\npattern read clients/%c/#\n"
+    )
+    readable = [
+        ("edge-jp", "triwarn/v1/picture/jp/updates"),
+        ("edge-jp", "triwarn/v1/picture/+/snapshot"),  # may match jp's
+        ("edge-jp", "triwarn/#"),
+        ("edge-jp", "$share/g/triwarn/v1/picture/jp/#"),
+        ("jp-c2", "triwarn/v1/jp/status"),
+        ("jp-c2", "clients/jp-c2/x"),  # the pattern, with its client id
+    ]
+    denied = [
+        ("edge-jp", "triwarn/v1/picture/kr/#"),
+        ("edge-jp", "triwarn/v1/picture"),  # a level above: "#" matches its parent, not the reverse here
+        ("jp-c2", "triwarn/v1/jp/tracks"),  # write only
+        ("jp-c2", "clients/kr-c2/x"),
+        ("console-jp", "triwarn/#"),  # no rule of its own (the pattern gives it clients/console-jp/# only)
+    ]
+    assert [c for c in readable if not acl.readable(*c)] == []
+    assert [c for c in denied if acl.readable(*c)] == []

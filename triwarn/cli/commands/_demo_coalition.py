@@ -52,7 +52,10 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
     registry.register(brokers.metrics())
     metrics_server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
     broker_metrics = f"http://127.0.0.1:{metrics_server.server_port}/metrics"
-    say(f"  brokers' denied publishes: {broker_metrics} (triwarn_broker_publishes_denied_total)")
+    say(
+        f"  brokers' denied publishes and subscriptions: {broker_metrics} "
+        "(triwarn_broker_publishes_denied_total, triwarn_broker_subscriptions_denied_total)"
+    )
     target = f"127.0.0.1:{demo._grpc_port()}"  # 50051 when free, as the single broker's demo
     edge_targets = {n: f"127.0.0.1:{free_port()}" for n in EDGES}
     procs: list[subprocess.Popen[bytes]] = []
@@ -136,6 +139,9 @@ def run_coalition(args: argparse.Namespace, scenario: Any, workdir: Path, demo: 
         denied = {b: sum(brokers.denied_publishes(b).values()) for b in brokers.handles}
         if any(denied.values()):
             say(f"  the brokers' ACLs denied publishes: {denied} (who and which topic: brokers/*/mosquitto.log)")
+        denied = {b: sum(brokers.denied_subscriptions(b).values()) for b in brokers.handles}
+        if any(denied.values()):
+            say(f"  the brokers' ACLs denied subscriptions: {denied} (who and which: brokers/*/mosquitto.log)")
         log_file.close()
         for out in outputs:
             out.close()
