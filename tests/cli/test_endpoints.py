@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -100,3 +101,23 @@ def test_a_single_broker_demo_gives_no_certificates(private_tmp: Path) -> None:
     assert default_grpc_target(None, settings, "jp")[0] == "127.0.0.1:45678"  # one server, every view
     assert console_tls("127.0.0.1:45678", settings) is None
     remove_demo_endpoints()
+
+
+def test_two_demos_the_newer_is_found_then_the_older_again(private_tmp: Path) -> None:
+    """Two demos of one user: consoles follow the newer; when it stops, the older one (still running) again."""
+    older = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        d = demo_endpoints_file().parent
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"demo-{older.pid}.json").write_text(json.dumps({"pid": older.pid, "grpc": "127.0.0.1:1111"}))
+        write_demo_endpoints(grpc="127.0.0.1:2222")  # this process: the newer demo
+        assert read_demo_endpoints()["grpc"] == "127.0.0.1:2222"
+        remove_demo_endpoints()
+        assert not demo_endpoints_file().exists()
+        assert read_demo_endpoints()["grpc"] == "127.0.0.1:1111"
+        older.kill()
+        older.wait()
+        assert read_demo_endpoints() is None
+    finally:
+        older.kill()
+        older.wait()

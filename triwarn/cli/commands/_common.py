@@ -87,23 +87,29 @@ def open_start_gate(gate: str, lead_s: float) -> int:
 
 
 def demo_endpoints_file() -> Path:
-    """Where a running ``triwarn demo`` writes its endpoints (JSON) for the consoles of this user to find it."""
+    """Where a running ``triwarn demo`` writes its endpoints (JSON) for the consoles of this user to find it:
+    the latest demo's; each demo also keeps its own copy beside it (``demo-PID.json``)."""
     return Path(tempfile.gettempdir()) / f"triwarn-{os.getuid()}" / "demo.json"
 
 
+def _own_endpoints_file(pid: int) -> Path:
+    return demo_endpoints_file().with_name(f"demo-{pid}.json")
+
+
 def write_demo_endpoints(**endpoints: Any) -> Path:
-    """Write this demo's endpoints (with its pid) atomically; the demo removes the file when it stops."""
+    """Write this demo's endpoints (with its pid) atomically, as the latest demo's and as its own; the demo
+    removes both when it stops."""
     path = demo_endpoints_file()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), **endpoints}) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    text = json.dumps({"pid": os.getpid(), **endpoints}) + "\n"
+    for target in (_own_endpoints_file(os.getpid()), path):
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
     return path
 
 
-def read_demo_endpoints() -> dict[str, Any] | None:
-    """The endpoints of the demo that is running now, or None (no file, unreadable, or its process is gone)."""
-    path = demo_endpoints_file()
+def _live_endpoints(path: Path) -> dict[str, Any] | None:
     try:
         endpoints = json.loads(path.read_text(encoding="utf-8"))
         os.kill(int(endpoints["pid"]), 0)  # signal 0: does the process exist?
@@ -112,9 +118,30 @@ def read_demo_endpoints() -> dict[str, Any] | None:
     return endpoints if isinstance(endpoints, dict) else None
 
 
+def read_demo_endpoints() -> dict[str, Any] | None:
+    """The endpoints of the demo that is running now, or None: the latest demo's (:func:`demo_endpoints_file`)
+    while it runs, else the most recently started of this user's other demos that still run (two demos at
+    once: the consoles follow the newer one, and the older one again when the newer stops)."""
+    latest = _live_endpoints(demo_endpoints_file())
+    if latest is not None:
+        return latest
+    own = sorted(
+        demo_endpoints_file().parent.glob("demo-*.json"),
+        key=lambda f: f.stat().st_mtime if f.exists() else 0.0,
+        reverse=True,
+    )
+    for f in own:
+        found = _live_endpoints(f)
+        if found is not None:
+            return found
+    return None
+
+
 def remove_demo_endpoints() -> None:
-    """Remove the endpoints file if it is this process's."""
+    """Remove this process's endpoints files (its own, and the latest demo's if it is this one's)."""
     path = demo_endpoints_file()
+    with contextlib.suppress(OSError):
+        _own_endpoints_file(os.getpid()).unlink()
     with contextlib.suppress(OSError, ValueError, KeyError):
         if json.loads(path.read_text(encoding="utf-8"))["pid"] == os.getpid():
             path.unlink()
