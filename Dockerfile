@@ -1,4 +1,5 @@
-# triwarn: one image for every service of docker-compose.yml (nodes, fusion, subscriber).
+# triwarn: one image for every service of docker-compose.yml and docker-compose.coalition.yml (brokers, nodes,
+# fusion, edges, consoles).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,6 +7,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     NUMBA_CACHE_DIR=/var/cache/triwarn/numba \
     OMP_WAIT_POLICY=PASSIVE
+
+# Mosquitto for the coalition's brokers (docker-compose.coalition.yml runs them with `triwarn broker --config`)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends mosquitto \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY pyproject.toml setup.py README.md ./

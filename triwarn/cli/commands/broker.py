@@ -30,11 +30,50 @@ def register(sub: Any) -> None:
         help="Mosquitto keeps its sessions and queued messages in DIR: a restart with the same DIR loses no batch "
         "queued for the fusion service (default: nothing kept across a restart)",
     )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="run Mosquitto on this config instead (a coalition broker's, from `triwarn pki brokers`), its ACL "
+        "denials counted from its debug log (mosquitto.log beside FILE keeps the rest)",
+    )
+    p.add_argument("--name", help="with --config: the broker's name in the metrics (default: FILE's folder name)")
+    p.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="with --config: serve the denied publishes and subscriptions for Prometheus here",
+    )
     p.set_defaults(func=run)
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from triwarn.services.runtime.broker import BrokerError
+    from triwarn.services.trust.counted_broker import run_counted
+
+    config = Path(args.config)
+    if not config.is_file():
+        print(f"triwarn broker: no config at {config} (write one with `triwarn pki brokers OUT --pki-dir DIR`)")
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    name = args.name or config.resolve().parent.name
+    where = f"; metrics on http://{args.metrics}/metrics" if args.metrics else ""
+    print(f"MQTT broker {name} (mosquitto, {config}){where}; Ctrl-C stops it", flush=True)
+    try:
+        return run_counted(config, name, args.metrics, stop)
+    except BrokerError as exc:
+        print(f"triwarn broker: {exc}")
+        return 2
 
 
 def run(args: argparse.Namespace) -> int:
     from triwarn.services.runtime.broker import mosquitto_config
+
+    if args.config:
+        return _run_config(args)
 
     exe = shutil.which("mosquitto")
     if args.kind == "mosquitto" and exe is None:

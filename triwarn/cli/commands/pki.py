@@ -29,6 +29,13 @@ def register(sub: Any) -> None:
     brokers.add_argument("--host", default="0.0.0.0", help="listen address of every broker (default 0.0.0.0)")
     brokers.add_argument("--port", type=int, default=8883, help="port of every broker (default 8883)")
     brokers.add_argument("--hub-host", default="broker-hub", help="address the bridges dial (default broker-hub)")
+    brokers.add_argument(
+        "--run-as",
+        default="",
+        metavar="USER",
+        help="the user a broker started as root keeps (default: none; Mosquitto then drops to `mosquitto`, who "
+        "must be able to read the keys and write the folder); compose runs the brokers as a non-root user",
+    )
     brokers.set_defaults(func=run_brokers)
 
 
@@ -54,7 +61,18 @@ def run_brokers(args: argparse.Namespace) -> int:
     pki = Path(args.pki_dir)
     registry = load_registry(args.registry or pki / "node-keys.toml")
     ports = {name: args.port for name in (HUB, "us", "jp", "kr")}
-    configs = write_configs(Path(args.out), pki, load_policy(args.policy), registry, ports, args.host, args.hub_host)
+    # debug level: `triwarn broker --config` (compose) counts the ACL's denials from it and keeps the rest
+    configs = write_configs(
+        Path(args.out),
+        pki,
+        load_policy(args.policy),
+        registry,
+        ports,
+        args.host,
+        args.hub_host,
+        run_as=args.run_as,
+        debug_log=True,
+    )
     for name, path in configs.items():
         print(f"broker-{name}: {path}")
     return 0
