@@ -80,3 +80,58 @@ def test_boosting_tracks_are_not_compared_by_path() -> None:
         20_000.0,
         50.0,
     )
+
+
+def _launched(a, t0_s: float, lat: float = 39.0, lon: float = 125.5, sigma_s: float = 5.0):
+    from dataclasses import replace
+
+    from triwarn.core.assessment.assess import LaunchPoint
+
+    return replace(a, launch=LaunchPoint(True, lat, lon, round(t0_s * NS), sigma_s))
+
+
+def _lost_in_boost(live_state_t_s: float, live_launch_s: float, drift_m: float = 12_000.0) -> list:
+    """Track 1, boosting, its warning naming Japan's EEZ from a state that drifted ``drift_m`` off its flight,
+    is deleted at T+120 s; track 2 (boosting) holds the flight's state at ``live_state_t_s`` and estimates its
+    launch at ``live_launch_s``. Returns the changes at the deletion."""
+    f = _flight(39.0, 125.5)
+    drifted = list(_state(f, 120.0))
+    drifted[2] += drift_m
+    eez = ThreatenedArea(AreaKind.JP_EEZ, "Japan EEZ", 0.5)
+    lost = assessment(
+        1, level=WarningLevel.WATCH, impact=(38.0, 134.0), areas=(eez, JP_OVER), t_s=120.0, phase=Phase.BOOST,
+        state=tuple(drifted),
+    )  # fmt: skip
+    live = assessment(
+        2, level=WarningLevel.WATCH, impact=(30.0, 170.0), areas=(JP_OVER,), t_s=121.0, phase=Phase.BOOST,
+        state=_state(f, live_state_t_s),
+    )  # fmt: skip
+    book = WarningBook()
+    book.update({1: _launched(lost, 0.0)}, [], 110 * NS)
+    book.update({2: _launched(live, live_launch_s)}, [], 120 * NS)
+    return book.update({2: _launched(live, live_launch_s)}, [1], 121 * NS)
+
+
+def test_a_track_lost_in_boost_off_its_path_continues_on_the_live_track_of_its_launch() -> None:
+    out = _lost_in_boost(121.0, 4.0)
+    assert [w.warning_id for w in out if w.state == WarningState.CANCELLED] == [2]
+    (cont,) = [w for w in out if w.state == WarningState.UPDATED]
+    assert cont.warning_id == 1 and cont.track_id == 2
+    assert {a.kind for a in cont.areas} == {AreaKind.JP_OVERFLIGHT}  # the drifted state's EEZ is gone
+
+
+def test_a_track_lost_in_boost_beside_a_later_launch_keeps_coasting() -> None:
+    # the live track is a missile launched 40 s later from the same pad (its launch 40 s after the lost one's)
+    out = _lost_in_boost(121.0 - 40.0, 40.0)
+    assert [w.state for w in out if w.warning_id == 1] == [WarningState.COASTING]
+    assert not any(w.state == WarningState.CANCELLED for w in out)
+
+
+def test_a_track_lost_in_boost_far_off_its_launch_twin_keeps_coasting() -> None:
+    out = _lost_in_boost(121.0, 4.0, drift_m=60_000.0)  # the same launch, but 60 km apart: not one object
+    assert [w.state for w in out if w.warning_id == 1] == [WarningState.COASTING]
+
+
+def test_a_track_lost_in_boost_beside_another_launch_on_its_path_keeps_coasting() -> None:
+    out = _lost_in_boost(121.0, 100.0)  # on its path, but its launch estimate 100 s later: another launch
+    assert [w.state for w in out if w.warning_id == 1] == [WarningState.COASTING]
