@@ -16,7 +16,7 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
 - ``COASTING``: no sensor holds the object (its track was last updated more than ``coast_after_s`` ago, or
   it was deleted before its predicted impact: out of coverage). The warning stands, under the same id, on its
   last prediction; ``sensor_time_ns`` says when a sensor last saw it. Assessments of a coasted state may
-  narrow it but never escalate it (no area it does not name yet, no higher level: :func:`_no_escalation`).
+  narrow it but never escalate it past its last sensor-backed warning (:func:`_no_escalation`).
   It continues (``UPDATED``, same id) when the track is assessed again (the fusion service keeps the number
   of a re-acquired track), and ends
   (``ENDED``) ``coast_end_s`` after its predicted impact, or ``lost_after_s`` after its last sensor update
@@ -92,6 +92,8 @@ class _Active:
     deleted: bool = False  # the track was deleted (out of coverage) and its warning coasts
     deleted_ns: int = 0  # when
     latest: Assessment | None = None  # the newest assessment of the track (news or not)
+    #: level and areas of the last warning published from a sensor-updated (not coasted) assessment
+    backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None = None
 
 
 @dataclass
@@ -214,7 +216,10 @@ class WarningBook:
             )
             self._next_id += 1
             announced = kinds if threatening else frozenset()
-            self._active[tid] = _Active(w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, latest=a)
+            backed = None if coasting else (w.level, w.areas)
+            self._active[tid] = _Active(
+                w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, latest=a, backed=backed
+            )
             return w
         act.seen_terminal |= a.phase == Phase.TERMINAL
         act.latest = a
@@ -222,7 +227,7 @@ class WarningBook:
         if act.coasting and prev.impact.valid and not a.impact.valid:
             return None  # re-acquired, no prediction yet: the warning coasts on its last one meanwhile
         if coasting:  # no sensor update: the prediction may narrow the warning but never escalate it
-            named, kinds, a = _no_escalation(a, named, act.warning)
+            named, kinds, a = _no_escalation(a, named, act.backed)
             threatening = a.impact.valid and a.level >= WarningLevel.WATCH and bool(kinds)
         whys: list[str] = []
         state: WarningState | None = None
@@ -269,7 +274,8 @@ class WarningBook:
             updated_time_ns=now_ns,
             sensor_time_ns=a.sensor_time_ns,
         )
-        self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced, coasting, latest=a)
+        backed = act.backed if coasting else (w.level, w.areas)
+        self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced, coasting, latest=a, backed=backed)
         return w
 
     def _coast(self, act: _Active, now_ns: int, why: str) -> WarningChange:
@@ -328,7 +334,13 @@ class WarningBook:
                 )
                 seen_terminal = other.seen_terminal or act.seen_terminal
                 self._active[ltid] = _Active(
-                    w, other.last, other.area_kinds, seen_terminal, other.announced, latest=other.latest
+                    w,
+                    other.last,
+                    other.area_kinds,
+                    seen_terminal,
+                    other.announced,
+                    latest=other.latest,
+                    backed=other.backed,
                 )
                 self._active[ltid].coasting = other.coasting
                 out.append(w)
@@ -338,8 +350,9 @@ class WarningBook:
         return out
 
     def _same_launch(self, act: _Active) -> list[tuple[float, int]]:
-        """(path gap m, track id) of the live tracks that hold the object of the lost track of ``act`` by their
-        launch and path (``same_launch_*``), for a track lost in or near its boost."""
+        """[(path gap m, track id)] of the one live track that holds the object of the lost track of ``act`` by
+        their launch and path (``same_launch_*``), for a track lost in or near its boost; empty when none or
+        several do."""
         mine = act.latest or act.last
         out = []
         for t, b in self._active.items():
@@ -349,7 +362,9 @@ class WarningBook:
             gap = _path_gap_m(mine, theirs, self.same_launch_dt_s)
             if gap <= self.same_launch_path_m:
                 out.append((gap, t))
-        return out
+        # two or more: missiles of one launcher seconds apart (a ripple) fit alike; which one the lost track held
+        # is not known, so its warning keeps coasting on its own
+        return out if len(out) == 1 else []
 
     def _expire(self, now_ns: int) -> list[WarningChange]:
         """End the coasting warnings of deleted tracks past their predicted impact (+ ``coast_end_s``) or,
@@ -434,19 +449,27 @@ def _path_gap_m(lost: Assessment, live: Assessment, boost_dt_s: float) -> float:
 
 
 def _no_escalation(
-    a: Assessment, named: tuple[ThreatenedArea, ...], current: WarningChange
+    a: Assessment, named: tuple[ThreatenedArea, ...], backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None
 ) -> tuple[tuple[ThreatenedArea, ...], frozenset[AreaKind], Assessment]:
-    """What a track's warning may say from an assessment on a coasted state (no sensor update for
-    ``coast_after_s``): only areas the warning already names and a level no higher than its current one. A
-    coasted state extrapolates the last measured motion (a boost that has since ended, a manoeuvre), so a
-    warning grows only from what a sensor saw; it may still narrow (an area dropped, the level lowered)."""
-    had = {x.kind for x in current.areas}
-    kept = tuple(x for x in named if x.kind in had)
-    level = min(a.level, current.level)
-    if level != a.level:
-        why = f"level held at {level.name}: no sensor update since the warning was last raised"
-        a = replace(a, level=level, reasons=(*a.reasons, why))
-    return kept, frozenset(x.kind for x in kept if x.probability > 0.0), a
+    """What a track's warning says from an assessment on a coasted state (no sensor update for
+    ``coast_after_s``), given ``backed``: the level and areas of its last warning published from a
+    sensor-updated assessment (None: none yet; then the assessment as it is). A coasted state extrapolates the
+    last measured motion (a boost that has since ended, a manoeuvre), so it may narrow the warning (an area
+    dropped, a lower level; and raise it back up to ``backed``) but not escalate it: an assessment with a level
+    above ``backed``'s or an area ``backed`` does not name leaves the warning standing on ``backed`` (a higher
+    level names other areas: Japan's land at WARNING where WATCH named its EEZ)."""
+    if backed is None:
+        return named, frozenset(x.kind for x in named if x.probability > 0.0), a
+    level, areas = backed
+    had = {x.kind for x in areas}
+    if a.level <= level and all(x.kind in had for x in named):
+        return named, frozenset(x.kind for x in named if x.probability > 0.0), a
+    why = (
+        f"no sensor update: the warning stands at {level.name} on its areas from the last sensor update "
+        f"(the coasted state's prediction, {a.level.name}, is not acted on)"
+    )
+    a = replace(a, level=level, reasons=(why,))
+    return areas, frozenset(x.kind for x in areas if x.probability > 0.0), a
 
 
 def _finite(x: float) -> float:

@@ -19,9 +19,9 @@ import asyncio
 import atexit
 import contextlib
 import ctypes
-import getpass
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -88,19 +88,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _term_on_parent_death() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def dies_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes a child broker get SIGTERM (Mosquitto: a clean shutdown that saves its
     persistence) when this process dies, even by SIGKILL, so that no broker outlives what started it (Linux).
     None elsewhere, and when called off the main thread: the kernel sends the signal when the *thread* that
-    forked the child ends, and a worker thread may end long before the process."""
+    forked the child ends, and a worker thread may end long before the process. (``prctl`` is looked up here,
+    not in the child between fork and exec; a parent that died before the child set the signal is caught by
+    comparing the parent's pid.)"""
     if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
         return None
-    return _term_on_parent_death
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def set_signal() -> None:  # runs in the child between fork and exec
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before that
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_signal
 
 
 def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -119,6 +127,12 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
 #: limit still reaches it and is counted and logged as ``oversized``, while a larger one (100 MB) is dropped at
 #: the broker and never reaches (nor has to be buffered by) any subscriber.
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 + 64 * 1024
+
+
+def _keep_user() -> list[str]:
+    """The ``user`` line that keeps Mosquitto, started as root, as root (see :func:`mosquitto_config`); none
+    otherwise (a non-root Mosquitto does not change its user)."""
+    return [f"user {pwd.getpwuid(0).pw_name}"] if os.geteuid() == 0 else []
 
 
 def mosquitto_config(
@@ -143,7 +157,7 @@ def mosquitto_config(
             f"listener {port} {host}",
             "allow_anonymous true",
             *persistence,
-            f"user {getpass.getuser()}",
+            *_keep_user(),
             "set_tcp_nodelay true",
             "log_dest stdout",
             "log_type error",

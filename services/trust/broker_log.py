@@ -21,6 +21,8 @@ file. A filter that is partly readable (``#`` for a client that may read one top
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import threading
 from collections import Counter
@@ -31,6 +33,8 @@ from typing import IO
 
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
 
 #: "Denied PUBLISH from bridge-kr (d0, q1, r0, m3, 'triwarn/v1/jp/tracks', ... (7 bytes))"
 DENIED_PUBLISH = re.compile(r"Denied PUBLISH from (\S+) \(")
@@ -123,6 +127,15 @@ class BrokerLog:
         self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._read()
+        except Exception:  # never stop draining: a broker whose output pipe fills up stops serving
+            log.exception("reading the broker's log %s failed; draining the rest unread", self._log_path)
+            with contextlib.suppress(Exception):
+                for _ in self._stream:
+                    pass
+
+    def _read(self) -> None:
         with self._stream, self._log_path.open("ab", buffering=0) as out:
             subscriber: str | None = None  # the client whose SUBSCRIBE's filters follow
             for raw in self._stream:

@@ -24,6 +24,8 @@ from triwarn.services.runtime.broker import BrokerError, dies_with_parent
 from triwarn.services.trust.broker_log import AclRules, BrokerLog, DeniedPublishes
 
 log = logging.getLogger(__name__)
+#: how long Mosquitto may take to stop after SIGTERM before it is killed (inside compose's 10 s grace period)
+STOP_WAIT_S = 8.0
 
 
 def config_acl(config_text: str) -> Path | None:
@@ -51,6 +53,8 @@ def run_counted(config: Path, name: str, metrics: str | None = None, stop: threa
     if not logs_at_debug(text):
         log.warning("%s does not log at the debug level: denied publishes will not be counted", config)
     acl = AclRules.parse(acl_path.read_text()) if acl_path is not None and acl_path.exists() else None
+    if acl is None:
+        log.warning("%s names no readable acl_file: denied subscriptions will not be counted", config)
     proc = subprocess.Popen(
         [exe, "-c", str(config)],
         stdout=subprocess.PIPE,
@@ -61,24 +65,28 @@ def run_counted(config: Path, name: str, metrics: str | None = None, stop: threa
     assert proc.stdout is not None
     reader = BrokerLog(proc.stdout, config.parent / "mosquitto.log", acl=acl)
     server = None
-    if metrics:
-        host, _, port = metrics.rpartition(":")
-        registry = CollectorRegistry()
-        registry.register(DeniedPublishes({name: reader}))
-        server, _thread = start_http_server(int(port), host or "0.0.0.0", registry)
     stop = stop or threading.Event()
     try:
+        if metrics:
+            host, _, port = metrics.rpartition(":")
+            registry = CollectorRegistry()
+            registry.register(DeniedPublishes({name: reader}))
+            try:
+                server, _thread = start_http_server(int(port), host or "0.0.0.0", registry)
+            except (OSError, ValueError) as exc:
+                raise BrokerError(f"cannot serve the metrics on {metrics}: {exc}") from None
         while proc.poll() is None and not stop.wait(0.2):
             pass
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(30)
+                proc.wait(STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
         reader.join()
         if server is not None:
             server.shutdown()
-    return int(proc.returncode or 0)
+    code = int(proc.returncode or 0)
+    return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell says

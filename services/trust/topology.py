@@ -219,6 +219,8 @@ class CoalitionBrokers:
             )
             assert proc.stdout is not None
             old_log = self.logs.get(name)  # a restart: the counts go on
+            if old_log is not None:
+                old_log.join()  # the old process's last lines counted first
             acl = AclRules.parse((conf.parent / "acl").read_text())
             self.logs[name] = BrokerLog(
                 proc.stdout,

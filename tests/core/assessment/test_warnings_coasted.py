@@ -1,8 +1,10 @@
 """A track without a sensor update never escalates its warning: the assessments of its coasted states (the last
-measured motion extrapolated, e.g. a boost that has since ended) may narrow the warning, never add an area or
-raise its level; the first sensor update lets it escalate again."""
+measured motion extrapolated, e.g. a boost that has since ended) may narrow the warning, and raise it back, but
+never past its last sensor-backed warning (no other area, no higher level); a sensor update lets it escalate."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from assessments import NS, assessment
 
@@ -33,11 +35,25 @@ def test_a_coasted_state_neither_adds_areas_nor_raises_the_level() -> None:
     (w,) = book.update({1: coasted}, [], 120 * NS)
     assert w.state == WarningState.COASTING
     assert w.level == WarningLevel.WATCH
-    assert _kinds(w) == {AreaKind.JP_OVERFLIGHT}  # Japan land not added; the EEZ it no longer predicts dropped
-    assert any("level held at WATCH" in r for r in w.reasons)
+    # it stands on its last sensor-backed areas: Japan land not added, the EEZ (which land at WATCH would name)
+    # not dropped
+    assert _kinds(w) == {AreaKind.JP_EEZ, AreaKind.JP_OVERFLIGHT}
+    assert any("stands at WATCH" in r for r in w.reasons) and not any("WARNING" in r for r in w.reasons[:1])
     # still coasting, still predicting land: nothing new to say, and land never appears
-    later = book.update({1: coasted.__class__(**{**coasted.__dict__, "time_ns": 125 * NS})}, [], 125 * NS)
+    later = book.update({1: replace(coasted, time_ns=125 * NS)}, [], 125 * NS)
     assert all(AreaKind.JP_LAND not in _kinds(x) and x.level <= WarningLevel.WATCH for x in later)
+
+
+def test_a_coasted_state_may_lower_the_warning_and_raise_it_back_to_what_a_sensor_backed() -> None:
+    book = WarningBook()
+    fresh = assessment(1, level=WarningLevel.WARNING, impact=(36.0, 138.0), t_s=100.0, areas=(JP_LAND,))
+    book.update({1: fresh}, [], 100 * NS)
+    lower = assessment(1, level=WarningLevel.ADVISORY, impact=(38.0, 134.0), t_s=120.0, fresh_s=100.0)
+    (w,) = book.update({1: lower}, [], 120 * NS)
+    assert w.state == WarningState.COASTING and w.level == WarningLevel.ADVISORY and not w.areas
+    back = replace(fresh, time_ns=130 * NS, fresh_ns=100 * NS)
+    (w,) = book.update({1: back}, [], 130 * NS)
+    assert w.level == WarningLevel.WARNING and _kinds(w) == {AreaKind.JP_LAND}
 
 
 def test_a_sensor_update_lets_the_warning_escalate_again() -> None:
@@ -52,13 +68,3 @@ def test_a_sensor_update_lets_the_warning_escalate_again() -> None:
     (w,) = book.update({1: fresh}, [], 121 * NS)
     assert w.state == WarningState.IMPACT_EXPECTED
     assert w.level == WarningLevel.WARNING and _kinds(w) == {AreaKind.JP_LAND}
-
-
-def test_a_coasted_state_may_lower_the_level() -> None:
-    book = WarningBook()
-    book.update(
-        {1: assessment(1, level=WarningLevel.WARNING, impact=(36.0, 138.0), t_s=100.0, areas=(JP_LAND,))}, [], 100 * NS
-    )
-    lower = assessment(1, level=WarningLevel.ADVISORY, impact=(38.0, 134.0), t_s=120.0, fresh_s=100.0)
-    (w,) = book.update({1: lower}, [], 120 * NS)
-    assert w.state == WarningState.COASTING and w.level == WarningLevel.ADVISORY and not w.areas

@@ -135,3 +135,22 @@ def test_a_track_lost_in_boost_far_off_its_launch_twin_keeps_coasting() -> None:
 def test_a_track_lost_in_boost_beside_another_launch_on_its_path_keeps_coasting() -> None:
     out = _lost_in_boost(121.0, 100.0)  # on its path, but its launch estimate 100 s later: another launch
     assert [w.state for w in out if w.warning_id == 1] == [WarningState.COASTING]
+
+
+def test_a_track_lost_in_a_ripple_whose_launch_and_path_two_tracks_fit_keeps_coasting() -> None:
+    """Missiles of one launcher 5 s apart: the lost track's twin and the next missile's track both fit its launch
+    and path; which one held its object is not known, so no warning moves."""
+    f = _flight(39.0, 125.5)
+    eez = ThreatenedArea(AreaKind.JP_EEZ, "Japan EEZ", 0.5)
+    lost = assessment(
+        1, level=WarningLevel.WATCH, impact=(38.0, 134.0), areas=(eez,), t_s=120.0, phase=Phase.BOOST,
+        state=_state(f, 120.0),
+    )  # fmt: skip
+    twin = assessment(2, level=WarningLevel.WATCH, t_s=121.0, phase=Phase.BOOST, state=_state(f, 121.0))
+    next_one = assessment(3, level=WarningLevel.WATCH, t_s=121.0, phase=Phase.BOOST, state=_state(f, 116.0))
+    book = WarningBook()
+    book.update({1: _launched(lost, 0.0)}, [], 110 * NS)
+    book.update({2: _launched(twin, 2.0), 3: _launched(next_one, 5.0)}, [], 120 * NS)
+    out = book.update({2: _launched(twin, 2.0), 3: _launched(next_one, 5.0)}, [1], 121 * NS)
+    assert [w.state for w in out if w.warning_id == 1] == [WarningState.COASTING]
+    assert not any(w.state == WarningState.CANCELLED for w in out)

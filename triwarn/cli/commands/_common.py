@@ -125,15 +125,17 @@ def read_demo_endpoints() -> dict[str, Any] | None:
     latest = _live_endpoints(demo_endpoints_file())
     if latest is not None:
         return latest
-    own = sorted(
-        demo_endpoints_file().parent.glob("demo-*.json"),
-        key=lambda f: f.stat().st_mtime if f.exists() else 0.0,
-        reverse=True,
-    )
-    for f in own:
+    own: list[tuple[float, Path]] = []
+    for f in demo_endpoints_file().parent.glob("demo-*.json"):
+        with contextlib.suppress(OSError):
+            own.append((f.stat().st_mtime, f))
+    for _, f in sorted(own, reverse=True):
         found = _live_endpoints(f)
         if found is not None:
             return found
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # left by a demo killed (SIGKILL)
+            if f.name == f"demo-{json.loads(f.read_text(encoding='utf-8'))['pid']}.json":
+                f.unlink()
     return None
 
 
