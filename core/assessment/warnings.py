@@ -91,7 +91,6 @@ class _Active:
     coasting: bool = False
     deleted: bool = False  # the track was deleted (out of coverage) and its warning coasts
     deleted_ns: int = 0  # when
-    latest: Assessment | None = None  # the newest assessment of the track (news or not)
     #: level and areas of the last warning published from a sensor-updated (not coasted) assessment
     backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None = None
 
@@ -124,16 +123,6 @@ class WarningBook:
     #: while its path is still the object's (assumption: ~50 m/s of velocity error in such a state)
     same_path_m: float = 20_000.0
     same_path_m_per_s: float = 50.0
-    #: ... or (neither test above: a track lost in or near its boost, whose state drifted off before it was
-    #: lost) when their launch estimates agree (points within same_launch_m, times within 3 σ of each plus
-    #: same_launch_s) and their newest states, coasted to one time (at most same_launch_dt_s apart while either
-    #: boosts), lie within same_launch_path_m. Assumptions: launch points good to ~10 km and times to tens of
-    #: seconds at the 95th percentile (docs/quality.md); two missiles of one site tens of seconds apart are
-    #: more than same_launch_path_m apart by the end of their boost
-    same_launch_m: float = 25_000.0
-    same_launch_s: float = 15.0
-    same_launch_path_m: float = 30_000.0
-    same_launch_dt_s: float = 15.0
     _next_id: int = 1
     _active: dict[int, _Active] = field(default_factory=dict)
 
@@ -217,12 +206,9 @@ class WarningBook:
             self._next_id += 1
             announced = kinds if threatening else frozenset()
             backed = None if coasting else (w.level, w.areas)
-            self._active[tid] = _Active(
-                w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, latest=a, backed=backed
-            )
+            self._active[tid] = _Active(w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, backed=backed)
             return w
         act.seen_terminal |= a.phase == Phase.TERMINAL
-        act.latest = a
         prev = act.last
         if act.coasting and prev.impact.valid and not a.impact.valid:
             return None  # re-acquired, no prediction yet: the warning coasts on its last one meanwhile
@@ -275,7 +261,7 @@ class WarningBook:
             sensor_time_ns=a.sensor_time_ns,
         )
         backed = act.backed if coasting else (w.level, w.areas)
-        self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced, coasting, latest=a, backed=backed)
+        self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced, coasting, backed=backed)
         return w
 
     def _coast(self, act: _Active, now_ns: int, why: str) -> WarningChange:
@@ -313,8 +299,6 @@ class WarningBook:
                 )
             ]  # fmt: skip
             if not live:
-                live = self._same_launch(act)
-            if not live:
                 continue
             other = self._active[min(live)[1]]
             ltid, lw = other.warning.track_id, other.warning
@@ -339,7 +323,6 @@ class WarningBook:
                     other.area_kinds,
                     seen_terminal,
                     other.announced,
-                    latest=other.latest,
                     backed=other.backed,
                 )
                 self._active[ltid].coasting = other.coasting
@@ -348,23 +331,6 @@ class WarningBook:
                 why = f"duplicate of warning {lw.warning_id} on track {ltid} (the same object)"
                 out.append(self._close(tid, WarningState.CANCELLED, why, now_ns))
         return out
-
-    def _same_launch(self, act: _Active) -> list[tuple[float, int]]:
-        """[(path gap m, track id)] of the one live track that holds the object of the lost track of ``act`` by
-        their launch and path (``same_launch_*``), for a track lost in or near its boost; empty when none or
-        several do."""
-        mine = act.latest or act.last
-        out = []
-        for t, b in self._active.items():
-            theirs = b.latest or b.last
-            if b.deleted or not _launch_agrees(mine, theirs, self.same_launch_m, self.same_launch_s):
-                continue
-            gap = _path_gap_m(mine, theirs, self.same_launch_dt_s)
-            if gap <= self.same_launch_path_m:
-                out.append((gap, t))
-        # two or more: missiles of one launcher seconds apart (a ripple) fit alike; which one the lost track held
-        # is not known, so its warning keeps coasting on its own
-        return out if len(out) == 1 else []
 
     def _expire(self, now_ns: int) -> list[WarningChange]:
         """End the coasting warnings of deleted tracks past their predicted impact (+ ``coast_end_s``) or,
@@ -412,32 +378,17 @@ def _same_path(lost: Assessment, live: Assessment, gate_m: float, gate_m_per_s: 
     if lost.phase == Phase.BOOST or live.phase == Phase.BOOST:
         return False
     dt_s = abs(live.time_ns - lost.time_ns) / NS
-    return _path_gap_m(lost, live, 0.0) <= gate_m + gate_m_per_s * dt_s
+    return _path_gap_m(lost, live) <= gate_m + gate_m_per_s * dt_s
 
 
-def _launch_agrees(a: Assessment, b: Assessment, gate_m: float, gate_s: float) -> bool:
-    """Whether two tracks' launch estimates may be one launch: points within ``gate_m``, times within 3 σ of
-    each plus ``gate_s``."""
-    la, lb = a.launch, b.launch
-    if not (la.valid and lb.valid):
-        return False
-    if _distance_m(la.lat_deg, la.lon_deg, lb.lat_deg, lb.lon_deg) > gate_m:
-        return False
-    dt_s = abs(la.time_ns - lb.time_ns) / NS
-    return dt_s <= 3.0 * (_finite(la.time_sigma_s) + _finite(lb.time_sigma_s)) + gate_s
-
-
-def _path_gap_m(lost: Assessment, live: Assessment, boost_dt_s: float) -> float:
+def _path_gap_m(lost: Assessment, live: Assessment) -> float:
     """How far apart two tracks' paths are (m): the older of the two states coasted (drag-free, J2, rotating
     Earth, steps of at most 5 s) to the newer one's time, against the newer one. ``inf`` when a state is
-    missing, the coasted one came down first, or either boosts and the states are more than ``boost_dt_s``
-    apart (a boosting state coasted without thrust falls behind by ½ a Δt²)."""
+    missing or the coasted one came down first."""
     if len(lost.state_ecef) != 6 or len(live.state_ecef) != 6:
         return math.inf
     old, new = (lost, live) if lost.time_ns <= live.time_ns else (live, lost)
     dt_s = (new.time_ns - old.time_ns) / NS
-    if Phase.BOOST in (lost.phase, live.phase) and dt_s > boost_dt_s:
-        return math.inf
     n = max(1, math.ceil(dt_s / 5.0))
     out = np.full((n + 1, 3), np.nan)
     ground_track_one(np.asarray(old.state_ecef, dtype=np.float64), _EARTH, dt_s / n, out)
