@@ -1,8 +1,9 @@
 """One coalition broker run from a config file, its ACL denials counted: ``triwarn broker --config FILE``.
 
 The brokers :func:`triwarn.services.trust.topology.start_coalition` starts (the demo, the tests) log at the
-debug level into a :class:`~triwarn.services.trust.broker_log.BrokerLog` of the process that started them. A
-broker started on its own (docker-compose.coalition.yml: one container per broker) gets the same reader here:
+debug level into a :class:`~triwarn.services.trust.broker_log.BrokerLog` of the process that started them
+(:func:`spawn_counted`). A broker started on its own (docker-compose.coalition.yml: one container per broker)
+gets the same reader here:
 Mosquitto runs as this process's child with its output piped into a ``BrokerLog`` (the ACL read from the
 config's ``acl_file``), the log file is ``mosquitto.log`` beside the config, and the counts are served as
 ``triwarn_broker_publishes_denied_total`` and ``triwarn_broker_subscriptions_denied_total`` on ``metrics``
@@ -42,16 +43,17 @@ def logs_at_debug(config_text: str) -> bool:
     return any(line.split() in (["log_type", "debug"], ["log_type", "all"]) for line in config_text.splitlines())
 
 
-def run_counted(config: Path, name: str, metrics: str | None = None, stop: threading.Event | None = None) -> int:
-    """Run Mosquitto on ``config`` until it exits or ``stop`` is set (the caller's signal handlers set it);
-    returns its exit code. ``name`` labels the metrics (``broker``)."""
-    exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
-    if exe is None:
-        raise BrokerError("mosquitto is not installed: `apt-get install mosquitto`")
-    text = config.read_text()
-    acl_path = config_acl(text)
-    if not logs_at_debug(text):
-        log.warning("%s does not log at the debug level: denied publishes will not be counted", config)
+def spawn_counted(
+    exe: str,
+    config: Path,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    before: BrokerLog | None = None,
+) -> tuple[subprocess.Popen[bytes], BrokerLog]:
+    """Start Mosquitto ``exe`` on ``config`` with its output read by a :class:`BrokerLog` (the ACL the config
+    names; ``log_path`` keeps the rest), dying with this process. ``before``: the reader of the broker's
+    previous run (a restart), whose counts go on once it has read that run's last lines."""
+    acl_path = config_acl(config.read_text())
     acl = AclRules.parse(acl_path.read_text()) if acl_path is not None and acl_path.exists() else None
     if acl is None:
         log.warning("%s names no readable acl_file: denied subscriptions will not be counted", config)
@@ -60,10 +62,26 @@ def run_counted(config: Path, name: str, metrics: str | None = None, stop: threa
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        env=env,
         preexec_fn=dies_with_parent(),
     )
     assert proc.stdout is not None
-    reader = BrokerLog(proc.stdout, config.parent / "mosquitto.log", acl=acl)
+    if before is not None:
+        before.join()
+    publishes = before.denied_publishes() if before is not None else None
+    subscriptions = before.denied_subscriptions() if before is not None else None
+    return proc, BrokerLog(proc.stdout, log_path, publishes, acl, subscriptions)
+
+
+def run_counted(config: Path, name: str, metrics: str | None = None, stop: threading.Event | None = None) -> int:
+    """Run Mosquitto on ``config`` until it exits or ``stop`` is set (the caller's signal handlers set it);
+    returns its exit code. ``name`` labels the metrics (``broker``)."""
+    exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    if exe is None:
+        raise BrokerError("mosquitto is not installed: `apt-get install mosquitto`")
+    if not logs_at_debug(config.read_text()):
+        log.warning("%s does not log at the debug level: denied publishes will not be counted", config)
+    proc, reader = spawn_counted(exe, config, config.parent / "mosquitto.log")
     server = None
     stop = stop or threading.Event()
     try:

@@ -38,7 +38,8 @@ from triwarn.core.tracks import NATIONS
 from triwarn.services.distribution.release import link_topic
 from triwarn.services.policy import Policy
 from triwarn.services.runtime.broker import BrokerError, BrokerHandle, dies_with_parent, free_port, wait_for_port
-from triwarn.services.trust.broker_log import AclRules, BrokerLog, DeniedPublishes
+from triwarn.services.trust.broker_log import BrokerLog, DeniedPublishes
+from triwarn.services.trust.counted_broker import spawn_counted
 from triwarn.services.trust.nodelay import build_shim
 from triwarn.services.trust.pki import HUB_NATION
 from triwarn.services.trust.registry import NodeRegistry
@@ -209,26 +210,7 @@ class CoalitionBrokers:
         log_path = self.workdir / name / "mosquitto.log"
         env = {**os.environ, **self.env.get(name, {})}
         if self.count_denied:  # through a reader that counts denials and keeps the log file small
-            proc = subprocess.Popen(
-                [exe, "-c", str(conf)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                preexec_fn=dies_with_parent(),
-            )
-            assert proc.stdout is not None
-            old_log = self.logs.get(name)  # a restart: the counts go on
-            if old_log is not None:
-                old_log.join()  # the old process's last lines counted first
-            acl = AclRules.parse((conf.parent / "acl").read_text())
-            self.logs[name] = BrokerLog(
-                proc.stdout,
-                log_path,
-                old_log.denied_publishes() if old_log is not None else None,
-                acl,
-                old_log.denied_subscriptions() if old_log is not None else None,
-            )
+            proc, self.logs[name] = spawn_counted(exe, conf, log_path, env, before=self.logs.get(name))
         else:
             with log_path.open("ab") as log_file:
                 proc = subprocess.Popen(
