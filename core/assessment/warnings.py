@@ -213,7 +213,8 @@ class WarningBook:
         if act.coasting and prev.impact.valid and not a.impact.valid:
             return None  # re-acquired, no prediction yet: the warning coasts on its last one meanwhile
         if coasting:  # no sensor update: the prediction may narrow the warning but never escalate it
-            named, kinds, a = _no_escalation(a, named, act.backed)
+            named, a = _no_escalation(a, named, act.backed)
+            kinds = frozenset(x.kind for x in named if x.probability > 0.0)
             threatening = a.impact.valid and a.level >= WarningLevel.WATCH and bool(kinds)
         whys: list[str] = []
         state: WarningState | None = None
@@ -373,20 +374,11 @@ _EARTH = np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S])
 
 
 def _same_path(lost: Assessment, live: Assessment, gate_m: float, gate_m_per_s: float) -> bool:
-    """Whether the live track of ``live`` may hold the object of the lost track of ``lost`` by their paths:
-    both after boost, :func:`_path_gap_m` within ``gate_m + gate_m_per_s · |Δt|``."""
-    if lost.phase == Phase.BOOST or live.phase == Phase.BOOST:
+    """Whether the live track of ``live`` may hold the object of the lost track of ``lost`` by their paths: the
+    older of the two states coasted (drag-free, J2, rotating Earth, steps of at most 5 s) to the newer one's
+    time lies within ``gate_m + gate_m_per_s · |Δt|`` of it; both after boost and above the ground."""
+    if lost.phase == Phase.BOOST or live.phase == Phase.BOOST or len(lost.state_ecef) != 6 or len(live.state_ecef) != 6:
         return False
-    dt_s = abs(live.time_ns - lost.time_ns) / NS
-    return _path_gap_m(lost, live) <= gate_m + gate_m_per_s * dt_s
-
-
-def _path_gap_m(lost: Assessment, live: Assessment) -> float:
-    """How far apart two tracks' paths are (m): the older of the two states coasted (drag-free, J2, rotating
-    Earth, steps of at most 5 s) to the newer one's time, against the newer one. ``inf`` when a state is
-    missing or the coasted one came down first."""
-    if len(lost.state_ecef) != 6 or len(live.state_ecef) != 6:
-        return math.inf
     old, new = (lost, live) if lost.time_ns <= live.time_ns else (live, lost)
     dt_s = (new.time_ns - old.time_ns) / NS
     n = max(1, math.ceil(dt_s / 5.0))
@@ -394,14 +386,14 @@ def _path_gap_m(lost: Assessment, live: Assessment) -> float:
     ground_track_one(np.asarray(old.state_ecef, dtype=np.float64), _EARTH, dt_s / n, out)
     la, lo, h = out[n]
     if not math.isfinite(h):
-        return math.inf  # it came down before
+        return False  # it came down before
     p = np.array(geodetic_to_ecef(math.radians(la), math.radians(lo), h))
-    return float(np.linalg.norm(p - np.asarray(new.state_ecef[:3])))
+    return float(np.linalg.norm(p - np.asarray(new.state_ecef[:3]))) <= gate_m + gate_m_per_s * dt_s
 
 
 def _no_escalation(
     a: Assessment, named: tuple[ThreatenedArea, ...], backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None
-) -> tuple[tuple[ThreatenedArea, ...], frozenset[AreaKind], Assessment]:
+) -> tuple[tuple[ThreatenedArea, ...], Assessment]:
     """What a track's warning says from an assessment on a coasted state (no sensor update for
     ``coast_after_s``), given ``backed``: the level and areas of its last warning published from a
     sensor-updated assessment (None: none yet; then the assessment as it is). A coasted state extrapolates the
@@ -410,17 +402,16 @@ def _no_escalation(
     above ``backed``'s or an area ``backed`` does not name leaves the warning standing on ``backed`` (a higher
     level names other areas: Japan's land at WARNING where WATCH named its EEZ)."""
     if backed is None:
-        return named, frozenset(x.kind for x in named if x.probability > 0.0), a
+        return named, a
     level, areas = backed
     had = {x.kind for x in areas}
     if a.level <= level and all(x.kind in had for x in named):
-        return named, frozenset(x.kind for x in named if x.probability > 0.0), a
+        return named, a
     why = (
         f"no sensor update: the warning stands at {level.name} on its areas from the last sensor update "
         f"(the coasted state's prediction, {a.level.name}, is not acted on)"
     )
-    a = replace(a, level=level, reasons=(why,))
-    return areas, frozenset(x.kind for x in areas if x.probability > 0.0), a
+    return areas, replace(a, level=level, reasons=(why,))
 
 
 def _finite(x: float) -> float:
