@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import signal
 import socket
 import subprocess
@@ -31,7 +30,7 @@ from typing import Any
 from triwarn.cli.commands._common import open_start_gate, remove_demo_endpoints, say, write_demo_endpoints
 from triwarn.cli.main import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 from triwarn.cli.warmup import ProgressLine, warm_up
-from triwarn.services.runtime.broker import BrokerError, free_port, start_broker
+from triwarn.services.runtime.broker import BrokerError, dies_with_parent, free_port, start_broker
 
 NATIONS = ("us", "jp", "kr")
 #: the gRPC port the documentation promises (docker-compose.yml, README): taken when it is free
@@ -85,11 +84,6 @@ def interrupted(exc: KeyboardInterrupt, workdir: Path) -> int:
     return EXIT_INTERRUPTED
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[bytes]:
     # -P: the working directory is not put on sys.path, so a checkout's triwarn/ folder cannot shadow the
     # installed package when the demo is started from the repository's root
@@ -99,7 +93,7 @@ def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[byt
         stdout=log_file if log_file is not None else None,
         stderr=subprocess.STDOUT if log_file is not None else None,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        preexec_fn=dies_with_parent(),  # SIGTERM when the demo dies, even by SIGKILL (Linux)
     )
 
 
