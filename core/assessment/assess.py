@@ -32,7 +32,7 @@ are predicted over a span of lift-to-drag ratios (``lift_to_drag_span`` of :func
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -58,6 +58,7 @@ from triwarn.core.assessment.classify import (
     phase_from_metrics,
 )
 from triwarn.core.assessment.impact import (
+    CHI2_2DOF_95,
     ImpactPrediction,
     boost_corridor,
     ground_track_batch,
@@ -65,7 +66,7 @@ from triwarn.core.assessment.impact import (
     mixture_of_predictions,
     predict_impacts,
 )
-from triwarn.core.assessment.launch import estimate_launch
+from triwarn.core.assessment.launch import back_integrate, estimate_launch
 from triwarn.core.assessment.launch_templates import template_launch
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.atmosphere import density_kg_m3
@@ -214,6 +215,11 @@ class _TrackMemory:
     launch_tried_ns: int | None = None
     launch_evidence: bool = False  # the kept estimate assumed a phase seen in the acceleration
     launch_time_boost: bool = False  # the kept launch time is the gravity-turn one of a boosting state
+    launch_time_seen_boost: bool = False  # the kept launch time is from a state seen boosting (either model)
+    launch_claimed: bool = False  # (dormant) its launch time went to a later track of the same launch
+    launch_from: _TrackMemory | None = None  # the dormant memory whose launch time this track took
+    end_ns: int = 0  # (dormant) the time of its track's last assessed state ...
+    end_state: tuple[float, ...] = ()  # ... and that ECEF state (m, m/s; empty: none)
     lift_to_drag: float = 0.0  # > 0 once the track was seen gliding (lift in the atmosphere)
     ln_beta: float = math.log(BETA_PRIOR_KG_M2)
     var_ln_beta: float = SIGMA_LN_BETA**2
@@ -225,6 +231,27 @@ class _TrackMemory:
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
     ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
     last: Assessment | None = None
+
+    def facts(self, time_ns: int) -> _TrackMemory:
+        """A new memory, first held at ``time_ns``, that keeps what this one learnt about the object itself
+        (its launch estimate, seen boost, drag and lift, boost-class fit) and none of its track's recent history
+        (states, predictions, land confirmation, last assessment): for a track that comes back under its
+        number after it went dormant (a coverage gap, a hand-over between nations). Its launch estimate is open
+        again (not frozen): the number may have come back on the other missile of an unresolved pair, whose
+        boost then gives a better time."""
+        return _TrackMemory(
+            deque(),
+            time_ns,
+            seen_boost=self.seen_boost,
+            launch=self.launch,
+            launch_evidence=self.launch_evidence,
+            launch_time_boost=self.launch_time_boost,
+            launch_time_seen_boost=self.launch_time_seen_boost,
+            lift_to_drag=self.lift_to_drag,
+            ln_beta=self.ln_beta,
+            var_ln_beta=self.var_ln_beta,
+            boost_fit=self.boost_fit,
+        )
 
 
 @dataclass
@@ -271,7 +298,22 @@ class Assessor:
     # trackers already report a track CONFIRMED for coast_after_s = 5 s after its last hit, so fresh_ns itself
     # lags the last measurement by up to 5 s)
     coast_tolerance_s: float = 2.0
+    # memories of deleted tracks kept for their return under the same number (the fusion engine keeps a
+    # deleted track dormant and reacquirable): at most this many, the oldest dropped first
+    dormant_kept: int = 4096
+    # launch points this close (plus 3σ of both ellipses) count as one pad for the launch time of a track seen
+    # only after burnout (``_time_from_lost_boost``; assumption: a launch area's extent, not a published figure)
+    launch_same_pad_m: float = 5_000.0
+    # ... and its path must pass the deleted track's last state within 3σ, with this much of σ in position
+    # (the deleted track may have ended a few seconds before burnout, or coasted: assumption), for a gap of at
+    # most this long
+    lost_boost_pos_m: float = 3_000.0
+    lost_boost_max_s: float = 120.0
+    # a deleted track's memory comes back with its number when its path passes the same test, for a gap of at
+    # most this long (a number the fusion engine handed over within a salvo may be another missile's)
+    restore_max_s: float = 3600.0
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
+    _dormant: OrderedDict[int, _TrackMemory] = field(default_factory=OrderedDict, repr=False)
     _z: np.ndarray = field(init=False, repr=False)
     _profiles: tuple = field(init=False, repr=False)  # type: ignore[type-arg]
     _ld_max: float = field(init=False, repr=False)
@@ -297,9 +339,21 @@ class Assessor:
         return None if mem is None else mem.last
 
     def forget(self, track_ids: list[int] | tuple[int, ...]) -> None:
-        """Drop the memory of deleted tracks."""
+        """Drop the memory of deleted tracks. What it learnt about each object is kept aside (at most
+        ``dormant_kept`` of them): a track that comes back under its number (reacquired or handed over after a
+        gap) gets its launch estimate, drag and lift back if its path passes where it was lost (``_path_z``: a
+        number handed over within a salvo may be on another missile), but starts its history (and land
+        confirmation) anew."""
         for tid in track_ids:
-            self._mem.pop(int(tid), None)
+            mem = self._mem.pop(int(tid), None)
+            if mem is not None:
+                rec = mem.facts(mem.first_time_ns)
+                if mem.last is not None:
+                    rec.end_ns, rec.end_state = mem.last.time_ns, mem.last.state_ecef
+                self._dormant[int(tid)] = rec
+                self._dormant.move_to_end(int(tid))
+        while len(self._dormant) > self.dormant_kept:
+            self._dormant.popitem(last=False)
 
     def assess(self, tracks: list[SystemTrack], now_ns: int) -> dict[int, Assessment]:
         """Assess the given tracks (typically those that changed in this update). ``now_ns`` is not used for
@@ -317,7 +371,10 @@ class Assessor:
         for k, t in enumerate(tracks):
             mem = self._mem.get(t.track_id)
             if mem is None:
-                mem = _TrackMemory(deque(), t.time_ns)
+                # a track back under its number: the same object again if its path passes where it was lost
+                back = self._dormant.pop(t.track_id, None)
+                same = back is not None and self._path_z(back, X[k], Pm[k], t.time_ns, self.restore_max_s) <= 3.0
+                mem = back.facts(t.time_ns) if same else _TrackMemory(deque(), t.time_ns)  # type: ignore[union-attr]
                 self._mem[t.track_id] = mem
             mems.append(mem)
             # the earlier state for the acceleration: the newest one at least accel_min_dt_s old whose velocity
@@ -425,7 +482,11 @@ class Assessor:
                 evidence = bool(math.isfinite(metrics[k][M_A_ALONG]))
                 if evidence and not mem.launch_evidence:
                     mem.launch = None  # estimates that guessed the phase give way to one that saw it
+                    if mem.launch_from is not None:  # (and a launch time taken for it is free again)
+                        mem.launch_from.launch_claimed = False
+                        mem.launch_from = None
                     mem.launch_time_boost = False
+                    mem.launch_time_seen_boost = False
                 mem.launch_evidence |= evidence
                 # Keep the tightest position and, apart, the tightest time. The point: the gravity-turn one
                 # (best close to the pad; the templates cannot tell the pitch program), or where that model finds
@@ -457,6 +518,9 @@ class Assessor:
                         ell if take_pos else old.ellipse,
                     )
                     mem.launch_time_boost = time_boost if take_time else mem.launch_time_boost
+                    mem.launch_time_seen_boost = boosting if take_time else mem.launch_time_seen_boost
+                if not mem.launch_time_seen_boost and mem.launch is not None:
+                    self._time_from_lost_boost(mem, X[k], Pm[k], tracks[k].time_ns)
         # while boosting, the impact lies anywhere from the instantaneous impact point to the longest range the
         # missile can still reach: a corridor along the ground track (see impact.boost_corridor)
         for k in range(n):
@@ -513,6 +577,66 @@ class Assessor:
         return out
 
     # ------------------------------------------------------------------------------------------------
+    def _path_z(self, old: _TrackMemory, x: np.ndarray, P: np.ndarray, time_ns: int, max_s: float) -> float:
+        """How far (in σ) the state ``x`` (covariance ``P`` at ``time_ns``), coasted back under gravity to the last
+        state of a deleted track (``old``), passes from it: σ² = (σ_v Δt)² + ``lost_boost_pos_m``². Infinite
+        when that is not known or not a coast: no last state, a gap of more than ``max_s``, or the
+        path back meets the ground (the object was still thrusting then, or is another one)."""
+        back_s = (time_ns - old.end_ns) / NS
+        if len(old.end_state) != 6 or not 0.0 < back_s <= max_s:
+            return math.inf
+        there = coast_back(x, back_s)
+        if there is None:
+            return math.inf
+        s_v = math.sqrt(max(float(np.trace(P[3:, 3:])) / 3.0, 0.0))
+        d = float(np.linalg.norm(there[:3] - np.asarray(old.end_state[:3])))
+        return d / math.hypot(s_v * back_s, self.lost_boost_pos_m)
+
+    def _time_from_lost_boost(self, mem: _TrackMemory, x: np.ndarray, P: np.ndarray, time_ns: int) -> None:
+        """A track seen only after burnout (ECEF state ``x``, covariance ``P`` at ``time_ns``) takes the launch
+        time of a deleted track of the same missile that was seen boosting (a space infrared track that ended at
+        burnout, before a radar track began). The deleted track must be the same missile by two tests:
+
+        - its launch point agrees with this one (3σ of both ellipses plus ``launch_same_pad_m``), and its launch
+          time lies within 3σ of this track's own (template) time (3σ: after burnout the templates' σ is too
+          small; about 60% of their errors lie within 2σ on the catalog classes);
+        - this track, coasted back (gravity only) to the deleted track's last state, passes within 3σ of it,
+          σ² = (σ_v Δt)² + ``lost_boost_pos_m``²: the launchers of one site fire seconds to minutes apart, and
+          only this test tells their missiles apart (the templates' times are tens of seconds wide).
+
+        Only a time surer than this track's own is taken. Of several, the closest on its path; a deleted track's
+        time goes to one track only."""
+        cur = mem.launch
+        assert cur is not None
+        la, lo = math.radians(cur.lat_deg), math.radians(cur.lon_deg)
+        s_cur = cur.ellipse.semi_major_m / math.sqrt(CHI2_2DOF_95)
+        best: _TrackMemory | None = None
+        best_z = math.inf
+        for old in self._dormant.values():
+            lp = old.launch
+            if lp is None or old.launch_claimed or not old.launch_time_seen_boost:
+                continue
+            if not lp.time_sigma_s < cur.time_sigma_s:  # only a surer time (a lagging first track's is not)
+                continue
+            s_old = lp.ellipse.semi_major_m / math.sqrt(CHI2_2DOF_95)
+            d = geodesic_inverse(la, lo, math.radians(lp.lat_deg), math.radians(lp.lon_deg))[0]
+            if d > 3.0 * math.hypot(s_cur, s_old) + self.launch_same_pad_m:
+                continue
+            if abs(lp.time_ns - cur.time_ns) / NS > 3.0 * math.hypot(cur.time_sigma_s, lp.time_sigma_s):
+                continue
+            z = self._path_z(old, x, P, time_ns, self.lost_boost_max_s)
+            if z <= 3.0 and z < best_z:
+                best, best_z = old, z
+        if best is None or best.launch is None:
+            return
+        best.launch_claimed = True
+        mem.launch_from = best
+        mem.launch = LaunchPoint(
+            True, cur.lat_deg, cur.lon_deg, best.launch.time_ns, best.launch.time_sigma_s, cur.ellipse
+        )
+        mem.launch_time_boost = best.launch_time_boost
+        mem.launch_time_seen_boost = True
+
     def _corridor(self, t: SystemTrack, x: np.ndarray, P: np.ndarray, m: np.ndarray, iip, mem):  # type: ignore[no-untyped-def]
         """The boost-phase impact corridor of one track (see :func:`impact.boost_corridor`).
 
@@ -771,3 +895,15 @@ def _high_path_flags(amap: area_grid.AreaMap, lat: np.ndarray, lon: np.ndarray) 
             lo = np.ascontiguousarray(lon[i, a:b][None])
             out[i] |= amap.path_flags(la, lo, np.array([b - a]))[0]
     return out
+
+
+def coast_back(x: np.ndarray, dt_s: float, step_s: float = 0.5) -> np.ndarray | None:
+    """The ECEF state ``x`` (6,) coasted back ``dt_s`` seconds (> 0) under gravity alone (J2, rotating Earth;
+    no drag: for states above the dense air), or None if that path meets the ground."""
+    n = max(1, math.ceil(dt_s / step_s))
+    out = np.empty(7)
+    earth = np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S])
+    miss = back_integrate(np.ascontiguousarray(x, dtype=np.float64), 0.0, 0.0, 0.0, earth, dt_s / n, dt_s, out)
+    if math.isfinite(miss):  # reached the ground (or rest) first
+        return None
+    return out[:6].copy()

@@ -240,3 +240,93 @@ def test_after_boost_successive_predictions_are_combined(overflight_2022_10_04) 
                 last = out[-1].impact.ellipse
                 assert last.semi_major_m > 0.0 and miss_km(out[-1], f) * KM < last.semi_major_m
     assert np.mean(err[40.0]) < 0.7 * np.mean(err[0.0]), (np.mean(err[40.0]), np.mean(err[0.0]))
+
+
+# --- launch time of short-burn missiles across a lost track (issue 14: launch time without a boost seen) ---
+
+
+def _boost_then_coast(a: Assessor, f, track_id: int, times, rng, launched_s: float = 0.0) -> None:
+    """Assess track ``track_id`` of flight ``f`` launched at ``launched_s`` at the given times."""
+    for t in times:
+        p, v = f.sample(np.array([t - launched_s]))
+        x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P_TRACK)
+        phase = Phase.BOOST if t - launched_s < f.burnout_t_s else Phase.MIDCOURSE
+        a.assess([SystemTrack(track_id, round(t * NS), x, P_TRACK, ("us",), (), phase)], round(t * NS))
+
+
+def _lost_in_boost(f, seed: int) -> tuple[Assessor, np.random.Generator, int]:
+    """An assessor that saw track 1 of ``f`` boosting (6-18 s) and then deleted it; its launch time (ns)."""
+    rng = np.random.default_rng(seed)
+    a = Assessor()
+    _boost_then_coast(a, f, 1, np.arange(6.0, 20.0, 2.0), rng)
+    boost_time = a.last(1).launch.time_ns
+    a.forget([1])
+    return a, rng, boost_time
+
+
+@pytest.fixture(scope="module")
+def kn25():
+    # a short-burn SRBM (24 s burn): after burnout one state cannot tell it from a longer-burning class cut
+    # early, so a time estimated after burnout alone can be tens of seconds off (launch_templates.py)
+    return plan("kn-25", (39.80, 127.60), (39.20, 130.00), "minimum_energy")
+
+
+def test_a_track_back_under_its_number_keeps_its_launch_time(kn25) -> None:
+    """A track deleted at burnout (the infrared sensor lost the plume) and taken back under its number after a
+    gap keeps the launch time it had from its boost: the assessor keeps what it learnt about the object, and
+    a time from the states seen coasting afterwards never replaces one seen boosting."""
+    f = kn25
+    rng = np.random.default_rng(7)
+    a = Assessor()
+    _boost_then_coast(a, f, 1, np.arange(6.0, 20.0, 2.0), rng)
+    before = a.last(1).launch
+    assert before.valid and abs(before.time_ns / NS) < 5.0
+    a.forget([1])
+    assert a.last(1) is None  # the track's history is gone ...
+    _boost_then_coast(a, f, 1, np.arange(40.0, 70.0, 2.0), rng)
+    after = a.last(1).launch
+    assert after.valid and after.time_ns == before.time_ns  # ... its launch time is not
+
+
+def test_a_track_seen_only_after_burnout_takes_the_time_of_the_lost_boost_track_of_its_pad(kn25) -> None:
+    """A radar track that begins after burnout, with a new number, takes the launch time of the deleted
+    infrared track of the same pad; a track from another pad does not, and one lost track's time goes to one
+    new track only."""
+    f = kn25
+    a, rng, boost_time = _lost_in_boost(f, 8)
+    # another launch 80 km away, seen only after its burnout
+    g = plan("kn-25", (40.40, 128.30), (39.80, 131.00), "minimum_energy")
+    _boost_then_coast(a, g, 3, np.arange(40.0, 70.0, 2.0), rng)
+    other = a.last(3).launch
+    assert other.valid and other.time_ns != boost_time
+    _boost_then_coast(a, f, 2, np.arange(40.0, 70.0, 2.0), rng)
+    taken = a.last(2).launch
+    assert taken.valid and taken.time_ns == boost_time and abs(taken.time_ns / NS) < 5.0
+    assert float(vdist(taken.lat_deg, taken.lon_deg, 39.80, 127.60)[0]) < 10 * KM  # its own point
+    _boost_then_coast(a, f, 4, np.arange(42.0, 72.0, 2.0), rng)  # a second track of the same missile
+    assert a.last(4).launch.time_ns != boost_time
+
+
+def test_a_later_launch_from_the_same_pad_does_not_take_the_lost_tracks_time(kn25) -> None:
+    """Launchers of one site fire seconds to minutes apart, and after burnout the templates' times are tens of
+    seconds wide: only the path tells the missiles apart. A missile launched 12 s after the lost track's, on
+    the same path, does not take its time (coasted back, its path does not pass the lost track's last state);
+    the lost track's own missile, seen later, still does."""
+    f = kn25
+    a, rng, boost_time = _lost_in_boost(f, 9)
+    _boost_then_coast(a, f, 2, np.arange(40.0, 70.0, 2.0), rng, launched_s=12.0)
+    assert a.last(2).launch.valid and a.last(2).launch.time_ns != boost_time
+    _boost_then_coast(a, f, 3, np.arange(44.0, 74.0, 2.0), rng)
+    assert a.last(3).launch.time_ns == boost_time
+
+
+def test_a_number_back_on_another_missile_starts_afresh(kn25) -> None:
+    """The fusion engine may hand a lost track's number to another missile of a salvo: the memory comes back
+    only when the track's path, coasted back, passes where it was lost; here the number returns on a missile
+    launched 80 km away, which keeps none of the lost one's launch estimate."""
+    a, rng, boost_time = _lost_in_boost(kn25, 10)
+    g = plan("kn-25", (40.40, 128.30), (39.80, 131.00), "minimum_energy")
+    _boost_then_coast(a, g, 1, np.arange(40.0, 70.0, 2.0), rng)
+    back = a.last(1).launch
+    assert back.valid and back.time_ns != boost_time
+    assert float(vdist(back.lat_deg, back.lon_deg, 40.40, 128.30)[0]) < 10 * KM  # its own pad
