@@ -62,6 +62,9 @@ class LocalTrackBatch:
     quality: FloatArray  # (n,) in [0, 1]
     beta_kg_m2: FloatArray  # (n,) ballistic coefficient estimate, 0 when unknown
     sensor_ids: tuple[tuple[str, ...], ...] = field(default=())  # per track
+    #: (n,) when a measurement last updated each track (ns, at or before time_ns; 0: not reported); empty: the
+    #: node reports none (the engine then takes a state not reported COASTING as updated)
+    last_update_ns: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.track_numbers.shape[0])

@@ -121,6 +121,13 @@ class Node:
         if numbers.size:
             self._max_number = max(self._max_number, int(numbers.max()))
         time_ns = self.cycle.t0_ns + np.round(np.asarray(tracks.t_s) * 1e9).astype(np.int64)
+        hit_s = np.asarray(tracks.last_hit_s, np.float64)
+        last_update_ns = (
+            np.where(np.isfinite(hit_s), self.cycle.t0_ns + np.round(np.nan_to_num(hit_s) * 1e9), 0).astype(np.int64)
+            if hit_s.size == numbers.size
+            else np.zeros(0, np.int64)
+        )
+        last_update_ns = np.minimum(last_update_ns, time_ns) if last_update_ns.size else last_update_ns
         return LocalTrackBatch(
             nation=self.nation,
             node_id=self.node_id,
@@ -136,6 +143,7 @@ class Node:
             quality=np.asarray(tracks.quality, np.float64),
             beta_kg_m2=np.asarray(tracks.beta_kg_m2, np.float64),
             sensor_ids=tuple(tracks.sensor_ids),
+            last_update_ns=last_update_ns,
         )
 
     def status(self, birth: bool, bd_seq: int, signer: signing.Signer | None = None) -> bytes:

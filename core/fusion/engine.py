@@ -137,10 +137,15 @@ class FusionEngine:
         beta = np.asarray(batch.beta_kg_m2, dtype=np.float64)[upd_idx]
         lt.beta[upd_slots] = np.where(np.isfinite(beta) & (beta > 0.0), beta, 0.0)
         # the newest state that a sensor updated (COASTING: only predicted by the node's tracker; a track first
-        # seen coasting counts from then)
+        # seen coasting counts from then); where the node reports its last measurement update, that time: a
+        # track still CONFIRMED may have gone without a measurement for up to the node's coast_after_s
         coasting = status[upd_idx] == int(Status.COASTING)
         first_seen = lt.fresh_ns[upd_slots] == 0
-        lt.fresh_ns[upd_slots] = np.where(coasting & ~first_seen, lt.fresh_ns[upd_slots], t_ns[upd_idx])
+        fresh = np.where(coasting & ~first_seen, lt.fresh_ns[upd_slots], t_ns[upd_idx])
+        if batch.last_update_ns.size == len(batch):
+            hit = np.asarray(batch.last_update_ns, dtype=np.int64)[upd_idx]
+            fresh = np.where(hit > 0, np.minimum(hit, t_ns[upd_idx]), fresh)
+        lt.fresh_ns[upd_slots] = fresh
         # timeouts (data time) over every source
         timeout_ns = now_ns - round(cfg.source_timeout_s * 1e9)
         stale = np.nonzero(lt.alive[: store.lt_n] & (lt.t_ns[: store.lt_n] < timeout_ns))[0]

@@ -127,6 +127,7 @@ class TrackFile:
     beta_kg_m2: np.ndarray  # (n,) float64, 0 when unknown
     sensor_mask: np.ndarray  # (n,) int64 bit i: sensor i of the tracker contributed
     slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) internal slot
+    last_hit_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) time of the last measurement update
 
 
 #: reasons of :func:`diverged` (0: sane)
@@ -633,6 +634,7 @@ class Tracker:
             beta_kg_m2=beta,
             sensor_mask=self.mask[conf].copy(),
             slot=conf,
+            last_hit_s=self.last_hit_t[conf].copy(),
         )
         self.state[conf[gone]] = FREE
         # tentative tracks that lost their sensor's scans are dropped by M-of-N; stale ones here

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class LocalTracks:
     quality: np.ndarray  # (n,) float64 in [0, 1]
     beta_kg_m2: np.ndarray  # (n,) float64, 0 when unknown
     sensor_ids: tuple[tuple[str, ...], ...]  # contributing sensors per track
+    #: (n,) float64 scenario seconds of each track's last measurement update (empty: not known)
+    last_hit_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return int(self.track_numbers.shape[0])
@@ -166,6 +168,7 @@ class NationSim:
             quality=tf.quality,
             beta_kg_m2=tf.beta_kg_m2,
             sensor_ids=tuple(self._sensor_names(int(mk)) for mk in tf.sensor_mask),
+            last_hit_s=tf.last_hit_s,
         )
 
 

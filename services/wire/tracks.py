@@ -142,6 +142,8 @@ def encode_batch(batch: LocalTrackBatch) -> bytes:
         s.covariance_upper[:] = upper[i].tolist()
         if batch.sensor_ids:
             t.sensor_ids[:] = list(batch.sensor_ids[i])
+        if batch.last_update_ns.size:
+            t.last_update_ns = int(batch.last_update_ns[i])
     return msg.SerializeToString()
 
 
@@ -274,6 +276,8 @@ def decode_batch_tracks(
     with np.errstate(invalid="ignore"):
         refuse(~(np.isfinite(quality) & np.isfinite(beta)), "not_finite", "quality or beta is NaN or infinite")
         refuse((quality < 0) | (quality > 1) | (beta < 0), "out_of_range", "quality not in [0, 1] or negative beta")
+    last_update = np.array([t.last_update_ns for t in tracks], np.int64)
+    refuse((last_update < 0) | (last_update > times), "out_of_range", "last_update_ns is negative or after time_ns")
     dt_s = (times - now_ns) * 1e-9
     refuse(dt_s > limits.max_future_s, "future_time", f"time_ns more than {limits.max_future_s:g} s ahead")
     refuse(-dt_s > limits.max_age_s, "stale_time", f"time_ns more than {limits.max_age_s:g} s old")
@@ -288,6 +292,7 @@ def decode_batch_tracks(
         keep = np.nonzero(good)[0]
         numbers, times, x, P = numbers[keep], times[keep], x[keep], P[keep]
         phase, status, quality, beta = phase[keep], status[keep], quality[keep], beta[keep]
+        last_update = last_update[keep]
         sensors = [sensors[i] for i in keep.tolist()]
     batch = LocalTrackBatch(
         nation=nation,
@@ -304,6 +309,7 @@ def decode_batch_tracks(
         quality=quality,
         beta_kg_m2=beta,
         sensor_ids=tuple(sensors),
+        last_update_ns=last_update,
     )
     return batch, rejected
 

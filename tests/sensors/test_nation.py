@@ -84,6 +84,14 @@ def test_fields_shapes_and_ranges(scenario: SyntheticScenario) -> None:
     t_step = 299.0
     assert np.all(lt.t_s <= t_step) and np.all(lt.t_s >= t_step - sim.hold_s - 1.0)
     assert sim.ready_until(t_step) <= t_step
+    # the last measurement update of each track: at or before its state, and not older than the node lets a
+    # track coast (CONFIRMED within coast_after_s of it, COASTING after)
+    assert lt.last_hit_s.shape == (n,) and np.all(lt.last_hit_s <= lt.t_s + 1e-9)
+    age = lt.t_s - lt.last_hit_s
+    cfg = sim.tracker.cfg
+    assert np.all(age[lt.status == Status.CONFIRMED] <= cfg.coast_after_s + sim.hold_s + 1.0)
+    stale = [o for o in out if np.any(o.status == Status.COASTING)]
+    assert all(np.all(o.t_s - o.last_hit_s >= 0.0) for o in stale)
     with pytest.raises(ValueError, match="backwards"):
         sim.step(10.0)
 

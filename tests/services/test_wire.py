@@ -38,6 +38,16 @@ def test_a_batch_survives_encode_and_decode_unchanged(n: int, seed: int) -> None
     np.testing.assert_array_equal(back.x, batch.x)  # doubles travel exactly
     np.testing.assert_array_equal(back.P, batch.P)
     assert back.sensor_ids == batch.sensor_ids
+    assert back.last_update_ns.tolist() == [0] * n  # the synthetic nodes report no last update
+
+
+def test_the_last_measurement_update_travels_and_absent_reads_as_zero() -> None:
+    now = time.time_ns()
+    batch = _batch(3, 1, now)
+    hit = batch.time_ns - np.array([0, 2, 7]) * 10**9  # the second and third: 2 and 7 s without a measurement
+    sent = LocalTrackBatch(**{**batch.__dict__, "last_update_ns": hit})
+    back = wire.decode_batch(wire.encode_batch(sent), "jp", now, LIMITS)
+    assert back.last_update_ns.tolist() == hit.tolist()
 
 
 def test_covariance_upper_triangle_is_row_major_and_symmetric() -> None:
@@ -58,7 +68,7 @@ def _mutated(**changes: object) -> bytes:
             msg.tracks[1].state.covariance_upper.extend(value)  # type: ignore[arg-type]
         elif key == "dup":
             msg.tracks[1].local_track_number = msg.tracks[0].local_track_number
-        elif key in {"quality", "time_ns"}:
+        elif key in {"quality", "time_ns", "last_update_ns"}:
             setattr(msg.tracks[1], key, value)
         elif key in {"node_id"}:
             setattr(msg, key, value)
@@ -86,6 +96,8 @@ def _cov(var_x_m2: float, rho: float = 0.0) -> list[float]:
         (lambda: _mutated(vz_m_s=1e6), "jp", "out_of_envelope_speed", "speed"),
         (lambda: _mutated(x_m=0.0, y_m=0.0, z_m=0.0), "jp", "out_of_envelope_position", "inside the Earth"),
         (lambda: _mutated(quality=1.5), "jp", "out_of_range", "quality"),
+        (lambda: _mutated(last_update_ns=time.time_ns() + 10**12), "jp", "out_of_range", "last_update_ns"),
+        (lambda: _mutated(last_update_ns=-1), "jp", "out_of_range", "last_update_ns"),
         (lambda: _mutated(cov=[1.0] * 20), "jp", "bad_covariance", "does not have 21 values"),
         (lambda: _mutated(cov=[-1.0] + [0.0] * 20), "jp", "variance_out_of_bounds", "variance"),
         (lambda: _mutated(cov=_cov(2.2e-304)), "jp", "variance_out_of_bounds", "variance"),  # PD, inverse overflows

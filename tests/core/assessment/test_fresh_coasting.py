@@ -20,7 +20,7 @@ KM = 1000.0
 P_TRACK = np.diag([200.0**2] * 3 + [4.0**2] * 3)  # a fused track's accuracy (assumption for the test)
 
 
-def _batch(k: int, t_ns: int, x: np.ndarray, status: Status) -> LocalTrackBatch:
+def _batch(k: int, t_ns: int, x: np.ndarray, status: Status, hit_ns: int | None = None) -> LocalTrackBatch:
     return LocalTrackBatch(
         nation="us",
         node_id="us-radar-1",
@@ -35,6 +35,7 @@ def _batch(k: int, t_ns: int, x: np.ndarray, status: Status) -> LocalTrackBatch:
         status=np.array([int(status)], dtype=np.int64),
         quality=np.array([0.9]),
         beta_kg_m2=np.array([0.0]),
+        last_update_ns=np.zeros(0, np.int64) if hit_ns is None else np.array([hit_ns], dtype=np.int64),
     )
 
 
@@ -54,6 +55,23 @@ def test_engine_reports_the_newest_sensor_update_of_a_coasting_track() -> None:
     for t in seen:
         assert t.fresh_ns == min(t.time_ns, last_fresh), (t.time_ns - t0, t.fresh_ns - t0)
     assert seen[-1].time_ns == t0 + 7 * NS and seen[-1].time_ns - seen[-1].fresh_ns == 4 * NS
+
+
+def test_engine_takes_the_nodes_last_measurement_update_of_a_track_still_confirmed() -> None:
+    """A node reports a track CONFIRMED for coast_after_s (5 s) after its last measurement: a track that lost its
+    object drifts off meanwhile. Where the node reports its last measurement update, the system track's
+    fresh_ns is that time, not the state's."""
+    engine = FusionEngine()
+    x0 = np.array([-3.2e6, 4.0e6, 3.9e6, 1500.0, -800.0, 300.0])
+    t0 = 1_700_000_000 * NS
+    seen: list[SystemTrack] = []
+    for k in range(8):
+        t = t0 + k * NS
+        x = x0.copy()
+        x[:3] += x0[3:] * k
+        hit = t0 + min(k, 3) * NS  # the last measurement at t0 + 3 s, still CONFIRMED after it
+        seen += engine.ingest(_batch(k, t, x, Status.CONFIRMED, hit_ns=hit)).changed
+    assert seen[-1].time_ns == t0 + 7 * NS and seen[-1].fresh_ns == t0 + 3 * NS
 
 
 def _kn23():
