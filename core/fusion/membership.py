@@ -33,7 +33,6 @@ class Membership(EngineStep):
         # stability: a local track stays with its system track unless it is inconsistent (beyond the wider
         # release gate) with every other member, aligned to the same time (classic track-to-track test)
         changed = False
-        released: dict[int, int] = {}  # local slot -> the system track slot it was released from
         if groups.sel.size:
             flag = np.zeros(groups.sel.size, dtype=np.bool_)
             flag[in_slots(groups.sel, upd, store.lt_n)] = True
@@ -43,7 +42,6 @@ class Membership(EngineStep):
             timings_s["gate"] += time.perf_counter() - t_k
             bad = flag & (groups.size_of_member > 1) & ~(d2 <= cfg.release_chi2)
             for s in groups.sel[bad].tolist():
-                released[s] = int(lt.sys[s])
                 store.detach(s)
                 changed = True
         free = np.nonzero(lt.sys[upd] < 0)[0]
@@ -85,12 +83,6 @@ class Membership(EngineStep):
                 False,
             )
             timings_s["gate"] += time.perf_counter() - t_k
-            if rows.size and released:
-                # a track just released does not rejoin the system track it left: that track's state still holds
-                # its own contribution (fused again only after this association), so it would gate at once
-                back = np.array([released.get(int(s), -1) for s in upd[free[rows]].tolist()], dtype=np.int64)
-                keep = back != cand[cols]
-                rows, cols, d2 = rows[keep], cols[keep], d2[keep]
             if rows.size and st.dormant[cand[cols]].any():
                 keep = self.reacquisition_clear(free.size, rows, cols, d2, cand, xs, Ps, t_c)
                 rows, cols, d2 = rows[keep], cols[keep], d2[keep]

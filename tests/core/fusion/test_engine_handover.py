@@ -17,8 +17,8 @@ RECORDED = Path(__file__).resolve().parent / "data" / "engine_handover_kn23.npz"
 FIELDS = ("batch", "nation", "sent", "num", "t", "x", "P", "phase", "status", "beta")
 
 
-def _recorded(path: Path = RECORDED) -> tuple[list[LocalTrackBatch], np.ndarray, np.ndarray]:
-    data = np.load(path)
+def _recorded() -> tuple[list[LocalTrackBatch], np.ndarray, np.ndarray]:
+    data = np.load(RECORDED)
     g = {f: data[f"s0_{f}"] for f in FIELDS}
     batches = []
     for b in range(int(g["batch"].max()) + 1):
@@ -178,32 +178,3 @@ def test_salvo_far_apart_hands_over_to_the_right_missile() -> None:
         engine.ingest(make_batch("kr", t, [5, 6], [true_state(t, xb), true_state(t, xa)]))
         _check_numbers(engine, t, {1: xa, 2: xb}, 1500.0)
     assert {t.track_id: t.sources[0].local_track_number for t in engine.snapshot()} == {1: 6, 2: 5}
-
-
-DRIFT = Path(__file__).resolve().parent / "data" / "engine_drift_close_pair_7.npz"
-
-
-def test_recorded_close_pair_keeps_its_numbers_when_a_nations_track_drifts_off() -> None:
-    """Close-pair seed 7 (two hwasong-14 44 s apart), T+0..200 s: the US node's track of the second missile
-    drifts off it while still updated. A member released from its system track does not rejoin it in the same
-    cycle (its state still holds the released track): before, the drifting US track rejoined every cycle until
-    the JP and KR tracks were released one by one, and the missile's number 2 stayed on the drifting track
-    while the missile went on as number 4 (a duplicate still shows for a few cycles: not checked here)."""
-    batches, truth_t, truth_r = _recorded(DRIFT)
-    engine = FusionEngine()
-    first: list[int | None] = [None, None]
-    last: list[int | None] = [None, None]
-    k = 0
-    for batch in batches:
-        engine.ingest(batch)
-        while k < truth_t.size and truth_t[k] <= batch.sent_time_ns:
-            tracks = engine.at(int(truth_t[k]))
-            for m in range(2):
-                near = [t for t in tracks if np.linalg.norm(t.x[:3] - truth_r[k, m]) < 10_000.0]
-                if near:  # the track nearest the missile (within 10 km)
-                    last[m] = min(near, key=lambda t: np.linalg.norm(t.x[:3] - truth_r[k, m])).track_id
-                    first[m] = last[m] if first[m] is None else first[m]
-            k += 1
-    assert k > 150
-    # each missile ends under the number it was first given (a drifting duplicate may show for a few cycles)
-    assert first == last and first[0] != first[1], (first, last)
