@@ -90,7 +90,8 @@ class SystemTrack:
     nations: tuple[str, ...]  # contributing nations, sorted
     sources: tuple[SourceRef, ...]
     phase: Phase = Phase.UNKNOWN
-    #: time of the newest sensor update (a local state not reported COASTING) among its members; 0 = unknown.
+    #: time of the newest measurement update among its members (a node's reported last_update_ns, else its
+    #: newest state not reported COASTING); 0 = unknown.
     #: ``time_ns - fresh_ns`` is how long the state has only been predicted (coasted).
     fresh_ns: int = 0
     #: objects this track may stand for: 1, or more while a node reports several objects here that the picture

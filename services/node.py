@@ -122,8 +122,8 @@ class Node:
             self._max_number = max(self._max_number, int(numbers.max()))
         time_ns = self.cycle.t0_ns + np.round(np.asarray(tracks.t_s) * 1e9).astype(np.int64)
         hit_s = np.asarray(tracks.last_hit_s, np.float64)
-        last_update_ns = (
-            np.where(np.isfinite(hit_s), self.cycle.t0_ns + np.round(np.nan_to_num(hit_s) * 1e9), 0).astype(np.int64)
+        last_update_ns = (  # in integers, as time_ns (float64 near 1.7e18 ns is off by up to 128 ns)
+            np.where(np.isfinite(hit_s), self.cycle.t0_ns + np.round(np.nan_to_num(hit_s) * 1e9).astype(np.int64), 0)
             if hit_s.size == numbers.size
             else np.zeros(0, np.int64)
         )

@@ -227,7 +227,6 @@ class _TrackMemory:
     land_since_ns: int | None = None  # first assessment of the current run naming land after burnout
     land_warned: bool = False  # the last assessment was a land WARNING
     boost_fit: frozenset[str] | None = None  # catalog classes whose boost fitted every boost assessment so far
-    burnout_ns: int | None = None  # first assessment after boost (data time): thrust ended, or a stage did
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
     ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
@@ -295,9 +294,9 @@ class Assessor:
     ipp_window_s: float = 40.0  # assumption: several times the correlation time of a manoeuvring track's errors
     # a state at most this long after its track's newest sensor update (SystemTrack.fresh_ns) counts as updated;
     # later ones are coasted and their predictions are left out of the mixture while updated ones are in the
-    # window (assumption: one revisit of the catalog's slower sensors, 2 s, for the nodes' report times; the node
-    # trackers already report a track CONFIRMED for coast_after_s = 5 s after its last hit, so fresh_ns itself
-    # lags the last measurement by up to 5 s)
+    # window (assumption: one revisit of the catalog's slower sensors, 2 s, for the nodes' report times; fresh_ns
+    # is the nodes' last measurement update where they report it, else their last state not reported COASTING,
+    # which lags the last measurement by up to their coast_after_s = 5 s)
     coast_tolerance_s: float = 2.0
     # memories of deleted tracks kept for their return under the same number (the fusion engine keeps a
     # deleted track dormant and reacquirable): at most this many, the oldest dropped first
@@ -313,15 +312,9 @@ class Assessor:
     # a deleted track's memory comes back with its number when its path passes the same test, for a gap of at
     # most this long (a number the fusion engine handed over within a salvo may be another missile's)
     restore_max_s: float = 3600.0
-    # a thrust end this close (plus 3σ of the launch time) to a stage end of a multi-stage class the boost fitted
-    # may be staging: no land WARNING until that class's last stage would have ended (assumption: the spread of
-    # real stage times around the catalog's nominal ones)
-    staging_slack_s: float = 10.0
-    # ... for at most this long after the thrust end: a next stage's thrust shows in the acceleration within
-    # accel_max_dt_s (10 s) of its ignition; twice that (assumption: the catalog's stages follow one another)
-    staging_hold_s: float = 20.0
     _mem: dict[int, _TrackMemory] = field(default_factory=dict, repr=False)
     _dormant: OrderedDict[int, _TrackMemory] = field(default_factory=OrderedDict, repr=False)
+    _orphans: int = field(default=0, repr=False)  # keys (< 0) of dormant records whose number went elsewhere
     _z: np.ndarray = field(init=False, repr=False)
     _profiles: tuple = field(init=False, repr=False)  # type: ignore[type-arg]
     _ld_max: float = field(init=False, repr=False)
@@ -332,12 +325,6 @@ class Assessor:
         self._profiles = boost_profiles()  # the catalog's nominal boosts, flown once per process
         self._ld_max = self.ld_margin * max(mc.vehicle.rv_lift_to_drag for mc in missile_classes().values())
         self._gliders = frozenset(name for name, mc in missile_classes().items() if mc.vehicle.rv_lift_to_drag > 0.0)
-        # multi-stage classes: (the ends of every stage but the last, the end of the last), s since launch
-        self._staging = {
-            name: (tuple(np.cumsum([st.burn_s for st in mc.vehicle.stages])[:-1].tolist()), mc.vehicle.total_burn_s)
-            for name, mc in missile_classes().items()
-            if len(mc.vehicle.stages) > 1
-        }
 
     # ------------------------------------------------------------------------------------------------
     def beta_estimate(self, track_id: int) -> tuple[float, float]:
@@ -388,6 +375,9 @@ class Assessor:
                 # a track back under its number: the same object again if its path passes where it was lost
                 back = self._dormant.pop(t.track_id, None)
                 same = back is not None and self._path_z(back, X[k], Pm[k], t.time_ns, self.restore_max_s) <= 3.0
+                if back is not None and not same:  # another object: the record stays for its own missile
+                    self._orphans -= 1
+                    self._dormant[self._orphans] = back
                 mem = back.facts(t.time_ns) if same else _TrackMemory(deque(), t.time_ns)  # type: ignore[union-attr]
                 self._mem[t.track_id] = mem
             mems.append(mem)
@@ -634,9 +624,9 @@ class Assessor:
                 continue
             s_old = lp.ellipse.semi_major_m / math.sqrt(CHI2_2DOF_95)
             d = geodesic_inverse(la, lo, math.radians(lp.lat_deg), math.radians(lp.lon_deg))[0]
-            if d > 3.0 * math.hypot(s_cur, s_old) + self.launch_same_pad_m:
+            if not d <= 3.0 * math.hypot(s_cur, s_old) + self.launch_same_pad_m:  # (NaN: no)
                 continue
-            if abs(lp.time_ns - cur.time_ns) / NS > 3.0 * math.hypot(cur.time_sigma_s, lp.time_sigma_s):
+            if not abs(lp.time_ns - cur.time_ns) / NS <= 3.0 * math.hypot(cur.time_sigma_s, lp.time_sigma_s):
                 continue
             z = self._path_z(old, x, P, time_ns, self.lost_boost_max_s)
             if z <= 3.0 and z < best_z:
@@ -723,30 +713,6 @@ class Assessor:
         )
         return ImpactPrediction(True, lat, lon, t_imp - t0_s, t_sig, cov, a, b, o, pred.confidence)
 
-    def _may_be_staging(self, time_ns: int, mem: _TrackMemory) -> bool:
-        """Whether a track seen boosting, now coasting, may be between two stages: its thrust ended (``burnout_ns``)
-        less than ``staging_hold_s`` ago, within 3σ of the launch time (one seen in boost) + ``staging_slack_s`` of
-        the end of a stage (not the last) of a multi-stage class its boost fitted, and now is before that class's
-        last stage could have ended (same margin). A node track can flip to midcourse there and predict a short impact on the
-        path (launch-anywhere seed 10: a Japan-land WARNING from a hwasong-14's first-stage burnout, 698 s, the
-        missile overflew Japan). The hold is short: a single-stage missile whose thrust was cut at that time
-        is not told apart, and its land WARNING must not wait long."""
-        lp = mem.launch
-        if mem.burnout_ns is None or not mem.boost_fit or lp is None or not lp.valid:
-            return False
-        if not mem.launch_time_seen_boost:  # a launch time from after burnout is too wide to match stage ends
-            return False
-        if (time_ns - mem.burnout_ns) / NS >= self.staging_hold_s:
-            return False
-        sig = 3.0 * (lp.time_sigma_s if math.isfinite(lp.time_sigma_s) else 10.0) + self.staging_slack_s
-        tau_off = (mem.burnout_ns - lp.time_ns) / NS
-        tau_now = (time_ns - lp.time_ns) / NS
-        for name in mem.boost_fit:
-            ends, total = self._staging.get(name, ((), 0.0))
-            if tau_now - sig < total and any(abs(tau_off - e) <= sig for e in ends):
-                return True
-        return False
-
     def _may_glide(self, phase: Phase, m: np.ndarray, mem: _TrackMemory) -> bool:
         """After its boost, a short-range missile (energy below ``glide_class_range_m``) may be quasi-ballistic,
         unless its boost was seen and fitted only classes that do not glide."""
@@ -805,15 +771,10 @@ class Assessor:
         areas += over_areas
 
         boosting = phase_est.phase == Phase.BOOST
-        if boosting:
-            mem.burnout_ns = None
-        elif mem.seen_boost and mem.burnout_ns is None:
-            mem.burnout_ns = track.time_ns
-        staging = not boosting and self._may_be_staging(track.time_ns, mem)
         # hysteresis: land that a WARNING names stays named down to land_keep_frac of p_land
         p_land = self.p_land * (self.land_keep_frac if mem.land_warned else 1.0)
         lands = [(k, p) for k, p in ((AreaKind.JP_LAND, p_jp), (AreaKind.KR_LAND, p_kr)) if p >= p_land]
-        if pred.valid and lands and not boosting and not staging:
+        if pred.valid and lands and not boosting:
             if mem.land_since_ns is None:
                 mem.land_since_ns = track.time_ns
         else:
@@ -831,10 +792,8 @@ class Assessor:
                 where = f"impact corridor from {c[0]:.2f}°N {c[1]:.2f}°E to {c[2]:.2f}°N {c[3]:.2f}°E"
             size = f"95% ellipse {pred.semi_major_m / 1e3:.0f} x {pred.semi_minor_m / 1e3:.0f} km"
             level, named, reasons = warning_level(
-                p_jp, p_kr, p_sea, over_areas, boosting or staging, held_s, p_land, self.p_eez, self.land_confirm_s
+                p_jp, p_kr, p_sea, over_areas, boosting, held_s, p_land, self.p_eez, self.land_confirm_s
             )
-            if staging:
-                reasons.append("thrust ended when a stage of a class that fits would: a next stage may still fire")
             for kind in overflight:
                 reasons.append(f"predicted path: {AREA_NAMES[kind]}")
             reasons.append(f"{where}, {size}")
@@ -948,7 +907,9 @@ def coast_back(x: np.ndarray, dt_s: float, step_s: float = 0.5) -> np.ndarray | 
     n = max(1, math.ceil(dt_s / step_s))
     out = np.empty(7)
     earth = np.array([GM_M3_S2, RE_J2_M, J2, OMEGA_E_RAD_S])
-    miss = back_integrate(np.ascontiguousarray(x, dtype=np.float64), 0.0, 0.0, 0.0, earth, dt_s / n, dt_s, out)
+    # exactly n steps: the loop runs while the time is below its end, and n sums of dt/n can fall just short
+    ds = dt_s / n
+    miss = back_integrate(np.ascontiguousarray(x, dtype=np.float64), 0.0, 0.0, 0.0, earth, ds, dt_s - 0.5 * ds, out)
     if math.isfinite(miss):  # reached the ground (or rest) first
         return None
     return out[:6].copy()

@@ -72,6 +72,10 @@ class FusionConfig:
     #: (a salvo). 0 disables. # assumption: engineering choice (one node's track ends, another nation's
     #: begins on the same object a cycle or two later)
     handover_s: float = 10.0
+    #: a node's reported last measurement update of a local track (what SystemTrack.fresh_ns reports) counts as
+    #: at most this old (data time, s): a node deletes a track it no longer updates after 20 s
+    #: (TrackerConfig.delete_after_s); an older value is taken as this old. # assumption: engineering choice
+    last_update_max_age_s: float = 30.0
     #: warm start of the CI weights (speed only: the optimum is the same to the weights' tolerance): from the
     #: weights of the last fusion of the group in which the same source held the newest member (False: from
     #: the last fusion, whichever source was newest). A track's optimal weights follow which member is fresh
@@ -91,6 +95,8 @@ class FusionConfig:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
         if not self.handover_s >= 0:
             raise ValueError("handover_s must be >= 0")
+        if not self.last_update_max_age_s > 0:
+            raise ValueError("last_update_max_age_s must be > 0")
         if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:
             raise ValueError("q_by_phase_m2_s3 needs 4 non-negative values (UNKNOWN, BOOST, MIDCOURSE, TERMINAL)")
 

@@ -142,10 +142,15 @@ class FusionEngine:
         coasting = status[upd_idx] == int(Status.COASTING)
         first_seen = lt.fresh_ns[upd_slots] == 0
         fresh = np.where(coasting & ~first_seen, lt.fresh_ns[upd_slots], t_ns[upd_idx])
-        if batch.last_update_ns.size == len(batch):
-            hit = np.asarray(batch.last_update_ns, dtype=np.int64)[upd_idx]
-            fresh = np.where(hit > 0, np.minimum(hit, t_ns[upd_idx]), fresh)
         lt.fresh_ns[upd_slots] = fresh
+        # the last measurement update, where the node reports it (no older than last_update_max_age_s): what the
+        # picture says of the track (SystemTrack.fresh_ns); the engine's own allowances keep the status' time
+        hit = fresh
+        if batch.last_update_ns.size == len(batch):
+            reported = np.asarray(batch.last_update_ns, dtype=np.int64)[upd_idx]
+            oldest = t_ns[upd_idx] - round(cfg.last_update_max_age_s * 1e9)
+            hit = np.where(reported > 0, np.clip(reported, oldest, t_ns[upd_idx]), fresh)
+        lt.hit_ns[upd_slots] = hit
         # timeouts (data time) over every source
         timeout_ns = now_ns - round(cfg.source_timeout_s * 1e9)
         stale = np.nonzero(lt.alive[: store.lt_n] & (lt.t_ns[: store.lt_n] < timeout_ns))[0]
@@ -250,6 +255,7 @@ class FusionEngine:
             st.phase[s] = int(t.phase)
             st.born_ns[s] = int(t.time_ns)
             st.fresh_ns[s] = int(t.fresh_ns or t.time_ns)
+            st.hit_ns[s] = st.fresh_ns[s]
             store.next_id = max(store.next_id, int(t.track_id) + 1)
 
     def __len__(self) -> int:
@@ -283,7 +289,7 @@ class FusionEngine:
         new = object.__new__
         out: list[SystemTrack] = []
         append = out.append
-        ids, phases, fresh = st.id[slots].tolist(), st.phase[slots].tolist(), st.fresh_ns[slots].tolist()
+        ids, phases, fresh = st.id[slots].tolist(), st.phase[slots].tolist(), st.hit_ns[slots].tolist()
         objects = st.objects[slots].tolist()
         for s, i, t, ph, xk, Pk, f, nobj in zip(
             slots.tolist(), ids, t_ns.tolist(), phases, list(x), list(P), fresh, objects, strict=True

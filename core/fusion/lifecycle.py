@@ -65,6 +65,7 @@ class Lifecycle(EngineStep):
         st.mask[g.slots] = np.bitwise_or.reduceat(bits, starts)
         st.phase[g.slots] = np.maximum.reduceat(lt.phase[sel], starts)
         st.fresh_ns[g.slots] = np.maximum.reduceat(lt.fresh_ns[sel], starts)
+        st.hit_ns[g.slots] = np.maximum.reduceat(lt.hit_ns[sel], starts)
         known = lt.beta[sel] > 0.0
         n_known = np.add.reduceat(known.astype(np.float64), starts)
         st.beta[g.slots] = np.where(n_known > 0, np.add.reduceat(lt.beta[sel], starts) / np.maximum(n_known, 1), 0.0)

@@ -101,6 +101,8 @@ class TrackStore:
                 "w_by": ((W_KEYS,), np.float64, 0.0),
                 "beta": ((), np.float64, 0.0),  # ballistic coefficient, kg/m² (0: unknown)
                 "fresh_ns": ((), np.int64, 0),  # time of its newest state not reported COASTING
+                # newest measurement update: the node's last_update_ns where reported, else fresh_ns
+                "hit_ns": ((), np.int64, 0),
             }
         )
         # per source: its local track numbers sorted and their slots (a vectorised look-up of a batch), rebuilt
@@ -125,6 +127,7 @@ class TrackStore:
                 "published": ((), np.bool_, False),  # reported at least once (False: tentative)
                 "born_ns": ((), np.int64, 0),  # data time of its creation
                 "fresh_ns": ((), np.int64, 0),  # newest sensor update (not COASTING) of its members
+                "hit_ns": ((), np.int64, 0),  # newest measurement update of its members (lt.hit_ns)
                 # objects it may stand for: 1, or 1 + the held tentative tracks that one of its own sources
                 # reports beside it (an unresolved group: see Lifecycle.confirm_tentative)
                 "objects": ((), np.int32, 1),
@@ -187,6 +190,7 @@ class TrackStore:
         lt.w[s] = 0.0
         lt.w_key[s] = -1
         lt.fresh_ns[s] = 0
+        lt.hit_ns[s] = 0
         self.src_lookup[src] = None
         nation, node = self.src_names[src]
         self.lt_ref[s] = SourceRef(nation=nation, node_id=node, local_track_number=num)

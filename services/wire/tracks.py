@@ -142,7 +142,7 @@ def encode_batch(batch: LocalTrackBatch) -> bytes:
         s.covariance_upper[:] = upper[i].tolist()
         if batch.sensor_ids:
             t.sensor_ids[:] = list(batch.sensor_ids[i])
-        if batch.last_update_ns.size:
+        if batch.last_update_ns.size == len(batch):
             t.last_update_ns = int(batch.last_update_ns[i])
     return msg.SerializeToString()
 
@@ -205,6 +205,10 @@ class RejectedTrack:
     local_track_number: int
     reason: str  # metrics label
     detail: str  # what a human can act on
+
+
+#: a last_update_ns at most this far after its track's time_ns is a rounding, taken as time_ns (1 ms)
+_LAST_UPDATE_SLACK_NS = 1_000_000
 
 
 def decode_batch_tracks(
@@ -277,7 +281,12 @@ def decode_batch_tracks(
         refuse(~(np.isfinite(quality) & np.isfinite(beta)), "not_finite", "quality or beta is NaN or infinite")
         refuse((quality < 0) | (quality > 1) | (beta < 0), "out_of_range", "quality not in [0, 1] or negative beta")
     last_update = np.array([t.last_update_ns for t in tracks], np.int64)
-    refuse((last_update < 0) | (last_update > times), "out_of_range", "last_update_ns is negative or after time_ns")
+    refuse(
+        (last_update < 0) | (last_update > times + _LAST_UPDATE_SLACK_NS),
+        "out_of_range",
+        "last_update_ns is negative or after time_ns",
+    )
+    last_update = np.minimum(last_update, times)  # (a rounding's worth after time_ns: taken as time_ns)
     dt_s = (times - now_ns) * 1e-9
     refuse(dt_s > limits.max_future_s, "future_time", f"time_ns more than {limits.max_future_s:g} s ahead")
     refuse(-dt_s > limits.max_age_s, "stale_time", f"time_ns more than {limits.max_age_s:g} s old")

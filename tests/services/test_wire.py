@@ -48,6 +48,10 @@ def test_the_last_measurement_update_travels_and_absent_reads_as_zero() -> None:
     sent = LocalTrackBatch(**{**batch.__dict__, "last_update_ns": hit})
     back = wire.decode_batch(wire.encode_batch(sent), "jp", now, LIMITS)
     assert back.last_update_ns.tolist() == hit.tolist()
+    # a rounding's worth (up to 1 ms) after the state's time is taken as the state's time, not refused
+    late = LocalTrackBatch(**{**batch.__dict__, "last_update_ns": batch.time_ns + 500})
+    back = wire.decode_batch(wire.encode_batch(late), "jp", now, LIMITS)
+    assert back.last_update_ns.tolist() == batch.time_ns.tolist()
 
 
 def test_covariance_upper_triangle_is_row_major_and_symmetric() -> None:

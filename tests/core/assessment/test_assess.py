@@ -4,13 +4,12 @@ statements (inside or outside the EEZ, overflight or not), warning levels, and t
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pytest
 from pymap3d.vincenty import vdist
 
-from triwarn.core.assessment.assess import AreaKind, Assessor, Ellipse, LaunchPoint, WarningLevel, _TrackMemory
+from triwarn.core.assessment.assess import AreaKind, Assessor, WarningLevel
 from triwarn.core.assessment.classify import MissileClass
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.missiles import get_missile
@@ -324,35 +323,14 @@ def test_a_later_launch_from_the_same_pad_does_not_take_the_lost_tracks_time(kn2
 def test_a_number_back_on_another_missile_starts_afresh(kn25) -> None:
     """The fusion engine may hand a lost track's number to another missile of a salvo: the memory comes back
     only when the track's path, coasted back, passes where it was lost; here the number returns on a missile
-    launched 80 km away, which keeps none of the lost one's launch estimate."""
+    launched 80 km away, which keeps none of the lost one's launch estimate; the lost one's record stays for
+    its own missile."""
     a, rng, boost_time = _lost_in_boost(kn25, 10)
     g = plan("kn-25", (40.40, 128.30), (39.80, 131.00), "minimum_energy")
     _boost_then_coast(a, g, 1, np.arange(40.0, 70.0, 2.0), rng)
     back = a.last(1).launch
     assert back.valid and back.time_ns != boost_time
     assert float(vdist(back.lat_deg, back.lon_deg, 40.40, 128.30)[0]) < 10 * KM  # its own pad
-
-
-def test_a_thrust_end_at_a_stage_end_of_a_fitting_class_may_be_staging() -> None:
-    """A node track can flip to midcourse when a multi-stage missile's first stage burns out and predict a short
-    impact on the path (launch-anywhere seed 10: a Japan-land WARNING for a hwasong-14 that overflew Japan).
-    While the thrust end matches a stage end (not the last) of a multi-stage class the boost fitted, and that
-    class's last stage could still be burning, no land WARNING is raised (a WATCH instead) for at most 20 s:
-    a single-stage missile whose thrust was cut then is not told apart, and its warning must not wait long."""
-    a = Assessor()
-    launch = LaunchPoint(True, 40.0, 127.0, 0, 4.0, Ellipse(3000.0, 2000.0, 0.0))
-
-    def staging(fit: set[str], off_s: float, now_s: float, seen: bool = True) -> bool:
-        mem = _TrackMemory(deque(), 0, seen_boost=True, launch=launch, boost_fit=frozenset(fit))
-        mem.launch_time_seen_boost = seen
-        mem.burnout_ns = round(off_s * NS)
-        return a._may_be_staging(round(now_s * NS), mem)
-
-    assert staging({"hwasong-14"}, 121.0, 130.0)  # stage 1 ends at 120 s of 220 s
-    assert not staging({"hwasong-14"}, 121.0, 145.0)  # held at most staging_hold_s (20 s)
-    assert not staging({"hwasong-14"}, 60.0, 70.0)  # thrust ended far from any stage end: cut off
-    assert not staging({"nodong", "hwasong-12"}, 100.0, 110.0)  # single-stage classes only
-    assert not staging({"hwasong-14"}, 121.0, 130.0, seen=False)  # a launch time from after burnout: too wide
-    mem = _TrackMemory(deque(), 0, seen_boost=True, launch=None, boost_fit=frozenset({"hwasong-14"}))
-    mem.burnout_ns = 121 * NS
-    assert not a._may_be_staging(130 * NS, mem)  # no launch time: not judged
+    # the lost track's own missile, seen later under a new number, still takes its time
+    _boost_then_coast(a, kn25, 2, np.arange(44.0, 74.0, 2.0), rng)
+    assert a.last(2).launch.time_ns == boost_time

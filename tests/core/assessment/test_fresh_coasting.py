@@ -72,6 +72,10 @@ def test_engine_takes_the_nodes_last_measurement_update_of_a_track_still_confirm
         hit = t0 + min(k, 3) * NS  # the last measurement at t0 + 3 s, still CONFIRMED after it
         seen += engine.ingest(_batch(k, t, x, Status.CONFIRMED, hit_ns=hit)).changed
     assert seen[-1].time_ns == t0 + 7 * NS and seen[-1].fresh_ns == t0 + 3 * NS
+    # an absurd last update (5 min before the state) counts as last_update_max_age_s (30 s) old
+    t = t0 + 8 * NS
+    (track,) = engine.ingest(_batch(8, t, x0, Status.CONFIRMED, hit_ns=t - 300 * NS)).changed
+    assert track.fresh_ns == t - 30 * NS
 
 
 def _kn23():

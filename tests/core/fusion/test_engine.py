@@ -427,17 +427,24 @@ def test_a_held_track_confirmed_by_a_second_nation_is_reported() -> None:
     assert track.track_id == 2 and track.nations == ("jp", "us") and track.objects == 1
 
 
-def test_a_ripple_fired_second_missile_is_counted_then_gets_its_own_number() -> None:
+@pytest.mark.parametrize("hit_lag_s", [None, 0, 2])
+def test_a_ripple_fired_second_missile_is_counted_then_gets_its_own_number(hit_lag_s: int | None) -> None:
     """A node that starts a second local track beside the first (a missile launched 5 s after it from the same
     pad) makes the reported track stand for 2 objects while the second is held as a possible duplicate; once
-    shown, the second has its own number and the first keeps its own, standing for one object again."""
+    shown, the second has its own number and the first keeps its own, standing for one object again. The
+    same when the node reports each track's last measurement update (``hit_lag_s`` before its state: a
+    multi-sensor node's state follows every scan, its last hit only its own detections): the engine's own
+    allowances and the group count keep the status' time."""
     engine = FusionEngine()
     counts, numbers = [], []
     for k in range(30):
         t = T0 + k * S
         sep = np.array([1000.0 + 300.0 * max(k - 5, 0) ** 1.5, 0.0, 0.0, 0.0, 0.0, 0.0])  # drifting apart
         nums, xs = ([1], [true_state(t)]) if k < 5 else ([1, 2], [true_state(t), true_state(t) + sep])
-        engine.ingest(make_batch("us", t, nums, xs))
+        batch = make_batch("us", t, nums, xs)
+        if hit_lag_s is not None:
+            batch = dataclasses.replace(batch, last_update_ns=batch.time_ns - hit_lag_s * S)
+        engine.ingest(batch)
         snap = engine.snapshot()
         counts.append({tr.track_id: tr.objects for tr in snap})
         numbers.append(sorted(tr.track_id for tr in snap))
