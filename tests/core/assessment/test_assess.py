@@ -274,7 +274,7 @@ def kn25():
 def test_a_track_back_under_its_number_keeps_its_launch_time(kn25) -> None:
     """A track deleted at burnout (the infrared sensor lost the plume) and taken back under its number after a
     gap keeps the launch time it had from its boost: the assessor keeps what it learnt about the object, and
-    a time from the states seen coasting afterwards never replaces one seen boosting."""
+    here the templates' times from the states seen coasting afterwards are less sure and do not replace it."""
     f = kn25
     rng = np.random.default_rng(7)
     a = Assessor()
