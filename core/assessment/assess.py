@@ -616,9 +616,13 @@ class Assessor:
         s_cur = cur.ellipse.semi_major_m / math.sqrt(CHI2_2DOF_95)
         best: _TrackMemory | None = None
         best_z = math.inf
+        oldest_ns = time_ns - round(self.lost_boost_max_s * NS)
         for old in self._dormant.values():
             lp = old.launch
-            if lp is None or old.launch_claimed or not old.launch_time_seen_boost:
+            # cheap tests first: the path test needs a lost state at most lost_boost_max_s old
+            if not oldest_ns <= old.end_ns < time_ns or lp is None or old.launch_claimed:
+                continue
+            if not old.launch_time_seen_boost:
                 continue
             if not lp.time_sigma_s < cur.time_sigma_s:  # only a surer time (a lagging first track's is not)
                 continue
