@@ -18,6 +18,11 @@ class FusionConfig:
     #: a local track leaves its system track only when its aligned difference exceeds this (hysteresis
     #: against the gate: the 1 - 1e-6 quantile for 6 degrees of freedom)
     release_chi2: float = 38.25833637714585
+    #: a local track beyond the release gate while two other members of its system track agree (outvoted) in
+    #: this many consecutive updates of its own is drifting off the object: it may no longer rejoin that system
+    #: track at once, and the number stays with the members that agree. Fewer updates are the trackers of
+    #: several nations seeing one burnout a cycle or two apart (it rejoins). # assumption: not a published figure
+    outvoted_updates: int = 3
     #: gate for merging two system tracks without a common source into one
     merge_chi2: float = CHI2_6DOF_0999
     #: track states older than the newest time seen minus this are dropped and counted, seconds
@@ -87,6 +92,8 @@ class FusionConfig:
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
             raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
+        if not self.outvoted_updates >= 1:
+            raise ValueError("outvoted_updates must be >= 1")
         if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
             raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
         if not self.reacquire_s >= 0 or not self.reacquire_margin_chi2 >= 0:

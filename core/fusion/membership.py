@@ -7,12 +7,13 @@ Gate and assignment kernel times are added to ``timings_s["gate"]`` and ``timing
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 import numpy.typing as npt
 
-from triwarn.core.fusion.association import assign_sparse, gate_pairs, min_d2_to_others
+from triwarn.core.fusion.association import assign_sparse, gate_pairs, mahalanobis2, min_d2_to_others
 from triwarn.core.fusion.prediction import NS, EngineStep, MemberGroups, reach_bound
 from triwarn.core.fusion.store import in_slots
 from triwarn.core.tracks import FloatArray, IntArray, Phase
@@ -33,6 +34,12 @@ class Membership(EngineStep):
         # stability: a local track stays with its system track unless it is inconsistent (beyond the wider
         # release gate) with every other member, aligned to the same time (classic track-to-track test)
         changed = False
+        # released tracks that the other members, consistent among themselves, outvoted in the last
+        # cfg.outvoted_updates updates of their own (a drift, not one cycle of trackers seeing a burnout at different
+        # times): local slot -> the system track slot it left. Such a track does not rejoin that system track in
+        # this batch: that track's state still holds the released track's contribution (fused again only after
+        # this association), so it would gate at once and keep the number on the drifting track
+        outvoted: dict[int, int] = {}
         if groups.sel.size:
             flag = np.zeros(groups.sel.size, dtype=np.bool_)
             flag[in_slots(groups.sel, upd, store.lt_n)] = True
@@ -41,7 +48,12 @@ class Membership(EngineStep):
             min_d2_to_others(groups.offsets, groups.x, groups.P, flag, d2)
             timings_s["gate"] += time.perf_counter() - t_k
             bad = flag & (groups.size_of_member > 1) & ~(d2 <= cfg.release_chi2)
-            for s in groups.sel[bad].tolist():
+            lt.outvoted[groups.sel[flag & ~bad]] = 0
+            for i in np.nonzero(bad)[0].tolist():
+                s = int(groups.sel[i])
+                lt.outvoted[s] = lt.outvoted[s] + 1 if self.outvoted(groups, i) else 0
+                if lt.outvoted[s] >= cfg.outvoted_updates:
+                    outvoted[s] = int(lt.sys[s])
                 store.detach(s)
                 changed = True
         free = np.nonzero(lt.sys[upd] < 0)[0]
@@ -83,6 +95,10 @@ class Membership(EngineStep):
                 False,
             )
             timings_s["gate"] += time.perf_counter() - t_k
+            if rows.size and outvoted:
+                back = np.array([outvoted.get(s, -1) for s in upd[free[rows]].tolist()], dtype=np.int64)
+                keep = back != cand[cols]
+                rows, cols, d2 = rows[keep], cols[keep], d2[keep]
             if rows.size and st.dormant[cand[cols]].any():
                 keep = self.reacquisition_clear(free.size, rows, cols, d2, cand, xs, Ps, t_c)
                 rows, cols, d2 = rows[keep], cols[keep], d2[keep]
@@ -105,6 +121,19 @@ class Membership(EngineStep):
             store.st.mask[sys_slot] |= bit
             changed_sys.add(sys_slot)
         return True
+
+    def outvoted(self, groups: MemberGroups, i: int) -> bool:
+        """Whether member row ``i`` of ``groups`` (beyond the release gate from every other member of its group)
+        is the odd one out: two other members of its group agree (aligned d² within ``release_chi2``). Without
+        such a majority (two members, or all of them apart: e.g. trackers that see a burnout at different
+        cycles) nobody is known to be wrong, and the released track may rejoin at once."""
+        g = int(np.searchsorted(groups.offsets, i, side="right")) - 1
+        a, b = int(groups.offsets[g]), int(groups.offsets[g + 1])
+        others = [k for k in range(a, b) if k != i]
+        for j, k in itertools.combinations(others, 2):
+            if mahalanobis2(groups.x[j], groups.P[j], groups.x[k], groups.P[k]) <= self.cfg.release_chi2:
+                return True
+        return False
 
     def reacquisition_clear(
         self,

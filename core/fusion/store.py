@@ -103,6 +103,8 @@ class TrackStore:
                 "fresh_ns": ((), np.int64, 0),  # time of its newest state not reported COASTING
                 # newest measurement update: the node's last_update_ns where reported, else fresh_ns
                 "hit_ns": ((), np.int64, 0),
+                # consecutive updates of its own in which it was outvoted (Membership.outvoted), 0 otherwise
+                "outvoted": ((), np.int64, 0),
             }
         )
         # per source: its local track numbers sorted and their slots (a vectorised look-up of a batch), rebuilt
@@ -191,6 +193,7 @@ class TrackStore:
         lt.w_key[s] = -1
         lt.fresh_ns[s] = 0
         lt.hit_ns[s] = 0
+        lt.outvoted[s] = 0
         self.src_lookup[src] = None
         nation, node = self.src_names[src]
         self.lt_ref[s] = SourceRef(nation=nation, node_id=node, local_track_number=num)
