@@ -93,6 +93,7 @@ class _Active:
     deleted_ns: int = 0  # when
     #: level and areas of the last warning published from a sensor-updated (not coasted) assessment
     backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None = None
+    backed_sensor_ns: int = 0  # the sensor time of that assessment (ns; 0: unknown)
 
 
 @dataclass
@@ -105,6 +106,11 @@ class WarningBook:
     #: a track without a sensor update for this long coasts (the node trackers report a track they no longer
     #: update for coast_after_s = 5 s before they delete it; assumption: twice that)
     coast_after_s: float = 10.0
+    #: an assessment of a track without a sensor update for this long may narrow its warning but not escalate
+    #: it (:func:`_no_escalation`): its state is a prediction, e.g. of a node's track that lost a missile in
+    #: boost and coasts on ballistically (assumption: the nodes report a track CONFIRMED for 5 s after its last
+    #: measurement; 2.5 revisits of the slowest radar)
+    escalate_stale_s: float = 5.0
     coast_end_s: float = 60.0  # a coasting warning ends this long after its predicted impact
     lost_after_s: float = 300.0  # ... or, without a predicted impact, this long after its last sensor update
     #: a track held less than min_held_s (from its warning's issue to its deletion) and not re-acquired within
@@ -206,13 +212,20 @@ class WarningBook:
             self._next_id += 1
             announced = kinds if threatening else frozenset()
             backed = None if coasting else (w.level, w.areas)
-            self._active[tid] = _Active(w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, backed=backed)
+            self._active[tid] = _Active(
+                w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, backed=backed,
+                backed_sensor_ns=0 if coasting else a.sensor_time_ns,
+            )  # fmt: skip
             return w
         act.seen_terminal |= a.phase == Phase.TERMINAL
         prev = act.last
         if act.coasting and prev.impact.valid and not a.impact.valid:
             return None  # re-acquired, no prediction yet: the warning coasts on its last one meanwhile
-        if coasting:  # no sensor update: the prediction may narrow the warning but never escalate it
+        # no recent sensor update (coasting, or none for escalate_stale_s), or none since the warning last stood on
+        # one: the assessment is of a prediction (a node's track that lost its object, a state between two scans),
+        # which may narrow the warning but never escalate it
+        unbacked = coasting or stale_s > self.escalate_stale_s or 0 < a.sensor_time_ns <= act.backed_sensor_ns
+        if unbacked:
             named, a = _no_escalation(a, named, act.backed)
             kinds = frozenset(x.kind for x in named if x.probability > 0.0)
             threatening = a.impact.valid and a.level >= WarningLevel.WATCH and bool(kinds)
@@ -261,8 +274,10 @@ class WarningBook:
             updated_time_ns=now_ns,
             sensor_time_ns=a.sensor_time_ns,
         )
-        backed = act.backed if coasting else (w.level, w.areas)
-        self._active[tid] = _Active(w, a, kinds, act.seen_terminal, announced, coasting, backed=backed)
+        backed, backed_ns = (act.backed, act.backed_sensor_ns) if unbacked else ((w.level, w.areas), a.sensor_time_ns)
+        self._active[tid] = _Active(
+            w, a, kinds, act.seen_terminal, announced, coasting, backed=backed, backed_sensor_ns=backed_ns
+        )
         return w
 
     def _coast(self, act: _Active, now_ns: int, why: str) -> WarningChange:
@@ -325,6 +340,7 @@ class WarningBook:
                     seen_terminal,
                     other.announced,
                     backed=other.backed,
+                    backed_sensor_ns=other.backed_sensor_ns,
                 )
                 self._active[ltid].coasting = other.coasting
                 out.append(w)

@@ -68,3 +68,36 @@ def test_a_sensor_update_lets_the_warning_escalate_again() -> None:
     (w,) = book.update({1: fresh}, [], 121 * NS)
     assert w.state == WarningState.IMPACT_EXPECTED
     assert w.level == WarningLevel.WARNING and _kinds(w) == {AreaKind.JP_LAND}
+
+
+def test_a_state_predicted_past_escalate_stale_s_does_not_escalate_before_the_track_coasts() -> None:
+    """A node's track that lost a missile in boost is reported CONFIRMED for 5 s and coasts only after 10 s: its
+    predicted states (here 7.5 s after its last measurement, which came after the warning) may not raise a land
+    WARNING in between."""
+    book = WarningBook()
+    book.update({1: _watch(100.0, areas=(JP_EEZ, JP_OVER))}, [], 100 * NS)
+    stale = assessment(
+        1, level=WarningLevel.WARNING, impact=(36.0, 138.0), t_s=108.0, fresh_s=100.5, areas=(JP_LAND, JP_OVER)
+    )
+    out = book.update({1: stale}, [], 108 * NS)
+    assert all(w.state != WarningState.COASTING for w in out)  # not coasting yet (10 s)
+    assert all(w.level == WarningLevel.WATCH and AreaKind.JP_LAND not in _kinds(w) for w in out)
+    # the same prediction 3 s after a measurement escalates
+    (w,) = book.update({1: replace(stale, time_ns=110 * NS, fresh_ns=107 * NS)}, [], 110 * NS)
+    assert w.level == WarningLevel.WARNING and AreaKind.JP_LAND in _kinds(w)
+
+
+def test_without_a_measurement_since_the_warning_stood_it_does_not_escalate() -> None:
+    """No sensor update since the last sensor-backed warning (1 s later, same sensor time): a prediction, not
+    acted on; the next measurement lets it escalate."""
+    book = WarningBook()
+    book.update({1: _watch(100.0, fresh_s=99.5, areas=(JP_EEZ, JP_OVER))}, [], 100 * NS)
+    same = assessment(
+        1, level=WarningLevel.WARNING, impact=(36.0, 138.0), t_s=101.0, fresh_s=99.5, areas=(JP_LAND, JP_OVER)
+    )
+    out = book.update({1: same}, [], 101 * NS)
+    assert all(w.level == WarningLevel.WATCH and AreaKind.JP_LAND not in _kinds(w) for w in out)
+    (w,) = book.update({1: replace(same, time_ns=102 * NS, fresh_ns=101_500_000_000)}, [], 102 * NS)
+    assert w.level == WarningLevel.WARNING and AreaKind.JP_LAND in _kinds(w)
+    # and assessment() fills fresh_ns as the warning's sensor time (what the rule compares)
+    assert w.sensor_time_ns == 101_500_000_000
