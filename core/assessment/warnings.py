@@ -16,7 +16,8 @@ of the one warning a track can have (``Warning.State`` in picture.proto):
 - ``COASTING``: no sensor holds the object (its track was last updated more than ``coast_after_s`` ago, or
   it was deleted before its predicted impact: out of coverage). The warning stands, under the same id, on its
   last prediction; ``sensor_time_ns`` says when a sensor last saw it. Assessments of a coasted state may
-  narrow it but never escalate it past its last sensor-backed warning (:func:`_no_escalation`).
+  narrow it but never escalate it past its last sensor-backed warning (:func:`_no_escalation`); so too, before
+  it coasts, an assessment without a sensor update for ``escalate_stale_s`` or since the track's previous one.
   It continues (``UPDATED``, same id) when the track is assessed again (the fusion service keeps the number
   of a re-acquired track), and ends
   (``ENDED``) ``coast_end_s`` after its predicted impact, or ``lost_after_s`` after its last sensor update
@@ -91,9 +92,10 @@ class _Active:
     coasting: bool = False
     deleted: bool = False  # the track was deleted (out of coverage) and its warning coasts
     deleted_ns: int = 0  # when
-    #: level and areas of the last warning published from a sensor-updated (not coasted) assessment
+    #: level and areas of the last warning published from a sensor-backed assessment (a sensor update within
+    #: escalate_stale_s, and a new one since the assessment before: see WarningBook._assess_one)
     backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None = None
-    backed_sensor_ns: int = 0  # the sensor time of that assessment (ns; 0: unknown)
+    last_sensor_ns: int = 0  # the sensor time of the track's last assessment, published or not (ns; 0: none)
 
 
 @dataclass
@@ -131,6 +133,10 @@ class WarningBook:
     same_path_m_per_s: float = 50.0
     _next_id: int = 1
     _active: dict[int, _Active] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.escalate_stale_s <= self.coast_after_s:
+            raise ValueError("escalate_stale_s must be in [0, coast_after_s]: a coasting track never escalates")
 
     @property
     def active(self) -> list[WarningChange]:
@@ -211,20 +217,22 @@ class WarningBook:
             )
             self._next_id += 1
             announced = kinds if threatening else frozenset()
-            backed = None if coasting else (w.level, w.areas)
+            backed = None if coasting or stale_s > self.escalate_stale_s else (w.level, w.areas)
             self._active[tid] = _Active(
                 w, a, kinds, a.phase == Phase.TERMINAL, announced, coasting, backed=backed,
-                backed_sensor_ns=0 if coasting else a.sensor_time_ns,
+                last_sensor_ns=a.sensor_time_ns,
             )  # fmt: skip
             return w
         act.seen_terminal |= a.phase == Phase.TERMINAL
         prev = act.last
         if act.coasting and prev.impact.valid and not a.impact.valid:
             return None  # re-acquired, no prediction yet: the warning coasts on its last one meanwhile
-        # no recent sensor update (coasting, or none for escalate_stale_s), or none since the warning last stood on
-        # one: the assessment is of a prediction (a node's track that lost its object, a state between two scans),
-        # which may narrow the warning but never escalate it
-        unbacked = coasting or stale_s > self.escalate_stale_s or 0 < a.sensor_time_ns <= act.backed_sensor_ns
+        # no recent sensor update (coasting, or none for escalate_stale_s), or none since the track's previous
+        # assessment (the same or an older sensor time: e.g. the freshest member left the track): the assessment
+        # is of a prediction (a node's track that lost its object, a state between two scans), which may narrow
+        # the warning but never escalate it
+        unbacked = coasting or stale_s > self.escalate_stale_s or 0 < a.sensor_time_ns <= act.last_sensor_ns
+        act.last_sensor_ns = a.sensor_time_ns
         if unbacked:
             named, a = _no_escalation(a, named, act.backed)
             kinds = frozenset(x.kind for x in named if x.probability > 0.0)
@@ -274,9 +282,9 @@ class WarningBook:
             updated_time_ns=now_ns,
             sensor_time_ns=a.sensor_time_ns,
         )
-        backed, backed_ns = (act.backed, act.backed_sensor_ns) if unbacked else ((w.level, w.areas), a.sensor_time_ns)
+        backed = act.backed if unbacked else (w.level, w.areas)
         self._active[tid] = _Active(
-            w, a, kinds, act.seen_terminal, announced, coasting, backed=backed, backed_sensor_ns=backed_ns
+            w, a, kinds, act.seen_terminal, announced, coasting, backed=backed, last_sensor_ns=a.sensor_time_ns
         )
         return w
 
@@ -340,7 +348,7 @@ class WarningBook:
                     seen_terminal,
                     other.announced,
                     backed=other.backed,
-                    backed_sensor_ns=other.backed_sensor_ns,
+                    last_sensor_ns=other.last_sensor_ns,
                 )
                 self._active[ltid].coasting = other.coasting
                 out.append(w)
@@ -410,9 +418,10 @@ def _same_path(lost: Assessment, live: Assessment, gate_m: float, gate_m_per_s: 
 def _no_escalation(
     a: Assessment, named: tuple[ThreatenedArea, ...], backed: tuple[WarningLevel, tuple[ThreatenedArea, ...]] | None
 ) -> tuple[tuple[ThreatenedArea, ...], Assessment]:
-    """What a track's warning says from an assessment on a coasted state (no sensor update for
-    ``coast_after_s``), given ``backed``: the level and areas of its last warning published from a
-    sensor-updated assessment (None: none yet; then the assessment as it is). A coasted state extrapolates the
+    """What a track's warning says from an assessment on a predicted state (no sensor update for
+    ``escalate_stale_s``, coasting after ``coast_after_s``, or none since the track's previous assessment), given
+    ``backed``: the level and areas of its last warning published from a sensor-backed assessment (None: none
+    yet; then the assessment as it is). A coasted state extrapolates the
     last measured motion (a boost that has since ended, a manoeuvre), so it may narrow the warning (an area
     dropped, a lower level; and raise it back up to ``backed``) but not escalate it: an assessment with a level
     above ``backed``'s or an area ``backed`` does not name leaves the warning standing on ``backed`` (a higher

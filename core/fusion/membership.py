@@ -51,7 +51,12 @@ class Membership(EngineStep):
             lt.outvoted[groups.sel[flag & ~bad]] = 0
             for i in np.nonzero(bad)[0].tolist():
                 s = int(groups.sel[i])
-                lt.outvoted[s] = lt.outvoted[s] + 1 if self.outvoted(groups, i) else 0
+                if self.outvoted(groups, i):  # counted per system track: in another one it starts again
+                    tid = store.st.id[lt.sys[s]]
+                    lt.outvoted[s] = lt.outvoted[s] + 1 if lt.outvoted_of[s] == tid else 1
+                    lt.outvoted_of[s] = tid
+                else:
+                    lt.outvoted[s] = 0
                 if lt.outvoted[s] >= cfg.outvoted_updates:
                     outvoted[s] = int(lt.sys[s])
                 store.detach(s)
@@ -95,12 +100,12 @@ class Membership(EngineStep):
                 False,
             )
             timings_s["gate"] += time.perf_counter() - t_k
-            if rows.size and outvoted:
-                back = np.array([outvoted.get(s, -1) for s in upd[free[rows]].tolist()], dtype=np.int64)
-                keep = back != cand[cols]
-                rows, cols, d2 = rows[keep], cols[keep], d2[keep]
             if rows.size and st.dormant[cand[cols]].any():
                 keep = self.reacquisition_clear(free.size, rows, cols, d2, cand, xs, Ps, t_c)
+                rows, cols, d2 = rows[keep], cols[keep], d2[keep]
+            if rows.size and outvoted:  # after reacquisition_clear: its gate on the track left counts there
+                back = np.array([outvoted.get(s, -1) for s in upd[free[rows]].tolist()], dtype=np.int64)
+                keep = back != cand[cols]
                 rows, cols, d2 = rows[keep], cols[keep], d2[keep]
             if rows.size:
                 t_k = time.perf_counter()

@@ -103,8 +103,11 @@ class TrackStore:
                 "fresh_ns": ((), np.int64, 0),  # time of its newest state not reported COASTING
                 # newest measurement update: the node's last_update_ns where reported, else fresh_ns
                 "hit_ns": ((), np.int64, 0),
-                # consecutive updates of its own in which it was outvoted (Membership.outvoted), 0 otherwise
+                # consecutive updates of its own in which it was outvoted (Membership.outvoted) in the system
+                # track numbered outvoted_of (-1: none); back to 0 on an update in which it is not (consistent,
+                # or no majority) and on slot reuse; a release keeps it (it goes on if it rejoins outvoted_of)
                 "outvoted": ((), np.int64, 0),
+                "outvoted_of": ((), np.int64, -1),
             }
         )
         # per source: its local track numbers sorted and their slots (a vectorised look-up of a batch), rebuilt
@@ -194,6 +197,7 @@ class TrackStore:
         lt.fresh_ns[s] = 0
         lt.hit_ns[s] = 0
         lt.outvoted[s] = 0
+        lt.outvoted_of[s] = -1
         self.src_lookup[src] = None
         nation, node = self.src_names[src]
         self.lt_ref[s] = SourceRef(nation=nation, node_id=node, local_track_number=num)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from assessments import NS, assessment
 
 from triwarn.core.assessment.assess import AreaKind, ThreatenedArea, WarningLevel
@@ -95,9 +96,27 @@ def test_without_a_measurement_since_the_warning_stood_it_does_not_escalate() ->
     same = assessment(
         1, level=WarningLevel.WARNING, impact=(36.0, 138.0), t_s=101.0, fresh_s=99.5, areas=(JP_LAND, JP_OVER)
     )
-    out = book.update({1: same}, [], 101 * NS)
-    assert all(w.level == WarningLevel.WATCH and AreaKind.JP_LAND not in _kinds(w) for w in out)
+    (w,) = book.update({1: same}, [], 101 * NS)  # the impact point moved: news, but at WATCH, without land
+    assert w.level == WarningLevel.WATCH and AreaKind.JP_LAND not in _kinds(w)
     (w,) = book.update({1: replace(same, time_ns=102 * NS, fresh_ns=101_500_000_000)}, [], 102 * NS)
     assert w.level == WarningLevel.WARNING and AreaKind.JP_LAND in _kinds(w)
-    # and assessment() fills fresh_ns as the warning's sensor time (what the rule compares)
     assert w.sensor_time_ns == 101_500_000_000
+
+
+def test_a_sensor_time_that_goes_back_blocks_one_assessment_only() -> None:
+    """The freshest member leaves the track: its sensor time goes back (99 s after 100 s). That assessment is no
+    news; the next measurement (99.8 s, still before the warning's) lets the warning escalate."""
+    book = WarningBook()
+    book.update({1: _watch(100.0, areas=(JP_EEZ, JP_OVER))}, [], 100 * NS)
+    land = assessment(
+        1, level=WarningLevel.WARNING, impact=(36.0, 138.0), t_s=101.0, fresh_s=99.0, areas=(JP_LAND, JP_OVER)
+    )
+    (w,) = book.update({1: land}, [], 101 * NS)
+    assert w.level == WarningLevel.WATCH and AreaKind.JP_LAND not in _kinds(w)
+    (w,) = book.update({1: replace(land, time_ns=102 * NS, fresh_ns=99_800_000_000)}, [], 102 * NS)
+    assert w.level == WarningLevel.WARNING and AreaKind.JP_LAND in _kinds(w)
+
+
+def test_escalate_stale_s_must_not_exceed_coast_after_s() -> None:
+    with pytest.raises(ValueError, match="escalate_stale_s"):
+        WarningBook(escalate_stale_s=12.0)

@@ -59,6 +59,9 @@ def test_a_disagreement_of_two_cycles_keeps_the_track_and_its_number() -> None:
     engine = FusionEngine()
     history = _run(engine, drifting=[10, 11])
     assert all(h == {"us": {1}, "jp": {1}, "kr": {1}} for h in history)
+    # outvotes count in a row only: two, one cycle in step, two more is no third in a row
+    history = _run(FusionEngine(), drifting=[10, 11, 13, 14])
+    assert all(h == {"us": {1}, "jp": {1}, "kr": {1}} for h in history)
 
 
 def test_without_a_majority_nobody_is_outvoted() -> None:
