@@ -79,6 +79,18 @@ class TrackerConfig:
     rate_to_manoeuvre_1_s: float = 0.02  # assumption: one manoeuvre onset per ~50 s of re-entry
     q_manoeuvre_m2_s3: float = 1e-4  # its white acceleration there: the ballistic one (in the air: + drag error)
     q_jerk_manoeuvre_m2_s5: float = 0.5  # assumption: its acceleration (lift) turns with the path: ~0.7 m/s² per √s
+    # thrust stays possible for a while after a track was last seen thrusting: while it ascends, within
+    # mu_accel_floor_s of its last update with the accelerating model at least thrust_seen_mu, that model's
+    # probability is kept at least mu_accel_floor before each mixing, so it keeps its own state (thrust
+    # estimate) instead of being re-initialised from the ballistic one. A staging is a thrust drop (stage 2's
+    # acceleration a fraction of stage 1's at burnout), which the IMM can take for the burnout; with
+    # rate_to_boost_1_s alone the track then stays ballistic while the missile thrusts on, lags it and loses it.
+    # A track first seen in mid-course is never seen thrusting and stays a plain ballistic filter; after a real
+    # burnout the floor ends mu_accel_floor_s later. # assumption: engineering values (the IMM took a staging
+    # for the burnout for ~10 s in the families)
+    mu_accel_floor: float = 1e-3
+    mu_accel_floor_s: float = 60.0
+    thrust_seen_mu: float = 0.9
     mu_boost_init: float = 0.2  # a radar's first report: thrusting or not (0.5 made coasting tracks conservative)
     sigma_v_init_m_s: float = 3000.0
     beta_init_kg_m2: float = 5000.0
@@ -234,6 +246,7 @@ class Tracker:
         self.last_ir_t = np.full(cap, -np.inf)
         self.sensor_t = np.full((cap, self.sp.shape[0]), -np.inf)  # last update by each sensor
         self.fell = np.zeros(cap, np.bool_)  # the track was once reported clearly falling
+        self.thrust_t = np.full(cap, -np.inf)  # last update with the accelerating model >= thrust_seen_mu
 
     def _grow(self, need: int) -> None:
         cap = self.t.shape[0]
@@ -260,6 +273,7 @@ class Tracker:
                 "last_ir_t",
                 "sensor_t",
                 "fell",
+                "thrust_t",
             )
         }
         self._alloc(new)
@@ -281,6 +295,7 @@ class Tracker:
     # --- one scan ----------------------------------------------------------------------------------------
 
     def predict(self, t_s: float) -> None:
+        self._keep_thrust_possible(t_s)
         imm.imm_predict_batch(
             self.xm,
             self.Pm,
@@ -296,6 +311,21 @@ class Tracker:
             self.params,
             self.atm,
         )
+
+    def _keep_thrust_possible(self, t_s: float) -> None:
+        """Before mixing: the accelerating model's probability of every live track seen thrusting within
+        ``mu_accel_floor_s`` before ``t_s`` whose ballistic-model state ascends (radial velocity > 0) is at least
+        ``mu_accel_floor`` (see TrackerConfig)."""
+        floor = self.cfg.mu_accel_floor
+        if floor <= 0.0:
+            return
+        xb = self.xm[:, 0]
+        ascending = np.einsum("ij,ij->i", xb[:, :3], xb[:, 3:6]) > 0.0
+        recent = t_s - self.thrust_t <= self.cfg.mu_accel_floor_s
+        sel = self.live & recent & ascending & (self.mu[:, 1] < floor)
+        if sel.any():
+            self.mu[sel, 1] = floor
+            self.mu[sel, 0] = 1.0 - floor
 
     def process_scan(self, sensor: int, t_s: float, zm: np.ndarray) -> np.ndarray:
         """Process one scan of sensor ``sensor`` at ``t_s``: zm (k, m) measurements in the sensor's
@@ -334,6 +364,7 @@ class Tracker:
                 meas = free_cols[cols_any[c[ok]]]
                 if slots.size:
                     imm.imm_update_batch(self.xm, self.Pm, self.Cm, self.mu, slots, z[meas], sp, sensor)
+                    self.thrust_t[slots[self.mu[slots, 1] >= self.cfg.thrust_seen_mu]] = t_s
                     if tier == TENTATIVE:
                         self.hits[slots] += 1
                     self.last_hit_t[slots] = t_s
@@ -532,6 +563,7 @@ class Tracker:
         self.sensor_t[slots] = -np.inf
         self.sensor_t[slots, sensor] = t_s
         self.fell[slots] = False
+        self.thrust_t[slots] = -np.inf
         return slots
 
     # --- maintenance and reports -------------------------------------------------------------------------

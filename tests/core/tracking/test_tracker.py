@@ -339,3 +339,42 @@ def test_one_track_follows_the_missile_through_burnout() -> None:
                     worst = max(worst, float(np.linalg.norm(smp.pos_ecef_m[0] - lt.x[i, :3])))
         assert len(numbers) == 1, (seed, numbers)
         assert worst < 3000.0, (seed, worst)
+
+
+def _numbers_on(fam: str, seed: int, nation: str, obj: str, t0: float, t1: float, cfg: TrackerConfig, tmp) -> list:
+    """(t, number, distance m) of the nation's track nearest missile ``obj`` at each second in [t0, t1)."""
+    from triwarn.scenarios.families import generate
+    from triwarn.scenarios.scenario_file import load_scenario
+    from triwarn.sensors.sim.nation import NationSim
+
+    path = tmp / f"{fam}-{seed}.toml"
+    path.write_text(generate(fam, seed).toml())
+    sim = NationSim(nation, load_scenario(str(path)), seed=seed, tracker_config=cfg)
+    j = list(sim.truth.object_ids).index(obj)
+    out = []
+    for t in np.arange(0.0, t1):
+        lt = sim.step(float(t))
+        if t < t0:
+            continue
+        best = None
+        for i in np.flatnonzero(lt.status != Status.DELETED):
+            smp = sim.truth.sample(float(lt.t_s[i]))
+            d = np.linalg.norm(smp.pos_ecef_m - lt.x[i, :3], axis=1)
+            if int(np.argmin(d)) == j and (best is None or d[j] < best[2]):
+                best = (float(t), int(lt.track_numbers[i]), float(d[j]))
+        if best is not None:
+            out.append(best)
+    return out
+
+
+def test_a_track_seen_thrusting_follows_the_missile_through_a_staging(tmp_path) -> None:
+    """Launch-anywhere seed 10, the KR track of missile m2, still boosting at T+195-240 s: at T+213 s the IMM
+    takes a thrust drop for the burnout (phase MIDCOURSE). With the boost model kept at 1e-3 for 60 s after
+    thrust was last seen while the track ascends (TrackerConfig.mu_accel_floor) it comes back to boost and the
+    track keeps its number, within 1.5 km of the missile; without it the track stays ballistic, loses the
+    missile and a new one starts."""
+    kept = _numbers_on("launch-anywhere", 10, "kr", "m2", 195.0, 240.0, TrackerConfig(), tmp_path)
+    assert len(kept) >= 40 and len({n for _, n, _ in kept}) == 1, kept
+    assert max(d for _, _, d in kept) < 1500.0, kept
+    lost = _numbers_on("launch-anywhere", 10, "kr", "m2", 195.0, 240.0, TrackerConfig(mu_accel_floor=0.0), tmp_path)
+    assert len({n for _, n, _ in lost}) > 1, lost
