@@ -86,9 +86,12 @@ class TrackerConfig:
     # acceleration a fraction of stage 1's at burnout), which the IMM can take for the burnout; with
     # rate_to_boost_1_s alone the track then stays ballistic while the missile thrusts on, lags it and loses it.
     # A track first seen in mid-course is never seen thrusting and stays a plain ballistic filter; after a real
-    # burnout the floor ends mu_accel_floor_s later. # assumption: engineering values (the IMM took a staging
-    # for the burnout for ~10 s in the families)
-    mu_accel_floor: float = 1e-3
+    # burnout the floor ends mu_accel_floor_s later, unless the floored model wins on noise to thrust_seen_mu
+    # again (each time renews it; bounded by the ascent). # assumption: engineering values (the IMM took a
+    # staging for the burnout for ~10 s in the families)
+    # (2e-3: after mixing still at least gate_model_probability, so the boost model's gate is in the union and
+    # reports that only it predicts still update the track)
+    mu_accel_floor: float = 2e-3
     mu_accel_floor_s: float = 60.0
     thrust_seen_mu: float = 0.9
     mu_boost_init: float = 0.2  # a radar's first report: thrusting or not (0.5 made coasting tracks conservative)
@@ -315,14 +318,17 @@ class Tracker:
     def _keep_thrust_possible(self, t_s: float) -> None:
         """Before mixing: the accelerating model's probability of every live track seen thrusting within
         ``mu_accel_floor_s`` before ``t_s`` whose ballistic-model state ascends (radial velocity > 0) is at least
-        ``mu_accel_floor`` (see TrackerConfig)."""
+        ``mu_accel_floor`` (see TrackerConfig). Only tracks that :func:`imm.imm_predict_batch` mixes (time of
+        validity before ``t_s``): a second scan at the same time leaves the probabilities of the last update. After
+        mixing the floored model is a little under ``mu_accel_floor``, still above ``gate_model_probability``:
+        its gate is in the union (:meth:`_gate`)."""
         floor = self.cfg.mu_accel_floor
         if floor <= 0.0:
             return
         xb = self.xm[:, 0]
         ascending = np.einsum("ij,ij->i", xb[:, :3], xb[:, 3:6]) > 0.0
         recent = t_s - self.thrust_t <= self.cfg.mu_accel_floor_s
-        sel = self.live & recent & ascending & (self.mu[:, 1] < floor)
+        sel = self.live & (self.t < t_s) & recent & ascending & (self.mu[:, 1] < floor)
         if sel.any():
             self.mu[sel, 1] = floor
             self.mu[sel, 0] = 1.0 - floor
@@ -563,7 +569,7 @@ class Tracker:
         self.sensor_t[slots] = -np.inf
         self.sensor_t[slots, sensor] = t_s
         self.fell[slots] = False
-        self.thrust_t[slots] = -np.inf
+        self.thrust_t[slots] = t_s if mu_boost >= self.cfg.thrust_seen_mu else -np.inf  # infrared: thrusting
         return slots
 
     # --- maintenance and reports -------------------------------------------------------------------------

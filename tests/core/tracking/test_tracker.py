@@ -369,7 +369,7 @@ def _numbers_on(fam: str, seed: int, nation: str, obj: str, t0: float, t1: float
 
 def test_a_track_seen_thrusting_follows_the_missile_through_a_staging(tmp_path) -> None:
     """Launch-anywhere seed 10, the KR track of missile m2, still boosting at T+195-240 s: at T+213 s the IMM
-    takes a thrust drop for the burnout (phase MIDCOURSE). With the boost model kept at 1e-3 for 60 s after
+    takes a thrust drop for the burnout (phase MIDCOURSE). With the boost model kept at 2e-3 for 60 s after
     thrust was last seen while the track ascends (TrackerConfig.mu_accel_floor) it comes back to boost and the
     track keeps its number, within 1.5 km of the missile; without it the track stays ballistic, loses the
     missile and a new one starts."""
@@ -378,3 +378,30 @@ def test_a_track_seen_thrusting_follows_the_missile_through_a_staging(tmp_path) 
     assert max(d for _, _, d in kept) < 1500.0, kept
     lost = _numbers_on("launch-anywhere", 10, "kr", "m2", 195.0, 240.0, TrackerConfig(mu_accel_floor=0.0), tmp_path)
     assert len({n for _, n, _ in lost}) > 1, lost
+
+
+def test_thrust_stays_possible_for_a_minute_after_it_was_last_seen_while_ascending() -> None:
+    """Tracker._keep_thrust_possible: the boost model is floored at mu_accel_floor before mixing only for a
+    track seen thrusting within mu_accel_floor_s, ascending, and not already at the scan time."""
+    tr = Tracker(_sp()[None])
+    x0 = np.zeros(layout.NX)
+    x0[:3] = geodetic_to_ecef(LAT, LON, 200e3)
+    x0[3:6] = 2000.0 * x0[:3] / np.linalg.norm(x0[:3])  # straight up
+    (s,) = tr._start(0, 0.0, x0[None], np.eye(layout.NX)[None], 0.2)
+    assert tr.thrust_t[s] == -np.inf  # a radar's start: not seen thrusting
+
+    def floored(t_s: float, thrust_t: float, valid_s: float = 0.0, up: float = 1.0) -> bool:
+        tr.mu[s] = (1.0 - 1e-6, 1e-6)
+        tr.thrust_t[s], tr.t[s] = thrust_t, valid_s
+        tr.xm[s, 0, 3:6] = up * x0[3:6]
+        tr._keep_thrust_possible(t_s)
+        assert tr.mu[s].sum() == 1.0
+        return bool(tr.mu[s, 1] == tr.cfg.mu_accel_floor)
+
+    assert floored(10.0, 5.0) and floored(64.0, 5.0)
+    assert not floored(10.0, -np.inf)  # never seen thrusting
+    assert not floored(66.0, 5.0)  # more than 60 s ago
+    assert not floored(10.0, 5.0, up=-1.0)  # descending
+    assert not floored(10.0, 5.0, valid_s=10.0)  # a second scan at the same time: no mixing
+    (ir,) = tr._start(0, 3.0, x0[None], np.eye(layout.NX)[None], tr.cfg.ir_mu_boost_init)
+    assert tr.thrust_t[ir] == 3.0  # an infrared start sees the plume: thrusting
