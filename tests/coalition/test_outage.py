@@ -27,6 +27,7 @@ def test_a_60_s_hub_outage_loses_nothing(coalition: CoalitionBrokers, pki: Path,
     async def run() -> dict[str, int]:
         async with SignedPublishers(coalition, pki, period_s=0.2) as pubs:
             assert await wait_until(lambda: all(received(n) > 5 for n in ("us", "jp", "kr")), 30)
+            await asyncio.sleep(3.0)  # the hub's autosave (1 s) has its sessions and subscriptions on disk
             coalition.kill("hub")
             await asyncio.sleep(OUTAGE_S)
             coalition.start("hub")
