@@ -221,6 +221,16 @@ class FusionService:
                     observer.stamp(batch.sent_time_ns, "fused")
                 if result.late_dropped:
                     self.metrics.batches_late.labels(nation=batch.nation).inc(result.late_dropped)
+                if result.renumbered:
+                    self.metrics.local_renumbered.labels(nation=batch.nation).inc(result.renumbered)
+                    self.log_limit.warning(
+                        f"renumbered-{batch.nation}",
+                        "%s/%s: %d local track number(s) now on another object (the node restarted?): taken as"
+                        " new tracks, their system track numbers stay with the old objects",
+                        batch.nation,
+                        batch.node_id[:80],
+                        result.renumbered,
+                    )
                 updates += self._picture_updates(group, result, batch.sent_time_ns)
         if observer is not None:
             observer.stamp(batch.sent_time_ns, "built")

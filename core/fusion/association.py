@@ -78,6 +78,18 @@ def _mahalanobis2(xa, Pa, xb, Pb, L, y):
 
 
 @kernel
+def mahalanobis2_rows(xa, Pa, rows_a, xb, Pb, out):
+    """``out[k]`` = :func:`mahalanobis2` of ``xa[rows_a[k]]``, ``Pa[rows_a[k]]`` and ``xb[k]``, ``Pb[k]``
+    (``xa`` (n, 6), ``Pa`` (n, 6, 6), ``rows_a`` (k,), ``xb`` (k, 6), ``Pb`` (k, 6, 6), ``out`` (k,))."""
+    n = xa.shape[1]
+    L = np.empty((n, n))
+    y = np.empty(n)
+    for k in range(rows_a.shape[0]):
+        r = rows_a[k]
+        out[k] = _mahalanobis2(xa[r], Pa[r], xb[k], Pb[k], L, y)
+
+
+@kernel
 def gate_radius(P, gamma, out):
     """ρ = √(γ tr P_rr) (m) for covariances ``P`` (n, 6, 6) into ``out`` (n,)."""
     for i in range(P.shape[0]):

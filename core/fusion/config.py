@@ -23,6 +23,12 @@ class FusionConfig:
     #: track at once, and the number stays with the members that agree. Fewer updates are the trackers of
     #: several nations seeing one burnout a cycle or two apart (it rejoins). # assumption: not a published figure
     outvoted_updates: int = 3
+    #: a local track whose new state is this far (d², aligned: its previous state predicted to the new time,
+    #: both covariances) from its previous state is another object under a reused number (a node that
+    #: restarted numbers its tracks again): it is taken as a new local track and leaves its system track, so
+    #: that its old number never passes to that object. The 1 - 1e-200 quantile of 6 degrees of freedom,
+    #: far above any update of one object (docs/fusion.md "Reused local numbers"). # assumption
+    renumbered_chi2: float = 1000.0
     #: gate for merging two system tracks without a common source into one
     merge_chi2: float = CHI2_6DOF_0999
     #: track states older than the newest time seen minus this are dropped and counted, seconds
@@ -92,6 +98,8 @@ class FusionConfig:
     def __post_init__(self) -> None:
         if not self.gate_chi2 > 0 or not self.merge_chi2 >= 0 or not self.release_chi2 >= self.gate_chi2:
             raise ValueError("gate_chi2 must be > 0, merge_chi2 >= 0 and release_chi2 >= gate_chi2")
+        if not self.renumbered_chi2 >= self.release_chi2:
+            raise ValueError("renumbered_chi2 must be >= release_chi2")
         if not self.outvoted_updates >= 1:
             raise ValueError("outvoted_updates must be >= 1")
         if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
@@ -118,3 +126,5 @@ class FusionResult:
     #: within ``FusionConfig.reacquire_s`` (numbers are never given to another object).
     deleted: list[int]
     late_dropped: int  # track states dropped as too old (late window, or older than the state held)
+    #: local tracks whose number came back on another object (``FusionConfig.renumbered_chi2``): taken as new
+    renumbered: int = 0

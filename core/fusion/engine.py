@@ -4,7 +4,9 @@ The service calls :meth:`FusionEngine.ingest` with each validated :class:`LocalT
 tracks at one update cycle). The engine
 
 1. keeps the latest state of every local track (key: nation, node, local track number), dropping states
-   older than the late window (counted in ``late_dropped``) or older than the state already held;
+   older than the late window (counted in ``late_dropped``) or older than the state already held; a held
+   number whose new state is far beyond its own prediction (``FusionConfig.renumbered_chi2``) is another object
+   under a reused number (a restarted node): it starts a new local track (counted in ``renumbered``);
 2. drops local tracks that their node no longer reports (a newer batch without them, status DELETED, or no
    refresh within ``source_timeout_s``);
 3. aligns the batch's tracks to one common time with the ballistic model (:mod:`.align`);
@@ -50,10 +52,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from triwarn.core.fusion.association import mahalanobis2_rows
 from triwarn.core.fusion.config import FusionConfig, FusionResult
 from triwarn.core.fusion.lifecycle import Lifecycle
 from triwarn.core.fusion.membership import Membership
-from triwarn.core.fusion.prediction import Predictor
+from triwarn.core.fusion.prediction import NS, Predictor
 from triwarn.core.fusion.store import TrackStore, slots_not_in
 from triwarn.core.tracks import NATIONS, FloatArray, IntArray, LocalTrackBatch, Phase, Status, SystemTrack
 
@@ -127,6 +130,13 @@ class FusionEngine:
         take = ~drop & ~deleted_status
         upd_idx = np.nonzero(take)[0]
         upd_slots = slots[upd_idx].copy()
+        renumbered = self._renumbered(batch, upd_idx, upd_slots, t_ns)
+        for j in renumbered.tolist():  # another object under a reused number: a new local track
+            sys_slot = int(lt.sys[upd_slots[j]])
+            if sys_slot >= 0:
+                changed_sys.add(sys_slot)
+            store.free_local(int(upd_slots[j]))
+            upd_slots[j] = -1
         for j in np.nonzero(upd_slots < 0)[0].tolist():
             upd_slots[j] = store.new_local(src, int(nums[upd_idx[j]]))
         lt = store.lt  # may have grown
@@ -181,7 +191,22 @@ class FusionEngine:
         self._life.confirm_tentative(changed_sys)
         changed = self._tracks(store.reportable(changed_sys))
         self.timings_s["total"] += time.perf_counter() - t_start
-        return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=late)
+        return FusionResult(changed=changed, deleted=deleted_ids, late_dropped=late, renumbered=int(renumbered.size))
+
+    def _renumbered(self, batch: LocalTrackBatch, upd_idx: IntArray, upd_slots: IntArray, t_ns: IntArray) -> IntArray:
+        """Positions in ``upd_idx`` (rows of ``batch``) whose local track is held (``upd_slots`` >= 0) and whose
+        new state is beyond ``FusionConfig.renumbered_chi2`` of the held state predicted to its time."""
+        held = np.nonzero(upd_slots >= 0)[0]
+        if held.size == 0:
+            return held
+        lt = self._store.lt
+        s = upd_slots[held]
+        dt = (t_ns[upd_idx[held]] - lt.t_ns[s]).astype(np.float64) * NS
+        xp, Pp = self._pred.predict(lt.x[s], lt.P[s], dt, lt.phase[s], lt.beta[s])
+        rows = upd_idx[held]
+        d2 = np.empty(held.size)
+        mahalanobis2_rows(np.ascontiguousarray(batch.x), np.ascontiguousarray(batch.P), rows, xp, Pp, d2)
+        return held[~(d2 <= self.config.renumbered_chi2)]
 
     def drop_source(self, nation: str, node_id: str) -> FusionResult:
         """Remove every local track of one node (e.g. on its MQTT death certificate) and fuse again what it fed."""

@@ -52,6 +52,13 @@ class Metrics:
             ["nation"],
             registry=r,
         )
+        self.local_renumbered = Counter(
+            "triwarn_local_tracks_renumbered",
+            "Local track numbers that came back on another object (a restarted node numbering again), taken as"
+            " new local tracks, per nation",
+            ["nation"],
+            registry=r,
+        )
         self.batch_gaps = Counter(
             "triwarn_batch_sequence_gaps",
             "Batches lost: missing in a node's sequence (gaps in batch_seq), per nation",

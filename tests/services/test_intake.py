@@ -24,13 +24,22 @@ from triwarn.services.wire.tracks import RejectedInput
 from triwarn.v1 import picture_pb2, tracks_pb2, warning_service_pb2, warning_service_pb2_grpc
 
 
-def _batch(nation: str, seq: int, bd_seq: int = 7, node_id: str = "", n: int = 3, t_ns: int = 0) -> bytes:
-    b = synthetic.nation_batch(nation, synthetic.truth_states(n, 0), t_ns or time.time_ns(), seq, bd_seq, seed=seq)
+def _batch(
+    nation: str, seq: int, bd_seq: int = 7, node_id: str = "", n: int = 3, t_ns: int = 0, objects_seed: int = 0
+) -> bytes:
+    truth = synthetic.truth_states(n, objects_seed)
+    b = synthetic.nation_batch(nation, truth, t_ns or time.time_ns(), seq, bd_seq, seed=seq)
     if node_id:
         msg = tracks_pb2.LocalTrackBatch.FromString(wire.encode_batch(b))
         msg.node_id = node_id
         return msg.SerializeToString()
     return wire.encode_batch(b)
+
+
+def status(birth: bool, bd_seq: int) -> tuple[str, bytes]:
+    """The jp-c2 node's BIRTH or DEATH message, on its topic."""
+    event = wire.NodeStatusEvent("jp", "jp-c2", birth, bd_seq, time.time_ns(), (), 1.0)
+    return wire.status_topic("jp"), wire.encode_status(event)
 
 
 def _with_bad_track(payload: bytes, index: int) -> bytes:
@@ -84,10 +93,6 @@ def test_a_death_within_the_grace_period_keeps_the_tracks_and_a_new_birth_keeps_
     settings = fusion_settings.replace(node_death_grace_s=3.0)
     service = make_fusion(settings)
 
-    def status(birth: bool, bd_seq: int) -> tuple[str, bytes]:
-        event = wire.NodeStatusEvent("jp", "jp-c2", birth, bd_seq, time.time_ns(), (), 1.0)
-        return wire.status_topic("jp"), wire.encode_status(event)
-
     with grpc.insecure_channel(settings.grpc_target) as channel:
         stub = warning_service_pb2_grpc.WarningServiceStub(channel)
         stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_US), timeout=60)
@@ -107,6 +112,32 @@ def test_a_death_within_the_grace_period_keeps_the_tracks_and_a_new_birth_keeps_
         _stream_tracks(stream, lambda t: not t)
         stream.cancel()
     assert settings.node_death_grace_s - 0.5 < time.monotonic() - t0 < settings.node_death_grace_s + 3.0
+
+
+def test_a_restarted_node_numbering_other_objects_again_never_gives_them_the_old_system_numbers(
+    make_fusion, fusion_settings
+) -> None:
+    """The node's numbers 1-3 come back after its restart on three other objects (hundreds of km away): they are
+    new local tracks under new system numbers, counted, and the old objects' numbers leave the picture."""
+    service = make_fusion(fusion_settings)
+    settings = fusion_settings
+    with grpc.insecure_channel(settings.grpc_target) as channel:
+        stub = warning_service_pb2_grpc.WarningServiceStub(channel)
+        stream = stub.Subscribe(warning_service_pb2.SubscribeRequest(view=tracks_pb2.NATION_US), timeout=60)
+        next(stream)
+        publish(settings.broker_url, [status(True, 7), (wire.tracks_topic("jp"), _batch("jp", 0, bd_seq=7))])
+        old = _stream_tracks(stream, lambda t: len(t) == 3)
+        publish(
+            settings.broker_url, [status(True, 8), (wire.tracks_topic("jp"), _batch("jp", 0, bd_seq=8, objects_seed=5))]
+        )
+        new = _stream_tracks(stream, lambda t: len(t) == 3 and not set(t) & set(old))
+        stream.cancel()
+    assert service.metrics.value("triwarn_local_tracks_renumbered_total", nation="jp") == 3
+    assert min(new) > max(old)
+    far = synthetic.truth_states(3, 5)[:, :3]
+    for t in new.values():  # each new number is on one of the new objects
+        pos = np.array([t.state.x_m, t.state.y_m, t.state.z_m])
+        assert np.linalg.norm(far - pos, axis=1).min() < 5_000.0
 
 
 def test_invariants_name_the_first_broken_one() -> None:

@@ -467,3 +467,36 @@ def test_a_node_that_reinitiates_a_coasting_track_is_not_an_unresolved_group() -
     )
     assert all(tr.objects == 1 for tr in engine.snapshot())
     assert all(tr.objects == 1 for tr in res.changed)
+
+
+def test_a_local_number_that_comes_back_on_another_object_is_a_new_local_track_and_numbers_stay_with_objects() -> None:
+    """After 5 cycles, the US node (restarted) sends its numbers on other objects (a rotation): each such track
+    leaves its old system track and joins the system track of the object it now follows; no system number moves
+    to another object. The same objects' ordinary updates are never taken for that."""
+    sc = make_scenario(8, 8, seed=5, rho=0.5)
+    engine = FusionEngine(FusionConfig())
+    for c in range(5):
+        for j in range(3):
+            assert engine.ingest(batch_of(sc, c, j)).renumbered == 0
+    us_numbers = [int(k) for k in sc.track_numbers[0]]
+    number_of_object = {
+        us_numbers.index(s.local_track_number): t.track_id
+        for t in engine.snapshot()
+        for s in t.sources
+        if s.nation == "us"
+    }
+    assert len(number_of_object) == 8
+    for c in range(5, 8):
+        for j in range(3):
+            b = batch_of(sc, c, j)
+            if j == 0:  # number of object k now on object k - 1
+                b = dataclasses.replace(b, x=np.roll(b.x, 1, axis=0), P=np.roll(b.P, 1, axis=0))
+            res = engine.ingest(b)
+            assert res.renumbered == (8 if (j == 0 and c == 5) else 0)
+    tracks = engine.snapshot()
+    assert len(tracks) == 8
+    for t in tracks:
+        (us,) = [s for s in t.sources if s.nation == "us"]
+        follows = (us_numbers.index(us.local_track_number) - 1) % 8
+        assert number_of_object[follows] == t.track_id
+        assert t.nations == ("jp", "kr", "us")
