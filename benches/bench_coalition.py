@@ -118,7 +118,8 @@ async def _hops(brokers: CoalitionBrokers, pki: Path, seconds: float, rate_hz: f
     receivers.append(
         asyncio.create_task(_receive(brokers.url("jp"), TlsFiles.in_dir(pki, FLOOR), ["#"], floor, ready[4]))
     )
-    await asyncio.gather(*(asyncio.wait_for(r.wait(), 10) for r in ready))
+    async with asyncio.timeout(10):
+        await asyncio.gather(*(r.wait() for r in ready))
     body = {n: _payloads(n_tracks, pki, n) for n in NATIONS}
     picture = body["jp"]  # a picture update of as many tracks is of about the same size
 
@@ -210,7 +211,8 @@ async def _edge_throughput(
                 grpc.aio.secure_channel(f"127.0.0.1:{port}", files.grpc_channel_credentials(), options=channel_opts)
                 for _ in range(max(1, streams // 50))
             ]
-            await asyncio.wait_for(channels[0].channel_ready(), 60)
+            async with asyncio.timeout(60):
+                await channels[0].channel_ready()
             received = [0]
             lat: list[float] = []
 

@@ -445,7 +445,8 @@ class CotBridge:
             except OSError as exc:  # refused, unreachable, TLS handshake failed: try again
                 log.warning("TAK server %s unavailable (%s); retrying in %.1f s", self.options.tak_url, exc, backoff)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
+                    async with asyncio.timeout(backoff):
+                        await stop.wait()
                 backoff = min(self.options.max_backoff_s, backoff * 2)
                 continue
             backoff = 0.2
@@ -468,7 +469,8 @@ class CotBridge:
 
         async def send(events: Iterable[tuple[str, bytes]]) -> None:
             for _, data in events:
-                await asyncio.wait_for(tx.send_data(data), self.options.write_timeout_s)
+                async with asyncio.timeout(self.options.write_timeout_s):
+                    await tx.send_data(data)
                 self.sent += 1
 
         async def drain() -> None:  # read and drop what the server sends (other clients' events)
@@ -482,7 +484,8 @@ class CotBridge:
             next_refresh = time.monotonic() + self.options.refresh_s
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(0.0, next_refresh - time.monotonic()))
+                    async with asyncio.timeout(max(0.0, next_refresh - time.monotonic())):
+                        await self._wake.wait()
                 self._wake.clear()
                 if time.monotonic() >= next_refresh:
                     next_refresh = time.monotonic() + self.options.refresh_s

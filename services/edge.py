@@ -182,7 +182,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, feed_out: l
                 delay = backoff.next()
                 log.warning("edge %s: national broker lost (%s); serving the last picture, stale", nation, exc)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
     finally:
         await server.stop(2.0)
         await hub.close()

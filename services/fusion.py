@@ -583,7 +583,8 @@ async def run(
                 await server.set_serving(False)
                 log.warning("fusion: broker connection lost (%s); reconnecting in %.1f s", exc, delay)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
     finally:
         log.info("fusion: shutting down")
         assessor_ready.cancel()

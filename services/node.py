@@ -226,12 +226,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                             Path(settings.heartbeat_file).touch()
                     delay = min(max(clock.wall_delay_s(node.next_tick_ns()), 0.0), 1.0)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=delay)
+                        async with asyncio.timeout(delay):
+                            await stop.wait()
                 await client.publish(status_topic, node.status(False, bd_seq, signer), qos=1, retain=True)
                 log.info("node %s: clean shutdown after %d batches, death bd_seq=%d", node.nation, batch_seq, bd_seq)
         except aiomqtt.MqttError as exc:
             delay = backoff.next()
             log.warning("node %s: broker connection lost (%s); reconnecting in %.1f s", node.nation, exc, delay)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await stop.wait()
     return 0

@@ -569,7 +569,8 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
             async with _channel(options) as channel:
                 if not connected_once:
                     try:
-                        await asyncio.wait_for(channel.channel_ready(), options.connect_timeout_s)
+                        async with asyncio.timeout(options.connect_timeout_s):
+                            await channel.channel_ready()
                     except TimeoutError:
                         raise TargetUnavailable(
                             f"no answer from {options.target} within {options.connect_timeout_s:g} s: "
@@ -606,7 +607,8 @@ async def run(options: SubscribeOptions, sink: Sink, stop: asyncio.Event | None 
                 )
             wait = backoff if deadline is None else min(backoff, max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await stop.wait()
             if deadline is not None and time.monotonic() >= deadline:
                 return 0
             backoff = min(options.max_backoff_s, backoff * 2)

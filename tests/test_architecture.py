@@ -136,3 +136,19 @@ def _is_name_of_allowed(name: str, allowed: tuple[str, ...]) -> bool:
     """``from triwarn.core import jit`` records ``triwarn.core`` and ``triwarn.core.jit``: the package itself
     is allowed when one of its allowed sub-packages is what was imported."""
     return any(p.startswith(name + ".") for p in allowed)
+
+
+def test_no_module_waits_with_asyncio_wait_for() -> None:
+    """Python 3.11's ``asyncio.wait_for`` swallows a cancellation that arrives in the same loop tick as its
+    awaitable's result (CPython gh-86296, fixed in 3.12); a loop around it then runs on after it was cancelled
+    and its process never ends (``triwarn cot --duration 5`` hung so under load). ``asyncio.timeout`` does not."""
+    found = []
+    for module, path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "wait_for"
+                and getattr(node.value, "id", "") == "asyncio"
+            ):
+                found.append(f"{module}:{node.lineno}")
+    assert not found, f"asyncio.wait_for in {found}: use `async with asyncio.timeout(...)`"

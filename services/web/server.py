@@ -75,7 +75,8 @@ def make_app(feed: Feed) -> web.Application:
         try:
             while True:
                 try:
-                    text = await asyncio.wait_for(q.get(), STATUS_PERIOD_S)
+                    async with asyncio.timeout(STATUS_PERIOD_S):
+                        text = await q.get()
                 except TimeoutError:
                     text = json.dumps({"kind": "status", **feed.status()})
                 if text is None:

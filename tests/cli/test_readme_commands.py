@@ -41,7 +41,7 @@ class How:
     needs_demo: bool = False  # a demo must be running (the command finds it by itself)
     needs: tuple[str, ...] = ()  # README commands that must have run first (their output is read)
     exit_code: int = 0
-    timeout_s: float = 300.0
+    timeout_s: float = 240.0  # below pytest's own timeout (300 s), so that a hang shows the command's stderr
     tak_port: int | None = None  # a TAK server (taky) must listen on this loopback port
 
 
@@ -200,7 +200,11 @@ def _run(command: str, how: How, workdir: Path, broker: BrokerHandle) -> subproc
     argv = shlex.split(command.replace("{broker}", broker.url))
     argv = [_triwarn(), *argv[1:], *how.append]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIWARN_")}
-    return subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=how.timeout_s, env=env)
+    try:
+        return subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=how.timeout_s, env=env)
+    except subprocess.TimeoutExpired as exc:  # what it printed says where it hung
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        pytest.fail(f"{command}: still running after {how.timeout_s:g} s\n{err[-3000:]}")
 
 
 def test_every_readme_command_has_a_way_to_run_here() -> None:
