@@ -80,7 +80,7 @@ def test_close_pair_bounds(seed: int) -> None:
 
 
 def test_close_pair_spans_srbm_to_icbm_lofted_or_not() -> None:
-    drawn = [fam.generate("close-pair", s).shots[0] for s in range(40)]
+    drawn = [fam.generate("close-pair", s).shots[0] for s in range(20)]  # seeds 0-19 hold both ends
     classes = {s.missile for s in drawn}
     assert classes & set(fam.SHORT) and classes & set(fam.ICBM)
     lofted = {s.shape == "lofted" or s.apogee_km is not None for s in drawn}
@@ -132,7 +132,7 @@ def test_launch_anywhere_bounds(seed: int) -> None:
 
 
 def test_launch_anywhere_covers_both_coasts_the_sea_and_southward_slv_shots() -> None:
-    drawn = [s for seed in range(40) for s in fam.generate("launch-anywhere", seed).shots]
+    drawn = [s for seed in range(20) for s in fam.generate("launch-anywhere", seed).shots]
     notes = {s.note.split(" (")[0] for s in drawn}
     assert {"on the east coast", "on the west coast", "at sea off the east coast", "at sea off the west coast"} <= notes
     slv = [s for s in drawn if s.missile == fam.SLV_CLASS and (s.lat_deg, s.lon_deg) == fam.SOHAE]
