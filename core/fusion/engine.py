@@ -131,6 +131,9 @@ class FusionEngine:
         upd_idx = np.nonzero(take)[0]
         upd_slots = slots[upd_idx].copy()
         renumbered = self._renumbered(batch, upd_idx, upd_slots, t_ns)
+        if renumbered.size:  # their slots are freed here and may be handed out again below: not for ``remove``
+            freed = set(upd_slots[renumbered].tolist())
+            remove = [s for s in remove if s not in freed]
         for j in renumbered.tolist():  # another object under a reused number: a new local track
             sys_slot = int(lt.sys[upd_slots[j]])
             if sys_slot >= 0:
