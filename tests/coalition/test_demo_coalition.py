@@ -22,7 +22,12 @@ from triwarn.cli.commands import demo as demo_command
 from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.tls import TlsFiles
 
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs mosquitto")
+# the demo takes the documented gRPC port 50051 when it is free and its consoles find the latest demo: every
+# test that starts a demo or expects 50051 free runs on one pytest-xdist worker (pyproject: --dist loadgroup)
+pytestmark = [
+    pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs mosquitto"),
+    pytest.mark.xdist_group("demo"),
+]
 
 CLI = [sys.executable, "-P", "-m", "triwarn.cli.main"]
 

@@ -25,6 +25,10 @@ from triwarn.services.web.feed import Feed, great_circle
 from triwarn.services.web.paths import predict_paths
 from triwarn.v1 import picture_pb2, tracks_pb2
 
+# the demo takes the documented gRPC port 50051 when it is free and its consoles find the latest demo: every
+# test that starts a demo or expects 50051 free runs on one pytest-xdist worker (pyproject: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("demo")
+
 needs_browser = pytest.mark.skipif(
     not browser_available(),
     reason="needs Debian's chromium (apt-get install chromium) and playwright (the dev extra)",
