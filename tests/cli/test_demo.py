@@ -6,6 +6,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -58,6 +59,31 @@ def _reap_and_check(before: set[int]) -> None:
 
 
 @pytest.mark.slow
+def test_the_demo_takes_50051_again_right_after_a_demo_stopped_and_not_while_one_serves() -> None:
+    from triwarn.cli.commands import demo
+
+    def server() -> socket.socket:
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC's listener
+        srv.bind(("127.0.0.1", demo.DEFAULT_GRPC_PORT))
+        srv.listen()
+        return srv
+
+    srv = server()
+    try:
+        assert demo._grpc_port() != demo.DEFAULT_GRPC_PORT  # a server listens there
+        # the stopped demo's side closes its console's connection first: TIME_WAIT on 50051 for a minute
+        client = socket.create_connection(("127.0.0.1", demo.DEFAULT_GRPC_PORT))
+        conn, _ = srv.accept()
+        conn.close()
+        time.sleep(0.1)
+        client.close()
+    finally:
+        srv.close()
+    assert demo._grpc_port() == demo.DEFAULT_GRPC_PORT
+    server().close()  # the gRPC server's bind succeeds there too
+
+
 def test_demo_shows_a_changing_fused_picture_and_exits_cleanly(subreaper: None, tmp_path: Path) -> None:
     before = _children()
     # no --duration: the demo must stop by itself when the scenario ends (379 s at 25x: ~15 s)

@@ -159,9 +159,12 @@ def _name(proc: subprocess.Popen[bytes]) -> str:
 
 
 def _grpc_port() -> int:
-    """The documented default port (50051) when it is free, else any free port (consoles find it through the
-    endpoints file, :func:`triwarn.cli.commands._common.demo_endpoints_file`)."""
+    """The documented default port (50051) when no server listens there, else any free port (consoles find it
+    through the endpoints file, :func:`triwarn.cli.commands._common.demo_endpoints_file`). The probe binds as
+    the gRPC server does, with SO_REUSEADDR: the connections of a demo stopped within the last minute leave
+    TIME_WAIT sockets on 50051, which the server binds past and a plain bind does not."""
     with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", DEFAULT_GRPC_PORT))
         return DEFAULT_GRPC_PORT
     return free_port()
