@@ -53,8 +53,8 @@ import numpy as np
 
 from triwarn.analysis.evaluate import evaluate, select_times
 from triwarn.analysis.impact_scoring import BOOST, Matched, ground_offset_en_m, match_assessments
-from triwarn.analysis.recording import Series, read_picture, read_truth
-from triwarn.analysis.siap import number_changes
+from triwarn.analysis.recording import Series, read_grouped, read_picture, read_truth
+from triwarn.analysis.siap import Change, number_change_events
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, AreaMap
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
 
@@ -433,6 +433,17 @@ def warning_scores(
 # ---------------------------------------------------------------------------------------------------------
 
 
+def changes_at_groups(events: dict[Any, list[Change]], grouped: set[tuple[str, int]]) -> dict[Any, int]:
+    """Per object, how many of its number changes (:func:`~triwarn.analysis.siap.number_change_events`) are
+    into or out of an unresolved group: the track it joins stood for more than one object at the change, or the
+    track it leaves did at the last time it had it (``grouped``: (track id, time µs) of such rows, from
+    :func:`~triwarn.analysis.recording.read_grouped`)."""
+    return {
+        obj: sum((new, t) in grouped or (old, t_old) in grouped for t, new, old, t_old in changes)
+        for obj, changes in events.items()
+    }
+
+
 def score_recording(
     directory: str | Path,
     view: str = "us",
@@ -449,7 +460,11 @@ def score_recording(
     held = read_truth(d / "truth.csv", held_only=True)
     picture = read_picture(d / "picture.csv")
     tracks = picture.get(view)
-    changes = number_changes(held, tracks, select_times(held, 0), 10_000.0) if tracks is not None else 0.0
+    events = number_change_events(held, tracks, select_times(held, 0), 10_000.0) if tracks is not None else {}
+    changes = float(np.mean([len(e) for e in events.values()])) if events else 0.0
+    # changes into or out of a track that then stood for an unresolved group (the picture said so): the issue
+    # lets the picture hold one track while the sensors cannot resolve the objects
+    in_groups = list(changes_at_groups(events, read_grouped(d / "picture.csv")[view]).values())
     matched = [replace(m, run=run) for m in match_assessments(d).get(view, [])]
     missiles = read_missiles(d / "truth.csv")
     # the evaluation clock: every time of truth.csv or picture.csv (µs stamps)
@@ -470,6 +485,7 @@ def score_recording(
         "ambiguity": siap.get("SIAP Ambiguity", math.nan),
         "spuriousness": siap.get("SIAP Spuriousness", math.nan),
         "number_changes_per_missile": changes,
+        "number_changes_at_groups_per_missile": float(np.mean(in_groups)) if in_groups else 0.0,
         "number_hops": hops,
         "numbers_passed": numbers_passed(hops, separations(read_truth(d / "truth.csv")), resolved_m),
         "launch": {obj: list(v) for (_, obj), v in launch.items()},
@@ -507,6 +523,7 @@ def pool(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "ambiguity": mean("ambiguity"),
         "spuriousness": mean("spuriousness"),
         "number_changes_per_missile": mean("number_changes_per_missile"),
+        "number_changes_at_groups_per_missile": mean("number_changes_at_groups_per_missile"),
         "numbers_passed": sum(len(r["numbers_passed"]) for r in records),
         "number_hops": sum(len(r.get("number_hops", [])) for r in records),
         "launch_km_p95": _pct([v[0] for v in lp], 95),

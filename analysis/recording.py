@@ -53,6 +53,11 @@ IPP_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: picture.csv column: how many objects the track may stand for (1, or more while it holds an unresolved group:
+#: ``SystemTrack.objects``); recordings made before it have none
+OBJECTS_COLUMN = "objects"
+
+
 #: picture.csv columns of a track's launch point estimate
 LAUNCH_COLUMNS: tuple[str, ...] = ("lp_lat_deg", "lp_lon_deg", "lp_time_s")
 
@@ -130,6 +135,22 @@ def read_picture(path: Path) -> dict[str, Series]:
     for r in rows:
         by_view[r[1]].append([r[0], *r[2:]])
     return {view: _series(path, vrows, ("t_s", "track_id", *PICTURE_COLUMNS[3:]), 1) for view, vrows in by_view.items()}
+
+
+def read_grouped(path: Path) -> dict[str, set[tuple[str, int]]]:
+    """Per view of ``picture.csv``, the (track id, time µs) of every row whose track stood for more than one
+    object (:data:`OBJECTS_COLUMN` above 1: an unresolved group). Empty sets for a recording without that column."""
+    with path.open(newline="", encoding="utf-8") as f:
+        header = [h.strip() for h in next(csv.reader(f), [])]
+    if OBJECTS_COLUMN not in header:
+        return defaultdict(set)
+    out: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for n, (t, view, track_id, objects) in enumerate(
+        read_rows(path, ("t_s", "view", "track_id", OBJECTS_COLUMN)), start=2
+    ):
+        if cell_float(path, n, OBJECTS_COLUMN, objects) > 1:
+            out[view].add((track_id, stamp_us(cell_float(path, n, "t_s", t))))
+    return out
 
 
 def _read_series(path: Path, columns: tuple[str, ...], key_cols: int) -> Series:

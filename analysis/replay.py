@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from triwarn.analysis import recording
-from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, ipp_cells, launch_cells
+from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, OBJECTS_COLUMN, ipp_cells, launch_cells
 from triwarn.core.tracks import NATIONS, Status
 from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.services.fusion import FusionService
@@ -87,7 +87,7 @@ class _Recorder:
         self.truth = csv.writer(self.truth_file)
         self.picture = csv.writer(self.picture_file)
         self.truth.writerow([*TRUTH_COLUMNS, "phase", *TRUTH_EXTRA_COLUMNS])
-        self.picture.writerow([*PICTURE_COLUMNS, "nations", *IPP_COLUMNS, *LAUNCH_COLUMNS])
+        self.picture.writerow([*PICTURE_COLUMNS, "nations", OBJECTS_COLUMN, *IPP_COLUMNS, *LAUNCH_COLUMNS])
         self.warnings_file = (directory / "warnings.csv").open("w", newline="")
         self.warnings = csv.writer(self.warnings_file)
         self.warnings.writerow(["t_s", "view", "warning_id", "track_id", "level", "state", "areas", "first_track_t_s"])
@@ -126,6 +126,7 @@ class _Recorder:
             for view in group.views:
                 for tr in tracks:
                     row = [f"{t_s:.3f}", view, tr.track_id, *_fmt(tr.x[:3]), *_fmt(tr.x[3:]), "+".join(tr.nations)]
+                    row.append(int(tr.objects))
                     last = group.assessed.get(tr.track_id)
                     assessment = last[1] if last is not None else None
                     row += ipp_cells(assessment, epoch_ns) + launch_cells(assessment, epoch_ns)

@@ -113,16 +113,30 @@ def number_changes(truth: Series, tracks: Series, times_us: np.ndarray, associat
     Computed here (not by Stone Soup) from the recorded numbers, so that a track that leaves the picture and
     comes back under the same number does not count as a change.
     """
+    changes = number_change_events(truth, tracks, times_us, association_m)
+    return float(np.mean([len(c) for c in changes.values()])) if changes else 0.0
+
+
+#: one change of a true object's nearest track: (time µs, the number it has now, the number it had, the last
+#: time µs it had that one)
+Change = tuple[int, Any, Any, int]
+
+
+def number_change_events(
+    truth: Series, tracks: Series, times_us: np.ndarray, association_m: float
+) -> dict[Any, list[Change]]:
+    """Per true object that was tracked at all (its nearest track within ``association_m`` at some time of
+    ``times_us``), every change of that track's number, in time order (see :func:`number_changes`)."""
     keep = set(times_us.tolist())
     at: dict[int, list[tuple[Any, np.ndarray]]] = defaultdict(list)
     for tid, (t, x) in tracks.rows.items():
         for k in range(t.size):
             if int(t[k]) in keep:
                 at[int(t[k])].append((tid, x[k, :3]))
-    changes = []
-    for t, x in truth.rows.values():
-        last = None
-        n = 0
+    out: dict[Any, list[Change]] = {}
+    for obj, (t, x) in truth.rows.items():
+        last, last_t = None, 0
+        events: list[Change] = []
         for k in range(t.size):
             cands = at.get(int(t[k]), [])
             if int(t[k]) not in keep or not cands:
@@ -132,8 +146,8 @@ def number_changes(truth: Series, tracks: Series, times_us: np.ndarray, associat
             if d[j] > association_m:
                 continue
             if last is not None and cands[j][0] != last:
-                n += 1
-            last = cands[j][0]
+                events.append((int(t[k]), cands[j][0], last, last_t))
+            last, last_t = cands[j][0], int(t[k])
         if last is not None:  # only objects that were tracked at all
-            changes.append(n)
-    return float(np.mean(changes)) if changes else 0.0
+            out[obj] = events
+    return out

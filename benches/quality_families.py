@@ -7,8 +7,10 @@ score the fused view ``us`` with analysis/family_metrics.py; then pool each fami
 
 - SIAP completeness (only while some nation holds a local track), ambiguity, spuriousness (Stone Soup on
   ``--max-steps`` times per seed; mean over seeds); track-number changes per missile (every evaluation time;
-  mean over seeds) and track numbers passed to a different missile at least 10 km away (count over all
-  seeds; ``hops``: every change of a number's missile, also inside an unresolved group);
+  mean over seeds; ``nchg_g``: those of them into or out of a track the picture flagged as an unresolved
+  group, which the issue allows while the sensors cannot resolve the objects) and track numbers passed to a
+  different missile at least 10 km away (count over all seeds; ``hops``: every change of a number's missile,
+  also inside an unresolved group);
 - launch point error and launch time error, 95th percentile over missiles (latest estimate of each missile's
   primary track), and the missiles that never got one;
 - impact error of the latest prediction at 60 s to go (mean and 95th percentile over missiles);
@@ -129,6 +131,7 @@ COLUMNS = (
     ("ambiguity", "ambig", "{:>6.3f}"),
     ("spuriousness", "spur", "{:>6.3f}"),
     ("number_changes_per_missile", "nchg", "{:>5.2f}"),
+    ("number_changes_at_groups_per_missile", "nchg_g", "{:>6.2f}"),
     ("numbers_passed", "pass", "{:>4d}"),
     ("number_hops", "hops", "{:>4d}"),
     ("launch_km_p95", "lp95km", "{:>6.1f}"),

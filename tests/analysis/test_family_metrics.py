@@ -15,7 +15,8 @@ from scipy.stats import chi2
 
 from triwarn.analysis import family_metrics as fm
 from triwarn.analysis.impact_scoring import Matched
-from triwarn.analysis.recording import Series
+from triwarn.analysis.recording import Series, read_grouped
+from triwarn.analysis.siap import number_change_events
 from triwarn.cli.main import main
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, LAND, AreaMap
 from triwarn.scenarios.families import generate
@@ -65,6 +66,48 @@ def test_ellipse_radii_skip_boost_rows_and_rows_without_prediction() -> None:
 
 
 # ---- track numbers -------------------------------------------------------------------------------------------
+
+
+def test_number_changes_at_an_unresolved_group_are_told_apart(tmp_path: Path) -> None:
+    # a and b fly together, 1 km apart, then part; c flies alone 100 km away. Track 1 holds a and b as one
+    # (flagged: 2 objects) until t = 5 s, when track 2 takes b; c's track 3 is replaced by track 4 at t = 5 s
+    times = np.arange(10.0)
+    east = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+
+    def path(offset_km: float, part: float = 0.0) -> np.ndarray:
+        return np.array([(offset_km + part * max(t - 4.0, 0.0)) * 1000.0 * east for t in times])
+
+    us = (times * 1e6).astype(np.int64)
+    truth = Series({"a": (us, path(0.0)), "b": (us, path(1.0, part=20.0)), "c": (us, path(100.0))})
+    early, late = times < 5, times >= 5
+    tracks = Series(
+        {
+            "1": (us, path(0.5) * early[:, None] + path(0.0) * late[:, None]),
+            "2": (us[late], path(1.0, part=20.0)[late]),
+            "3": (us[early], path(100.0)[early]),
+            "4": (us[late], path(100.0)[late]),
+        }
+    )
+    picture = tmp_path / "picture.csv"
+    lines = ["t_s,view,track_id,x_m,y_m,z_m,vx_m_s,vy_m_s,vz_m_s,objects"]
+    for tid, (t_us, x) in tracks.rows.items():
+        for t, row_x in zip(t_us, x, strict=True):
+            objects = 2 if tid == "1" and t < 5e6 else 1
+            lines.append(f"{t / 1e6:.3f},us,{tid},{','.join(f'{v:.1f}' for v in row_x)},{objects}")
+    picture.write_text("\n".join(lines) + "\n")
+    grouped = read_grouped(picture)["us"]
+    assert grouped == {("1", int(t)) for t in us[early]}
+
+    events = number_change_events(truth, tracks, us, 10_000.0)
+    assert {obj: [(t, new, old) for t, new, old, _ in e] for obj, e in events.items()} == {
+        "a": [],
+        "b": [(5_000_000, "2", "1")],
+        "c": [(5_000_000, "4", "3")],
+    }
+    assert fm.changes_at_groups(events, grouped) == {"a": 0, "b": 1, "c": 0}
+    old = tmp_path / "old.csv"  # a recording made before the objects column
+    old.write_text("t_s,view,track_id,x_m,y_m,z_m,vx_m_s,vy_m_s,vz_m_s\n")
+    assert not read_grouped(old)
 
 
 def test_number_hops_between_missiles_not_flicker() -> None:
@@ -204,7 +247,8 @@ def test_pool_means_recordings_and_pools_missiles() -> None:
                      "false_land_after_burnout_s": 1.0 if missed else 0.0}}  # fmt: skip
         return {
             "missiles": 1, "completeness": completeness, "ambiguity": 1.0, "spuriousness": 0.0,
-            "number_changes_per_missile": 0.0, "numbers_passed": [{}] if missed else [], "number_hops": [{}, {}],
+            "number_changes_per_missile": 0.0, "number_changes_at_groups_per_missile": 1.0 if missed else 0.0,
+            "numbers_passed": [{}] if missed else [], "number_hops": [{}, {}],
             "launch": launch,
             "impact_60s_km": {"x": 1.0}, "radii_after_boost": [0.2, 1.5] if missed else [0.5],
             "warnings": {"per_missile": per, "false_s_no_missile": {"land": 0.0, "eez": 1.0, "overflight": 0.0}},
@@ -213,6 +257,7 @@ def test_pool_means_recordings_and_pools_missiles() -> None:
     out = fm.pool([rec(1.0, {"x": [1.0, 2.0]}, 50.0, False), rec(0.5, {}, None, True)])
     assert out["completeness"] == 0.75 and out["missiles"] == 2
     assert (out["numbers_passed"], out["number_hops"]) == (1, 4)
+    assert out["number_changes_at_groups_per_missile"] == 0.5
     assert out["launch_missing"] == 1 and out["launch_km_p95"] == 1.0
     assert out["coverage_after_boost"] == pytest.approx(2 / 3)
     assert out["median_radius_after_boost"] == 0.5
