@@ -27,7 +27,8 @@ class FusionConfig:
     #: both covariances) from its previous state is another object under a reused number (a node that
     #: restarted numbers its tracks again): it is taken as a new local track and leaves its system track, so
     #: that its old number never passes to that object. The 1 - 1e-200 quantile of 6 degrees of freedom,
-    #: far above any update of one object (docs/fusion.md "Reused local numbers"). # assumption
+    #: far above any update of one object (docs/fusion.md "Reused local numbers"); inf switches the check off.
+    #: # assumption
     renumbered_chi2: float = 1000.0
     #: gate for merging two system tracks without a common source into one
     merge_chi2: float = CHI2_6DOF_0999

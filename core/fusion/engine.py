@@ -47,6 +47,7 @@ time, member groups, manoeuvre allowance), :mod:`.membership` (stability, associ
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -198,10 +199,11 @@ class FusionEngine:
 
     def _renumbered(self, batch: LocalTrackBatch, upd_idx: IntArray, upd_slots: IntArray, t_ns: IntArray) -> IntArray:
         """Positions in ``upd_idx`` (rows of ``batch``) whose local track is held (``upd_slots`` >= 0) and whose
-        new state is beyond ``FusionConfig.renumbered_chi2`` of the held state predicted to its time."""
+        new state is beyond ``FusionConfig.renumbered_chi2`` of the held state predicted to its time (none when
+        that is infinite: the check is off, even for a d² that is not finite)."""
         held = np.nonzero(upd_slots >= 0)[0]
-        if held.size == 0:
-            return held
+        if held.size == 0 or self.config.renumbered_chi2 == math.inf:
+            return held[:0]
         lt = self._store.lt
         s = upd_slots[held]
         dt = (t_ns[upd_idx[held]] - lt.t_ns[s]).astype(np.float64) * NS

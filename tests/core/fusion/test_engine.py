@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from engine_batches import P_OBJ, T0, X_OBJ, S, make_batch, true_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from triwarn.core.fusion import engine as engine_module
 from triwarn.core.fusion.align import predict
 from triwarn.core.fusion.config import FusionConfig, FusionResult
 from triwarn.core.fusion.engine import FusionEngine
@@ -467,6 +469,19 @@ def test_a_node_that_reinitiates_a_coasting_track_is_not_an_unresolved_group() -
     )
     assert all(tr.objects == 1 for tr in engine.snapshot())
     assert all(tr.objects == 1 for tr in res.changed)
+
+
+def test_an_infinite_renumbered_threshold_switches_the_check_off_even_for_a_non_finite_distance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def nan_distance(x, P, rows, xp, Pp, out):  # type: ignore[no-untyped-def]
+        out[:] = np.nan  # a d² that is not finite (the intake refuses the covariances that would give one)
+
+    monkeypatch.setattr(engine_module, "mahalanobis2_rows", nan_distance)
+    for threshold, renumbered in ((1000.0, 1), (math.inf, 0)):
+        engine = FusionEngine(FusionConfig(renumbered_chi2=threshold))
+        engine.ingest(make_batch("us", T0, [1], [X_OBJ]))
+        assert engine.ingest(make_batch("us", T0 + S, [1], [true_state(T0 + S)])).renumbered == renumbered
 
 
 def test_a_local_number_that_comes_back_on_another_object_is_a_new_local_track_and_numbers_stay_with_objects() -> None:
