@@ -250,9 +250,10 @@ def test_kill_9_and_restart_on_the_same_log_leaves_no_ghosts_and_reuses_no_numbe
 @pytest.mark.slow
 def test_unconfirmed_restored_tracks_age_out_and_new_objects_never_get_their_numbers(own_broker, tmp_path) -> None:
     log_path = tmp_path / "warnings.sqlite"
-    port = free_port()
-    publisher = Publisher(own_broker.url, 2).start()
-    fusion = FusionProcess(own_broker.url, log_path, port, TRIWARN_RESTORE_GRACE_S="5").start()
+    port, metrics_port = free_port(), free_port()
+    first_env = {"TRIWARN_RESTORE_GRACE_S": "5", "TRIWARN_METRICS_PORT": str(metrics_port)}
+    fusion = FusionProcess(own_broker.url, log_path, port, **first_env).start()
+    publisher = Publisher(own_broker.url, 2).start()  # after the service subscribed: it gets every batch
     try:
         before = Picture(fusion.target)
         wait_until(lambda: len(before.tracks) == 2, 30, "the first picture")
@@ -262,7 +263,8 @@ def test_unconfirmed_restored_tracks_age_out_and_new_objects_never_get_their_num
         # every batch before the kill: none is queued for it that would confirm a restored track (that case,
         # and a restarted node numbering new objects again, is tests/services/test_intake.py's)
         publisher.stop()
-        time.sleep(1.5)
+        received = lambda: scrape(metrics_port)["triwarn_batches_received_total"]  # noqa: E731
+        wait_until(lambda: received() >= publisher.acked, 20, "every published batch taken before the kill")
         fusion.kill()
         publisher = Publisher(own_broker.url, 3, seed=11)
         fusion = FusionProcess(own_broker.url, log_path, port, TRIWARN_RESTORE_GRACE_S="5").start()
