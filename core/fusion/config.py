@@ -84,6 +84,14 @@ class FusionConfig:
     #: (a salvo). 0 disables. # assumption: engineering choice (one node's track ends, another nation's
     #: begins on the same object a cycle or two later)
     handover_s: float = 10.0
+    #: ... and up to this long for a lone dormant track: no other system track, live or dormant, within
+    #: ``handover_lone_m`` of its last state. An infrared track ends at burnout (the plume goes out) and the
+    #: first radar track may begin 10-20 s later; in a salvo a longer window passes numbers between missiles
+    #: (docs/quality.md, "Session 11"), which the lone test keeps out. # assumption: engineering choice
+    handover_lone_s: float = 20.0
+    #: no other system track this close (metres, last states) for the longer window: beyond any salvo's spread
+    #: and any other object's manoeuvre allowance over it. # assumption: engineering choice
+    handover_lone_m: float = 300_000.0
     #: a node's reported last measurement update of a local track (what SystemTrack.fresh_ns reports) counts as
     #: at most this old (data time, s): a node deletes a track it no longer updates after 20 s
     #: (TrackerConfig.delete_after_s); an older value is taken as this old. # assumption: engineering choice
@@ -109,8 +117,8 @@ class FusionConfig:
             raise ValueError("reacquire_s and reacquire_margin_chi2 must be >= 0")
         if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
-        if not self.handover_s >= 0:
-            raise ValueError("handover_s must be >= 0")
+        if not self.handover_s >= 0 or not self.handover_lone_s >= 0 or not self.handover_lone_m >= 0:
+            raise ValueError("handover_s, handover_lone_s and handover_lone_m must be >= 0")
         if not self.last_update_max_age_s > 0:
             raise ValueError("last_update_max_age_s must be > 0")
         if len(self.q_by_phase_m2_s3) != 4 or min(self.q_by_phase_m2_s3) < 0:

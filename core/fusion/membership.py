@@ -241,8 +241,9 @@ class Membership(EngineStep):
         taken: IntArray,
     ) -> IntArray:
         """For each free local track (states ``xf``, ``Pf`` at ``t_c``) that would start a new system track
-        (``new``): the slot of a system track that went dormant within ``handover_s`` (and is not reacquired in
-        this batch: ``taken``) whose number it takes over, or -1.
+        (``new``): the slot of a system track that went dormant within ``handover_s`` (within
+        ``handover_lone_s`` if no other system track is within ``handover_lone_m`` of it), and is not
+        reacquired in this batch (``taken``), whose number it takes over, or -1.
 
         A hand-over needs a 6-D gate (``gate_chi2``) against the dormant track's prediction widened by the
         manoeuvre allowance (:meth:`.prediction.Predictor.widened`), and no ambiguity: the local track fits that
@@ -257,8 +258,15 @@ class Membership(EngineStep):
         if cfg.handover_s <= 0 or not new.any() or not st.dormant[:n].any():
             return out
         now_ns = store.now_ns if store.now_ns is not None else 0
-        recent = np.nonzero(st.dormant[:n] & (st.dormant_since_ns[:n] >= now_ns - round(cfg.handover_s * 1e9)))[0]
+        window_s = max(cfg.handover_s, cfg.handover_lone_s)
+        recent = np.nonzero(st.dormant[:n] & (st.dormant_since_ns[:n] >= now_ns - round(window_s * 1e9)))[0]
         recent = recent[~np.isin(recent, taken)]
+        late = recent[st.dormant_since_ns[recent] < now_ns - round(cfg.handover_s * 1e9)]
+        if late.size:  # beyond handover_s: lone dormant tracks only (handover_lone_s)
+            others = np.nonzero(st.alive[:n] | st.dormant[:n])[0]
+            dist = np.linalg.norm(st.x[late, None, :3] - st.x[None, others, :3], axis=2)  # (late, others)
+            crowded = np.sum(dist < cfg.handover_lone_m, axis=1) > 1  # itself is one of the others
+            recent = recent[~np.isin(recent, late[crowded])]
         if recent.size == 0:
             return out
         rows_new = np.nonzero(new)[0]

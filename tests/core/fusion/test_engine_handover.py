@@ -82,13 +82,26 @@ def test_a_new_track_of_another_nation_takes_over_the_number_that_just_ended() -
     off = np.array([3000.0, -1000.0, 0.0, 300.0, 0.0, -100.0])
     (track,) = engine.ingest(make_batch("kr", T0 + 2 * S, [4], [true_state(T0 + 2 * S) + off])).changed
     assert track.track_id == 1 and track.nations == ("kr",)
-    # switched off, or once the dormant track is older than handover_s: a new number
-    for cfg, gap in ((dataclasses.replace(FusionConfig(), handover_s=0.0), 2), (FusionConfig(), 13)):
+    # switched off, or once the dormant track is older than handover_s (10 s) with another system track within
+    # handover_lone_m (a missile 100 km away, tracked by jp), or older than handover_lone_s (20 s): a new number
+    away = np.array([1e5, 0.0, 0.0, 0.0, 0.0, 0.0])
+    off_cfg = dataclasses.replace(FusionConfig(), handover_s=0.0, handover_lone_s=0.0)
+    for cfg, gap, crowd, number in (
+        (off_cfg, 2, False, 2),
+        (FusionConfig(), 13, True, 3),
+        (FusionConfig(), 13, False, 1),  # lone: an infrared track ended at burnout, a radar track 12 s later
+        (FusionConfig(), 23, False, 2),
+    ):
         engine = FusionEngine(cfg)
         engine.ingest(make_batch("us", T0, [1], [X_OBJ], sd=5.0))
+        if crowd:
+            engine.ingest(make_batch("jp", T0, [7], [true_state(T0) + away]))
         engine.ingest(make_batch("us", T0 + S, [], []))
+        if crowd:
+            t_jp = T0 + gap * S - S // 2
+            engine.ingest(make_batch("jp", t_jp, [7], [true_state(t_jp) + away]))  # still held
         (track,) = engine.ingest(make_batch("kr", T0 + gap * S, [4], [true_state(T0 + gap * S) + off])).changed
-        assert track.track_id == 2
+        assert track.track_id == number, (gap, crowd)
 
 
 def test_no_hand_over_far_from_the_dead_track() -> None:
