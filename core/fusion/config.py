@@ -89,8 +89,10 @@ class FusionConfig:
     #: first radar track may begin 10-20 s later; in a salvo a longer window passes numbers between missiles
     #: (docs/quality.md, "Session 11"), which the lone test keeps out. # assumption: engineering choice
     handover_lone_s: float = 20.0
-    #: no other system track this close (metres, last states) for the longer window: beyond any salvo's spread
-    #: and any other object's manoeuvre allowance over it. # assumption: engineering choice
+    #: no other system track, live or dormant (of any age up to ``reacquire_s``: stricter than needed), this
+    #: close (metres, last states) for the longer window: beyond any salvo's spread and any other object's
+    #: manoeuvre allowance over it. ``handover_lone_s <= handover_s`` switches the longer window off (0 here
+    #: makes every track lone). # assumption: engineering choice
     handover_lone_m: float = 300_000.0
     #: a node's reported last measurement update of a local track (what SystemTrack.fresh_ns reports) counts as
     #: at most this old (data time, s): a node deletes a track it no longer updates after 20 s

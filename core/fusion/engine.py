@@ -25,7 +25,8 @@ tracks at one update cycle). The engine
    reported one when the old local track ends (``FusionConfig.duplicate_manoeuvre_s``).
 
 A new local track that nothing accepts takes over the number of a system track that lost its last source
-within ``FusionConfig.handover_s`` (one nation's track of an object ends, another's begins) if it gates
+within ``FusionConfig.handover_s`` (one nation's track of an object ends, another's begins), or within
+``handover_lone_s`` when no other system track is within ``handover_lone_m`` of it, if it gates
 against that track's prediction under the same manoeuvre allowance, and only if that is unambiguous.
 
 System track numbers start at 1, never change for a track, and are never reused. The engine only fuses
@@ -267,8 +268,8 @@ class FusionEngine:
         """Take back system tracks reported before a restart (e.g. from a durable picture) as dormant tracks
         under their numbers, dormant since their time of validity: a new local track of the same object
         reacquires its old number, exactly as after a coverage gap (``FusionConfig.reacquire_s``, and the
-        hand-over of ``handover_s``); no number at or below the largest restored one is given to another
-        object. The tracks are not reported (not live) until a source confirms them."""
+        hand-over of ``handover_s`` and ``handover_lone_s``); no number at or below the largest restored one is
+        given to another object. The tracks are not reported (not live) until a source confirms them."""
         store = self._store
         for t in tracks:
             s = store.new_system()

@@ -263,8 +263,9 @@ def test_unconfirmed_restored_tracks_age_out_and_new_objects_never_get_their_num
         # every batch before the kill: none is queued for it that would confirm a restored track (that case,
         # and a restarted node numbering new objects again, is tests/services/test_intake.py's)
         publisher.stop()
-        received = lambda: scrape(metrics_port)["triwarn_batches_received_total"]  # noqa: E731
-        wait_until(lambda: received() >= publisher.acked, 20, "every published batch taken before the kill")
+        # fused and written: the cycle histogram is observed at the end of each accepted batch's handling
+        fused = lambda: scrape(metrics_port)["triwarn_fusion_cycle_seconds_count"]  # noqa: E731
+        wait_until(lambda: fused() >= publisher.acked, 20, "every published batch fused before the kill")
         fusion.kill()
         publisher = Publisher(own_broker.url, 3, seed=11)
         fusion = FusionProcess(own_broker.url, log_path, port, TRIWARN_RESTORE_GRACE_S="5").start()

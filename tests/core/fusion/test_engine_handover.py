@@ -87,10 +87,11 @@ def test_a_new_track_of_another_nation_takes_over_the_number_that_just_ended() -
     away = np.array([1e5, 0.0, 0.0, 0.0, 0.0, 0.0])
     off_cfg = dataclasses.replace(FusionConfig(), handover_s=0.0, handover_lone_s=0.0)
     for cfg, gap, crowd, number in (
-        (off_cfg, 2, False, 2),
-        (FusionConfig(), 13, True, 3),
-        (FusionConfig(), 13, False, 1),  # lone: an infrared track ended at burnout, a radar track 12 s later
-        (FusionConfig(), 23, False, 2),
+        (off_cfg, 2, "", 2),
+        (FusionConfig(), 13, "live", 3),
+        (FusionConfig(), 13, "dormant", 3),  # the other missile's track ended too
+        (FusionConfig(), 13, "", 1),  # lone: an infrared track ended at burnout, a radar track 12 s later
+        (FusionConfig(), 23, "", 2),
     ):
         engine = FusionEngine(cfg)
         engine.ingest(make_batch("us", T0, [1], [X_OBJ], sd=5.0))
@@ -99,7 +100,8 @@ def test_a_new_track_of_another_nation_takes_over_the_number_that_just_ended() -
         engine.ingest(make_batch("us", T0 + S, [], []))
         if crowd:
             t_jp = T0 + gap * S - S // 2
-            engine.ingest(make_batch("jp", t_jp, [7], [true_state(t_jp) + away]))  # still held
+            held = crowd == "live"
+            engine.ingest(make_batch("jp", t_jp, [7] if held else [], [true_state(t_jp) + away] if held else []))
         (track,) = engine.ingest(make_batch("kr", T0 + gap * S, [4], [true_state(T0 + gap * S) + off])).changed
         assert track.track_id == number, (gap, crowd)
 
