@@ -183,7 +183,11 @@ class SignedPublishers(Background):
 
     async def _run(self) -> None:
         self._ready.set()
-        await asyncio.gather(*(self._node(n) for n in ("us", "jp", "kr")))
+        # a task group, not gather: stopped, it waits for every node to end (gather ends with its first
+        # cancelled child while the others may still publish)
+        async with asyncio.TaskGroup() as nodes:
+            for n in ("us", "jp", "kr"):
+                nodes.create_task(self._node(n))
 
     async def _node(self, nation: str) -> None:
         # heavy imports only where batches are made
@@ -208,4 +212,9 @@ class SignedPublishers(Background):
                         self.sent[nation] = seq
                         await asyncio.sleep(self.period_s)
             except Exception:  # the national broker restarts in some tests: reconnect
+                # ... unless this is the stop: a cancellation during a publish can leave the client's exit as an
+                # MQTT error instead; swallowed, this node would publish on after the others stopped
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
                 await asyncio.sleep(0.5)
