@@ -492,10 +492,13 @@ async def run(
     views: Sequence[str] = NATIONS,
     metrics: Metrics | None = None,
     observer: StageObserver | None = None,
+    assessor: AssessProcess | None = None,
 ) -> int:
     """Run the fusion service until ``stop`` is set (SIGTERM / SIGINT by default). ``metrics``: pass one to
     read the counters in-process (tests, benchmarks); the HTTP endpoint serves the same registry.
-    ``observer``: told each stage of every batch's way (the end-to-end benchmark's stage trace)."""
+    ``observer``: told each stage of every batch's way (the end-to-end benchmark's stage trace).
+    ``assessor``: an assessment process started earlier for this policy's groups (the launcher's start gate
+    waits for it to be warm); it is closed when the service stops. By default one is started here."""
     stop = stop or stop_on_signals()
     metrics = metrics or Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
@@ -514,7 +517,8 @@ async def run(
     log.info("fusion: gRPC WarningService on %s (NOT_SERVING until warm and subscribed)", settings.grpc_listen)
     log.info("fusion: compiling and warming numba kernels (first run only; cached afterwards)...")
     t = time.perf_counter()
-    assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
+    if assessor is None:
+        assessor = AssessProcess(settings, len(service.groups))  # starts and warms up alongside
     try:
         await asyncio.to_thread(service.warm_up, False)  # the assessment process warms the assessment
     except BaseException:
@@ -900,13 +904,20 @@ class AssessProcess:
     in the executor's threads). Restarted, with fresh assessors, if it dies."""
 
     def __init__(self, settings: Settings, n_groups: int) -> None:
+        """Starts the process now: it warms its kernels while the caller goes on (``ready``, ``wait_ready``)."""
         self._settings = settings
         self._n_groups = n_groups
         self._pool = _AssessExecutor(settings, n_groups)
+        self._started = self._pool.submit(_ready)
 
     async def ready(self) -> None:
         """Wait until the process has started and warmed its kernels."""
-        await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
+        await asyncio.wrap_future(self._started)
+
+    def wait_ready(self, timeout_s: float | None = None) -> None:
+        """:meth:`ready` for a caller without an event loop (the launcher's start gate); raises what ended the
+        process (``BrokenProcessPool``), or ``TimeoutError`` after ``timeout_s``."""
+        self._started.result(timeout_s)
 
     async def assess(
         self, group_index: int, tracks: list[SystemTrack], forget: list[int], now_ns: int

@@ -47,13 +47,24 @@ def run(args: argparse.Namespace) -> int:
     from triwarn.services import fusion
 
     extra: dict[str, Any] = tls_overrides(args, "fusion")
+    assessor = None
     if args.start_gate:
-        # ready means warm: load (or compile) every kernel here, the assessment's too, before the launcher may
-        # start the clock; the service's own warm-up then finds them loaded in this process and cached on disk
+        # ready means warm: the fusion kernels loaded (or compiled) in this process and the assessment process
+        # started and warm, before the launcher may start the clock. Otherwise the first seconds of a fast
+        # demo pass without assessments while that process loads its kernels (9 s on a busy machine).
         from triwarn.services.runtime.clock import Clock
         from triwarn.services.runtime.metrics import Metrics
 
-        fusion.FusionService(settings_from(args, "policy_file"), Clock(), Metrics()).warm_up()
+        early = settings_from(args, "policy_file", **extra)
+        service = fusion.FusionService(early, Clock(), Metrics())
+        assessor = fusion.AssessProcess(early, len(service.groups))  # warms in its own process meanwhile
+        service.warm_up(assess=False)
+        try:
+            assessor.wait_ready()
+        except Exception as exc:  # BrokenProcessPool: it died while loading its kernels
+            raise SystemExit(
+                f"triwarn fusion: the assessment process did not start ({exc!r}); see its output above"
+            ) from None
         extra["scenario_t0_ns"] = wait_at_start_gate(args.start_gate, "fusion")
     settings = settings_from(
         args,
@@ -68,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
         "scenario_t0_ns",
         **extra,
     )
-    return asyncio.run(fusion.run(settings))
+    return asyncio.run(fusion.run(settings, assessor=assessor))
