@@ -77,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, object]] = []
     for d in args.recordings:
         if not (d / "picture.csv").is_file():
-            print(f"number_changes: {d} has no picture.csv (record one with `triwarn replay --record DIR`)", file=sys.stderr)
+            print(
+                f"number_changes: {d} has no picture.csv (record one with `triwarn replay --record DIR`)",
+                file=sys.stderr,
+            )
             return 2
         rows += classify(d, args.view)
     if args.list:
