@@ -11,8 +11,9 @@ With ``record_dir`` it writes, on a fixed evaluation clock (every ``eval_period_
 ``truth.csv``    ``t_s, object_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (ECEF), then ``phase``,
                  ``impact_lat_deg, impact_lon_deg, impact_t_s`` (the true impact of the object) and
                  ``launch_lat_deg, launch_lon_deg, launch_t_s`` (its true launch), and ``held``: 1 when some
-                 nation's latest batch holds a local track within ``HELD_RADIUS_M`` of the object (so "once any
-                 nation holds a track" can be scored: ``triwarn evaluate --held-only``), else 0
+                 nation's latest batch holds a local track on the object: within ``HELD_RADIUS_M`` and closer to
+                 it than to any other object (so "once any nation holds a track" can be scored: ``triwarn
+                 evaluate --held-only``), else 0
 ``picture.csv``  ``t_s, view, track_id, x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s`` (system tracks of each view
                  propagated to ``t_s``), then ``nations`` (contributing, "+"-joined), the track's latest
                  impact prediction ``ipp_lat_deg, ipp_lon_deg, ipp_time_s, ipp_semi_major_m, ipp_semi_minor_m,
@@ -61,6 +62,24 @@ PICTURE_COLUMNS = list(recording.PICTURE_COLUMNS)
 #: A nation "holds" an object when one of its local tracks is this close to it (the evaluation's association
 #: threshold is 10 km).
 HELD_RADIUS_M = 10_000.0
+
+
+def _held(pos_m: np.ndarray, active: np.ndarray, local_pos_m: np.ndarray) -> np.ndarray:
+    """(n,) bool: which objects (positions ``pos_m`` (n, 3) ECEF m; only the ``active`` ones count) some local
+    track (``local_pos_m`` (m, 3)) holds: a local track holds the active object closest to it, if within
+    ``HELD_RADIUS_M``, and no other (as Stone Soup's TrackToTruth associates a track with one truth: a missile
+    ripple-fired seconds after another is not held by the first one's track a few km ahead of it)."""
+    held = np.zeros(pos_m.shape[0], np.bool_)
+    idx = np.flatnonzero(active)
+    if not idx.size or not local_pos_m.size:
+        return held
+    d = np.linalg.norm(local_pos_m[:, None, :] - pos_m[None, idx, :], axis=2)  # (m, n_active)
+    j = np.argmin(d, axis=1)
+    near = d[np.arange(d.shape[0]), j] < HELD_RADIUS_M
+    held[idx[j[near]]] = True
+    return held
+
+
 TRUTH_EXTRA_COLUMNS = [*recording.TRUTH_ASSESSMENT_COLUMNS, "held"]
 
 
@@ -112,14 +131,14 @@ class _Recorder:
     ) -> None:
         """One evaluation time. ``local_pos_m``: (m, 3) positions of every nation's latest local tracks."""
         sample = truth.sample(t_s)
+        held_by = _held(sample.pos_ecef_m, sample.active, local_pos_m)
         for k in np.flatnonzero(sample.active):
             p, v = sample.pos_ecef_m[k], sample.vel_ecef_m_s[k]
             impact = (truth.impact_lat_deg[k], truth.impact_lon_deg[k], truth.impact_time_s[k])
             launch = (truth.launch_lat_deg[k], truth.launch_lon_deg[k], truth.launch_time_s[k])
             row = [f"{t_s:.3f}", truth.object_ids[k], *_fmt(p), *_fmt(v), int(sample.phase[k])]
             row += [f"{impact[0]:.6f}", f"{impact[1]:.6f}", f"{impact[2]:.3f}"]
-            held = bool(local_pos_m.size) and float(np.min(np.linalg.norm(local_pos_m - p, axis=1))) < HELD_RADIUS_M
-            self.truth.writerow([*row, f"{launch[0]:.6f}", f"{launch[1]:.6f}", f"{launch[2]:.3f}", int(held)])
+            self.truth.writerow([*row, f"{launch[0]:.6f}", f"{launch[1]:.6f}", f"{launch[2]:.3f}", int(held_by[k])])
             self.truth_rows += 1
         for group in service.groups:
             tracks = group.engine.at(t_ns)

@@ -108,7 +108,8 @@ def score_view(
 
 
 def number_changes(truth: Series, tracks: Series, times_us: np.ndarray, association_m: float) -> float:
-    """Mean count, per tracked true object, of changes of the number of its nearest track within ``association_m``.
+    """Mean count, per tracked true object, of changes of the number of its track (the nearest of the tracks
+    associated with it, each track with its closest object within ``association_m``: :func:`number_change_events`).
 
     Computed here (not by Stone Soup) from the recorded numbers, so that a track that leaves the picture and
     comes back under the same number does not count as a change.
@@ -117,7 +118,7 @@ def number_changes(truth: Series, tracks: Series, times_us: np.ndarray, associat
     return float(np.mean([len(c) for c in changes.values()])) if changes else 0.0
 
 
-#: one change of a true object's nearest track: (time µs, the number it has now, the number it had, the last
+#: one change of a true object's track: (time µs, the number it has now, the number it had, the last
 #: time µs it had that one)
 Change = tuple[int, Any, Any, int]
 
@@ -125,29 +126,51 @@ Change = tuple[int, Any, Any, int]
 def number_change_events(
     truth: Series, tracks: Series, times_us: np.ndarray, association_m: float
 ) -> dict[Any, list[Change]]:
-    """Per true object that was tracked at all (its nearest track within ``association_m`` at some time of
-    ``times_us``), every change of that track's number, in time order (see :func:`number_changes`)."""
+    """Per true object that was tracked at all (a track associated with it at some time of ``times_us``),
+    every change of its track's number, in time order (see :func:`number_changes`).
+
+    Association as Stone Soup's ``TrackToTruth`` (the judge, docs/quality.md): at each time a track is
+    associated with the one true object closest to it, if within ``association_m``; an object's track is the
+    nearest of the tracks associated with it. So a missile launched seconds after another from the same pad is
+    not "tracked" by the first one's track while it flies a few km behind it (that track is the first missile's),
+    and its own first track is no change of number."""
     keep = set(times_us.tolist())
     at: dict[int, list[tuple[Any, np.ndarray]]] = defaultdict(list)
     for tid, (t, x) in tracks.rows.items():
         for k in range(t.size):
             if int(t[k]) in keep:
                 at[int(t[k])].append((tid, x[k, :3]))
-    out: dict[Any, list[Change]] = {}
+    objects_at: dict[int, list[tuple[Any, np.ndarray]]] = defaultdict(list)
     for obj, (t, x) in truth.rows.items():
+        for k in range(t.size):
+            if int(t[k]) in keep:
+                objects_at[int(t[k])].append((obj, x[k, :3]))
+    # per time: the tracks associated with each object, with their distances
+    assoc: dict[int, dict[Any, list[tuple[float, Any]]]] = {}
+    for t_us, objs in objects_at.items():
+        cands = at.get(t_us, [])
+        per_obj: dict[Any, list[tuple[float, Any]]] = defaultdict(list)
+        if cands:
+            pos_o = np.array([p for _, p in objs])
+            for tid, p in cands:
+                d = np.linalg.norm(pos_o - p, axis=1)
+                j = int(np.argmin(d))
+                if d[j] <= association_m:
+                    per_obj[objs[j][0]].append((float(d[j]), tid))
+        assoc[t_us] = per_obj
+    out: dict[Any, list[Change]] = {}
+    for obj, (t, _) in truth.rows.items():
         last, last_t = None, 0
         events: list[Change] = []
         for k in range(t.size):
-            cands = at.get(int(t[k]), [])
-            if int(t[k]) not in keep or not cands:
+            t_us = int(t[k])
+            mine = assoc.get(t_us, {}).get(obj)
+            if t_us not in keep or not mine:
                 continue
-            d = [float(np.linalg.norm(p - x[k, :3])) for _, p in cands]
-            j = int(np.argmin(d))
-            if d[j] > association_m:
-                continue
-            if last is not None and cands[j][0] != last:
-                events.append((int(t[k]), cands[j][0], last, last_t))
-            last, last_t = cands[j][0], int(t[k])
+            tid = min(mine, key=lambda dt: dt[0])[1]
+            if last is not None and tid != last:
+                events.append((t_us, tid, last, last_t))
+            last, last_t = tid, t_us
         if last is not None:  # only objects that were tracked at all
             out[obj] = events
     return out

@@ -19,6 +19,7 @@ Prints one summary line per kind (``--list``: every change). A diagnostic for do
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--view", default="us")
     p.add_argument("--list", action="store_true", help="print every change, not only the counts")
     args = p.parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends it quietly
     rows: list[dict[str, object]] = []
     for d in args.recordings:
         if not (d / "picture.csv").is_file():

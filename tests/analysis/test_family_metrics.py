@@ -70,7 +70,9 @@ def test_ellipse_radii_skip_boost_rows_and_rows_without_prediction() -> None:
 
 def test_number_changes_at_an_unresolved_group_are_told_apart(tmp_path: Path) -> None:
     # a and b fly together, 1 km apart, then part; c flies alone 100 km away. Track 1 holds a and b as one
-    # (flagged: 2 objects) until t = 5 s, when track 2 takes b; c's track 3 is replaced by track 4 at t = 5 s
+    # (flagged: 2 objects), nearer b, until t = 5 s, when it moves onto a and track 2 takes b; c's track 3 is
+    # replaced by track 4 at t = 5 s. A track is associated with its closest object only (Stone Soup's
+    # TrackToTruth): a has no track before t = 5 s, so its first one is no change
     times = np.arange(10.0)
     east = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
 
@@ -82,7 +84,7 @@ def test_number_changes_at_an_unresolved_group_are_told_apart(tmp_path: Path) ->
     early, late = times < 5, times >= 5
     tracks = Series(
         {
-            "1": (us, path(0.5) * early[:, None] + path(0.0) * late[:, None]),
+            "1": (us, path(0.7) * early[:, None] + path(0.0) * late[:, None]),
             "2": (us[late], path(1.0, part=20.0)[late]),
             "3": (us[early], path(100.0)[early]),
             "4": (us[late], path(100.0)[late]),
@@ -108,6 +110,31 @@ def test_number_changes_at_an_unresolved_group_are_told_apart(tmp_path: Path) ->
     old = tmp_path / "old.csv"  # a recording made before the objects column
     old.write_text("t_s,view,track_id,x_m,y_m,z_m,vx_m_s,vy_m_s,vz_m_s\n")
     assert not read_grouped(old)
+
+
+def test_a_missile_close_behind_another_is_not_tracked_by_the_others_track() -> None:
+    # b is launched 5 s after a from the same pad and flies the same path 3 km behind it: a's track 1 is within
+    # 10 km of b but closer to a, so b has no track until its own track 2 begins (no change of number); when
+    # track 1 is replaced on a by track 3, that is a's change
+    times = np.arange(20.0)
+    us = (times * 1e6).astype(np.int64)
+    east = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    a = np.array([(3_000.0 + 100.0 * t) * east for t in times])
+    b = np.array([(100.0 * t) * east for t in times])
+    truth = Series({"a": (us, a), "b": (us, b)})
+    early, late = times < 10, times >= 10
+    tracks = Series(
+        {
+            "1": (us[early], a[early] + 200.0 * east),
+            "2": (us[times >= 5], b[times >= 5] - 200.0 * east),
+            "3": (us[late], a[late]),
+        }
+    )
+    events = number_change_events(truth, tracks, us, 10_000.0)
+    assert {obj: [(t, new, old) for t, new, old, _ in e] for obj, e in events.items()} == {
+        "a": [(10_000_000, "3", "1")],
+        "b": [],
+    }
 
 
 def test_number_hops_between_missiles_not_flicker() -> None:

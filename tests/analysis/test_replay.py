@@ -87,3 +87,16 @@ def test_warnings_are_recorded_and_the_first_names_an_impact_area_within_5_s_of_
     assert with_area, "no warning named a threatened area (the demo aims into the Sea of Japan)"
     first = with_area[0]
     assert float(first["t_s"]) - float(first["first_track_t_s"]) <= 5.0
+
+
+def test_a_local_track_holds_only_the_object_closest_to_it() -> None:
+    from triwarn.analysis.replay import HELD_RADIUS_M, _held
+
+    east = np.array([1.0, 0.0, 0.0])
+    objects = np.array([0.0, 3_000.0, 50_000.0, 7_000.0])[:, None] * east  # d is not in flight (inactive)
+    active = np.array([True, True, True, False])
+    local = np.array([3_500.0, 6_900.0, 50_000.0 + HELD_RADIUS_M + 1.0])[:, None] * east
+    # the first two local tracks are both closest to b (a is 3.5 km from one of them, but b is closer); the
+    # inactive d is nobody's; the third is too far from c
+    assert _held(objects, active, local).tolist() == [False, True, False, False]
+    assert _held(objects, active, np.zeros((0, 3))).tolist() == [False] * 4
