@@ -63,6 +63,29 @@ class FusionConfig:
     #: path, and fits a missile just launched nearby (raid seed 2: a number came back 30 s later on a launch
     #: 49 km from its missile). True: reacquire it like any other dormant track.
     reacquire_boost: bool = False
+    #: a track that ended in BOOST is reacquired by its path instead (``membership.Membership.boost_path``):
+    #: for this long (data time, seconds) after it went dormant, a new local track seen after burnout (not in
+    #: BOOST) takes its number when that track's state, coasted back ballistically (the fusion model, the
+    #: track's β) to the dormant track's last time, passes the dormant track's last position within the χ²
+    #: gate ``boost_path_chi2`` (3-D) on both covariances plus ``boost_path_pos_m`` per axis (the missile
+    #: thrusts on for a few seconds after an infrared track's last update), and nothing else is in doubt: the
+    #: new track passes no other such dormant track, no other new track of the batch passes this one, and no
+    #: live system track after burnout passes it (the missile may already hold another number). An infrared
+    #: track ends at burnout and a radar's first track begins 5-50 s later; in a raid 148 of 287 number changes
+    #: were this (docs/quality.md, "Session 12"). 0 disables. # assumption: engineering choice (the infrared
+    #: track's end to the first radar track: 4-52 s, 10th-90th percentile, raid family)
+    boost_path_s: float = 90.0
+    #: ... the allowance per axis, metres: thrust for ~3 s after the last state (the node coasts an infrared
+    #: track ~4 s before it deletes it) and the triangulated position's error. # assumption: not a published figure
+    boost_path_pos_m: float = 3_000.0
+    #: ... and the gate (χ² with 3 degrees of freedom; 11.34: 99%). # assumption: engineering choice
+    boost_path_chi2: float = 11.34
+    #: ... and not in a salvo: no other system track, live or dormant, born within this many seconds of the
+    #: dormant one and within ``handover_lone_m`` of its last state. In a ripple-fired salvo one infrared track
+    #: can hold several missiles in turn, unresolved, and its number came back on another missile than the one
+    #: it held longest: raids passed 11 → 25 numbers (docs/quality.md, "Session 12"). # assumption: engineering
+    #: choice (a salvo's launches fall within a minute or two). 0 switches this rule off.
+    boost_path_salvo_s: float = 120.0
     #: a new system track fed by one source is held back (tentative: fused, associated, merged, but not
     #: reported) while it may be a duplicate of a reported one, i.e. while it gates against a reported system
     #: track under a gate widened by an unmodelled constant acceleration (``duplicate_accel_m_s2``) over this
@@ -119,6 +142,9 @@ class FusionConfig:
             raise ValueError("reacquire_s and reacquire_margin_chi2 must be >= 0")
         if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
+        boost_path = (self.boost_path_s, self.boost_path_pos_m, self.boost_path_chi2, self.boost_path_salvo_s)
+        if not all(v >= 0 for v in boost_path):  # (NaN fails too)
+            raise ValueError("boost_path_s, boost_path_pos_m, boost_path_chi2 and boost_path_salvo_s must be >= 0")
         if not self.handover_s >= 0 or not self.handover_lone_s >= 0 or not self.handover_lone_m >= 0:
             raise ValueError("handover_s, handover_lone_s and handover_lone_m must be >= 0")
         if not self.last_update_max_age_s > 0:

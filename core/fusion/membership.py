@@ -1,6 +1,7 @@
 """Which system track each local track of a batch belongs to: the stability check of the members it has, the
 association of the free ones (gating against system tracks without a track of the same source, then global
-assignment), and the hand-over of a number that just went dormant to a new local track.
+assignment), the hand-over of a number that just went dormant to a new local track, and the reacquisition of a
+number that ended in boost by the new track's path back to it.
 
 Gate and assignment kernel times are added to ``timings_s["gate"]`` and ``timings_s["assign"]``.
 """
@@ -113,6 +114,11 @@ class Membership(EngineStep):
                 timings_s["assign"] += time.perf_counter() - t_k
         taken = cand[col_of_row[col_of_row >= 0]] if cand.size else np.empty(0, dtype=np.int64)
         handover = self.hand_over(xf, Pf, col_of_row < 0, t_c, bit, taken)
+        lost = (col_of_row < 0) & (handover < 0)
+        if lost.any():
+            handed = np.concatenate([taken, handover[handover >= 0]])
+            path = self.boost_path(xf, Pf, lt.phase[upd[free]], lt.beta[upd[free]], lost, t_c, handed)
+            handover = np.where(path >= 0, path, handover)
         for r, s in enumerate(upd[free].tolist()):
             c = int(col_of_row[r])
             h = int(handover[r])
@@ -313,4 +319,90 @@ class Membership(EngineStep):
             keep = ~self.crowded(np.ascontiguousarray(xd[cols]), np.ascontiguousarray(Pd[cols]), t_c)
             rows, cols = rows[keep], cols[keep]
         out[rows_new[rows]] = recent[cols]
+        return out
+
+    def boost_path(
+        self,
+        xf: FloatArray,
+        Pf: FloatArray,
+        phase: IntArray,
+        beta: FloatArray,
+        new: npt.NDArray[np.bool_],
+        t_c: int,
+        taken: IntArray,
+    ) -> IntArray:
+        """For each free local track (states ``xf``, ``Pf`` at ``t_c``, flight ``phase``, ballistic coefficient
+        ``beta``) that would start a new system track (``new``): the slot of a system track that ended in BOOST
+        within ``boost_path_s`` and is not taken in this batch (``taken``), whose number it takes back, or -1.
+
+        The test runs backwards, where the physics is known: the new track (after burnout, not in BOOST) coasted
+        back ballistically to the dormant track's last time must pass its last position, d² = Δrᵀ S⁻¹ Δr within
+        ``boost_path_chi2`` with S the two position covariances plus ``boost_path_pos_m``² per axis. (Forwards,
+        the dormant track's prediction knows neither the thrust left nor the burnout: that is why such a track
+        is not reacquired, ``reacquire_boost``.) Not in a salvo: no other system track (live or dormant) born
+        within ``boost_path_salvo_s`` of it is within ``handover_lone_m`` of its last state (in a ripple an
+        infrared track may have held several missiles in turn, and its number would come back on another one).
+        When in doubt, a new number: the new track passes that dormant track only, no other new track of the
+        batch passes it, and no live system track after burnout passes it (that missile may hold another
+        number already)."""
+        cfg, store = self.cfg, self.store
+        st = store.st
+        out = np.full(new.size, -1, dtype=np.int64)
+        n = store.st_n
+        if cfg.boost_path_s <= 0 or not new.any() or not st.dormant[:n].any():
+            return out
+        now_ns = store.now_ns if store.now_ns is not None else t_c
+        dorm = np.nonzero(
+            st.dormant[:n]
+            & (st.phase[:n] == int(Phase.BOOST))
+            & (st.dormant_since_ns[:n] >= now_ns - round(cfg.boost_path_s * 1e9))
+            & (st.t_ns[:n] <= t_c)
+        )[0]
+        dorm = dorm[~np.isin(dorm, taken)]
+        rows = np.nonzero(new & (phase != int(Phase.BOOST)))[0]
+        if dorm.size and cfg.boost_path_salvo_s > 0:  # no salvo: no other track born that close in time and space
+            others = np.nonzero(st.alive[:n] | st.dormant[:n])[0]
+            near = np.linalg.norm(st.x[dorm, None, :3] - st.x[None, others, :3], axis=2) < cfg.handover_lone_m
+            near &= np.abs(st.born_ns[dorm, None] - st.born_ns[None, others]) <= round(cfg.boost_path_salvo_s * 1e9)
+            dorm = dorm[near.sum(axis=1) <= 1]  # itself is one of the others
+        if not dorm.size or not rows.size:
+            return out
+        t_rows = np.full(rows.size, t_c, dtype=np.int64)
+        passes = self._path_passes(xf[rows], Pf[rows], phase[rows], beta[rows], t_rows, dorm)  # (rows, dorm)
+        if not passes.any():
+            return out
+        per_row = passes.sum(axis=1)
+        per_dorm = passes.sum(axis=0)
+        r_idx, d_idx = np.nonzero(passes & (per_row[:, None] == 1) & (per_dorm[None, :] == 1))
+        if not r_idx.size:
+            return out
+        # no live system track after burnout passes the dormant track: its missile may hold a number already
+        live = np.nonzero(st.alive[:n] & (st.phase[:n] != int(Phase.BOOST)))[0]
+        if live.size:
+            held = self._path_passes(
+                st.x[live], st.P[live], st.phase[live], st.beta[live], st.t_ns[live], dorm[d_idx]
+            ).any(axis=0)
+            r_idx, d_idx = r_idx[~held], d_idx[~held]
+        out[rows[r_idx]] = dorm[d_idx]
+        return out
+
+    def _path_passes(
+        self, x: FloatArray, P: FloatArray, phase: IntArray, beta: FloatArray, t_ns: IntArray, dorm: IntArray
+    ) -> npt.NDArray[np.bool_]:
+        """(k, d) bool: which states ``x`` (k, 6), ``P`` at times ``t_ns`` (k,), coasted to the last time of each
+        dormant track ``dorm``, pass its last position (:meth:`boost_path`). Pairs farther apart than the
+        distance flown in between at the state's speed (× 1.5) plus 100 km are not coasted."""
+        cfg, st = self.cfg, self.store.st
+        out = np.zeros((x.shape[0], dorm.size), dtype=np.bool_)
+        dt = (st.t_ns[None, dorm] - t_ns[:, None]).astype(np.float64) * NS  # (k, d); < 0: backwards
+        speed = np.linalg.norm(x[:, 3:6], axis=1)
+        dist = np.linalg.norm(x[:, None, :3] - st.x[None, dorm, :3], axis=2)
+        ia, ib = np.nonzero(dist <= speed[:, None] * np.abs(dt) * 1.5 + 100e3)
+        if not ia.size:
+            return out
+        xb, Pb = self.pred.predict(x[ia], P[ia], dt[ia, ib], phase[ia], beta[ia])
+        dr = xb[:, :3] - st.x[dorm[ib], :3]
+        S = Pb[:, :3, :3] + st.P[dorm[ib], :3, :3] + np.eye(3)[None] * cfg.boost_path_pos_m**2
+        d2 = np.einsum("ki,ki->k", dr, np.linalg.solve(S, dr[:, :, None])[:, :, 0])
+        out[ia, ib] = d2 <= cfg.boost_path_chi2
         return out

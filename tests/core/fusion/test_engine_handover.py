@@ -62,8 +62,15 @@ def test_recorded_kn23_keeps_one_number_when_the_infrared_track_ends_and_a_radar
     assert seen == {1} and kr_numbers == {1}
     (track,) = engine.at(int(truth_t[-1]))
     assert np.linalg.norm(track.x[:3] - truth_r[-1]) < 5e3  # the one track is the missile
-    # without the hand-over the radar track is a second number (what the test guards against)
+    # the boost path alone (no hand-over) keeps the number too: the radar track, coasted back, passes where the
+    # infrared track ended
     engine = FusionEngine(dataclasses.replace(FusionConfig(), handover_s=0.0))
+    seen.clear()
+    for batch in batches:
+        seen.update(t.track_id for t in engine.ingest(batch).changed)
+    assert seen == {1}
+    # without either, the radar track is a second number (what the test guards against)
+    engine = FusionEngine(dataclasses.replace(FusionConfig(), handover_s=0.0, boost_path_s=0.0))
     seen.clear()
     for batch in batches:
         seen.update(t.track_id for t in engine.ingest(batch).changed)

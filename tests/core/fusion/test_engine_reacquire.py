@@ -93,8 +93,10 @@ def test_a_track_fitting_one_of_two_twin_dormant_numbers_gets_a_new_one() -> Non
 def test_a_number_that_ended_in_boost_is_not_reacquired() -> None:
     """A boost track ends; 30 s later a new track fits its prediction (a ball of white-noise acceleration, not
     the thrusting missile's path: it fits a missile just launched nearby as well): a new number. With
-    ``reacquire_boost`` it comes back."""
-    for cfg, expected in ((FusionConfig(), 2), (FusionConfig(reacquire_boost=True), 1)):
+    ``reacquire_boost`` it comes back. (With the default ``boost_path_s`` it comes back by the new track's path
+    back to it, a different test: tests/core/fusion/test_engine_boost_path.py.)"""
+    no_path = FusionConfig(boost_path_s=0.0)
+    for cfg, expected in ((no_path, 2), (FusionConfig(reacquire_boost=True, boost_path_s=0.0), 1), (FusionConfig(), 1)):
         engine = FusionEngine(cfg)
         engine.ingest(dataclasses.replace(make_batch("us", T0, [1], [X_OBJ], sd=5.0), phase=np.array([1])))
         assert engine.ingest(make_batch("us", T0 + S, [], [])).deleted == [1]
