@@ -65,6 +65,9 @@ class LocalTrackBatch:
     #: (n,) when a measurement last updated each track (ns, at or before time_ns; 0: not reported); empty: the
     #: node reports none (the engine then takes a state not reported COASTING as updated)
     last_update_ns: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: (n,) how many objects each track may stand for (1; more: an unresolved group the node's tracker cannot
+    #: resolve; 0: not reported); empty: the node reports none
+    objects: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.track_numbers.shape[0])

@@ -912,7 +912,7 @@ class AssessProcess:
 
     async def ready(self) -> None:
         """Wait until the process has started and warmed its kernels."""
-        await asyncio.wrap_future(self._started)
+        await asyncio.shield(asyncio.wrap_future(self._started))  # a cancelled waiter leaves the others waiting
 
     def wait_ready(self, timeout_s: float | None = None) -> None:
         """:meth:`ready` for a caller without an event loop (the launcher's start gate); raises what ended the

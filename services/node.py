@@ -128,6 +128,8 @@ class Node:
             else np.zeros(0, np.int64)
         )
         last_update_ns = np.minimum(last_update_ns, time_ns) if last_update_ns.size else last_update_ns
+        objects = np.asarray(tracks.objects, np.int64)
+        objects = objects if objects.size == numbers.size else np.zeros(0, np.int64)
         return LocalTrackBatch(
             nation=self.nation,
             node_id=self.node_id,
@@ -144,6 +146,7 @@ class Node:
             beta_kg_m2=np.asarray(tracks.beta_kg_m2, np.float64),
             sensor_ids=tuple(tracks.sensor_ids),
             last_update_ns=last_update_ns,
+            objects=objects,
         )
 
     def status(self, birth: bool, bd_seq: int, signer: signing.Signer | None = None) -> bytes:

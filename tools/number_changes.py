@@ -2,8 +2,9 @@
 
     python tools/number_changes.py DIR [DIR ...] [--view us] [--list]
 
-A change is the one the families' benchmark counts (``analysis.siap.number_change_events``: a missile's
-nearest track within 10 km, at every time of truth.csv, has another number than before). Each is put in the
+A change is the one the families' benchmark counts (``analysis.siap.number_change_events``: at every time of
+truth.csv each track goes to the missile closest to it, within 10 km, as Stone Soup's TrackToTruth associates,
+and a missile's track, the nearest of those, has another number than before). Each is put in the
 first of these kinds that applies:
 
 - ``group``: into or out of a track that stood for an unresolved group (picture.csv ``objects`` > 1);

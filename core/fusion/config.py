@@ -72,7 +72,8 @@ class FusionConfig:
     #: new track passes no other such dormant track, no other new track of the batch passes this one, and no
     #: live system track after burnout passes it (the missile may already hold another number). An infrared
     #: track ends at burnout and a radar's first track begins 5-50 s later; in a raid 148 of 287 number changes
-    #: were this (docs/quality.md, "Session 12"). 0 disables. # assumption: engineering choice (the infrared
+    #: were this (docs/quality.md, "Session 12"). 0 disables, and so does ``reacquire_s = 0`` (no track goes
+    #: dormant). # assumption: engineering choice (the infrared
     #: track's end to the first radar track: 4-52 s, 10th-90th percentile, raid family)
     boost_path_s: float = 90.0
     #: ... the allowance per axis, metres: thrust for ~3 s after the last state (the node coasts an infrared
@@ -84,8 +85,14 @@ class FusionConfig:
     #: dormant one and within ``handover_lone_m`` of its last state. In a ripple-fired salvo one infrared track
     #: can hold several missiles in turn, unresolved, and its number came back on another missile than the one
     #: it held longest: raids passed 11 → 25 numbers (docs/quality.md, "Session 12"). # assumption: engineering
-    #: choice (a salvo's launches fall within a minute or two). 0 switches this rule off.
+    #: choice (a salvo's launches fall within a minute or two). 0 switches this rule off, and so does
+    #: ``handover_lone_m = 0`` (the salvo test reuses that distance).
     boost_path_salvo_s: float = 120.0
+    #: a node's count of the objects one of its tracks stands for (``LocalTrack.estimated_objects``: plumes its
+    #: infrared track cannot resolve) is taken less the other reported system tracks within this distance of
+    #: the system track (metres): those objects have their own numbers already. # assumption: a few infrared
+    #: gates at geostationary range (~1-2 km each); engineering choice
+    group_near_m: float = 10_000.0
     #: a new system track fed by one source is held back (tentative: fused, associated, merged, but not
     #: reported) while it may be a duplicate of a reported one, i.e. while it gates against a reported system
     #: track under a gate widened by an unmodelled constant acceleration (``duplicate_accel_m_s2``) over this
@@ -142,6 +149,8 @@ class FusionConfig:
             raise ValueError("reacquire_s and reacquire_margin_chi2 must be >= 0")
         if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
+        if not self.group_near_m >= 0:
+            raise ValueError("group_near_m must be >= 0")
         boost_path = (self.boost_path_s, self.boost_path_pos_m, self.boost_path_chi2, self.boost_path_salvo_s)
         if not all(v >= 0 for v in boost_path):  # (NaN fails too)
             raise ValueError("boost_path_s, boost_path_pos_m, boost_path_chi2 and boost_path_salvo_s must be >= 0")

@@ -27,7 +27,9 @@ tracks at one update cycle). The engine
 A new local track that nothing accepts takes over the number of a system track that lost its last source
 within ``FusionConfig.handover_s`` (one nation's track of an object ends, another's begins), or within
 ``handover_lone_s`` when no other system track is within ``handover_lone_m`` of it, if it gates
-against that track's prediction under the same manoeuvre allowance, and only if that is unambiguous.
+against that track's prediction under the same manoeuvre allowance, and only if that is unambiguous. A number
+that ended in BOOST comes back on a new local track after burnout whose path, coasted back, passes where it
+ended, outside salvos and groups and only if unambiguous (``FusionConfig.boost_path_s``).
 
 System track numbers start at 1, never change for a track, and are never reused. The engine only fuses
 nations in ``sources`` (releasability): batches of other nations are ignored.
@@ -166,6 +168,8 @@ class FusionEngine:
             oldest = t_ns[upd_idx] - round(cfg.last_update_max_age_s * 1e9)
             hit = np.where(reported > 0, np.clip(reported, oldest, t_ns[upd_idx]), fresh)
         lt.hit_ns[upd_slots] = hit
+        if batch.objects.size == len(batch):
+            lt.objects[upd_slots] = np.maximum(np.asarray(batch.objects, dtype=np.int64)[upd_idx], 1)
         # timeouts (data time) over every source
         timeout_ns = now_ns - round(cfg.source_timeout_s * 1e9)
         stale = np.nonzero(lt.alive[: store.lt_n] & (lt.t_ns[: store.lt_n] < timeout_ns))[0]
@@ -287,6 +291,7 @@ class FusionEngine:
             st.born_ns[s] = int(t.time_ns)
             st.fresh_ns[s] = int(t.fresh_ns or t.time_ns)
             st.hit_ns[s] = st.fresh_ns[s]
+            st.objects_max[s] = max(int(t.objects), 1)  # a number that was a group stays one (boost path)
             store.next_id = max(store.next_id, int(t.track_id) + 1)
 
     def __len__(self) -> int:

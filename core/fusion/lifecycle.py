@@ -142,6 +142,7 @@ class Lifecycle(EngineStep):
             lt.sys[:n][lt.alive[:n] & (lt.sys[:n] == gone)] = keep
             store.refs_dirty.add(keep)
             st.mask[keep] |= st.mask[gone]
+            st.objects_max[keep] = max(int(st.objects_max[keep]), int(st.objects_max[gone]))
             done.update((s1, s2))
             merged_any.add(keep)
             changed_sys.add(keep)
@@ -161,6 +162,11 @@ class Lifecycle(EngineStep):
         passes and a sensor has updated it for less than ``duplicate_manoeuvre_s`` since its system track
         began (a young track near a reported one: a node's re-initiation, or a false track on the same
         object). Tracks of two or more sources are reported at once.
+
+        Also sets each reported track's object count (:meth:`_set_objects`): 1 + its held tentative neighbours fed
+        by one of its own sources, or what a member's node reports (``LocalTrack.estimated_objects``) less the
+        other reported tracks within ``FusionConfig.group_near_m``, whichever is more; and every live track's
+        ``objects_max``, the most it ever stood for.
         """
         cfg, store = self.cfg, self.store
         st = store.st
@@ -184,6 +190,23 @@ class Lifecycle(EngineStep):
                     mine = np.nonzero(lt.alive[:n] & (lt.sys[:n] == p) & (lt.src[:n] == src))[0]
                     if mine.size and int(lt.fresh_ns[mine[0]]) == int(lt.t_ns[mine[0]]):
                         counts[p] = counts.get(p, 1) + 1
+        # a member whose node reports an unresolved group (LocalTrack.estimated_objects): that many, less the
+        # other reported system tracks within group_near_m of it (another nation may have resolved one of them
+        # already: it has its own number)
+        lt, n = store.lt, store.lt_n
+        grouped_members = np.nonzero(lt.alive[:n] & (lt.objects[:n] > 1) & (lt.sys[:n] >= 0))[0]
+        if grouped_members.size:
+            shown = np.nonzero(st.alive[: store.st_n] & st.published[: store.st_n])[0]
+            for m in grouped_members.tolist():
+                p = int(lt.sys[m])
+                if not st.alive[p]:
+                    continue
+                near = np.linalg.norm(st.x[shown, :3] - st.x[p, :3], axis=1) <= cfg.group_near_m
+                c = int(lt.objects[m]) - int(np.count_nonzero(near & (shown != p)))
+                if c > 1:
+                    st.objects_max[p] = max(int(st.objects_max[p]), c)
+                    if st.published[p]:
+                        counts[p] = max(counts.get(p, 1), c)
         self._set_objects(counts, changed_sys)
         for s in tent[~hold].tolist():
             st.published[s] = True
@@ -199,6 +222,7 @@ class Lifecycle(EngineStep):
             if st.alive[s]:
                 changed_sys.add(s)
         for s, c in counts.items():
+            st.objects_max[s] = max(int(st.objects_max[s]), c)
             if int(st.objects[s]) != c:
                 st.objects[s] = c
                 changed_sys.add(s)

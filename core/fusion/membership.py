@@ -358,7 +358,7 @@ class Membership(EngineStep):
             & (st.dormant_since_ns[:n] >= now_ns - round(cfg.boost_path_s * 1e9))
             & (st.t_ns[:n] <= t_c)
         )[0]
-        dorm = dorm[~np.isin(dorm, taken)]
+        dorm = dorm[~np.isin(dorm, taken) & (st.objects_max[dorm] <= 1)]  # never an unresolved group
         rows = np.nonzero(new & (phase != int(Phase.BOOST)))[0]
         if dorm.size and cfg.boost_path_salvo_s > 0:  # no salvo: no other track born that close in time and space
             others = np.nonzero(st.alive[:n] | st.dormant[:n])[0]

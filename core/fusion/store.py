@@ -103,6 +103,8 @@ class TrackStore:
                 "fresh_ns": ((), np.int64, 0),  # time of its newest state not reported COASTING
                 # newest measurement update: the node's last_update_ns where reported, else fresh_ns
                 "hit_ns": ((), np.int64, 0),
+                # objects its node says it may stand for (LocalTrack.estimated_objects; 1 when not reported)
+                "objects": ((), np.int64, 1),
                 # consecutive updates of its own in which it was outvoted (Membership.outvoted) in the system
                 # track numbered outvoted_of (-1: none); back to 0 on an update in which it is not (consistent,
                 # or no majority) and on slot reuse; a release keeps it (it goes on if it rejoins outvoted_of)
@@ -134,8 +136,11 @@ class TrackStore:
                 "fresh_ns": ((), np.int64, 0),  # newest sensor update (not COASTING) of its members
                 "hit_ns": ((), np.int64, 0),  # newest measurement update of its members (lt.hit_ns)
                 # objects it may stand for: 1, or 1 + the held tentative tracks that one of its own sources
-                # reports beside it (an unresolved group: see Lifecycle.confirm_tentative)
+                # reports beside it, or what a member's node reports (LocalTrack.estimated_objects) less the other
+                # reported tracks near it (an unresolved group: see Lifecycle.confirm_tentative)
                 "objects": ((), np.int32, 1),
+                # the most objects it ever stood for (an unresolved group at some time if above 1)
+                "objects_max": ((), np.int32, 1),
             }
         )
         self.st_free: list[int] = []
@@ -196,6 +201,7 @@ class TrackStore:
         lt.w_key[s] = -1
         lt.fresh_ns[s] = 0
         lt.hit_ns[s] = 0
+        lt.objects[s] = 1
         lt.outvoted[s] = 0
         lt.outvoted_of[s] = -1
         self.src_lookup[src] = None
@@ -241,6 +247,7 @@ class TrackStore:
         self.st.born_ns[s] = self.now_ns if self.now_ns is not None else 0
         self.st.mask[s] = 0
         self.st.objects[s] = 1
+        self.st.objects_max[s] = 1
         self.st_refs[s] = None
         self.tentative.add(s)
         return s

@@ -22,6 +22,9 @@ Composition (one scan of one sensor at a time, in time order; Stone Soup's vocab
   when its position uncertainty exceeds ``max_pos_sigma_m``, or once it is predicted below the ground, it is
   DELETED: reported once more, then its slot is freed. Track numbers are given at confirmation, from
   ``first_track_number`` (1) upwards, and never reused;
+- group count (:meth:`Tracker.objects`): an infrared line of sight that no track used but that lies in a
+  confirmed track's gate counts for the track it lies nearest: a plume the track cannot resolve; a track
+  reports 1 plus the most of them one satellite saw in its last scan (``TrackFile.objects``);
 - divergence guard (:func:`diverged`): a live track whose state or covariance is not finite, whose state is
   outside any flight envelope (height, speed, or stalled low and slow long after it began) or whose
   covariance has exploded is dropped without being reported, not even as DELETED (its node's next batch
@@ -143,6 +146,9 @@ class TrackFile:
     sensor_mask: np.ndarray  # (n,) int64 bit i: sensor i of the tracker contributed
     slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) internal slot
     last_hit_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) time of the last measurement update
+    #: (n,) int64 objects each track may stand for (1; more for an unresolved group: Tracker.objects); empty:
+    #: not estimated
+    objects: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 #: reasons of :func:`diverged` (0: sane)
@@ -250,6 +256,10 @@ class Tracker:
         self.sensor_t = np.full((cap, self.sp.shape[0]), -np.inf)  # last update by each sensor
         self.fell = np.zeros(cap, np.bool_)  # the track was once reported clearly falling
         self.thrust_t = np.full(cap, -np.inf)  # last update with the accelerating model >= thrust_seen_mu
+        #: per infrared sensor, at its last scan: the lines of sight beyond the one a track updates with that lay
+        #: in its gate (nearest it) and that no track used: plumes it cannot resolve (an unresolved group)
+        self.extra_los = np.zeros((cap, self.sp.shape[0]), np.int64)
+        self.extra_los_t = np.full((cap, self.sp.shape[0]), -np.inf)
 
     def _grow(self, need: int) -> None:
         cap = self.t.shape[0]
@@ -277,6 +287,8 @@ class Tracker:
                 "sensor_t",
                 "fell",
                 "thrust_t",
+                "extra_los",
+                "extra_los_t",
             )
         }
         self._alloc(new)
@@ -380,6 +392,8 @@ class Tracker:
                     if sp[0] == layout.KIND_IR:
                         self.last_ir_t[slots] = t_s
                     used[meas] = slots
+        if sp[0] == layout.KIND_IR and k and live.any():
+            self._count_extra_los(sensor, t_s, d2, used, explained)
         # M-of-N over the scans of the originating sensor
         tent = np.flatnonzero((self.state == TENTATIVE) & (self.origin == sensor) & (self.first_t < t_s))
         if tent.size:
@@ -439,6 +453,35 @@ class Tracker:
             )
             np.minimum(d2, d2j, out=d2)
         return d2
+
+    def _count_extra_los(
+        self, sensor: int, t_s: float, d2: np.ndarray, used: np.ndarray, explained: np.ndarray
+    ) -> None:
+        """After an infrared scan's association: per confirmed track, how many of the scan's lines of sight that
+        no track used lie in its gate nearer it than any other track's (``d2`` (cap, k) NIS, inf outside the
+        gates; ``used`` (k,) the slot each measurement updated, -1 none; ``explained`` (k,) in some confirmed
+        track's gate): the plumes beyond the one it updates with, which it cannot resolve."""
+        conf = np.flatnonzero(self.state == CONFIRMED)
+        if not conf.size:
+            return
+        counts = np.zeros(conf.size, np.int64)
+        left = np.flatnonzero((used < 0) & explained)
+        if left.size:
+            nearest = np.argmin(d2[np.ix_(conf, left)], axis=0)
+            np.add.at(counts, nearest, 1)
+        self.extra_los[conf, sensor] = counts
+        self.extra_los_t[conf, sensor] = t_s
+
+    def objects(self, slots: np.ndarray, t_now_s: float) -> np.ndarray:
+        """(n,) int64: how many objects each track of ``slots`` may stand for: 1 plus the most lines of sight
+        beyond its own that one infrared sensor saw in its gate, unused, in its last scan within
+        ``ir_depth_timeout_s`` of ``t_now_s`` (:meth:`_count_extra_los`); 1 for a track no infrared sensor
+        sees."""
+        if not slots.size or not self._ir.size:
+            return np.ones(slots.size, np.int64)
+        recent = t_now_s - self.extra_los_t[np.ix_(slots, self._ir)] <= self.cfg.ir_depth_timeout_s
+        extra = np.where(recent, self.extra_los[np.ix_(slots, self._ir)], 0)
+        return 1 + extra.max(axis=1)
 
     def _triangulate(self, sensor: int, t_s: float, z: np.ndarray, explained: np.ndarray) -> np.ndarray:
         """Start tentative tracks where a line of sight of ``sensor`` and a waiting one of another satellite
@@ -570,6 +613,8 @@ class Tracker:
         self.sensor_t[slots, sensor] = t_s
         self.fell[slots] = False
         self.thrust_t[slots] = t_s if mu_boost >= self.cfg.thrust_seen_mu else -np.inf  # infrared: thrusting
+        self.extra_los[slots] = 0
+        self.extra_los_t[slots] = -np.inf
         return slots
 
     # --- maintenance and reports -------------------------------------------------------------------------
@@ -673,6 +718,7 @@ class Tracker:
             sensor_mask=self.mask[conf].copy(),
             slot=conf,
             last_hit_s=self.last_hit_t[conf].copy(),
+            objects=self.objects(conf, t_now_s),
         )
         self.state[conf[gone]] = FREE
         # tentative tracks that lost their sensor's scans are dropped by M-of-N; stale ones here

@@ -47,6 +47,8 @@ class LocalTracks:
     sensor_ids: tuple[tuple[str, ...], ...]  # contributing sensors per track
     #: (n,) float64 scenario seconds of each track's last measurement update (empty: not known)
     last_hit_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (n,) int64 objects each track may stand for (more than 1: an unresolved group; empty: not estimated)
+    objects: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.track_numbers.shape[0])
@@ -169,6 +171,7 @@ class NationSim:
             beta_kg_m2=tf.beta_kg_m2,
             sensor_ids=tuple(self._sensor_names(int(mk)) for mk in tf.sensor_mask),
             last_hit_s=tf.last_hit_s,
+            objects=tf.objects,
         )
 
 

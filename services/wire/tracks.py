@@ -144,6 +144,8 @@ def encode_batch(batch: LocalTrackBatch) -> bytes:
             t.sensor_ids[:] = list(batch.sensor_ids[i])
         if batch.last_update_ns.size == len(batch):
             t.last_update_ns = int(batch.last_update_ns[i])
+        if batch.objects.size == len(batch):
+            t.estimated_objects = int(batch.objects[i])
     return msg.SerializeToString()
 
 
@@ -209,6 +211,9 @@ class RejectedTrack:
 
 #: a last_update_ns at most this far after its track's time_ns is a rounding, taken as time_ns (1 ms)
 _LAST_UPDATE_SLACK_NS = 1_000_000
+#: a track may stand for at most this many objects (estimated_objects): more is no group a sensor resolves into
+#: plumes, it is a broken count (the raids' largest salvo from one launcher is 6; engineering bound)
+MAX_ESTIMATED_OBJECTS = 100
 
 
 def decode_batch_tracks(
@@ -287,6 +292,9 @@ def decode_batch_tracks(
         "last_update_ns is negative or after time_ns",
     )
     last_update = np.minimum(last_update, times)  # (a rounding's worth after time_ns: taken as time_ns)
+    objects = np.array([t.estimated_objects for t in tracks], np.int64)
+    refuse(objects > MAX_ESTIMATED_OBJECTS, "out_of_range", f"estimated_objects above {MAX_ESTIMATED_OBJECTS}")
+    objects = np.maximum(objects, 1)  # 0: not reported, one object
     dt_s = (times - now_ns) * 1e-9
     refuse(dt_s > limits.max_future_s, "future_time", f"time_ns more than {limits.max_future_s:g} s ahead")
     refuse(-dt_s > limits.max_age_s, "stale_time", f"time_ns more than {limits.max_age_s:g} s old")
@@ -301,7 +309,7 @@ def decode_batch_tracks(
         keep = np.nonzero(good)[0]
         numbers, times, x, P = numbers[keep], times[keep], x[keep], P[keep]
         phase, status, quality, beta = phase[keep], status[keep], quality[keep], beta[keep]
-        last_update = last_update[keep]
+        last_update, objects = last_update[keep], objects[keep]
         sensors = [sensors[i] for i in keep.tolist()]
     batch = LocalTrackBatch(
         nation=nation,
@@ -319,6 +327,7 @@ def decode_batch_tracks(
         beta_kg_m2=beta,
         sensor_ids=tuple(sensors),
         last_update_ns=last_update,
+        objects=objects,
     )
     return batch, rejected
 

@@ -92,6 +92,8 @@ def test_fields_shapes_and_ranges(scenario: SyntheticScenario) -> None:
     assert np.all(age[lt.status == Status.CONFIRMED] <= cfg.coast_after_s + sim.hold_s + 1.0)
     stale = [o for o in out if np.any(o.status == Status.COASTING)]
     assert all(np.all(o.t_s - o.last_hit_s >= 0.0) for o in stale)
+    # how many objects each track may stand for: reported for every track, at least one
+    assert all(o.objects.shape == o.track_numbers.shape and np.all(o.objects >= 1) for o in out)
     with pytest.raises(ValueError, match="backwards"):
         sim.step(10.0)
 

@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import aiomqtt
+import numpy as np
 import pytest
 
 from triwarn.services import node
@@ -171,3 +173,28 @@ def test_a_node_started_late_in_its_scenario_does_not_burst_the_elapsed_part(bro
     ages_s = [(b.sent_time_ns - min(t.time_ns for t in b.tracks)) * 1e-9 for b in observer.batches if b.tracks]
     assert max(ages_s) <= 0.5 * settings.max_age_s + 2 * settings.update_period_s, ages_s
     assert observer.batches[0].batch_seq == 0
+
+
+def test_a_nodes_batch_says_how_many_objects_each_track_may_stand_for(tmp_path: Path) -> None:
+    """Node.step carries the tracker's object count (LocalTrackBatch.objects, sent as estimated_objects): one
+    per track, at least 1; in a raid (family seed 2: launchers ripple-firing 2-10 s apart) some US infrared
+    track stands for more than one missile at some step."""
+    from triwarn.scenarios.families import generate
+    from triwarn.scenarios.scenario_file import load_scenario
+    from triwarn.services.node import Node
+    from triwarn.services.runtime.clock import ManualClock
+    from triwarn.services.runtime.settings import Settings
+
+    path = tmp_path / "raid-2.toml"
+    path.write_text(generate("raid", 2).toml())
+    t0 = load_scenario(str(path)).epoch_ns
+    clock = ManualClock(t0)
+    base = Settings().replace(scenario=str(path), seed=2, scenario_t0_ns=t0, scenario_loop=False)
+    node = Node(base.replace(nation="us", node_id=""), clock)
+    most = 0
+    for k in range(1, 90):
+        clock.set(t0 + k * 1_000_000_000)
+        batch = node.step(float(k), k, 1)
+        assert batch.objects.shape == batch.track_numbers.shape and np.all(batch.objects >= 1)
+        most = max(most, int(batch.objects.max(initial=0)))
+    assert most >= 2

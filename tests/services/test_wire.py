@@ -54,6 +54,16 @@ def test_the_last_measurement_update_travels_and_absent_reads_as_zero() -> None:
     assert back.last_update_ns.tolist() == batch.time_ns.tolist()
 
 
+def test_the_object_count_travels_and_absent_reads_as_one() -> None:
+    now = time.time_ns()
+    batch = _batch(3, 1, now)
+    back = wire.decode_batch(wire.encode_batch(batch), "jp", now, LIMITS)
+    assert back.objects.tolist() == [1, 1, 1]  # not reported: one object each
+    sent = LocalTrackBatch(**{**batch.__dict__, "objects": np.array([1, 3, 0], np.int64)})
+    back = wire.decode_batch(wire.encode_batch(sent), "jp", now, LIMITS)
+    assert back.objects.tolist() == [1, 3, 1]  # 0: not reported
+
+
 def test_covariance_upper_triangle_is_row_major_and_symmetric() -> None:
     A = np.arange(36.0).reshape(6, 6)
     P = A + A.T
@@ -72,7 +82,7 @@ def _mutated(**changes: object) -> bytes:
             msg.tracks[1].state.covariance_upper.extend(value)  # type: ignore[arg-type]
         elif key == "dup":
             msg.tracks[1].local_track_number = msg.tracks[0].local_track_number
-        elif key in {"quality", "time_ns", "last_update_ns"}:
+        elif key in {"quality", "time_ns", "last_update_ns", "estimated_objects"}:
             setattr(msg.tracks[1], key, value)
         elif key in {"node_id"}:
             setattr(msg, key, value)
@@ -102,6 +112,7 @@ def _cov(var_x_m2: float, rho: float = 0.0) -> list[float]:
         (lambda: _mutated(quality=1.5), "jp", "out_of_range", "quality"),
         (lambda: _mutated(last_update_ns=time.time_ns() + 10**12), "jp", "out_of_range", "last_update_ns"),
         (lambda: _mutated(last_update_ns=-1), "jp", "out_of_range", "last_update_ns"),
+        (lambda: _mutated(estimated_objects=101), "jp", "out_of_range", "estimated_objects"),
         (lambda: _mutated(cov=[1.0] * 20), "jp", "bad_covariance", "does not have 21 values"),
         (lambda: _mutated(cov=[-1.0] + [0.0] * 20), "jp", "variance_out_of_bounds", "variance"),
         (lambda: _mutated(cov=_cov(2.2e-304)), "jp", "variance_out_of_bounds", "variance"),  # PD, inverse overflows

@@ -24,31 +24,31 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17triwarn/v1/tracks.proto\x12\ntriwarn.v1\"\x81\x01\n\x0e\x43\x61rtesianState\x12\x0b\n\x03x_m\x18\x01 \x01(\x01\x12\x0b\n\x03y_m\x18\x02 \x01(\x01\x12\x0b\n\x03z_m\x18\x03 \x01(\x01\x12\x0e\n\x06vx_m_s\x18\x04 \x01(\x01\x12\x0e\n\x06vy_m_s\x18\x05 \x01(\x01\x12\x0e\n\x06vz_m_s\x18\x06 \x01(\x01\x12\x18\n\x10\x63ovariance_upper\x18\x07 \x03(\x01\"\x97\x02\n\nLocalTrack\x12\x1a\n\x12local_track_number\x18\x01 \x01(\r\x12\x0f\n\x07time_ns\x18\x02 \x01(\x03\x12)\n\x05state\x18\x03 \x01(\x0b\x32\x1a.triwarn.v1.CartesianState\x12&\n\x05phase\x18\x04 \x01(\x0e\x32\x17.triwarn.v1.FlightPhase\x12\x0f\n\x07quality\x18\x05 \x01(\x02\x12\x12\n\nsensor_ids\x18\x06 \x03(\t\x12\'\n\x06status\x18\x07 \x01(\x0e\x32\x17.triwarn.v1.TrackStatus\x12#\n\x1b\x62\x61llistic_coefficient_kg_m2\x18\x08 \x01(\x01\x12\x16\n\x0elast_update_ns\x18\t \x01(\x03\"\xd1\x01\n\x0fLocalTrackBatch\x12\"\n\x06nation\x18\x01 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x11\n\tbatch_seq\x18\x03 \x01(\x04\x12\x0e\n\x06\x62\x64_seq\x18\x04 \x01(\x04\x12\x14\n\x0csent_time_ns\x18\x05 \x01(\x03\x12&\n\x06tracks\x18\x06 \x03(\x0b\x32\x16.triwarn.v1.LocalTrack\x12(\n\tsignature\x18\x0f \x01(\x0b\x32\x15.triwarn.v1.Signature\"\xa2\x02\n\nNodeStatus\x12\"\n\x06nation\x18\x01 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.triwarn.v1.NodeStatus.Kind\x12\x0e\n\x06\x62\x64_seq\x18\x04 \x01(\x04\x12\x0f\n\x07time_ns\x18\x05 \x01(\x03\x12\x12\n\nsensor_ids\x18\x06 \x03(\t\x12\x17\n\x0fupdate_period_s\x18\x07 \x01(\x01\x12(\n\tsignature\x18\x0f \x01(\x0b\x32\x15.triwarn.v1.Signature\"<\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n\nKIND_BIRTH\x10\x01\x12\x0e\n\nKIND_DEATH\x10\x02\",\n\tSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x02 \x01(\x0c\"6\n\nSignedTail\x12(\n\tsignature\x18\x0f \x01(\x0b\x32\x15.triwarn.v1.Signature*M\n\x06Nation\x12\x16\n\x12NATION_UNSPECIFIED\x10\x00\x12\r\n\tNATION_US\x10\x01\x12\r\n\tNATION_JP\x10\x02\x12\r\n\tNATION_KR\x10\x03*z\n\x0b\x46lightPhase\x12\x1c\n\x18\x46LIGHT_PHASE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46LIGHT_PHASE_BOOST\x10\x01\x12\x1a\n\x16\x46LIGHT_PHASE_MIDCOURSE\x10\x02\x12\x19\n\x15\x46LIGHT_PHASE_TERMINAL\x10\x03*|\n\x0bTrackStatus\x12\x1c\n\x18TRACK_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRACK_STATUS_CONFIRMED\x10\x01\x12\x19\n\x15TRACK_STATUS_COASTING\x10\x02\x12\x18\n\x14TRACK_STATUS_DELETED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17triwarn/v1/tracks.proto\x12\ntriwarn.v1\"\x81\x01\n\x0e\x43\x61rtesianState\x12\x0b\n\x03x_m\x18\x01 \x01(\x01\x12\x0b\n\x03y_m\x18\x02 \x01(\x01\x12\x0b\n\x03z_m\x18\x03 \x01(\x01\x12\x0e\n\x06vx_m_s\x18\x04 \x01(\x01\x12\x0e\n\x06vy_m_s\x18\x05 \x01(\x01\x12\x0e\n\x06vz_m_s\x18\x06 \x01(\x01\x12\x18\n\x10\x63ovariance_upper\x18\x07 \x03(\x01\"\xb2\x02\n\nLocalTrack\x12\x1a\n\x12local_track_number\x18\x01 \x01(\r\x12\x0f\n\x07time_ns\x18\x02 \x01(\x03\x12)\n\x05state\x18\x03 \x01(\x0b\x32\x1a.triwarn.v1.CartesianState\x12&\n\x05phase\x18\x04 \x01(\x0e\x32\x17.triwarn.v1.FlightPhase\x12\x0f\n\x07quality\x18\x05 \x01(\x02\x12\x12\n\nsensor_ids\x18\x06 \x03(\t\x12\'\n\x06status\x18\x07 \x01(\x0e\x32\x17.triwarn.v1.TrackStatus\x12#\n\x1b\x62\x61llistic_coefficient_kg_m2\x18\x08 \x01(\x01\x12\x16\n\x0elast_update_ns\x18\t \x01(\x03\x12\x19\n\x11\x65stimated_objects\x18\n \x01(\r\"\xd1\x01\n\x0fLocalTrackBatch\x12\"\n\x06nation\x18\x01 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x11\n\tbatch_seq\x18\x03 \x01(\x04\x12\x0e\n\x06\x62\x64_seq\x18\x04 \x01(\x04\x12\x14\n\x0csent_time_ns\x18\x05 \x01(\x03\x12&\n\x06tracks\x18\x06 \x03(\x0b\x32\x16.triwarn.v1.LocalTrack\x12(\n\tsignature\x18\x0f \x01(\x0b\x32\x15.triwarn.v1.Signature\"\xa2\x02\n\nNodeStatus\x12\"\n\x06nation\x18\x01 \x01(\x0e\x32\x12.triwarn.v1.Nation\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.triwarn.v1.NodeStatus.Kind\x12\x0e\n\x06\x62\x64_seq\x18\x04 \x01(\x04\x12\x0f\n\x07time_ns\x18\x05 \x01(\x03\x12\x12\n\nsensor_ids\x18\x06 \x03(\t\x12\x17\n\x0fupdate_period_s\x18\x07 \x01(\x01\x12(\n\tsignature\x18\x0f \x01(\x0b\x32\x15.triwarn.v1.Signature\"<\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n\nKIND_BIRTH\x10\x01\x12\x0e\n\nKIND_DEATH\x10\x02\",\n\tSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x02 \x01(\x0c\"6\n\nSignedTail\x12(\n\tsignature\x18\x0f \x01(\x0b\x32\x15.triwarn.v1.Signature*M\n\x06Nation\x12\x16\n\x12NATION_UNSPECIFIED\x10\x00\x12\r\n\tNATION_US\x10\x01\x12\r\n\tNATION_JP\x10\x02\x12\r\n\tNATION_KR\x10\x03*z\n\x0b\x46lightPhase\x12\x1c\n\x18\x46LIGHT_PHASE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46LIGHT_PHASE_BOOST\x10\x01\x12\x1a\n\x16\x46LIGHT_PHASE_MIDCOURSE\x10\x02\x12\x19\n\x15\x46LIGHT_PHASE_TERMINAL\x10\x03*|\n\x0bTrackStatus\x12\x1c\n\x18TRACK_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRACK_STATUS_CONFIRMED\x10\x01\x12\x19\n\x15TRACK_STATUS_COASTING\x10\x02\x12\x18\n\x14TRACK_STATUS_DELETED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'triwarn.v1.tracks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NATION']._serialized_start=1060
-  _globals['_NATION']._serialized_end=1137
-  _globals['_FLIGHTPHASE']._serialized_start=1139
-  _globals['_FLIGHTPHASE']._serialized_end=1261
-  _globals['_TRACKSTATUS']._serialized_start=1263
-  _globals['_TRACKSTATUS']._serialized_end=1387
+  _globals['_NATION']._serialized_start=1087
+  _globals['_NATION']._serialized_end=1164
+  _globals['_FLIGHTPHASE']._serialized_start=1166
+  _globals['_FLIGHTPHASE']._serialized_end=1288
+  _globals['_TRACKSTATUS']._serialized_start=1290
+  _globals['_TRACKSTATUS']._serialized_end=1414
   _globals['_CARTESIANSTATE']._serialized_start=40
   _globals['_CARTESIANSTATE']._serialized_end=169
   _globals['_LOCALTRACK']._serialized_start=172
-  _globals['_LOCALTRACK']._serialized_end=451
-  _globals['_LOCALTRACKBATCH']._serialized_start=454
-  _globals['_LOCALTRACKBATCH']._serialized_end=663
-  _globals['_NODESTATUS']._serialized_start=666
-  _globals['_NODESTATUS']._serialized_end=956
-  _globals['_NODESTATUS_KIND']._serialized_start=896
-  _globals['_NODESTATUS_KIND']._serialized_end=956
-  _globals['_SIGNATURE']._serialized_start=958
-  _globals['_SIGNATURE']._serialized_end=1002
-  _globals['_SIGNEDTAIL']._serialized_start=1004
-  _globals['_SIGNEDTAIL']._serialized_end=1058
+  _globals['_LOCALTRACK']._serialized_end=478
+  _globals['_LOCALTRACKBATCH']._serialized_start=481
+  _globals['_LOCALTRACKBATCH']._serialized_end=690
+  _globals['_NODESTATUS']._serialized_start=693
+  _globals['_NODESTATUS']._serialized_end=983
+  _globals['_NODESTATUS_KIND']._serialized_start=923
+  _globals['_NODESTATUS_KIND']._serialized_end=983
+  _globals['_SIGNATURE']._serialized_start=985
+  _globals['_SIGNATURE']._serialized_end=1029
+  _globals['_SIGNEDTAIL']._serialized_start=1031
+  _globals['_SIGNEDTAIL']._serialized_end=1085
 # @@protoc_insertion_point(module_scope)

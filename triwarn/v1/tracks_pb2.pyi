@@ -59,7 +59,7 @@ class CartesianState(_message.Message):
     def __init__(self, x_m: _Optional[float] = ..., y_m: _Optional[float] = ..., z_m: _Optional[float] = ..., vx_m_s: _Optional[float] = ..., vy_m_s: _Optional[float] = ..., vz_m_s: _Optional[float] = ..., covariance_upper: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class LocalTrack(_message.Message):
-    __slots__ = ("local_track_number", "time_ns", "state", "phase", "quality", "sensor_ids", "status", "ballistic_coefficient_kg_m2", "last_update_ns")
+    __slots__ = ("local_track_number", "time_ns", "state", "phase", "quality", "sensor_ids", "status", "ballistic_coefficient_kg_m2", "last_update_ns", "estimated_objects")
     LOCAL_TRACK_NUMBER_FIELD_NUMBER: _ClassVar[int]
     TIME_NS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class LocalTrack(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     BALLISTIC_COEFFICIENT_KG_M2_FIELD_NUMBER: _ClassVar[int]
     LAST_UPDATE_NS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     local_track_number: int
     time_ns: int
     state: CartesianState
@@ -78,7 +79,8 @@ class LocalTrack(_message.Message):
     status: TrackStatus
     ballistic_coefficient_kg_m2: float
     last_update_ns: int
-    def __init__(self, local_track_number: _Optional[int] = ..., time_ns: _Optional[int] = ..., state: _Optional[_Union[CartesianState, _Mapping]] = ..., phase: _Optional[_Union[FlightPhase, str]] = ..., quality: _Optional[float] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[TrackStatus, str]] = ..., ballistic_coefficient_kg_m2: _Optional[float] = ..., last_update_ns: _Optional[int] = ...) -> None: ...
+    estimated_objects: int
+    def __init__(self, local_track_number: _Optional[int] = ..., time_ns: _Optional[int] = ..., state: _Optional[_Union[CartesianState, _Mapping]] = ..., phase: _Optional[_Union[FlightPhase, str]] = ..., quality: _Optional[float] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[TrackStatus, str]] = ..., ballistic_coefficient_kg_m2: _Optional[float] = ..., last_update_ns: _Optional[int] = ..., estimated_objects: _Optional[int] = ...) -> None: ...
 
 class LocalTrackBatch(_message.Message):
     __slots__ = ("nation", "node_id", "batch_seq", "bd_seq", "sent_time_ns", "tracks", "signature")

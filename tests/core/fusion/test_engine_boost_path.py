@@ -96,3 +96,38 @@ def test_a_track_still_in_boost_does_not_take_the_number_by_its_path() -> None:
     b = dataclasses.replace(make_batch("kr", t, [4], [true_state(t)]), phase=np.array([int(Phase.BOOST)]))
     (track,) = engine.ingest(b).changed
     assert track.track_id == 2
+
+
+def test_a_group_a_node_reports_is_said_in_the_picture_and_its_number_does_not_come_back_by_its_path() -> None:
+    """The US infrared track stands for two plumes it cannot resolve (LocalTrack.estimated_objects = 2): the
+    system track says 2 objects; when it ends in boost, a radar track that passes where it ended does not take
+    its number (it may be either missile)."""
+    engine = FusionEngine()
+    for k in range(3):
+        b = _boost_batch(T0 + k * S, [1], [_ir_state(T0 + k * S)])
+        (track,) = engine.ingest(dataclasses.replace(b, objects=np.array([2 if k == 1 else 1]))).changed
+        assert track.objects == (2 if k == 1 else 1)
+    engine.ingest(_boost_batch(T0 + 3 * S, [], []))
+    t_kr = T0 + 33 * S
+    (track,) = engine.ingest(make_batch("kr", t_kr, [4], [true_state(t_kr)])).changed
+    assert track.track_id == 2  # without the group it comes back: test_a_radar_track_after_burnout_...
+
+
+def test_a_group_whose_other_missile_has_its_own_number_is_not_counted_twice() -> None:
+    """The US infrared track says 2 plumes, but JP already reports the second missile, 9 km away, under its own
+    number: the US track's system track stands for 1 object (the other has its number), not 2."""
+    engine = FusionEngine()
+    other = X_OBJ + np.array([9000.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    for k in range(3):
+        t = T0 + k * S
+        engine.ingest(make_batch("jp", t, [7], [true_state(t, other)]))
+        us = make_batch("us", t, [1], [true_state(t)])
+        engine.ingest(dataclasses.replace(us, objects=np.array([2])))
+    counts = {t.nations: t.objects for t in engine.snapshot()}
+    assert counts == {("jp",): 1, ("us",): 1}
+    # without JP's track the US one stands for 2
+    engine = FusionEngine()
+    for k in range(3):
+        t = T0 + k * S
+        engine.ingest(dataclasses.replace(make_batch("us", t, [1], [true_state(t)]), objects=np.array([2])))
+    assert [t.objects for t in engine.snapshot()] == [2]

@@ -90,7 +90,7 @@ def test_a_track_fitting_one_of_two_twin_dormant_numbers_gets_a_new_one() -> Non
     assert track.track_id == 3
 
 
-def test_a_number_that_ended_in_boost_is_not_reacquired() -> None:
+def test_a_number_that_ended_in_boost_is_not_reacquired_by_its_forward_prediction() -> None:
     """A boost track ends; 30 s later a new track fits its prediction (a ball of white-noise acceleration, not
     the thrusting missile's path: it fits a missile just launched nearby as well): a new number. With
     ``reacquire_boost`` it comes back. (With the default ``boost_path_s`` it comes back by the new track's path
