@@ -81,11 +81,19 @@ class BrokerHandle:
         self.stop()
 
 
+#: the documented gRPC port of the fusion service (Settings.grpc_listen, the demo's): never handed out here,
+#: so that a broker or a service on a "free" port does not take it from a demo starting meanwhile
+RESERVED_PORTS = frozenset({50051})
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago on ``host``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A TCP port that was free a moment ago on ``host`` (never one of :data:`RESERVED_PORTS`)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port not in RESERVED_PORTS:
+            return port
 
 
 def dies_with_parent() -> Callable[[], None] | None:

@@ -127,3 +127,29 @@ def test_a_broker_does_not_outlive_the_process_that_started_it_even_killed() -> 
             assert not still, "the broker outlived the process that started it"
         finally:
             parent.kill()
+
+
+def test_a_free_port_is_never_the_documented_grpc_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """free_port() skips 50051 (the fusion service's documented port, the demo's): a broker or service on a
+    "free" port must not take it from a demo starting meanwhile."""
+    import socket
+
+    from triwarn.services.runtime import broker as broker_mod
+
+    ports = iter([50051, 50051, 40123])
+
+    class Fake:
+        def __enter__(self) -> Fake:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def bind(self, addr: tuple[str, int]) -> None:
+            self.port = next(ports)
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(socket, "socket", lambda *a, **k: Fake())
+    assert broker_mod.free_port() == 40123
