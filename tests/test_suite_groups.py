@@ -1,4 +1,4 @@
-"""The suite runs on every core (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml). ``triwarn demo``
+"""The suite can run on every core (``pytest -n auto --dist loadgroup``, pytest-xdist; README). ``triwarn demo``
 takes the documented gRPC port 50051 when it is free, and consoles find the latest demo: two demos started by
 tests on two workers would take each other's port and endpoints. Every test module that starts the demo is in
 the ``xdist_group("demo")``, so those tests run one after another on one worker."""
