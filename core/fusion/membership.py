@@ -269,10 +269,7 @@ class Membership(EngineStep):
         recent = recent[~np.isin(recent, taken)]
         late = recent[st.dormant_since_ns[recent] < now_ns - round(cfg.handover_s * 1e9)]
         if late.size:  # beyond handover_s: lone dormant tracks only (handover_lone_s)
-            others = np.nonzero(st.alive[:n] | st.dormant[:n])[0]
-            dist = np.linalg.norm(st.x[late, None, :3] - st.x[None, others, :3], axis=2)  # (late, others)
-            crowded = np.sum(dist < cfg.handover_lone_m, axis=1) > 1  # itself is one of the others
-            recent = recent[~np.isin(recent, late[crowded])]
+            recent = recent[~np.isin(recent, late[self._neighboured(late)])]
         if recent.size == 0:
             return out
         rows_new = np.nonzero(new)[0]
@@ -361,10 +358,7 @@ class Membership(EngineStep):
         dorm = dorm[~np.isin(dorm, taken) & (st.objects_max[dorm] <= 1)]  # never an unresolved group
         rows = np.nonzero(new & (phase != int(Phase.BOOST)))[0]
         if dorm.size and cfg.boost_path_salvo_s > 0:  # no salvo: no other track born that close in time and space
-            others = np.nonzero(st.alive[:n] | st.dormant[:n])[0]
-            near = np.linalg.norm(st.x[dorm, None, :3] - st.x[None, others, :3], axis=2) < cfg.handover_lone_m
-            near &= np.abs(st.born_ns[dorm, None] - st.born_ns[None, others]) <= round(cfg.boost_path_salvo_s * 1e9)
-            dorm = dorm[near.sum(axis=1) <= 1]  # itself is one of the others
+            dorm = dorm[~self._neighboured(dorm, born_within_s=cfg.boost_path_salvo_s)]
         if not dorm.size or not rows.size:
             return out
         t_rows = np.full(rows.size, t_c, dtype=np.int64)
@@ -385,6 +379,17 @@ class Membership(EngineStep):
             r_idx, d_idx = r_idx[~held], d_idx[~held]
         out[rows[r_idx]] = dorm[d_idx]
         return out
+
+    def _neighboured(self, slots: IntArray, born_within_s: float | None = None) -> npt.NDArray[np.bool_]:
+        """(k,) bool: which system tracks ``slots`` have another system track, live or dormant, within
+        ``handover_lone_m`` of their last state (and, with ``born_within_s``, born within that many seconds of
+        them): the lone hand-over's and the boost path's test of a crowd."""
+        st, n = self.store.st, self.store.st_n
+        others = np.nonzero(st.alive[:n] | st.dormant[:n])[0]
+        near = np.linalg.norm(st.x[slots, None, :3] - st.x[None, others, :3], axis=2) < self.cfg.handover_lone_m
+        if born_within_s is not None:
+            near &= np.abs(st.born_ns[slots, None] - st.born_ns[None, others]) <= round(born_within_s * 1e9)
+        return near.sum(axis=1) > 1  # each slot is one of the others
 
     def _path_passes(
         self, x: FloatArray, P: FloatArray, phase: IntArray, beta: FloatArray, t_ns: IntArray, dorm: IntArray
