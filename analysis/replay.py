@@ -44,6 +44,7 @@ import numpy as np
 
 from triwarn.analysis import recording
 from triwarn.analysis.recording import IPP_COLUMNS, LAUNCH_COLUMNS, OBJECTS_COLUMN, ipp_cells, launch_cells
+from triwarn.analysis.siap import closest_objects
 from triwarn.core.tracks import NATIONS, Status
 from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.services.fusion import FusionService
@@ -73,10 +74,8 @@ def _held(pos_m: np.ndarray, active: np.ndarray, local_pos_m: np.ndarray) -> np.
     idx = np.flatnonzero(active)
     if not idx.size or not local_pos_m.size:
         return held
-    d = np.linalg.norm(local_pos_m[:, None, :] - pos_m[None, idx, :], axis=2)  # (m, n_active)
-    j = np.argmin(d, axis=1)
-    near = d[np.arange(d.shape[0]), j] < HELD_RADIUS_M
-    held[idx[j[near]]] = True
+    j, d = closest_objects(local_pos_m, pos_m[idx])
+    held[idx[j[d < HELD_RADIUS_M]]] = True
     return held
 
 

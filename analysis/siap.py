@@ -118,6 +118,14 @@ def number_changes(truth: Series, tracks: Series, times_us: np.ndarray, associat
     return float(np.mean([len(c) for c in changes.values()])) if changes else 0.0
 
 
+def closest_objects(track_pos_m: np.ndarray, object_pos_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stone Soup's TrackToTruth association at one time: for each track position (m, 3), the index of the object
+    (positions (n, 3), n >= 1) closest to it and that distance, (m,) each; a track goes to that object only."""
+    d = np.linalg.norm(track_pos_m[:, None, :] - object_pos_m[None, :, :], axis=2)
+    j = np.argmin(d, axis=1)
+    return j, d[np.arange(d.shape[0]), j]
+
+
 #: one change of a true object's track: (time µs, the number it has now, the number it had, the last
 #: time µs it had that one)
 Change = tuple[int, Any, Any, int]
@@ -151,12 +159,10 @@ def number_change_events(
         cands = at.get(t_us, [])
         per_obj: dict[Any, list[tuple[float, Any]]] = defaultdict(list)
         if cands:
-            pos_o = np.array([p for _, p in objs])
-            for tid, p in cands:
-                d = np.linalg.norm(pos_o - p, axis=1)
-                j = int(np.argmin(d))
-                if d[j] <= association_m:
-                    per_obj[objs[j][0]].append((float(d[j]), tid))
+            j, d = closest_objects(np.array([p for _, p in cands]), np.array([p for _, p in objs]))
+            for (tid, _), jj, dd in zip(cands, j.tolist(), d.tolist(), strict=True):
+                if dd <= association_m:
+                    per_obj[objs[jj][0]].append((dd, tid))
         assoc[t_us] = per_obj
     out: dict[Any, list[Change]] = {}
     for obj, (t, _) in truth.rows.items():
