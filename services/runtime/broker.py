@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import atexit
 import contextlib
-import ctypes
 import logging
 import os
 import pwd
@@ -30,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -96,27 +94,18 @@ def free_port(host: str = "127.0.0.1") -> int:
             return port
 
 
-def dies_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes a child broker get SIGTERM (Mosquitto: a clean shutdown that saves its
-    persistence) when this process dies, even by SIGKILL, so that no broker outlives what started it (Linux).
-    None elsewhere, and when called off the main thread: the kernel sends the signal when the *thread* that
-    forked the child ends, and a worker thread may end long before the process. (``prctl`` is looked up here,
-    not in the child between fork and exec; a parent that died before the child set the signal is caught by
-    comparing the parent's pid.)"""
+def dies_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` run so that the child gets SIGTERM (Mosquitto: a clean shutdown that saves its persistence)
+    when this process dies, even by SIGKILL, so that no broker or service outlives what started it: under
+    util-linux's ``setpriv --pdeathsig TERM``, which sets the signal and then executes ``argv`` (same pid), so
+    no Python runs between fork and exec in a process full of threads (a ``preexec_fn`` there is unsafe).
+    ``argv`` unchanged off Linux, without ``setpriv``, and when called off the main thread: the kernel sends
+    the signal when the *thread* that forked the child ends, and a worker thread may end long before the
+    process. (A parent that dies in the instant between fork and the ``prctl`` leaves the child running.)"""
     if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def set_signal() -> None:  # runs in the child between fork and exec
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before that
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return set_signal
+        return argv
+    setpriv = shutil.which("setpriv")
+    return argv if setpriv is None else [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -213,11 +202,10 @@ def start_broker(
             Path(persistence_dir).mkdir(parents=True, exist_ok=True)
         conf.write_text(mosquitto_config(port, host, persistence_dir=persistence_dir))
         proc = subprocess.Popen(
-            [exe, "-c", str(conf)],
+            dies_with_parent([exe, "-c", str(conf)]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
-            preexec_fn=dies_with_parent(),
         )
         handle = BrokerHandle(url=f"mqtt://{host}:{port}", kind="mosquitto", process=proc, workdir=workdir)
     else:

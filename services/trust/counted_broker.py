@@ -58,12 +58,11 @@ def spawn_counted(
     if acl is None:
         log.warning("%s names no readable acl_file: denied subscriptions will not be counted", config)
     proc = subprocess.Popen(
-        [exe, "-c", str(config)],
+        dies_with_parent([exe, "-c", str(config)]),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env=env,
-        preexec_fn=dies_with_parent(),
     )
     assert proc.stdout is not None
     if before is not None:

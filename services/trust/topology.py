@@ -214,12 +214,11 @@ class CoalitionBrokers:
         else:
             with log_path.open("ab") as log_file:
                 proc = subprocess.Popen(
-                    [exe, "-c", str(conf)],
+                    dies_with_parent([exe, "-c", str(conf)]),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     env=env,
-                    preexec_fn=dies_with_parent(),
                 )
         handle = BrokerHandle(url=f"mqtts://{self.host}:{port}", kind="mosquitto", process=proc)
         self.handles[name] = handle

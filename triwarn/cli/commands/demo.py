@@ -89,11 +89,10 @@ def _spawn(args: list[str], log_file: Any | None = None) -> subprocess.Popen[byt
     # installed package when the demo is started from the repository's root
     cmd = [sys.executable, "-P", "-m", "triwarn.cli.main", *args]
     return subprocess.Popen(
-        cmd,
+        dies_with_parent(cmd),  # SIGTERM when the demo dies, even by SIGKILL (Linux)
         stdout=log_file if log_file is not None else None,
         stderr=subprocess.STDOUT if log_file is not None else None,
         stdin=subprocess.DEVNULL,
-        preexec_fn=dies_with_parent(),  # SIGTERM when the demo dies, even by SIGKILL (Linux)
     )
 
 
