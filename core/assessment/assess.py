@@ -210,6 +210,7 @@ class _TrackMemory:
     history: deque[tuple[int, np.ndarray, np.ndarray]]
     first_time_ns: int
     seen_boost: bool = False
+    boost_seen_ns: int = 0  # time of the newest state seen boosting (0: none)
     launch: LaunchPoint | None = None
     launch_frozen: bool = False
     launch_tried_ns: int | None = None
@@ -275,6 +276,9 @@ class Assessor:
     history_s: float = 30.0
     launch_window_s: float = 20.0  # launch estimates are refreshed this long after a track appears, and in boost
     launch_every_s: float = 4.0  # ... at most this often
+    # after boost, the launch templates also fit the track's oldest remembered state after boost when it is at
+    # least this much older (a design choice: two states closer than that hardly differ beyond their errors)
+    launch_earlier_min_s: float = 4.0
     n_area_samples: int = 400
     track_dt_s: float = 10.0  # ground-track step for overflight
     overflight_min_h_m: float = 100_000.0
@@ -480,7 +484,16 @@ class Assessor:
             for k, gt in zip(todo, estimate_launch(X[todo], Pm[todo], hc), strict=True):
                 mem = mems[k]
                 boosting = phases[k].phase == Phase.BOOST
-                est = template_launch(X[k], Pm[k], gt, boosting)
+                # after boost, the track's oldest remembered state (up to history_s back) not seen boosting as
+                # well: see time_since_launch (a state seen boosting may be an infrared track's, whose speed lags)
+                earlier = None
+                if not boosting:
+                    t0, x0, p0 = next(
+                        (h for h in mem.history if h[0] > mem.boost_seen_ns), (tracks[k].time_ns, X[k], Pm[k])
+                    )
+                    back_s = (tracks[k].time_ns - t0) / NS
+                    earlier = (x0, p0, back_s) if back_s >= self.launch_earlier_min_s else None
+                est = template_launch(X[k], Pm[k], gt, boosting, earlier=earlier)
                 if not est.valid:
                     continue
                 evidence = bool(math.isfinite(metrics[k][M_A_ALONG]))
@@ -543,6 +556,7 @@ class Assessor:
             mem = mems[k]
             if phases[k].phase == Phase.BOOST:
                 mem.seen_boost = True
+                mem.boost_seen_ns = tracks[k].time_ns
             age_s = (tracks[k].time_ns - mem.first_time_ns) / NS
             # refreshed while the track boosts: radar tracks that join later are better than a first infrared one
             if mem.launch is not None and age_s >= self.launch_window_s and phases[k].phase != Phase.BOOST:

@@ -18,7 +18,10 @@ launch:
   ground distance flown from the pad is mixed the same way and places the pad (:func:`template_launch`).
 
 After burnout one state cannot tell a short-burn class from a longer-burning one cut early (both coast on the
-same arc from different pads at different times): that ambiguity is physical, and the sigma carries it.
+same arc from different pads at different times): that ambiguity is physical, and the sigma carries it. Two
+states of the track can: given the track's state ``dt`` seconds before, a row fits only as well as its flight
+``dt`` before it fits that state too, and a long burner cut early was still thrusting (slower, lower) when
+the short-burn missile was already coasting.
 
 Contract: heights geodetic (m), speeds Earth-relative (m/s, ECEF), the flight-path angle is the angle of the
 ECEF velocity above the local horizontal (rad); times in s since launch. Launch site (39°N, 127°E), azimuth
@@ -56,8 +59,9 @@ SPAN_AFTER_BURNOUT_S = 400.0
 #: the planner (trajectory/planning.py) flies any pitch in 0.5-89.5° and any cut-off: these span it coarsely
 PITCHES_DEG = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 88.0)
 CUT_FRACTIONS = (0.3, 0.45, 0.6, 0.75, 0.9, 1.0)
-#: 3-D χ² gate at 99%: a class fits when its best row is within it
+#: 3-D χ² gate at 99%: a class fits when its best row is within it (6-D: with an earlier state as well)
 CHI2_3DOF_99 = 11.345
+CHI2_6DOF_99 = 16.812
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class Templates:
     gamma_rad: np.ndarray
     tau_s: np.ndarray
     ground_m: np.ndarray  # ground distance from the launch point to the sub-point (m, spherical)
+    start: np.ndarray  # index of the first row of the row's flight (rows of a flight are contiguous, τ = STEP_S k)
+    count: np.ndarray  # rows of the row's flight
 
 
 def _features(p: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,6 +97,7 @@ def templates() -> Templates:
     lat, lon, east = math.radians(39.0), math.radians(127.0), math.radians(90.0)
     names = []
     parts: list[np.ndarray] = []
+    n_rows = 0
     for ci, (name, mc) in enumerate(missile_classes().items()):
         names.append(name)
         full = mc.vehicle.total_burn_s
@@ -104,11 +111,13 @@ def templates() -> Templates:
                 t = np.arange(STEP_S, max(end, STEP_S), STEP_S)
                 p, v = f.sample(t)
                 ok = np.isfinite(p).all(axis=1)
-                p, v, t = p[ok], v[ok], t[ok]
+                k = t.size if ok.all() else int(np.argmin(ok))  # the rows up to the first non-finite one
+                p, v, t = p[:k], v[:k], t[:k]
                 geo, sp, gam = _features(p, v)
                 gr = R_MEAN_M * _central_angle(lat, lon, geo[:, 0], geo[:, 1])
-                rows = np.column_stack([np.full(t.size, ci), geo[:, 2], sp, gam, t, gr])
+                rows = np.column_stack([np.full(k, ci), geo[:, 2], sp, gam, t, gr, np.full(k, n_rows), np.full(k, k)])
                 parts.append(rows)
+                n_rows += k
     allr = np.concatenate(parts)
     return Templates(
         tuple(names),
@@ -118,6 +127,8 @@ def templates() -> Templates:
         np.ascontiguousarray(allr[:, 3]),
         np.ascontiguousarray(allr[:, 4]),
         np.ascontiguousarray(allr[:, 5]),
+        allr[:, 6].astype(np.int64),
+        allr[:, 7].astype(np.int64),
     )
 
 
@@ -125,6 +136,48 @@ def _central_angle(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -
     """Great-circle angle (rad) from one point to many (haversine; geodetic latitudes on a sphere)."""
     a = np.sin(0.5 * (lat - lat0)) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin(0.5 * (lon - lon0)) ** 2
     return 2.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _distances(
+    tp: Templates,
+    x: np.ndarray,
+    P: np.ndarray,
+    tol_h_frac: float,
+    tol_h_m: float,
+    tol_v_frac: float,
+    tol_v_m_s: float,
+    tol_gamma_rad: float,
+    before_s: float = 0.0,
+) -> np.ndarray | None:
+    """Squared normalised distance (m,) of the ECEF state ``x`` (covariance ``P``) to every row's flight
+    ``before_s`` seconds before the row (interpolated between its flight's rows; inf where that is before
+    launch). None when the state has no usable features."""
+    geo, spd, gam = _features(x[None, :3], x[None, 3:6])
+    h, v, g = float(geo[0, 2]), float(spd[0]), float(gam[0])
+    if not (math.isfinite(h) and math.isfinite(v) and math.isfinite(g)) or v <= 0.0:
+        return None
+    # the state's own uncertainty in the features: position variance on the height, velocity on the speed
+    # and on the angle (σ_v / v)
+    sp = math.sqrt(max(float(np.trace(P[:3, :3])) / 3.0, 0.0))
+    sv = math.sqrt(max(float(np.trace(P[3:, 3:])) / 3.0, 0.0))
+    var_h = sp * sp + (tol_h_frac * h + tol_h_m) ** 2
+    var_v = sv * sv + (tol_v_frac * v + tol_v_m_s) ** 2
+    var_g = (sv / v) ** 2 + tol_gamma_rad**2
+    if before_s <= 0.0:
+        th, tv, tg = tp.h_m, tp.v_m_s, tp.gamma_rad
+    else:  # the row's flight at τ - before_s: between its rows k and k + 1 (τ_k = STEP_S (k + 1))
+        tau = tp.tau_s - before_s
+        k = np.clip(np.floor(tau / STEP_S).astype(np.int64) - 1, 0, np.maximum(tp.count - 2, 0))
+        j0 = tp.start + k
+        j1 = np.minimum(j0 + 1, tp.start + tp.count - 1)
+        w = np.clip((tau - tp.tau_s[j0]) / STEP_S, 0.0, 1.0)
+        th = tp.h_m[j0] + w * (tp.h_m[j1] - tp.h_m[j0])
+        tv = tp.v_m_s[j0] + w * (tp.v_m_s[j1] - tp.v_m_s[j0])
+        tg = tp.gamma_rad[j0] + w * (tp.gamma_rad[j1] - tp.gamma_rad[j0])
+    d2 = (th - h) ** 2 / var_h + (tv - v) ** 2 / var_v + (tg - g) ** 2 / var_g
+    if before_s > 0.0:
+        d2 = np.where(tp.tau_s - before_s >= 0.0, d2, np.inf)
+    return d2
 
 
 @dataclass(frozen=True)
@@ -150,27 +203,37 @@ def time_since_launch(
     tol_v_m_s: float = 60.0,  # assumption: ... plus this (m/s): Earth rotation by azimuth and site
     tol_gamma_rad: float = math.radians(3.0),  # assumption: template scatter of the flight-path angle
     row_window: float = 2.0,
+    earlier: tuple[np.ndarray, np.ndarray, float] | None = None,
     templ: Templates | None = None,
 ) -> TimeSinceLaunch:
     """Time since launch of one ascending ECEF state ``x`` (6,) with covariance ``P`` (6, 6) (see the module
-    docstring). Not valid when no class fits."""
+    docstring). Not valid when no class fits.
+
+    ``earlier``: the same track's state ``dt_s`` seconds before (ECEF (6,), its covariance (6, 6), ``dt_s`` > 0).
+    A row then fits only as well as its flight, ``dt_s`` earlier, fits that state too (the features' distances
+    add: χ²₆). That is what tells a short-burn class seen coasting from a longer-burning class cut early that
+    reaches the same state later: ``dt_s`` earlier the long burner was still thrusting, slower. A hypothesis
+    that puts the earlier state before launch does not fit. When no class fits both states, ``x`` alone."""
     tp = templ if templ is not None else templates()
-    geo, sp, gam = _features(x[None, :3], x[None, 3:6])
-    h, v, g = float(geo[0, 2]), float(sp[0]), float(gam[0])
-    if not (math.isfinite(h) and math.isfinite(v) and math.isfinite(g)) or v <= 0.0:
+    d2 = _distances(tp, x, P, tol_h_frac, tol_h_m, tol_v_frac, tol_v_m_s, tol_gamma_rad)
+    if d2 is None:
         return TimeSinceLaunch(False, math.nan, math.nan, ())
-    # the state's own uncertainty in the features: position variance on the height, velocity on the speed
-    # and on the angle (σ_v / v)
-    sp = math.sqrt(max(float(np.trace(P[:3, :3])) / 3.0, 0.0))
-    sv = math.sqrt(max(float(np.trace(P[3:, 3:])) / 3.0, 0.0))
-    var_h = sp * sp + (tol_h_frac * h + tol_h_m) ** 2
-    var_v = sv * sv + (tol_v_frac * v + tol_v_m_s) ** 2
-    var_g = (sv / v) ** 2 + tol_gamma_rad**2
-    d2 = (tp.h_m - h) ** 2 / var_h + (tp.v_m_s - v) ** 2 / var_v + (tp.gamma_rad - g) ** 2 / var_g
     n_cls = len(tp.names)
     best = np.full(n_cls, np.inf)
-    np.minimum.at(best, tp.cls, d2)
-    fits = np.nonzero(best <= CHI2_3DOF_99)[0]
+    if earlier is not None and earlier[2] > 0.0:
+        x0, p0, dt_s = earlier
+        d0 = _distances(tp, x0, p0, tol_h_frac, tol_h_m, tol_v_frac, tol_v_m_s, tol_gamma_rad, before_s=dt_s)
+        if d0 is not None:
+            both = d2 + d0
+            np.minimum.at(best, tp.cls, both)
+            if (best <= CHI2_6DOF_99).any():
+                d2, gate = both, CHI2_6DOF_99
+            else:
+                best[:] = np.inf
+    if not np.isfinite(best).any():
+        np.minimum.at(best, tp.cls, d2)
+        gate = CHI2_3DOF_99
+    fits = np.nonzero(best <= gate)[0]
     if fits.size == 0:
         return TimeSinceLaunch(False, math.nan, math.nan, ())
     # per class: the weighted mean and variance of (time, ground distance) over its best rows
@@ -203,6 +266,7 @@ def template_launch(
     est: LaunchEstimate,
     boosting: bool,
     *,
+    earlier: tuple[np.ndarray, np.ndarray, float] | None = None,
     az_floor_rad: float = math.radians(2.0),  # assumption: the ground track's bend (Earth rotation) back to the pad
     templ: Templates | None = None,
 ) -> LaunchEstimate:
@@ -214,8 +278,8 @@ def template_launch(
     Otherwise (late in a multi-stage boost, where the one-stage model fails) and after burnout: the templates'
     time, and as the point the state's sub-point moved back along its ground-track azimuth by the templates'
     ground distance, unless ``est``'s point is consistent with it (3σ) and tighter. Without a template fit,
-    ``est`` unchanged."""
-    tl = time_since_launch(x, P, templ=templ)
+    ``est`` unchanged. ``earlier``: see :func:`time_since_launch`."""
+    tl = time_since_launch(x, P, earlier=earlier, templ=templ)
     if not tl.valid:
         return est
     if est.valid and boosting and abs(-est.t_s - tl.tau_s) <= 2.0 * tl.sigma_s:

@@ -334,3 +334,32 @@ def test_a_number_back_on_another_missile_starts_afresh(kn25) -> None:
     # the lost track's own missile, seen later under a new number, still takes its time
     _boost_then_coast(a, kn25, 2, np.arange(44.0, 74.0, 2.0), rng)
     assert a.last(2).launch.time_ns == boost_time
+
+
+def test_a_track_seen_only_after_burnout_gets_its_time_from_its_older_states_too() -> None:
+    """Short- and medium-burn missiles (planned minimum-energy shots from 12 sites) first seen 5 s after
+    burnout and tracked for 30 s: the launch templates fit the track's oldest remembered state as well as its
+    newest, so a longer-burning class cut early (still thrusting then) no longer pulls the time early. Against
+    the newest state alone (``launch_earlier_min_s`` inf) the median error at least halves."""
+    rng0 = np.random.default_rng(3)
+    flights = []
+    for name in ("kn-25", "kn-23", "hwasong-6", "kn-23", "kn-25", "hwasong-18"):
+        for _ in range(2):
+            lat, lon = rng0.uniform(38.5, 40.5), rng0.uniform(125.5, 128.5)
+            aim = (lat + rng0.uniform(-1.0, 1.0), lon + rng0.uniform(1.5, 2.5))
+            flights.append(plan(name, (lat, lon), aim, "minimum_energy"))
+    median = {}
+    for min_s in (Assessor().launch_earlier_min_s, math.inf):
+        errs = []
+        for i, f in enumerate(flights):
+            rng = np.random.default_rng(i)
+            a = Assessor(launch_earlier_min_s=min_s)
+            for t in np.arange(f.burnout_t_s + 5.0, f.burnout_t_s + 35.0, 1.0):
+                p, v = f.sample(np.array([t]))
+                x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P_TRACK)
+                a.assess([SystemTrack(1, round(t * NS), x, P_TRACK, ("us",), (), Phase.MIDCOURSE)], round(t * NS))
+            assert a.last(1).launch.valid
+            errs.append(abs(a.last(1).launch.time_ns / NS))  # launched at t = 0
+        median[min_s] = float(np.median(errs))
+    both, newest = median.values()
+    assert both < 0.5 * newest, median
