@@ -61,6 +61,7 @@ from triwarn.core.assessment.impact import (
     CHI2_2DOF_95,
     ImpactPrediction,
     boost_corridor,
+    ellipse_from_cov,
     ground_track_batch,
     ground_track_batch_parallel,
     mixture_of_predictions,
@@ -71,7 +72,7 @@ from triwarn.core.assessment.launch_templates import template_launch
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.atmosphere import density_kg_m3
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse
+from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse, geodetic_to_ecef
 from triwarn.core.trajectory.missiles import missile_classes
 
 NS = 1_000_000_000
@@ -231,15 +232,21 @@ class _TrackMemory:
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
     ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
+    #: the tightest area so far from updated states (an ``ipp_history`` entry): see Assessor._mixed
+    ipp_anchor: tuple[int, bool, float, float, float, float, np.ndarray, bool] | None = None
     last: Assessment | None = None
 
     def facts(self, time_ns: int) -> _TrackMemory:
         """A new memory, first held at ``time_ns``, that keeps what this one learnt about the object itself
-        (its launch estimate, seen boost, drag and lift, boost-class fit) and none of its track's recent history
-        (states, predictions, land confirmation, last assessment): for a track that comes back under its
-        number after it went dormant (a coverage gap, a hand-over between nations). Its launch estimate is open
-        again (not frozen): the number may have come back on the other missile of an unresolved pair, whose
-        boost then gives a better time."""
+        (its launch estimate, seen boost, drag and lift, boost-class fit, the area where it lands: ``ipp_anchor``)
+        and none of its track's recent history (states, predictions, land confirmation, last assessment): for a
+        track that comes back under its number after it went dormant (a coverage gap, a hand-over between
+        nations). Its launch estimate is open again (not frozen): the number may have come back on the other
+        missile of an unresolved pair, whose boost then gives a better time."""
+        anchor = self.ipp_anchor
+        if anchor is not None:  # its impact time on the new memory's clock
+            shift_s = (self.first_time_ns - time_ns) / NS
+            anchor = (*anchor[:4], anchor[4] + shift_s, *anchor[5:])
         return _TrackMemory(
             deque(),
             time_ns,
@@ -252,6 +259,7 @@ class _TrackMemory:
             ln_beta=self.ln_beta,
             var_ln_beta=self.var_ln_beta,
             boost_fit=self.boost_fit,
+            ipp_anchor=anchor,
         )
 
 
@@ -296,6 +304,9 @@ class Assessor:
     corridor_min_hspeed_m_s: float = 100.0  # horizontal speed from which the boost heading counts as known
     # after boost, the impact area is the mixture of the predictions of this many seconds (0: the latest only)
     ipp_window_s: float = 40.0  # assumption: several times the correlation time of a manoeuvring track's errors
+    # the area from before a gap joins the mixture while the predictions from updated states agree with it: χ²₂ at
+    # 99% (a design choice: a number stitched to another missile, or a manoeuvre, drops it)
+    anchor_chi2: float = 9.21
     # a state at most this long after its track's newest sensor update (SystemTrack.fresh_ns) counts as updated;
     # later ones are coasted and their predictions are left out of the mixture while updated ones are in the
     # window (assumption: one revisit of the catalog's slower sensors, 2 s, for the nodes' report times; fresh_ns
@@ -719,17 +730,31 @@ class Assessor:
         # a track seen gliding leaves the trackers' ballistic coasting model: its coasted predictions drift
         use = [h for h in hist if h[7]] if mem.lift_to_drag > 0.0 else []
         use = use or list(hist)
-        if len(use) < 2 and use[-1] is hist[-1]:
+        single = len(use) < 2 and use[-1] is hist[-1]
+        if single:
+            own = (time_ns, glide, pred.lat_deg, pred.lon_deg, t0_s + pred.t_s, pred.t_sigma_s, pred.cov_en_m2, fresh)
+        else:
+            own = (time_ns, glide, *_mixture(use), fresh)
+        # the anchor: the tightest area from updated states under this model so far, kept for a coverage gap
+        # (a missile re-acquired after a mid-course gap: the new track's first states are poor, the area from
+        # before the gap is not, and it still holds where the missile will land); dropped for good when the
+        # window's predictions from updated states disagree with it
+        anchor = mem.ipp_anchor
+        updated = [h for h in use if h[7]]
+        if anchor is not None and updated:
+            now = updated[0] if len(updated) == 1 else (time_ns, glide, *_mixture(updated), True)
+            if anchor[1] != glide or not _agree(anchor, now, self.anchor_chi2):
+                anchor = mem.ipp_anchor = None
+        if fresh and (anchor is None or np.linalg.det(own[6]) <= np.linalg.det(anchor[6])):
+            anchor = mem.ipp_anchor = own
+        out = own
+        if anchor is not None and anchor[0] < use[0][0]:  # its information is no longer in the window
+            out = (time_ns, glide, *_mixture([anchor, *use]), fresh)
+        if out is own and single:
             return pred
-        lat, lon, t_imp, t_sig, cov, a, b, o = mixture_of_predictions(
-            np.array([h[2] for h in use]),
-            np.array([h[3] for h in use]),
-            np.array([h[4] for h in use]),
-            np.array([h[5] for h in use]),
-            np.array([h[6] for h in use]),
-            pred.confidence,
-        )
-        return ImpactPrediction(True, lat, lon, t_imp - t0_s, t_sig, cov, a, b, o, pred.confidence)
+        cov = out[6]
+        a, b, o = ellipse_from_cov(cov[0, 0], cov[0, 1], cov[1, 1], -2.0 * math.log(1.0 - pred.confidence))
+        return ImpactPrediction(True, out[2], out[3], out[4] - t0_s, out[5], cov, a, b, o, pred.confidence)
 
     def _may_glide(self, phase: Phase, m: np.ndarray, mem: _TrackMemory) -> bool:
         """After its boost, a short-range missile (energy below ``glide_class_range_m``) may be quasi-ballistic,
@@ -847,6 +872,29 @@ class Assessor:
             fresh_ns=track.fresh_ns,
             state_ecef=tuple(float(v) for v in track.x[:6]),
         )
+
+
+def _mixture(preds: list[tuple]) -> tuple[float, float, float, float, np.ndarray]:  # type: ignore[type-arg]
+    """(lat_deg, lon_deg, impact time s, its σ, east-north covariance) of :func:`impact.mixture_of_predictions`
+    over ``_TrackMemory.ipp_history``-like entries."""
+    lat, lon, t_imp, t_sig, cov, *_ = mixture_of_predictions(
+        np.array([h[2] for h in preds]),
+        np.array([h[3] for h in preds]),
+        np.array([h[4] for h in preds]),
+        np.array([h[5] for h in preds]),
+        np.array([h[6] for h in preds]),
+    )
+    return lat, lon, t_imp, t_sig, cov
+
+
+def _agree(a: tuple, b: tuple, chi2: float) -> bool:  # type: ignore[type-arg]
+    """Whether two impact areas (``ipp_history``-like entries) hold one point: the Mahalanobis distance of their
+    centres, on the sum of their east-north covariances, within ``chi2`` (2 degrees of freedom)."""
+    la, lo = math.radians(a[2]), math.radians(a[3])
+    chord = np.subtract(geodetic_to_ecef(math.radians(b[2]), math.radians(b[3]), 0.0), geodetic_to_ecef(la, lo, 0.0))
+    d = np.array(ecef_vec_to_enu(*chord, la, lo)[:2])
+    s = np.asarray(a[6]) + np.asarray(b[6]) + 1e-6 * np.eye(2)
+    return float(d @ np.linalg.solve(s, d)) <= chi2
 
 
 def warning_level(

@@ -363,3 +363,76 @@ def test_a_track_seen_only_after_burnout_gets_its_time_from_its_older_states_too
         median[min_s] = float(np.median(errs))
     both, newest = median.values()
     assert both < 0.5 * newest, median
+
+
+# --- re-acquisition after a mid-course gap (issue 14 items 3 and 7) ---
+
+
+def _gap_then_reacquired(a: Assessor, f, g=None, deleted: bool = False) -> list:
+    """Track 1 of flight ``f``: 100 s of good updates after boost, coasted (no sensor update, its covariance
+    growing) until 260 s before impact, or ``deleted`` after the updates (the fusion engine kept its number
+    dormant), then re-acquired under its number by a young track (2 km, 300 m/s per axis) of flight ``g``
+    (default ``f``) for 30 s; the re-acquired assessments."""
+    rng = np.random.default_rng(1)
+    p_good = np.diag([100.0**2] * 3 + [2.0**2] * 3)
+    p_new = np.diag([2000.0**2] * 3 + [300.0**2] * 3)
+    last = 0.0
+    for t in np.arange(f.burnout_t_s + 20.0, f.burnout_t_s + 120.0, 2.0):
+        p, v = f.sample(np.array([t]))
+        x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), p_good)
+        tr = SystemTrack(1, round(t * NS), x, p_good, ("us",), (), Phase.MIDCOURSE, fresh_ns=round(t * NS))
+        a.assess([tr], tr.time_ns)
+        last = t
+    gap_end = f.flight_time_s - 260.0
+    if deleted:
+        a.forget([1])
+    for t in np.arange(last + 10.0, gap_end if not deleted else last, 60.0):
+        dt = t - last
+        p_coast = np.diag([(100.0 + 2.0 * dt) ** 2] * 3 + [(2.0 + 0.05 * dt) ** 2] * 3)
+        p, v = f.sample(np.array([t]))
+        x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), p_coast)
+        tr = SystemTrack(1, round(t * NS), x, p_coast, ("us",), (), Phase.MIDCOURSE, fresh_ns=round(last * NS))
+        a.assess([tr], tr.time_ns)
+    out = []
+    for t in np.arange(gap_end, gap_end + 30.0, 1.0):
+        p, v = (g or f).sample(np.array([t]))
+        x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), p_new)
+        tr = SystemTrack(1, round(t * NS), x, p_new, ("jp",), (), Phase.MIDCOURSE, fresh_ns=round(t * NS))
+        out.append(a.assess([tr], tr.time_ns)[1])
+    return out
+
+
+def test_a_missile_reacquired_after_a_gap_keeps_the_area_it_had_before() -> None:
+    """A lofted ICBM (the close-pair family's Hwasong-14 to ~50 km off the Noto peninsula) lost in mid-course
+    and re-acquired 260 s before impact by a young track: the area from before the gap (the tightest from
+    updated states) joins the new predictions while they agree with it, so the area stays a few km across and
+    holds the truth, where without it (``anchor_chi2`` below 0: never agrees) the areas are 50-180 km across
+    (the coasted predictions, then the young track's), their centres tens of km off. A re-acquired track of
+    another missile (another aim 300 km away: a number stitched to the wrong missile) disagrees, and the area
+    is never the one from before the gap."""
+    f = plan("hwasong-14", (39.93, 125.21), (37.19, 136.06), None, apogee_km=2526.0)
+    kept = _gap_then_reacquired(Assessor(), f)
+    alone = _gap_then_reacquired(Assessor(anchor_chi2=-1.0), f)
+    for r in kept:
+        assert miss_km(r, f) * KM < r.impact.ellipse.semi_major_m < 15 * KM
+    assert min(r.impact.ellipse.semi_major_m for r in alone) > 50 * KM
+    assert np.median([miss_km(r, f) for r in alone]) > 10 * np.median([miss_km(r, f) for r in kept])
+    g = plan("hwasong-14", (39.93, 125.21), (38.0, 139.5), None, apogee_km=2526.0)
+    other = _gap_then_reacquired(Assessor(), f, g)
+    assert min(r.impact.ellipse.semi_major_m for r in other) > 50 * KM
+
+
+def test_a_number_back_after_a_gap_keeps_the_area_of_its_missile() -> None:
+    """The same when the fusion engine deleted the track in the gap and the re-acquired track came back under
+    its number: the assessor keeps the area with what it learnt about the object, and it is used when the new
+    track's path passes where the old one was lost (the same missile), not when the number came back on
+    another missile."""
+    f = plan("hwasong-14", (39.93, 125.21), (37.19, 136.06), None, apogee_km=2526.0)
+    kept = _gap_then_reacquired(Assessor(), f, deleted=True)
+    alone = _gap_then_reacquired(Assessor(anchor_chi2=-1.0), f, deleted=True)
+    for r in kept:
+        assert miss_km(r, f) * KM < r.impact.ellipse.semi_major_m < 15 * KM
+    assert min(r.impact.ellipse.semi_major_m for r in alone) > 50 * KM
+    g = plan("hwasong-14", (39.93, 125.21), (38.0, 139.5), None, apogee_km=2526.0)
+    other = _gap_then_reacquired(Assessor(), f, g, deleted=True)
+    assert min(r.impact.ellipse.semi_major_m for r in other) > 50 * KM
