@@ -232,7 +232,8 @@ class _TrackMemory:
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
     ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
-    #: the tightest area so far from updated states (an ``ipp_history`` entry): see Assessor._mixed
+    #: the area of the newest updated state's window, kept across a coverage gap (an ``ipp_history`` entry): see
+    #: Assessor._mixed
     ipp_anchor: tuple[int, bool, float, float, float, float, np.ndarray, bool] | None = None
     last: Assessment | None = None
 
@@ -563,6 +564,8 @@ class Assessor:
                 preds[k] = self._mixed(t.time_ns, preds[k], bool(np.isfinite(span[k]).all()), fresh, mems[k])
             else:
                 mems[k].ipp_history.clear()
+                if phases[k].phase == Phase.BOOST:  # (an area from a state wrongly seen coasting mid-boost)
+                    mems[k].ipp_anchor = None
         for k in range(n):
             mem = mems[k]
             if phases[k].phase == Phase.BOOST:
@@ -735,17 +738,24 @@ class Assessor:
             own = (time_ns, glide, pred.lat_deg, pred.lon_deg, t0_s + pred.t_s, pred.t_sigma_s, pred.cov_en_m2, fresh)
         else:
             own = (time_ns, glide, *_mixture(use), fresh)
-        # the anchor: the tightest area from updated states under this model so far, kept for a coverage gap
-        # (a missile re-acquired after a mid-course gap: the new track's first states are poor, the area from
-        # before the gap is not, and it still holds where the missile will land); dropped for good when the
-        # window's predictions from updated states disagree with it
+        # the anchor: the area from the newest updated state's window, kept across a coverage gap (a missile
+        # re-acquired after a mid-course gap: the new track's first states are poor, the area from before the
+        # gap is not, and it still holds where a ballistic missile lands). After a gap (no updated state for
+        # longer than the window) it stays until the new track's area is as tight; it is dropped when the
+        # window's predictions from updated states disagree with it, or the model changes.
         anchor = mem.ipp_anchor
+        if anchor is not None and anchor[1] != glide:
+            anchor = mem.ipp_anchor = None
         updated = [h for h in use if h[7]]
         if anchor is not None and updated:
             now = updated[0] if len(updated) == 1 else (time_ns, glide, *_mixture(updated), True)
-            if anchor[1] != glide or not _agree(anchor, now, self.anchor_chi2):
+            if not _agree(anchor, now, self.anchor_chi2):
                 anchor = mem.ipp_anchor = None
-        if fresh and (anchor is None or np.linalg.det(own[6]) <= np.linalg.det(anchor[6])):
+        if fresh and (
+            anchor is None
+            or (time_ns - anchor[0]) / NS <= self.ipp_window_s
+            or np.linalg.det(own[6]) <= np.linalg.det(anchor[6])
+        ):
             anchor = mem.ipp_anchor = own
         out = own
         if anchor is not None and anchor[0] < use[0][0]:  # its information is no longer in the window

@@ -436,3 +436,24 @@ def test_a_number_back_after_a_gap_keeps_the_area_of_its_missile() -> None:
     g = plan("hwasong-14", (39.93, 125.21), (38.0, 139.5), None, apogee_km=2526.0)
     other = _gap_then_reacquired(Assessor(), f, g, deleted=True)
     assert min(r.impact.ellipse.semi_major_m for r in other) > 50 * KM
+
+
+def test_without_a_gap_the_area_follows_the_track() -> None:
+    """A track updated every second whose states get worse (their velocity error 2 → 40 m/s per axis, as after
+    a manoeuvre the tracker did not model): its areas widen with them. The area from before is kept only across
+    a gap in the updates, so here every area is the one without it (``anchor_chi2`` below 0)."""
+    f = plan("hwasong-14", (39.93, 125.21), (37.19, 136.06), None, apogee_km=2526.0)
+    areas = {}
+    for chi2 in (Assessor().anchor_chi2, -1.0):
+        a, rng, out = Assessor(anchor_chi2=chi2), np.random.default_rng(2), []
+        for t in np.arange(f.burnout_t_s + 20.0, f.burnout_t_s + 200.0, 1.0):
+            sv = 2.0 if t < f.burnout_t_s + 80.0 else 40.0
+            p_t = np.diag([100.0**2] * 3 + [sv**2] * 3)
+            p, v = f.sample(np.array([t]))
+            x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), p_t)
+            tr = SystemTrack(1, round(t * NS), x, p_t, ("us",), (), Phase.MIDCOURSE, fresh_ns=round(t * NS))
+            out.append(a.assess([tr], tr.time_ns)[1].impact.ellipse.semi_major_m)
+        areas[chi2] = out
+    kept, alone = areas.values()
+    assert max(alone[-60:]) > 5.0 * min(alone[:60])  # the areas did widen
+    assert kept == alone

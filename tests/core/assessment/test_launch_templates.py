@@ -126,3 +126,20 @@ def test_an_earlier_state_tells_a_short_burn_class_from_a_longer_burner_cut_earl
     every = {c: np.median(err[False][c] + err[True][c]) for c in (False, True)}
     assert every[True] <= every[False], every
     assert float(np.mean(np.asarray(z) <= 3.0)) >= 0.9
+
+
+def test_an_earlier_state_no_flight_passed_leaves_the_newest_state_alone() -> None:
+    """An earlier state that no catalog flight passes dt before any of its rows (the newest state, 20 s before,
+    falling instead of climbing: a track that took another object's states) fits no class on both states: the
+    newest state alone decides, as without it."""
+    for _, _, _, f in _flights(25, per_class=1):
+        t = f.burnout_t_s + 20.0
+        if t >= f.apogee_t_s:
+            continue
+        p, v = f.sample(np.array([t]))
+        x = np.r_[p[0], v[0]]
+        x0 = np.r_[p[0], -v[0]]
+        r0, r1 = time_since_launch(x, P), time_since_launch(x, P, earlier=(x0, P, 20.0))
+        assert r1.valid == r0.valid
+        if r0.valid:
+            assert (r1.tau_s, r1.sigma_s, r1.classes) == (r0.tau_s, r0.sigma_s, r0.classes)
