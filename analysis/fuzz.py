@@ -124,7 +124,7 @@ def mutate(payload: bytes, rng: np.random.Generator) -> bytes:
         with np.errstate(all="ignore"):
             s.covariance_upper[:] = wire.covariance_upper(P).tolist()
     elif kind == 5:  # scalar fields of a track
-        field = int(rng.integers(0, 5))
+        field = int(rng.integers(0, 7))
         if field == 0:
             t.time_ns = int(t.time_ns + rng.integers(-(10**12), 10**12))
         elif field == 1:
@@ -133,8 +133,12 @@ def mutate(payload: bytes, rng: np.random.Generator) -> bytes:
             t.ballistic_coefficient_kg_m2 = value
         elif field == 3:
             t.local_track_number = int(rng.integers(0, 2**32))
-        else:
+        elif field == 4:
             t.phase = int(rng.integers(0, 4))  # type: ignore[assignment]
+        elif field == 5:  # the measurement-update time: anywhere, before or after the state's
+            t.last_update_ns = int(t.time_ns + rng.integers(-(10**12), 10**12))
+        else:  # the count of unresolved objects: 0 (not reported) to far beyond any salvo
+            t.estimated_objects = int(rng.choice([0, 1, 2, 100, 101, 2**32 - 1]))
     elif kind == 6:  # a forged or bit-flipped node id, or another node's sequence numbers
         if rng.random() < 0.5:
             msg.node_id = "".join(chr(int(c)) for c in rng.integers(33, 127, int(rng.integers(1, 12))))
