@@ -28,7 +28,7 @@ from triwarn.analysis.recording import (
     read_rows,
     stamp_us,
 )
-from triwarn.core.trajectory.frames import ecef_to_enu, geodetic_to_ecef
+from triwarn.core.trajectory.frames import ground_offset_en_m
 
 BOOST = 1  # truth.csv phase value of the boost phase (triwarn.core.tracks.Phase.BOOST)
 
@@ -38,13 +38,6 @@ AT_TGO_S: tuple[float, ...] = (300.0, 60.0)
 
 
 AT_TGO_WINDOW_S = 5.0
-
-
-def ground_offset_en_m(lat0_deg: float, lon0_deg: float, lat_deg: float, lon_deg: float) -> tuple[float, float]:
-    """East and north offsets (m) of a ground point in the tangent plane at (lat0, lon0) (WGS-84)."""
-    x, y, z = geodetic_to_ecef(math.radians(lat_deg), math.radians(lon_deg), 0.0)
-    e, n, _ = ecef_to_enu(x, y, z, math.radians(lat0_deg), math.radians(lon0_deg), 0.0)
-    return float(e), float(n)
 
 
 def inside_ellipse(e_m: float, n_m: float, semi_major_m: float, semi_minor_m: float, orientation_deg: float) -> bool:

@@ -72,7 +72,7 @@ from triwarn.core.assessment.launch_templates import template_launch
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.atmosphere import density_kg_m3
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
-from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse, geodetic_to_ecef
+from triwarn.core.trajectory.frames import ecef_to_geodetic, ecef_vec_to_enu, geodesic_inverse, ground_offset_en_m
 from triwarn.core.trajectory.missiles import missile_classes
 
 NS = 1_000_000_000
@@ -210,8 +210,7 @@ class Assessment:
 class _TrackMemory:
     history: deque[tuple[int, np.ndarray, np.ndarray]]
     first_time_ns: int
-    seen_boost: bool = False
-    boost_seen_ns: int = 0  # time of the newest state seen boosting (0: none)
+    boost_seen_ns: int = 0  # time of the newest state seen boosting (0: never seen boosting)
     launch: LaunchPoint | None = None
     launch_frozen: bool = False
     launch_tried_ns: int | None = None
@@ -251,7 +250,7 @@ class _TrackMemory:
         return _TrackMemory(
             deque(),
             time_ns,
-            seen_boost=self.seen_boost,
+            boost_seen_ns=self.boost_seen_ns,
             launch=self.launch,
             launch_evidence=self.launch_evidence,
             launch_time_boost=self.launch_time_boost,
@@ -569,7 +568,6 @@ class Assessor:
         for k in range(n):
             mem = mems[k]
             if phases[k].phase == Phase.BOOST:
-                mem.seen_boost = True
                 mem.boost_seen_ns = tracks[k].time_ns
             age_s = (tracks[k].time_ns - mem.first_time_ns) / NS
             # refreshed while the track boosts: radar tracks that join later are better than a first infrared one
@@ -748,7 +746,10 @@ class Assessor:
             anchor = mem.ipp_anchor = None
         updated = [h for h in use if h[7]]
         if anchor is not None and updated:
-            now = updated[0] if len(updated) == 1 else (time_ns, glide, *_mixture(updated), True)
+            if len(updated) == len(use):  # (the window's predictions are all from updated states: own)
+                now = own
+            else:
+                now = updated[0] if len(updated) == 1 else (time_ns, glide, *_mixture(updated), True)
             if not _agree(anchor, now, self.anchor_chi2):
                 anchor = mem.ipp_anchor = None
         if fresh and (
@@ -900,9 +901,7 @@ def _mixture(preds: list[tuple]) -> tuple[float, float, float, float, np.ndarray
 def _agree(a: tuple, b: tuple, chi2: float) -> bool:  # type: ignore[type-arg]
     """Whether two impact areas (``ipp_history``-like entries) hold one point: the Mahalanobis distance of their
     centres, on the sum of their east-north covariances, within ``chi2`` (2 degrees of freedom)."""
-    la, lo = math.radians(a[2]), math.radians(a[3])
-    chord = np.subtract(geodetic_to_ecef(math.radians(b[2]), math.radians(b[3]), 0.0), geodetic_to_ecef(la, lo, 0.0))
-    d = np.array(ecef_vec_to_enu(*chord, la, lo)[:2])
+    d = np.array(ground_offset_en_m(a[2], a[3], b[2], b[3]))
     s = np.asarray(a[6]) + np.asarray(b[6]) + 1e-6 * np.eye(2)
     return float(d @ np.linalg.solve(s, d)) <= chi2
 

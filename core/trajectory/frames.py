@@ -192,6 +192,13 @@ def ecef_to_enu(
     return ecef_vec_to_enu(x_m - x0, y_m - y0, z_m - z0, lat0_rad, lon0_rad)
 
 
+def ground_offset_en_m(lat0_deg: float, lon0_deg: float, lat_deg: float, lon_deg: float) -> tuple[float, float]:
+    """East and north offsets (m) of a ground point in the tangent plane at (lat0, lon0) (WGS-84)."""
+    x, y, z = geodetic_to_ecef(math.radians(lat_deg), math.radians(lon_deg), 0.0)
+    e, n, _ = ecef_to_enu(x, y, z, math.radians(lat0_deg), math.radians(lon0_deg), 0.0)
+    return float(e), float(n)
+
+
 @kernel
 def enu_to_ecef(
     e_m: float, n_m: float, u_m: float, lat0_rad: float, lon0_rad: float, h0_m: float
