@@ -573,7 +573,11 @@ class Assessor:
             # refreshed while the track boosts: radar tracks that join later are better than a first infrared one
             if mem.launch is not None and age_s >= self.launch_window_s and phases[k].phase != Phase.BOOST:
                 mem.launch_frozen = True
-            if metrics[k][M_VUP] <= 0.0 and (mem.launch is not None or age_s >= self.launch_window_s):
+            if (
+                not mem.launch_frozen
+                and (mem.launch is not None or age_s >= self.launch_window_s)
+                and _surely_descending(X[k], Pm[k], float(metrics[k][M_VUP]))
+            ):
                 mem.launch_frozen = True  # descending: no launch estimate from here on
 
         # areas: impact probabilities and overflight
@@ -974,6 +978,18 @@ def _high_path_flags(amap: area_grid.AreaMap, lat: np.ndarray, lon: np.ndarray) 
             lo = np.ascontiguousarray(lon[i, a:b][None])
             out[i] |= amap.path_flags(la, lo, np.array([b - a]))[0]
     return out
+
+
+def _surely_descending(x: np.ndarray, P: np.ndarray, v_up_m_s: float, k_sigma: float = 3.0) -> bool:
+    """Whether the ECEF state ``x`` (6,) with covariance ``P`` (6, 6) descends beyond its noise: its velocity
+    along the geodetic up (``v_up_m_s``, m/s) is below -``k_sigma`` times that component's 1-σ. A single noisy
+    state (an infrared track early in boost can read hundreds of m/s downward) does not count."""
+    if not v_up_m_s <= 0.0:
+        return False
+    la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
+    up = np.array([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
+    var = float(up @ P[3:, 3:] @ up)
+    return v_up_m_s < -k_sigma * math.sqrt(max(var, 0.0))
 
 
 def coast_back(x: np.ndarray, dt_s: float, step_s: float = 0.5) -> np.ndarray | None:

@@ -307,6 +307,36 @@ def test_a_track_seen_only_after_burnout_takes_the_time_of_the_lost_boost_track_
     assert a.last(4).launch.time_ns != boost_time
 
 
+def test_one_noisy_state_reading_downward_in_boost_does_not_end_the_launch_estimates(kn25) -> None:
+    """An infrared track's early velocity can read hundreds of m/s downward within its own uncertainty (raid
+    seed 13: -331 m/s at 150 m/s per axis, one second after its first state). Taken for a descent, it froze the
+    launch estimate on the first state's guess (no acceleration seen yet), and when the track came back under
+    its number after the gap at burnout, the first coasting radar state replaced that guess by a time 20-40 s
+    early (one coasting state cannot tell a short-burn class from a longer burner). A descent counts only beyond
+    3σ of the vertical speed: the boosting states that follow give the time, kept across the gap. 5 seeds."""
+    f = kn25
+    P_first = np.diag([300.0**2] * 3 + [30.0**2] * 3)
+    P_ir = np.diag([800.0**2] * 3 + [150.0**2] * 3)
+    errors = []
+    for seed in range(1, 6):
+        rng = np.random.default_rng(seed)
+        a = Assessor()
+        for t in np.arange(4.0, f.burnout_t_s, 1.0):  # infrared, boosting
+            p, v = f.sample(np.array([t]))
+            P = P_first if t == 4.0 else P_ir
+            x = np.r_[p[0], v[0]] + rng.multivariate_normal(np.zeros(6), P / 9.0)
+            if t == 5.0:  # the noisy one: 330 m/s downward, within its uncertainty (2.2σ)
+                up = p[0] / np.linalg.norm(p[0])
+                x[3:] -= (float(x[3:] @ up) + 330.0) * up
+            a.assess([SystemTrack(1, round(t * NS), x, P, ("us",), (), Phase.BOOST)], round(t * NS))
+        a.forget([1])  # the plume is gone; a radar takes the missile back under its number 20 s later
+        _boost_then_coast(a, f, 1, np.arange(f.burnout_t_s + 20.0, f.burnout_t_s + 50.0, 1.0), rng)
+        lt = a.last(1).launch
+        assert lt.valid
+        errors.append(lt.time_ns / NS)
+    assert max(abs(e) for e in errors) < 3.0, errors
+
+
 def test_a_later_launch_from_the_same_pad_does_not_take_the_lost_tracks_time(kn25) -> None:
     """Launchers of one site fire seconds to minutes apart, and after burnout the templates' times are tens of
     seconds wide: only the path tells the missiles apart. A missile launched 12 s after the lost track's, on
