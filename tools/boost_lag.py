@@ -22,6 +22,7 @@ import sys
 import numpy as np
 
 from triwarn.core.tracking.tracker import TrackerConfig
+from triwarn.core.tracks import Phase
 from triwarn.scenarios.scenario_file import load_scenario
 from triwarn.sensors.sim.nation import NationSim
 
@@ -40,7 +41,7 @@ def boost_errors(nation: str, path: str, seed: int, cfg: TrackerConfig | None) -
             s = truth.sample(ts)
             d = np.where(s.active, np.linalg.norm(s.pos_ecef_m - tracks.x[i, :3], axis=1), np.inf)
             j = int(np.argmin(d))
-            if not d[j] <= 5_000.0 or s.phase[j] != 1:  # Phase.BOOST
+            if not d[j] <= 5_000.0 or s.phase[j] != Phase.BOOST:
                 continue
             v = s.vel_ecef_m_s[j]
             u = v / np.linalg.norm(v)

@@ -49,6 +49,7 @@ from triwarn.core.assessment.classify import (
     M_H,
     M_SPEED,
     M_VUP,
+    M_VUP_SIGMA,
     MissileClass,
     PhaseEstimate,
     boost_profiles,
@@ -287,6 +288,8 @@ class Assessor:
     # after boost, the launch templates also fit the track's oldest remembered state after boost when it is at
     # least this much older (a design choice: two states closer than that hardly differ beyond their errors)
     launch_earlier_min_s: float = 4.0
+    # a descent ends the launch estimates when the vertical speed is below -descent_k_sigma times its 1-σ
+    descent_k_sigma: float = 3.0
     n_area_samples: int = 400
     track_dt_s: float = 10.0  # ground-track step for overflight
     overflight_min_h_m: float = 100_000.0
@@ -576,9 +579,11 @@ class Assessor:
             if (
                 not mem.launch_frozen
                 and (mem.launch is not None or age_s >= self.launch_window_s)
-                and _surely_descending(X[k], Pm[k], float(metrics[k][M_VUP]))
+                and metrics[k][M_VUP] < -self.descent_k_sigma * metrics[k][M_VUP_SIGMA]
             ):
-                mem.launch_frozen = True  # descending: no launch estimate from here on
+                # descending beyond the state's noise: no launch estimate from here on (a single noisy state,
+                # an infrared track early in boost can read hundreds of m/s downward, does not count)
+                mem.launch_frozen = True
 
         # areas: impact probabilities and overflight
         valid = np.array([p.valid for p in preds])
@@ -978,18 +983,6 @@ def _high_path_flags(amap: area_grid.AreaMap, lat: np.ndarray, lon: np.ndarray) 
             lo = np.ascontiguousarray(lon[i, a:b][None])
             out[i] |= amap.path_flags(la, lo, np.array([b - a]))[0]
     return out
-
-
-def _surely_descending(x: np.ndarray, P: np.ndarray, v_up_m_s: float, k_sigma: float = 3.0) -> bool:
-    """Whether the ECEF state ``x`` (6,) with covariance ``P`` (6, 6) descends beyond its noise: its velocity
-    along the geodetic up (``v_up_m_s``, m/s) is below -``k_sigma`` times that component's 1-σ. A single noisy
-    state (an infrared track early in boost can read hundreds of m/s downward) does not count."""
-    if not v_up_m_s <= 0.0:
-        return False
-    la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
-    up = np.array([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
-    var = float(up @ P[3:, 3:] @ up)
-    return v_up_m_s < -k_sigma * math.sqrt(max(var, 0.0))
 
 
 def coast_back(x: np.ndarray, dt_s: float, step_s: float = 0.5) -> np.ndarray | None:

@@ -61,8 +61,8 @@ CLASS_LIMITS_M: tuple[tuple[MissileClass, float], ...] = (
 REENTRY_INTERFACE_M = 100_000.0
 
 # columns of flight_metrics_batch's output
-M_H, M_VUP, M_SPEED, M_ERANGE, M_APOGEE, M_A_ALONG, M_A_SIGMA, M_A_LIFT = 0, 1, 2, 3, 4, 5, 6, 7
-N_METRICS = 8
+M_H, M_VUP, M_SPEED, M_ERANGE, M_APOGEE, M_A_ALONG, M_A_SIGMA, M_A_LIFT, M_VUP_SIGMA = 0, 1, 2, 3, 4, 5, 6, 7, 8
+N_METRICS = 9
 
 
 @kernel
@@ -138,6 +138,12 @@ def flight_metrics_batch(
         r = math.sqrt(px * px + py * py + pz * pz)
         out[k, M_H] = h
         out[k, M_VUP] = vx * upx + vy * upy + vz * upz
+        var_up = 0.0  # the vertical speed's variance: up^T P_vv up
+        up = (upx, upy, upz)
+        for i in range(3):
+            for j in range(3):
+                var_up += up[i] * P[k, 3 + i, 3 + j] * up[j]
+        out[k, M_VUP_SIGMA] = math.sqrt(max(var_up, 0.0))
         out[k, M_SPEED] = speed
         out[k, M_ERANGE] = energy_range_m(r, speed, mu_m3_s2, r_earth_m)
         # inertial velocity (axes of ECEF at this instant): v + ω × r

@@ -10,6 +10,8 @@ import pytest
 from triwarn.core.assessment.classify import (
     M_APOGEE,
     M_ERANGE,
+    M_VUP,
+    M_VUP_SIGMA,
     MissileClass,
     class_from_metrics,
     energy_range_m,
@@ -175,3 +177,14 @@ def test_boost_profiles_tell_a_fast_solid_srbm_from_a_slow_liquid_icbm() -> None
     # long after every class burnt out: no class fits, the reach of the whole catalog
     r_none, none = boost_range_bound_m(900.0, 950.0, 3000.0, 20.0, profiles)
     assert none == () and r_none == max(p.max_range_m for p in profiles)
+
+
+def test_the_vertical_speed_comes_with_its_own_sigma() -> None:
+    """``M_VUP_SIGMA`` is √(upᵀ P_vv up) of the state's velocity covariance along the geodetic up: on the
+    equator at 0° E the up is ECEF x, so it is the x velocity's σ whatever the other axes' (the assessor's
+    descent test compares the vertical speed with it)."""
+    x = np.array([[6_478_137.0, 0.0, 0.0, -300.0, 50.0, 20.0]])
+    P = np.diag([1e4, 1e4, 1e4, 150.0**2, 900.0**2, 5.0**2])[None]
+    m = flight_metrics(x, P)[0]
+    assert m[M_VUP] == pytest.approx(-300.0)
+    assert m[M_VUP_SIGMA] == pytest.approx(150.0)
