@@ -34,7 +34,11 @@ object within 10 km); SIAP comes from :func:`triwarn.analysis.evaluate.evaluate`
       missile landing in Japan's EEZ, names JP_EEZ or JP_LAND at WATCH or above; its *lead time* is the
       impact time minus the first evaluation time it stands; a *missed warning* is such a missile with none;
     - *warning-id changes*: per missile, how often the id of its oldest active warning (any level, until
-      ENDED/CANCELLED) changes from one evaluation time to the next at which it has one.
+      ENDED/CANCELLED) changes from one evaluation time to the next at which it has one; *at groups*: those
+      where the warning's track before the change (at the last time the missile had it) or after it stood for
+      more than one object (``picture.csv`` column ``objects``, its latest row then): a missile leaving an
+      unresolved group for a track of its own gets that track's warning (information, like the number changes
+      at groups).
 
 Units: km, s; times are seconds since the scenario epoch.
 """
@@ -53,7 +57,7 @@ import numpy as np
 
 from triwarn.analysis.evaluate import evaluate, select_times
 from triwarn.analysis.impact_scoring import BOOST, Matched, ground_offset_en_m, match_assessments
-from triwarn.analysis.recording import Series, read_grouped, read_picture, read_truth
+from triwarn.analysis.recording import Series, read_grouped, read_objects, read_picture, read_truth
 from triwarn.analysis.siap import Change, number_change_events
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, AreaMap
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
@@ -366,6 +370,17 @@ def must_warn(missile: Missile) -> bool:
     return bool({JP_LAND_K, KR_LAND_K, JP_EEZ_K} & missile.kinds)
 
 
+def stood_for_group(objects: Mapping[str, tuple[np.ndarray, np.ndarray]], track_id: str, t_s: float) -> bool:
+    """Whether track ``track_id`` stood for more than one object in its latest ``picture.csv`` row at or before
+    ``t_s`` (``objects``: one view of :func:`~triwarn.analysis.recording.read_objects`)."""
+    entry = objects.get(track_id)
+    if entry is None:
+        return False
+    times, counts = entry
+    k = int(np.searchsorted(times, t_s + 1e-6, side="right")) - 1
+    return k >= 0 and bool(counts[k] > 1)
+
+
 def warning_scores(
     segs: Sequence[Segment],
     table: Owners,
@@ -373,13 +388,17 @@ def warning_scores(
     times_s: Sequence[float],
     period_s: float = 1.0,
     run: int = 0,
+    objects: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Warning figures of one recording (module docstring), at the evaluation times ``times_s`` (each worth
-    ``period_s`` seconds). Returns per-missile details and the false seconds per group."""
+    ``period_s`` seconds); ``objects``: the view's object counts per track (for the changes at groups; none:
+    no track stood for a group). Returns per-missile details and the false seconds per group."""
     false_s: dict[str, dict[str | None, float]] = {g: defaultdict(float) for g in GROUPS}
     false_land_after_burnout: dict[str, float] = defaultdict(float)
     first_correct: dict[str, float] = {}
     ids: dict[str, list[int]] = defaultdict(list)
+    at_groups: dict[str, int] = defaultdict(int)
+    held_by: dict[str, tuple[float, str]] = {}  # per missile, the last time it had a warning and that one's track
     t_arr = np.asarray(times_s, dtype=np.float64)
     live: list[list[Segment]] = [[] for _ in range(t_arr.size)]
     for s in segs:  # the evaluation times each piece covers: t0 <= t < t1 (to a microsecond)
@@ -387,14 +406,14 @@ def warning_scores(
         for i in range(int(i0), int(i1)):
             live[i].append(s)
     for t, pieces in zip(t_arr.tolist(), live, strict=True):
-        oldest: dict[str, int] = {}
+        oldest: dict[str, tuple[int, str]] = {}
         false_now: set[tuple[str, str | None]] = set()
         for s in pieces:
             obj = owner_at(table, run, s.track_id, t)
             m = missiles.get(obj) if obj is not None else None
             if m is not None and t <= m.impact[2]:
                 wid = int(s.warning_id)
-                oldest[m.object_id] = min(oldest.get(m.object_id, wid), wid)
+                oldest[m.object_id] = min(oldest.get(m.object_id, (wid, s.track_id)), (wid, s.track_id))
             if not s.raised:
                 continue
             truth = m.kinds if m is not None else frozenset()
@@ -407,9 +426,13 @@ def warning_scores(
             false_s[group][obj] += period_s
             if group == "land" and obj is not None and obj in missiles and t > missiles[obj].burnout_t_s:
                 false_land_after_burnout[obj] += period_s
-        for obj, wid in oldest.items():
+        for obj, (wid, tid) in oldest.items():
             if not ids[obj] or ids[obj][-1] != wid:
+                if ids[obj] and objects is not None:
+                    t_prev, tid_prev = held_by[obj]
+                    at_groups[obj] += stood_for_group(objects, tid_prev, t_prev) or stood_for_group(objects, tid, t)
                 ids[obj].append(wid)
+            held_by[obj] = (t, tid)
     per_missile = {}
     for obj, m in missiles.items():
         per_missile[obj] = {
@@ -421,6 +444,7 @@ def warning_scores(
             "false_land_after_burnout_s": false_land_after_burnout.get(obj, 0.0),
             "warning_ids": ids.get(obj, []),
             "warning_id_changes": max(len(ids.get(obj, [])) - 1, 0),
+            "warning_id_changes_at_groups": at_groups.get(obj, 0),
         }
     return {
         "per_missile": per_missile,
@@ -473,7 +497,9 @@ def score_recording(
     eval_times = (np.unique(np.concatenate(stamps)) * 1e-6).tolist() if stamps else []
     t_end = max(eval_times) if eval_times else 0.0
     segs = segments(read_warnings(d / "warnings.csv"), view, t_end + 1.0)
-    warn = warning_scores(segs, owners(matched), missiles, eval_times, 1.0, run)
+    warn = warning_scores(
+        segs, owners(matched), missiles, eval_times, 1.0, run, read_objects(d / "picture.csv").get(view, {})
+    )
     hops = number_hops(matched, min_run)
     launch = launch_errors(matched)
     impact = impact_errors_at_tgo(matched, 60.0)
@@ -546,6 +572,9 @@ def pool(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             float(np.mean([p["false_land_after_burnout_s"] > 0 for p in per])) if per else math.nan
         ),
         "warning_id_changes_per_missile": float(np.mean([p["warning_id_changes"] for p in per])) if per else math.nan,
+        "warning_id_changes_at_groups_per_missile": (
+            float(np.mean([p.get("warning_id_changes_at_groups", 0) for p in per])) if per else math.nan
+        ),
     }
 
 
@@ -568,6 +597,7 @@ __all__ = [
     "score_recording",
     "segments",
     "separations",
+    "stood_for_group",
     "true_kinds",
     "warning_scores",
 ]

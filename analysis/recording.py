@@ -153,6 +153,24 @@ def read_grouped(path: Path) -> dict[str, set[tuple[str, int]]]:
     return out
 
 
+def read_objects(path: Path) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per view and track id of ``picture.csv``, the track's row times (s, ascending) and how many objects it
+    stood for at each (:data:`OBJECTS_COLUMN`; 1 for a recording without that column)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        header = [h.strip() for h in next(csv.reader(f), [])]
+    has = OBJECTS_COLUMN in header
+    acc: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    cols = ("t_s", "view", "track_id", OBJECTS_COLUMN) if has else ("t_s", "view", "track_id")
+    for n, row in enumerate(read_rows(path, cols), start=2):
+        objects = round(cell_float(path, n, OBJECTS_COLUMN, row[3])) if has else 1
+        acc[(row[1], row[2])].append((cell_float(path, n, "t_s", row[0]), objects))
+    out: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = defaultdict(dict)
+    for (view, track_id), items in acc.items():
+        items.sort()
+        out[view][track_id] = (np.array([t for t, _ in items]), np.array([o for _, o in items], dtype=np.int64))
+    return out
+
+
 def _read_series(path: Path, columns: tuple[str, ...], key_cols: int) -> Series:
     return _series(path, read_rows(path, columns), columns, key_cols)
 

@@ -19,7 +19,8 @@ score the fused view ``us`` with analysis/family_metrics.py; then pool each fami
 - warnings: median and least lead time of the first correct warning; false-warning seconds per missile per
   area kind (land, EEZ, overflight); missed warnings (a true land or EEZ impact never warned) of those that
   had to be warned; the share of missiles with false land-warning time after burnout; warning-id changes
-  per missile.
+  per missile (``idchg_g``: those of them where the warning's track before or after the change stood for an
+  unresolved group: a missile leaving a group for a track of its own gets that track's warning).
 
 A family some of whose seeds have no space infrared sensor (thin-coverage) gets a second row over those seeds
 ("thin-coverage no-IR"): the issue asks the launch figures with and without infrared.
@@ -147,6 +148,7 @@ COLUMNS = (
     ("missed_of", "missed", "{:>7}"),
     ("false_land_after_burnout_share", "fl_ab", "{:>5.2f}"),
     ("warning_id_changes_per_missile", "idchg", "{:>5.2f}"),
+    ("warning_id_changes_at_groups_per_missile", "idchg_g", "{:>7.2f}"),
 )
 
 

@@ -265,6 +265,32 @@ def test_warning_scores_on_a_known_story() -> None:
     assert (b["must_warn"], b["missed"], b["lead_s"]) == (False, False, None)
     assert (c["must_warn"], c["missed"], c["lead_s"], c["warning_ids"]) == (True, True, None, [3])
     assert out["false_s_no_missile"] == {"land": 0.0, "eez": 0.0, "overflight": 10.0}
+    assert a["warning_id_changes_at_groups"] == 0  # no object counts given: no track stood for a group
+
+
+def test_warning_id_changes_at_groups() -> None:
+    """Group track 1 (2 objects until 40 s) under warning 1 is matched to missile b until 50 s and to a after
+    it; b has its own track 2 (warning 2) from 50 s: a change at a group. Missile a gets warning 1 at 50 s
+    (its first: no change). Missile c's warning 3 is re-issued as 4 on its lone track 3: not at a group."""
+    missiles = {k: fm.Missile(k, (40.0, 132.0, 200.0), LAUNCH, 20.0, frozenset()) for k in "abc"}
+    times = [float(t) for t in range(101)]
+    table = fm.owners(
+        [row(t, "1", "b" if t < 50 else "a") for t in times]
+        + [row(t, "2", "b") for t in times if t >= 50]
+        + [row(t, "3", "c") for t in times]
+    )
+    segs = [_seg("1", "1", 0, 100, "NONE"), _seg("2", "2", 50, 100, "NONE")]
+    segs += [_seg("3", "3", 0, 60, "NONE"), _seg("4", "3", 60, 100, "NONE")]
+    objects = {
+        "1": (np.array([0.0, 40.0, 60.0]), np.array([2, 2, 1])),
+        "2": (np.array([50.0]), np.array([1])),
+        "3": (np.array([0.0, 60.0]), np.array([1, 1])),
+    }
+    out = fm.warning_scores(segs, table, missiles, times, objects=objects)["per_missile"]
+    assert [out[k]["warning_ids"] for k in "abc"] == [[1], [1, 2], [3, 4]]
+    assert [out[k]["warning_id_changes_at_groups"] for k in "abc"] == [0, 1, 0]
+    assert fm.stood_for_group(objects, "1", 45.0) and not fm.stood_for_group(objects, "1", 60.0)
+    assert not fm.stood_for_group(objects, "1", -1.0) and not fm.stood_for_group(objects, "9", 10.0)
 
 
 def test_pool_means_recordings_and_pools_missiles() -> None:
@@ -293,6 +319,7 @@ def test_pool_means_recordings_and_pools_missiles() -> None:
     assert out["false_s_no_missile"]["eez"] == 2.0
     assert out["false_land_after_burnout_share"] == 0.5
     assert out["warning_id_changes_per_missile"] == 1.0
+    assert out["warning_id_changes_at_groups_per_missile"] == 0.0  # (records without the figure count none)
 
 
 # ---- a real recording ----------------------------------------------------------------------------------------
