@@ -228,7 +228,8 @@ class _TrackMemory:
     corridor: str = ""  # while boosting: how the impact corridor was bounded (for the reasons)
     land_since_ns: int | None = None  # first assessment of the current run naming land after burnout
     land_warned: bool = False  # the last assessment was a land WARNING
-    boost_fit: frozenset[str] | None = None  # catalog classes whose boost fitted every boost assessment so far
+    #: catalog classes whose boost fitted every boost assessment since the track last stood for a group
+    boost_fit: frozenset[str] | None = None
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
     ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
@@ -700,7 +701,13 @@ class Assessor:
             la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])
             o_lat, o_lon = math.degrees(la), math.degrees(lo)
         r_max, names = boost_range_bound_m(tau_lo, tau_hi, float(m[M_SPEED]), sig_v, self._profiles)
-        if names:
+        if t.objects > 1:
+            # an unresolved group's state is no one missile's (a track on a launch site takes each new launch's
+            # plume in turn, its age no missile's time since launch): it narrows no class for after the boost,
+            # and what was fitted so far may have been another missile's (this corridor still reaches as far as
+            # the classes that fit the group's state)
+            mem.boost_fit = None
+        elif names:
             both = mem.boost_fit & set(names) if mem.boost_fit is not None else frozenset(names)
             mem.boost_fit = both if both else frozenset(names)
         la, lo, _ = ecef_to_geodetic(x[0], x[1], x[2])

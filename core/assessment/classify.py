@@ -17,10 +17,12 @@ when the caller has one, an earlier state of the same track:
 - the osculating (Kepler, inertial velocity) apogee height ``r_a − R(φ)``.
 
 Phase rules (in order): thrust seen (``a_along > max(thrust_min, k σ)``) → BOOST; the sources report BOOST
-and either no earlier state exists or the acceleration is too noisy to tell (k σ > thrust_min) → BOOST;
-descending below the re-entry interface (100 km) → TERMINAL; otherwise
-MIDCOURSE. Class thresholds on the energy-equivalent range follow the proto's MissileClass (1,000, 3,000 and
-5,500 km). While boosting, the energy still grows: the class is a lower bound (``provisional``).
+and either no earlier state exists, or the acceleration is too noisy to tell (k σ > thrust_min) and the track
+is not surely descending → BOOST; surely descending (``v_up < −k σ_up``, σ_up the vertical speed's 1-σ) below the
+re-entry interface (100 km) → TERMINAL; otherwise MIDCOURSE. "Surely": an infrared track's first states can
+read hundreds of m/s downward at a σ of a thousand while the missile climbs. Class thresholds on the
+energy-equivalent range follow the proto's MissileClass (1,000, 3,000 and 5,500 km). While boosting, the energy
+still grows: the class is a lower bound (``provisional``).
 """
 
 from __future__ import annotations
@@ -234,6 +236,10 @@ def phase_from_metrics(
 ) -> PhaseEstimate:
     """Phase of one track from its metrics row ``m`` (see module docstring for the rules)."""
     h, v_up, a_al, a_sig = m[M_H], m[M_VUP], m[M_A_ALONG], m[M_A_SIGMA]
+    # descending beyond the state's noise: an infrared track's early states can read hundreds of m/s downward
+    # at a σ of a thousand, and a track that is not surely descending is not taken for a re-entry (a σ that is
+    # not finite: not sure)
+    descending = bool(v_up < -k_sigma * m[M_VUP_SIGMA])
     if math.isfinite(a_al):
         limit = max(thrust_min_m_s2, k_sigma * a_sig)
         if a_al > limit:
@@ -241,16 +247,17 @@ def phase_from_metrics(
                 Phase.BOOST,
                 (f"thrust: non-gravitational acceleration {a_al:.1f} m/s² along the velocity (> {limit:.1f})",),
             )
-        if reported == Phase.BOOST and k_sigma * a_sig > thrust_min_m_s2 and v_up > 0.0:
+        if reported == Phase.BOOST and k_sigma * a_sig > thrust_min_m_s2 and not descending:
             return PhaseEstimate(Phase.BOOST, ("sources report boost; the acceleration is within the noise",))
     elif reported == Phase.BOOST:
         return PhaseEstimate(Phase.BOOST, ("sources report boost; no acceleration history yet",))
-    if v_up < 0.0 and h < reentry_interface_m:
+    if descending and h < reentry_interface_m:
         why = [f"descending ({v_up:.0f} m/s) below the re-entry interface ({h / 1e3:.0f} km)"]
         if math.isfinite(a_al) and a_al < -max(1.0, k_sigma * a_sig):
             why.append(f"drag deceleration {-a_al:.1f} m/s²")
         return PhaseEstimate(Phase.TERMINAL, tuple(why))
-    why = [f"no thrust seen; {'ascending' if v_up >= 0 else 'descending'} at {h / 1e3:.0f} km"]
+    motion = "ascending" if v_up >= 0 else ("descending" if descending else "vertical speed within the noise")
+    why = [f"no thrust seen; {motion} at {h / 1e3:.0f} km"]
     if not math.isfinite(a_al):
         why.append("no acceleration history yet")
     return PhaseEstimate(Phase.MIDCOURSE, tuple(why))

@@ -188,3 +188,22 @@ def test_the_vertical_speed_comes_with_its_own_sigma() -> None:
     m = flight_metrics(x, P)[0]
     assert m[M_VUP] == pytest.approx(-300.0)
     assert m[M_VUP_SIGMA] == pytest.approx(150.0)
+
+
+def test_a_descent_within_the_noise_is_not_a_reentry() -> None:
+    """An infrared track 11 s after launch read 739 m/s downward at 1 km below the ellipsoid, at a velocity σ
+    near a thousand (close pairs seed 6): taken for a re-entry, its warning ENDED ("object impacted") when the
+    track dropped out, and came back under a new id. Descending counts beyond 3σ of the vertical speed."""
+    r = 6_356_752.3 - 1e3  # at the pole, 1 km below the ellipsoid: "up" is +z
+    x = np.array([[0.0, 0.0, r, 0.0, 0.0, -739.0]])
+    xp = np.array([[0.0, 0.0, r + 734.0, 0.0, 0.0, -729.2]])  # 1 s earlier, under gravity alone
+    noisy = np.diag([2000.0**2] * 3 + [1000.0**2] * 3)[None]
+    m = flight_metrics(x, noisy, xp, noisy, np.array([1.0]))[0]
+    assert m[M_VUP] == pytest.approx(-739.0) and m[M_VUP_SIGMA] == pytest.approx(1000.0)
+    assert phase_from_metrics(m, Phase.BOOST).phase == Phase.BOOST
+    assert phase_from_metrics(m, Phase.MIDCOURSE).phase == Phase.MIDCOURSE
+    # the same reading from a radar track (σ 10 m/s) is a descent
+    sharp = np.diag([50.0**2] * 3 + [10.0**2] * 3)[None]
+    m = flight_metrics(x, sharp, xp, sharp, np.array([1.0]))[0]
+    assert phase_from_metrics(m, Phase.MIDCOURSE).phase == Phase.TERMINAL
+    assert phase_from_metrics(m, Phase.BOOST).phase == Phase.TERMINAL

@@ -193,3 +193,36 @@ def test_recording_cells_and_impact_scoring() -> None:
 def test_assessor_keeps_the_last_assessment() -> None:
     a = Assessor()
     assert a.last(5) is None
+
+
+def test_a_noisy_infrared_state_does_not_end_the_warning_at_a_dropout() -> None:
+    """Close pairs seed 6: 11 s after launch an infrared track's state read 739 m/s downward, within a velocity
+    σ of a thousand. Taken for a re-entry near the ground, its predicted impact was seconds away, and when the
+    track dropped out the warning ENDED ("object impacted"); the track came back under its number with a new
+    warning. Descending counts beyond 3σ of the vertical speed: the warning coasts through the dropout and
+    continues under its id."""
+    f = plan_trajectory(
+        get_missile("hwasong-15").vehicle, 39.0, 125.7, aim_lat_deg=40.5, aim_lon_deg=136.0, shape="minimum_energy"
+    ).flight
+    P_ir = np.diag([2000.0**2] * 3 + [1000.0**2] * 3)
+    P_radar = np.diag([200.0**2] * 3 + [10.0**2] * 3)
+    assessor, book = Assessor(), WarningBook()
+    changes = []
+    for t in np.arange(5.0, 12.0, 1.0):  # infrared, boosting
+        p, v = f.sample(np.array([t]))
+        x = np.r_[p[0], v[0]]
+        if t == 11.0:  # the noisy one: 739 m/s downward
+            up = p[0] / np.linalg.norm(p[0])
+            x[3:] -= (float(x[3:] @ up) + 739.0) * up
+        track = SystemTrack(2, round(t * NS), x, P_ir, ("us",), (), Phase.BOOST)
+        changes += book.update(assessor.assess([track], round(t * NS)), [], round(t * NS))
+    assert assessor.last(2).phase == Phase.BOOST
+    assessor.forget([2])
+    changes += book.update({}, [2], round(12.0 * NS))  # the track drops out ...
+    assert all(w.state != WarningState.ENDED for w in changes), [w.reasons[0] for w in changes]
+    for t in np.arange(20.0, 26.0, 1.0):  # ... and a radar takes it back under its number
+        p, v = f.sample(np.array([t]))
+        track = SystemTrack(2, round(t * NS), np.r_[p[0], v[0]], P_radar, ("us",), (), Phase.BOOST)
+        changes += book.update(assessor.assess([track], round(t * NS)), [], round(t * NS))
+    assert {w.warning_id for w in changes} == {changes[0].warning_id}
+    assert next(w for w in book.active if w.track_id == 2).state != WarningState.COASTING
