@@ -57,7 +57,7 @@ import numpy as np
 
 from triwarn.analysis.evaluate import evaluate, select_times
 from triwarn.analysis.impact_scoring import BOOST, Matched, ground_offset_en_m, match_assessments
-from triwarn.analysis.recording import Series, read_grouped, read_objects, read_picture, read_truth
+from triwarn.analysis.recording import Series, grouped_rows, read_objects, read_picture, read_truth
 from triwarn.analysis.siap import Change, number_change_events
 from triwarn.core.assessment.areas import JP_EEZ, JP_LAND, KR_LAND, AreaMap
 from triwarn.core.trajectory.frames import ecef_to_geodetic_batch
@@ -488,7 +488,8 @@ def score_recording(
     changes = float(np.mean([len(e) for e in events.values()])) if events else 0.0
     # changes into or out of a track that then stood for an unresolved group (the picture said so): the issue
     # lets the picture hold one track while the sensors cannot resolve the objects
-    in_groups = list(changes_at_groups(events, read_grouped(d / "picture.csv")[view]).values())
+    objects = read_objects(d / "picture.csv")
+    in_groups = list(changes_at_groups(events, grouped_rows(objects)[view]).values())
     matched = [replace(m, run=run) for m in match_assessments(d).get(view, [])]
     missiles = read_missiles(d / "truth.csv")
     # the evaluation clock: every time of truth.csv or picture.csv (µs stamps)
@@ -497,9 +498,7 @@ def score_recording(
     eval_times = (np.unique(np.concatenate(stamps)) * 1e-6).tolist() if stamps else []
     t_end = max(eval_times) if eval_times else 0.0
     segs = segments(read_warnings(d / "warnings.csv"), view, t_end + 1.0)
-    warn = warning_scores(
-        segs, owners(matched), missiles, eval_times, 1.0, run, read_objects(d / "picture.csv").get(view, {})
-    )
+    warn = warning_scores(segs, owners(matched), missiles, eval_times, 1.0, run, objects.get(view, {}))
     hops = number_hops(matched, min_run)
     launch = launch_errors(matched)
     impact = impact_errors_at_tgo(matched, 60.0)

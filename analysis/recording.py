@@ -140,16 +140,15 @@ def read_picture(path: Path) -> dict[str, Series]:
 def read_grouped(path: Path) -> dict[str, set[tuple[str, int]]]:
     """Per view of ``picture.csv``, the (track id, time µs) of every row whose track stood for more than one
     object (:data:`OBJECTS_COLUMN` above 1: an unresolved group). Empty sets for a recording without that column."""
-    with path.open(newline="", encoding="utf-8") as f:
-        header = [h.strip() for h in next(csv.reader(f), [])]
-    if OBJECTS_COLUMN not in header:
-        return defaultdict(set)
+    return grouped_rows(read_objects(path))
+
+
+def grouped_rows(objects: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> dict[str, set[tuple[str, int]]]:
+    """:func:`read_grouped` from what :func:`read_objects` read."""
     out: dict[str, set[tuple[str, int]]] = defaultdict(set)
-    for n, (t, view, track_id, objects) in enumerate(
-        read_rows(path, ("t_s", "view", "track_id", OBJECTS_COLUMN)), start=2
-    ):
-        if cell_float(path, n, OBJECTS_COLUMN, objects) > 1:
-            out[view].add((track_id, stamp_us(cell_float(path, n, "t_s", t))))
+    for view, tracks in objects.items():
+        for track_id, (times, counts) in tracks.items():
+            out[view].update((track_id, stamp_us(float(t))) for t in times[counts > 1])
     return out
 
 

@@ -49,7 +49,6 @@ from triwarn.core.assessment.classify import (
     M_H,
     M_SPEED,
     M_VUP,
-    M_VUP_SIGMA,
     MissileClass,
     PhaseEstimate,
     boost_profiles,
@@ -57,6 +56,7 @@ from triwarn.core.assessment.classify import (
     class_from_metrics,
     flight_metrics,
     phase_from_metrics,
+    surely_descending,
 )
 from triwarn.core.assessment.impact import (
     CHI2_2DOF_95,
@@ -580,11 +580,9 @@ class Assessor:
             if (
                 not mem.launch_frozen
                 and (mem.launch is not None or age_s >= self.launch_window_s)
-                and metrics[k][M_VUP] < -self.descent_k_sigma * metrics[k][M_VUP_SIGMA]
+                and surely_descending(metrics[k], self.descent_k_sigma)
             ):
-                # descending beyond the state's noise: no launch estimate from here on (a single noisy state,
-                # an infrared track early in boost can read hundreds of m/s downward, does not count)
-                mem.launch_frozen = True
+                mem.launch_frozen = True  # descending beyond the state's noise: no launch estimate from here on
 
         # areas: impact probabilities and overflight
         valid = np.array([p.valid for p in preds])

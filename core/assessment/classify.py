@@ -226,6 +226,13 @@ class ClassEstimate:
     reasons: tuple[str, ...]
 
 
+def surely_descending(m: np.ndarray, k_sigma: float = 3.0) -> bool:
+    """Whether the track of metrics row ``m`` descends beyond its state's noise: its vertical speed is below
+    −``k_sigma`` times that speed's 1-σ (``M_VUP_SIGMA``; a σ that is not finite: not sure). An infrared track's
+    early states can read hundreds of m/s downward at a σ of a thousand while the missile climbs."""
+    return bool(m[M_VUP] < -k_sigma * m[M_VUP_SIGMA])
+
+
 def phase_from_metrics(
     m: np.ndarray,
     reported: Phase = Phase.UNKNOWN,
@@ -236,10 +243,7 @@ def phase_from_metrics(
 ) -> PhaseEstimate:
     """Phase of one track from its metrics row ``m`` (see module docstring for the rules)."""
     h, v_up, a_al, a_sig = m[M_H], m[M_VUP], m[M_A_ALONG], m[M_A_SIGMA]
-    # descending beyond the state's noise: an infrared track's early states can read hundreds of m/s downward
-    # at a σ of a thousand, and a track that is not surely descending is not taken for a re-entry (a σ that is
-    # not finite: not sure)
-    descending = bool(v_up < -k_sigma * m[M_VUP_SIGMA])
+    descending = surely_descending(m, k_sigma)  # a track not surely descending is not taken for a re-entry
     if math.isfinite(a_al):
         limit = max(thrust_min_m_s2, k_sigma * a_sig)
         if a_al > limit:
