@@ -30,11 +30,19 @@ def tls(pki: Path, identity: str) -> TlsFiles:
 
 
 class Background:
-    """``_run()`` as a task for the life of an ``async with``; entered once ``_ready`` is set."""
+    """``_run()`` as a task for the life of an ``async with``; entered once ``_ready`` is set.
+
+    The exit cancels the task AND sets ``stopping``, which loops must check: on Python 3.11
+    ``asyncio.wait_for`` (inside aiomqtt's publish) swallows a cancellation that arrives as its future
+    completes, and a loop relying on the cancellation alone then runs on for ever. The exit fails after
+    ``STOP_S`` rather than hang."""
+
+    STOP_S = 30.0
 
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.stopping = False
 
     async def _run(self) -> None:
         raise NotImplementedError
@@ -46,7 +54,10 @@ class Background:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
+        self.stopping = True
         self._task.cancel()
+        done, _ = await asyncio.wait({self._task}, timeout=self.STOP_S)
+        assert done, f"{type(self).__name__} did not stop within {self.STOP_S:.0f} s"
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
@@ -200,10 +211,10 @@ class SignedPublishers(Background):
         truth = truth_states(2, 0)
         bd_seq = time.time_ns() // 1_000_000
         seq = 0
-        while True:
+        while not self.stopping:
             try:
                 async with mqtt.client(self.coalition.url(nation), node_id, tls=tls(self.pki, node_id)) as client:
-                    while True:
+                    while not self.stopping:
                         batch = nation_batch(nation, truth, time.time_ns(), batch_seq=seq, bd_seq=bd_seq)
                         await client.publish(
                             f"triwarn/v1/{nation}/tracks", signer.sign(signing.BATCH, wire.encode_batch(batch)), qos=1
