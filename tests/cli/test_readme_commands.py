@@ -28,7 +28,7 @@ from triwarn.cli.commands._common import read_demo_endpoints
 from triwarn.services.runtime.broker import BrokerHandle, free_port, start_broker
 
 # the demo takes the documented gRPC port 50051 when it is free and its consoles find the latest demo: every
-# test that starts a demo or expects 50051 free runs on one worker under `pytest -n auto --dist loadgroup`
+# test file that starts a demo or expects 50051 free runs alone across the workers (tests/demo_lock.py)
 pytestmark = pytest.mark.xdist_group("demo")
 
 ROOT = Path(__file__).resolve().parents[2]

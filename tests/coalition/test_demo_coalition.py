@@ -23,7 +23,7 @@ from triwarn.services.runtime import mqtt
 from triwarn.services.runtime.tls import TlsFiles
 
 # the demo takes the documented gRPC port 50051 when it is free and its consoles find the latest demo: every
-# test that starts a demo or expects 50051 free runs on one worker under `pytest -n auto --dist loadgroup`
+# test file that starts a demo or expects 50051 free runs alone across the workers (tests/demo_lock.py)
 pytestmark = [
     pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs mosquitto"),
     pytest.mark.xdist_group("demo"),

@@ -26,7 +26,7 @@ from triwarn.services.web.paths import predict_paths
 from triwarn.v1 import picture_pb2, tracks_pb2
 
 # the demo takes the documented gRPC port 50051 when it is free and its consoles find the latest demo: every
-# test that starts a demo or expects 50051 free runs on one worker under `pytest -n auto --dist loadgroup`
+# test file that starts a demo or expects 50051 free runs alone across the workers (tests/demo_lock.py)
 pytestmark = pytest.mark.xdist_group("demo")
 
 needs_browser = pytest.mark.skipif(
