@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from demo_lock import one_demo_at_a_time  # noqa: F401  (an autouse fixture: see tests/demo_lock.py)
+from demo_lock import pytest_runtest_protocol  # noqa: F401  (a hook: one demo at a time, tests/demo_lock.py)
 
 from triwarn.services.runtime.broker import BrokerHandle, free_port, start_broker
 from triwarn.services.runtime.metrics import Metrics

@@ -1,10 +1,11 @@
 """The suite runs on two workers (the README's ``pytest -n 2 --dist loadfile``, pytest-xdist). ``triwarn demo``
 takes the documented gRPC port 50051 when it is free, and consoles find the latest demo: two demos started by
 tests on two workers would take each other's port and endpoints. Every test module that starts the demo is
-marked ``xdist_group("demo")``, and such modules run one at a time across workers (tests/demo_lock.py)."""
+marked ``xdist_group("demo")``, and such files run one at a time across workers and runs (tests/demo_lock.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -32,7 +33,7 @@ import pytest
 
 def test_{name}() -> None:
     start = time.time()
-    time.sleep(3.0)
+    time.sleep(1.5)
     Path("{log}").joinpath("{name}").write_text(f"{{start}} {{time.time()}}")
 """
 
@@ -43,13 +44,18 @@ def _intervals(tmp: Path, marked: bool) -> list[tuple[float, float]]:
     suite.mkdir()
     log.mkdir()
     (suite / "conftest.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nfrom demo_lock import one_demo_at_a_time  # noqa: F401\n"
+        f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nfrom demo_lock import pytest_runtest_protocol  # noqa: F401\n"
     )
     mark = 'pytestmark = pytest.mark.xdist_group("demo")' if marked else ""
     for name in ("first", "second"):
         (suite / f"test_{name}.py").write_text(_MODULE.format(mark=mark, name=name, log=log))
-    cmd = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider", "-q", "."]
-    done = subprocess.run(cmd, cwd=suite, capture_output=True, text=True, timeout=120)
+    # --timeout 2.5: the file that waits for the other's lock (1.5 s) and then runs (1.5 s) would time out
+    # if the wait counted (it is outside pytest-timeout's clock)
+    cmd = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", "--timeout", "2.5"]
+    cmd += ["-p", "no:cacheprovider", "-q", "."]
+    # a lock of its own: the suite's demo files may hold the shared one for minutes meanwhile
+    env = {**os.environ, "TRIWARN_DEMO_LOCK": str(tmp / "demo.lock")}
+    done = subprocess.run(cmd, cwd=suite, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     return sorted(tuple(map(float, (log / n).read_text().split())) for n in ("first", "second"))  # type: ignore[misc]
 
