@@ -69,7 +69,7 @@ from triwarn.core.assessment.impact import (
     predict_impacts,
 )
 from triwarn.core.assessment.launch import back_integrate, estimate_launch
-from triwarn.core.assessment.launch_templates import template_launch
+from triwarn.core.assessment.launch_templates import earliest_time_at_height, template_launch
 from triwarn.core.tracks import Phase, SystemTrack
 from triwarn.core.trajectory.atmosphere import density_kg_m3
 from triwarn.core.trajectory.constants import GM_M3_S2, J2, OMEGA_E_RAD_S, RE_J2_M
@@ -230,6 +230,11 @@ class _TrackMemory:
     land_warned: bool = False  # the last assessment was a land WARNING
     #: catalog classes whose boost fitted every boost assessment since the track last stood for a group
     boost_fit: frozenset[str] | None = None
+    #: the latest the object can have been launched (ns): its first state's time less the least time any class
+    #: needs to climb to that state's height (3σ below it); None: not yet known
+    launch_latest_ns: int | None = None
+    #: the track stood for an unresolved group: its first state may be another missile's, no bound
+    launch_bound_off: bool = False
     #: recent impact predictions after boost (time_ns, glide span?, lat, lon, impact time s after first_time_ns,
     #: its σ, east-north covariance, from an updated state?): combined by :func:`impact.mixture_of_predictions`
     ipp_history: deque[tuple[int, bool, float, float, float, float, np.ndarray, bool]] = field(default_factory=deque)
@@ -257,6 +262,8 @@ class _TrackMemory:
             launch_evidence=self.launch_evidence,
             launch_time_boost=self.launch_time_boost,
             launch_time_seen_boost=self.launch_time_seen_boost,
+            launch_latest_ns=self.launch_latest_ns,
+            launch_bound_off=self.launch_bound_off,
             lift_to_drag=self.lift_to_drag,
             ln_beta=self.ln_beta,
             var_ln_beta=self.var_ln_beta,
@@ -398,7 +405,15 @@ class Assessor:
                     self._orphans -= 1
                     self._dormant[self._orphans] = back
                 mem = back.facts(t.time_ns) if same else _TrackMemory(deque(), t.time_ns)  # type: ignore[union-attr]
+                # the launch was before this first state (and before the object's earlier first state, when the
+                # path test says the number came back on the same object)
+                latest = _latest_launch_ns(t.time_ns, X[k], Pm[k])
+                if mem.launch_latest_ns is not None:
+                    latest = min(latest, mem.launch_latest_ns)
+                mem.launch_latest_ns = latest
                 self._mem[t.track_id] = mem
+            if t.objects > 1:
+                mem.launch_bound_off = True
             mems.append(mem)
             # the earlier state for the acceleration: the newest one at least accel_min_dt_s old whose velocity
             # difference resolves accel_sigma_goal; noisy tracks (e.g. infrared in boost) use up to accel_max_dt_s
@@ -803,7 +818,9 @@ class Assessor:
         ``area_probs`` (4,: per bit of :data:`.areas.AREA_BITS`: any land, JP land, KR land, JP EEZ), the
         area flags its predicted path flies over (``overflight_flags``, :mod:`.areas` bits) and its memory
         ``mem``."""
-        launch = mem.launch or LaunchPoint(False)
+        launch = LaunchPoint(False)
+        if mem.launch is not None:
+            launch = bounded_launch(mem.launch, None if mem.launch_bound_off else mem.launch_latest_ns)
         ground_range = math.nan
         if pred.valid and launch.valid:
             ground_range = geodesic_inverse(
@@ -963,6 +980,26 @@ def warning_level(
         reasons.append(f"impact expected in Japan's EEZ or on its land (p = {p_japan:.2f})")
     named += overflight
     return level, named, reasons
+
+
+def _latest_launch_ns(time_ns: int, x: np.ndarray, P: np.ndarray) -> int:
+    """The latest launch time (ns) of an object in ECEF state ``x`` (covariance ``P``) at ``time_ns``: it was
+    launched at least :func:`.launch_templates.earliest_time_at_height` of its height before, taken 3σ low
+    (an infrared track's first height can be kilometres off)."""
+    la, lo, h = ecef_to_geodetic(float(x[0]), float(x[1]), float(x[2]))
+    up = np.array([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
+    sig_h = math.sqrt(max(float(up @ P[:3, :3] @ up), 0.0))
+    h_low = h - 3.0 * sig_h if math.isfinite(sig_h) else 0.0
+    return int(time_ns - round(earliest_time_at_height(h_low) * NS))
+
+
+def bounded_launch(launch: LaunchPoint, latest_ns: int | None) -> LaunchPoint:
+    """``launch`` with its time no later than ``latest_ns`` (None: unchanged). An estimate past the bound (the
+    back-propagation and the templates can give one from noisy states read as a younger missile) is moved to
+    it; its σ stays (docs/assessment.md, "Launch, no later than the first sighting")."""
+    if latest_ns is None or not launch.valid or launch.time_ns <= latest_ns:
+        return launch
+    return LaunchPoint(True, launch.lat_deg, launch.lon_deg, latest_ns, launch.time_sigma_s, launch.ellipse)
 
 
 def _burnout_height_guess_m(energy_range_m: float) -> float:

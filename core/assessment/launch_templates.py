@@ -77,6 +77,7 @@ class Templates:
     ground_m: np.ndarray  # ground distance from the launch point to the sub-point (m, spherical)
     start: np.ndarray  # index of the first row of the row's flight (rows of a flight are contiguous, τ = STEP_S k)
     count: np.ndarray  # rows of the row's flight
+    stopped: np.ndarray  # bool: the row's flight was still climbing where its rows stop (SPAN_AFTER_BURNOUT_S)
 
 
 def _features(p: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +116,10 @@ def templates() -> Templates:
                 p, v, t = p[:k], v[:k], t[:k]
                 geo, sp, gam = _features(p, v)
                 gr = R_MEAN_M * _central_angle(lat, lon, geo[:, 0], geo[:, 1])
-                rows = np.column_stack([np.full(k, ci), geo[:, 2], sp, gam, t, gr, np.full(k, n_rows), np.full(k, k)])
+                stopped = float(end < top or k < t.size)  # cut short of its apogee (or of its finite rows)
+                rows = np.column_stack(
+                    [np.full(k, ci), geo[:, 2], sp, gam, t, gr, np.full(k, n_rows), np.full(k, k), np.full(k, stopped)]
+                )
                 parts.append(rows)
                 n_rows += k
     allr = np.concatenate(parts)
@@ -129,7 +133,39 @@ def templates() -> Templates:
         np.ascontiguousarray(allr[:, 5]),
         allr[:, 6].astype(np.int64),
         allr[:, 7].astype(np.int64),
+        allr[:, 8] > 0.5,
     )
+
+
+@functools.cache
+def _earliest_by_height() -> tuple[np.ndarray, np.ndarray]:
+    """Template heights sorted ascending (m,) and, per entry, the earliest time since launch of any row at
+    that height or above (m,): the suffix minimum of τ over the sorted heights."""
+    tp = templates()
+    order = np.argsort(tp.h_m, kind="stable")
+    h = tp.h_m[order]
+    tau = np.minimum.accumulate(tp.tau_s[order][::-1])[::-1]
+    # a flight's rows stop SPAN_AFTER_BURNOUT_S after burnout, maybe still climbing: above its last row it may
+    # still come, but no earlier than that row's time; so no height's bound exceeds the earliest such time
+    last = np.unique((tp.start + tp.count - 1)[tp.stopped])
+    if last.size:
+        tau = np.minimum(tau, float(tp.tau_s[last].min()))
+    return np.ascontiguousarray(h), np.ascontiguousarray(tau)
+
+
+def earliest_time_at_height(h_m: float, *, tol_h_frac: float = 0.05, tol_h_m: float = 1_000.0) -> float:
+    """The least time since launch (s, ≥ 0) at which any catalog class, flown at any of the templates' pitches
+    and cut-offs, reaches height ``h_m`` (m, geodetic) less the templates' height scatter (``tol_h_frac`` of it
+    plus ``tol_h_m``: the defaults of :func:`time_since_launch`), less one template step (rows are
+    :data:`STEP_S` apart), and never more than the earliest last row of a flight whose rows stop while it still
+    climbs (:data:`SPAN_AFTER_BURNOUT_S`). 0 at or below the ground. A lower bound on the time since launch of
+    an object seen at that height."""
+    h_eff = h_m * (1.0 - tol_h_frac) - tol_h_m
+    if not h_eff > 0.0:
+        return 0.0
+    h, tau = _earliest_by_height()
+    i = min(int(np.searchsorted(h, h_eff, side="left")), h.size - 1)
+    return max(float(tau[i]) - STEP_S, 0.0)
 
 
 def _central_angle(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

@@ -529,3 +529,63 @@ def test_an_unresolved_groups_boost_tells_no_class() -> None:
         # what keeps it)
         _, lone = _pad_then_kn23(1, seed)
         assert lone.impact.ellipse.semi_major_m < 0.8 * group.impact.ellipse.semi_major_m, seed
+
+
+def test_a_launch_time_past_the_first_sighting_comes_back_before_it(kn25) -> None:
+    """Issue 14 item 5: a launch time estimated later than the track was first seen (noisy infrared states
+    read as a younger missile; close pairs seed 1: 10 s late, 3 s after the first sighting) is moved back to
+    the latest possible launch: the first state's time less the least time any class needs to climb to its
+    height. A track that stood for an unresolved group gets no such bound (its first state may be an earlier
+    launch's); an estimate before the bound does not move."""
+    f = kn25
+    from dataclasses import replace
+
+    from triwarn.core.assessment.assess import bounded_launch
+
+    def late_estimate(objects: int) -> tuple[float, float]:
+        rng = np.random.default_rng(5)
+        a = Assessor()
+        _boost_then_coast(a, f, 1, [8.0], rng)
+        mem = a._mem[1]
+        assert mem.launch is not None
+        # the estimate a noisy state gave: 4 s after the first state, σ 3 s
+        mem.launch = replace(mem.launch, time_ns=12 * NS, time_sigma_s=3.0)
+        mem.launch_frozen = True
+        p, v = f.sample(np.array([10.0]))
+        out = a.assess([SystemTrack(1, 10 * NS, np.r_[p[0], v[0]], P_TRACK, ("us",), (), Phase.BOOST, 0, objects)], 0)
+        return out[1].launch.time_ns / NS, out[1].launch.time_sigma_s
+
+    t, sig = late_estimate(1)
+    assert 0.0 < t <= 8.0 and sig == 3.0  # at or before the first sighting (8 s), nearer the truth (0 s)
+    assert late_estimate(2) == (12.0, 3.0)  # an unresolved group: no bound
+
+    early = _lp(-3.0, 4.0)
+    assert bounded_launch(early, 0) == early  # before the bound: unchanged
+    past = bounded_launch(_lp(20.0, 4.0), 0)
+    assert past.time_ns == 0 and past.time_sigma_s == 4.0
+
+
+def test_a_number_back_on_its_object_keeps_the_bound_of_its_first_sighting(kn25) -> None:
+    """The bound comes from the object's first sighting, also across a gap: a track lost after its boost and
+    back under its number on the same path (the assessor restores what it learnt) is still bounded by the
+    state seen at 6 s, not by the one it came back with at 40 s (close pairs seed 20: a Hwasong-14's time
+    went 14 s late after its track came back at 38 s)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(6)
+    a = Assessor()
+    _boost_then_coast(a, kn25, 1, np.arange(6.0, 20.0, 2.0), rng)
+    a.forget([1])
+    _boost_then_coast(a, kn25, 1, [40.0], rng)
+    mem = a._mem[1]
+    assert mem.launch is not None
+    mem.launch = replace(mem.launch, time_ns=15 * NS, time_sigma_s=3.0)  # a late estimate
+    mem.launch_frozen = True
+    _boost_then_coast(a, kn25, 1, [42.0], rng)
+    assert a.last(1).launch.time_ns / NS <= 6.0  # the first sighting at 6 s (the state at 40 s bounds it later)
+
+
+def _lp(t_s: float, sigma_s: float):
+    from triwarn.core.assessment.assess import Ellipse, LaunchPoint
+
+    return LaunchPoint(True, 40.0, 127.0, round(t_s * NS), sigma_s, Ellipse(1_000.0, 500.0, 0.0))

@@ -9,8 +9,14 @@ import numpy as np
 from pymap3d.vincenty import vdist
 
 from triwarn.core.assessment.launch import estimate_launch
-from triwarn.core.assessment.launch_templates import template_launch, templates, time_since_launch
+from triwarn.core.assessment.launch_templates import (
+    earliest_time_at_height,
+    template_launch,
+    templates,
+    time_since_launch,
+)
 from triwarn.core.trajectory.flight import Steering, fly_missile
+from triwarn.core.trajectory.frames import ecef_to_geodetic
 from triwarn.core.trajectory.missiles import missile_classes
 
 P = np.diag([300.0**2] * 3 + [15.0**2] * 3)
@@ -143,3 +149,21 @@ def test_an_earlier_state_no_flight_passed_leaves_the_newest_state_alone() -> No
         assert r1.valid == r0.valid
         if r0.valid:
             assert (r1.tau_s, r1.sigma_s, r1.classes) == (r0.tau_s, r0.sigma_s, r0.classes)
+
+
+def test_the_earliest_time_at_a_height_never_exceeds_a_flights_time_there() -> None:
+    """The launch-time bound's premise: no flight (off the templates' grid: other pitches, cut-offs, sites and
+    azimuths) is anywhere at a height earlier than :func:`earliest_time_at_height` of it."""
+    checked = 0
+    for name, _, _, f in _flights(11, per_class=3):
+        t = np.arange(1.0, f.apogee_t_s if math.isfinite(f.apogee_t_s) else f.impact_t_s, 2.0)  # up to apogee
+        p, _ = f.sample(t)
+        for ti, pi in zip(t, p, strict=True):
+            h = ecef_to_geodetic(*pi)[2]
+            assert earliest_time_at_height(h) <= ti, (name, ti, h)
+            checked += 1
+    assert checked > 1000
+    # and it is a bound that says something: tens of seconds to the heights a radar first sees
+    assert earliest_time_at_height(0.0) == 0.0
+    assert 10.0 <= earliest_time_at_height(30_000.0) <= 40.0
+    assert earliest_time_at_height(30_000.0) <= earliest_time_at_height(60_000.0)
