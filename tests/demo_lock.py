@@ -23,7 +23,12 @@ from typing import IO
 
 import pytest
 
-_held: dict[str, IO[str] | str | None] = {"file": None, "module": None}
+
+class _Held:
+    """The lock this worker holds (its open file) and the test file it holds it for."""
+
+    file: IO[str] | None = None
+    module: str | None = None
 
 
 def lock_path() -> Path:
@@ -42,14 +47,12 @@ def _module(item: pytest.Item | None) -> str | None:
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
     """Outermost (tryfirst), so the wait comes before pytest-timeout starts timing the test."""
-    if _held["file"] is None and _starts_demo(item):
+    if _Held.file is None and _starts_demo(item):
         lock = lock_path().open("w")
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _held["file"], _held["module"] = lock, _module(item)
+        _Held.file, _Held.module = lock, _module(item)
     yield
-    held = _held["file"]
-    if held is not None and _module(nextitem) != _held["module"]:
-        assert not isinstance(held, str)
-        fcntl.flock(held, fcntl.LOCK_UN)
-        held.close()
-        _held["file"] = _held["module"] = None
+    if _Held.file is not None and _module(nextitem) != _Held.module:
+        fcntl.flock(_Held.file, fcntl.LOCK_UN)
+        _Held.file.close()
+        _Held.file = _Held.module = None
