@@ -100,11 +100,13 @@ def gate_batch(
     sp: np.ndarray,
     sensor: int,
     d2_max: float,
+    logdet: np.ndarray,
 ) -> np.ndarray:
     """Normalised innovation squared (NIS) of every (track, measurement) pair, (n, k); +inf for non-live
     tracks and for pairs beyond ``d2_max``. zm (k, MAX_Z) are measurements of the sensor ``sp``; x, P are
     already predicted to the measurement time; C (n, s, 10, MAX_Z) the bias cross-covariances (s may be 0:
-    none), ``sensor`` the index of ``sp`` among them."""
+    none), ``sensor`` the index of ``sp`` among them. ``logdet`` (n,) receives ln det S of each live track's
+    innovation covariance (S formed once per track, at the first measurement), NaN where none was formed."""
     n = x.shape[0]
     Cz = np.zeros((NX, MAX_Z))
     k = zm.shape[0]
@@ -115,13 +117,16 @@ def gate_batch(
     H = np.empty((MAX_Z, NX))
     zp = np.empty(MAX_Z)
     for i in range(n):
+        logdet[i] = np.nan
         if not live[i] or k == 0:
             continue
         Cs = C[i, sensor] if C.shape[1] > sensor else Cz
         # S and the predicted measurement once per track: ν = z − zp for each measurement
         m = _innovation(x[i], P[i], Cs, zm[0], sp, nu, S, H)
-        if math.isnan(_cholesky_inverse(S, m, Sinv)):
+        ld = _cholesky_inverse(S, m, Sinv)
+        if math.isnan(ld):
             continue
+        logdet[i] = ld
         for a in range(m):
             zp[a] = zm[0, a] - nu[a]
         for j in range(k):
