@@ -431,7 +431,10 @@ class Tracker:
         assignment cost of each pair, NIS + ln det S (the negative log-likelihood up to a constant of the
         sensor; +inf outside the gate). The gate of a track is the union of the gates of its combined estimate
         and of each IMM model whose probability is at least ``gate_model_probability``, the NIS and the cost
-        the least of them. The combined
+        the least of them. The models' costs are not weighted by their probabilities (− ln μ_j, the mixture's
+        largest term): at a burnout the barely probable ballistic model is the one that predicts the radar's
+        reports, and weighted so, the families' raids lost completeness and spuriousness (docs/quality.md,
+        "Session 17"). The combined
         estimate alone is a moment-matched Gaussian dominated by the likelier model: at burnout the boost
         model (μ ≈ 0.98) still predicts the last thrust acceleration, and a radar's reports, which the
         ballistic model predicts within its gate, fall outside the combined one (NIS 55-330 against a gate

@@ -458,9 +458,9 @@ def test_an_infrared_track_of_plumes_it_cannot_resolve_says_how_many() -> None:
 
 def test_a_report_goes_to_the_track_it_is_likeliest_under_not_to_a_wide_track_of_smaller_nis() -> None:
     """Two confirmed tracks gate one radar report: A, tight (100 m, 10 m/s) and 300 m off along the line of
-    sight (NIS ~9), and B, wide (5 km, 500 m/s: a track that coasted for long) and on the object (NIS ~0). The
-    least NIS would give the report to B; the least NIS + ln det S (the likelihood) gives it to A, whose spread
-    is 21 nats narrower. Raid seed 17: a coasting track took reports of the next missile of a ripple this way
+    sight (NIS ~13), and B, wide (5 km, 500 m/s: a track that coasted for long) and on the object (NIS ~0). The
+    least NIS would give the report to B; the least NIS + ln det S (the likelihood) gives it to A, whose ln det S
+    is ~23 smaller. Raid seed 17: a coasting track took reports of the next missile of a ripple this way
     every 10 s and walked down the train, its number passing from missile to missile."""
     from triwarn.core.tracking.tracker import CONFIRMED
 
