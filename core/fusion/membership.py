@@ -170,7 +170,11 @@ class Membership(EngineStep):
           it is predicted, e.g. the next missile of a ripple-fired salvo on the same path seconds behind;
         - nor the prediction of another dormant track (twins: the numbers of a ripple-fired salvo that ended
           together, each prediction wide enough to hold the next missile; a new track fitting one of them best
-          may be the other's missile, whose own number may have ended too long ago to be a candidate).
+          may be the other's missile, whose own number may have ended too long ago to be a candidate), unless
+          the new track is well inside its number's side of the way between the two predictions: its
+          Mahalanobis distance to that prediction below ``twin_split`` times the twins' to each other (two
+          missiles that ended hundreds of kilometres apart and whose predictions over an hour's gap gate each
+          other, while the new track sits on one of them).
 
         The gate itself is the 6-D one on the dormant track's ballistic prediction (position and velocity with
         the prediction's covariance, drag by the track's β, no thrust after burnout): the new track must be on
@@ -199,19 +203,23 @@ class Membership(EngineStep):
             keep[left[crowded]] = False
         left = np.nonzero(dorm & keep)[0]
         if left.size:
-            # twins: two dormant tracks whose predictions gate each other cannot be told apart by any new track
+            # twins: two dormant tracks whose predictions gate each other; a new track tells them apart only
+            # from well inside its number's side of the way between them (FusionConfig.twin_split)
             dc = np.nonzero(st.dormant[cand])[0]
             t_k = time.perf_counter()
-            ia, ib, _ = gate_pairs(
+            ia, ib, d2_tw = gate_pairs(
                 np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
                 np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
                 cfg.gate_chi2, cfg.min_cell_m, True,
             )  # fmt: skip
             self.timings_s["gate"] += time.perf_counter() - t_k
-            twin = np.zeros(cand.size, dtype=np.bool_)
-            twin[dc[ia]] = True
-            twin[dc[ib]] = True
-            keep[left[twin[cols[left]]]] = False
+            twin_d2 = np.full(cand.size, np.inf)  # per candidate: d² to its nearest twin (inf: none)
+            np.minimum.at(twin_d2, dc[ia], d2_tw)
+            np.minimum.at(twin_d2, dc[ib], d2_tw)
+            tw = twin_d2[cols[left]]
+            paired = np.nonzero(np.isfinite(tw))[0]
+            told = d2[left[paired]] < cfg.twin_split**2 * tw[paired]
+            keep[left[paired[~told]]] = False
         return keep
 
     def crowded(self, xd: FloatArray, Pd: FloatArray, t_c: int) -> npt.NDArray[np.bool_]:
