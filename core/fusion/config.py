@@ -59,8 +59,8 @@ class FusionConfig:
     #: one by at least this much d² (9.21: a likelihood ratio of 100). # assumption: engineering choice
     reacquire_margin_chi2: float = 9.21
     #: twin dormant tracks (their predictions gate each other) are told apart by a new track only when its
-    #: Mahalanobis distance to one's prediction is below this fraction of the twins' distance to each other
-    #: (0.5: nearer than half-way, in the metric of the predictions; 0: twins are never told apart). A close
+    #: Mahalanobis distance to one's predicted position is below this fraction of the distance between the two
+    #: predicted positions, both in that pair's position metric (0.5: nearer than half-way; 0: never). A close
     #: pair of lofted ICBMs 270 km apart, whose predictions after an hour without a sensor (σ ~70 km) gate each
     #: other, lost both numbers at re-entry (docs/quality.md, "Session 17"). # assumption: engineering choice
     twin_split: float = 0.5
@@ -151,8 +151,8 @@ class FusionConfig:
             raise ValueError("outvoted_updates must be >= 1")
         if not self.late_window_s >= 0 or not self.source_timeout_s >= max(self.late_window_s, 1e-9):
             raise ValueError("late_window_s must be >= 0 and source_timeout_s > 0 and >= late_window_s")
-        if not self.reacquire_s >= 0 or not self.reacquire_margin_chi2 >= 0 or not 0 <= self.twin_split <= 1:
-            raise ValueError("reacquire_s and reacquire_margin_chi2 must be >= 0, twin_split within [0, 1]")
+        if not self.reacquire_s >= 0 or not self.reacquire_margin_chi2 >= 0 or not 0 <= self.twin_split <= 0.5:
+            raise ValueError("reacquire_s and reacquire_margin_chi2 must be >= 0, twin_split within [0, 0.5]")
         if not self.duplicate_manoeuvre_s >= 0 or not self.duplicate_accel_m_s2 >= 0:
             raise ValueError("duplicate_manoeuvre_s and duplicate_accel_m_s2 must be >= 0")
         if not self.group_near_m >= 0:

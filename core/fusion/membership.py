@@ -102,7 +102,7 @@ class Membership(EngineStep):
             )
             timings_s["gate"] += time.perf_counter() - t_k
             if rows.size and st.dormant[cand[cols]].any():
-                keep = self.reacquisition_clear(free.size, rows, cols, d2, cand, xs, Ps, t_c)
+                keep = self.reacquisition_clear(free.size, rows, cols, d2, cand, xs, Ps, t_c, xf, Pf)
                 rows, cols, d2 = rows[keep], cols[keep], d2[keep]
             if rows.size and outvoted:  # after reacquisition_clear: its gate on the track left counts there
                 back = np.array([outvoted.get(s, -1) for s in upd[free[rows]].tolist()], dtype=np.int64)
@@ -156,11 +156,14 @@ class Membership(EngineStep):
         xs: FloatArray,
         Ps: FloatArray,
         t_c: int,
+        xf: FloatArray,
+        Pf: FloatArray,
     ) -> npt.NDArray[np.bool_]:
-        """Which gated pairs (``rows``: free local tracks 0..``n_rows``-1, ``cols``: candidates ``cand`` whose
-        predictions to ``t_c`` are ``xs``, ``Ps``) may go to the assignment: every pair with a live system track,
-        and a pair with a dormant one (a reacquisition: the dormant number comes back) only when nothing else
-        could be that object. When in doubt, a new number (issue 14: a number never passes to another missile):
+        """Which gated pairs (``rows``: free local tracks 0..``n_rows``-1, states ``xf``, ``Pf`` at ``t_c``,
+        ``cols``: candidates ``cand`` whose predictions to ``t_c`` are ``xs``, ``Ps``) may go to the assignment:
+        every pair with a live system track, and a pair with a dormant one (a reacquisition: the dormant number
+        comes back) only when nothing else could be that object. When in doubt, a new number (issue 14: a
+        number never passes to another missile):
 
         - the local track gates no live system track (then it is, or may be, that object);
         - it fits that dormant track clearly better than any other dormant one: d² smaller by at least
@@ -171,10 +174,14 @@ class Membership(EngineStep):
         - nor the prediction of another dormant track (twins: the numbers of a ripple-fired salvo that ended
           together, each prediction wide enough to hold the next missile; a new track fitting one of them best
           may be the other's missile, whose own number may have ended too long ago to be a candidate), unless
-          the new track is well inside its number's side of the way between the two predictions: its
-          Mahalanobis distance to that prediction below ``twin_split`` times the twins' to each other (two
-          missiles that ended hundreds of kilometres apart and whose predictions over an hour's gap gate each
-          other, while the new track sits on one of them).
+          the new track is well inside its number's side of the way between the two predicted positions: its
+          Mahalanobis distance to that prediction's position below ``twin_split`` times the distance between
+          the two predicted positions, both in the pair's position metric (the new track's position covariance
+          plus that prediction's; with ``twin_split`` ≤ 0.5 it is then nearer its number's predicted position
+          than the twin's, by the triangle inequality; positions only: a young track's velocity is poor, and
+          which prediction it is at is a question of where it is).
+          The case: two missiles that ended hundreds of kilometres apart, whose
+          predictions over an hour's gap gate each other, while the new track sits on one of them.
 
         The gate itself is the 6-D one on the dormant track's ballistic prediction (position and velocity with
         the prediction's covariance, drag by the track's β, no thrust after burnout): the new track must be on
@@ -207,19 +214,28 @@ class Membership(EngineStep):
             # from well inside its number's side of the way between them (FusionConfig.twin_split)
             dc = np.nonzero(st.dormant[cand])[0]
             t_k = time.perf_counter()
-            ia, ib, d2_tw = gate_pairs(
+            ia, ib, _ = gate_pairs(
                 np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
                 np.ascontiguousarray(xs[dc]), np.ascontiguousarray(Ps[dc]), np.zeros(dc.size, dtype=np.int64),
                 cfg.gate_chi2, cfg.min_cell_m, True,
             )  # fmt: skip
             self.timings_s["gate"] += time.perf_counter() - t_k
-            twin_d2 = np.full(cand.size, np.inf)  # per candidate: d² to its nearest twin (inf: none)
-            np.minimum.at(twin_d2, dc[ia], d2_tw)
-            np.minimum.at(twin_d2, dc[ib], d2_tw)
-            tw = twin_d2[cols[left]]
-            paired = np.nonzero(np.isfinite(tw))[0]
-            told = d2[left[paired]] < cfg.twin_split**2 * tw[paired]
-            keep[left[paired[~told]]] = False
+            twins: dict[int, list[int]] = {}  # candidate position -> its twins' positions
+            for a, b in zip(dc[ia].tolist(), dc[ib].tolist(), strict=True):
+                twins.setdefault(a, []).append(b)
+                twins.setdefault(b, []).append(a)
+            for i in left.tolist():
+                c = int(cols[i])
+                if c not in twins:
+                    continue
+                # where the new track is between the predicted positions, in the pair's position metric
+                S = Pf[rows[i], :3, :3] + Ps[c, :3, :3]
+                d = np.linalg.solve(S, xf[rows[i], :3] - xs[c, :3])
+                d2_at = float((xf[rows[i], :3] - xs[c, :3]) @ d)
+                sep = xs[twins[c], :3] - xs[c, :3]
+                d2_tw = np.einsum("ki,ki->k", sep, np.linalg.solve(S[None], sep[..., None])[..., 0])
+                if not d2_at < cfg.twin_split**2 * float(d2_tw.min()):
+                    keep[i] = False
         return keep
 
     def crowded(self, xd: FloatArray, Pd: FloatArray, t_c: int) -> npt.NDArray[np.bool_]:

@@ -105,20 +105,31 @@ def test_a_number_that_ended_in_boost_is_not_reacquired_by_its_forward_predictio
         assert track.track_id == expected
 
 
-def test_twin_numbers_far_apart_come_back_each_on_its_own_missile() -> None:
-    """Two missiles 270 km apart, tracked poorly (σ 43 km, 1.1 km/s: their predictions 30 s later gate each
-    other, twins), end together; then JP starts a track on each, one batch apart. Each sits on its own number's
-    prediction, well inside its side of the way between the two (FusionConfig.twin_split): both numbers come
-    back, each on its own missile (close-pair seed 2: two lofted Hwasong-18s 270 km apart, predictions of σ
-    ~70 km after an hour's gap, lost both numbers at re-entry). With ``twin_split`` = 0 twins are never told
-    apart: two new numbers."""
+def _twins_then_jp(split: float, off_a_m: float = 0.0) -> tuple[int, int]:
+    """Missiles A and B 270 km apart (along y), tracked poorly (σ 43 km, 1.1 km/s), end together; 30 s later
+    (their predictions gate each other: twins) JP starts a track on A, ``off_a_m`` off it across the A-B line
+    (along x), and in the next batch one on B. The numbers the two JP tracks get."""
     xa, xb = X_OBJ, X_OBJ + np.array([0.0, 270e3, 0.0, 0.0, 0.0, 0.0])
-    for split, expected in ((0.5, (1, 2)), (0.0, (3, 4))):
-        engine = FusionEngine(FusionConfig(twin_split=split))
-        engine.ingest(make_batch("us", T0, [1, 2], [xa, xb], sd=215.0))
-        assert sorted(engine.ingest(make_batch("us", T0 + S, [], [])).deleted) == [1, 2]
-        t = T0 + 30 * S
-        (on_a,) = engine.ingest(make_batch("jp", t, [5], [true_state(t, xa)])).changed
-        res = engine.ingest(make_batch("jp", t + S, [5, 6], [true_state(t + S, xa), true_state(t + S, xb)]))
-        (on_b,) = [tr for tr in res.changed if tr.track_id != on_a.track_id]
-        assert (on_a.track_id, on_b.track_id) == expected, split
+    engine = FusionEngine(FusionConfig(twin_split=split))
+    engine.ingest(make_batch("us", T0, [1, 2], [xa, xb], sd=215.0))
+    assert sorted(engine.ingest(make_batch("us", T0 + S, [], [])).deleted) == [1, 2]
+    t = T0 + 30 * S
+    off = np.array([off_a_m, 0.0, 0.0, 0.0, 0.0, 0.0])
+    (on_a,) = engine.ingest(make_batch("jp", t, [5], [true_state(t, xa) + off])).changed
+    res = engine.ingest(make_batch("jp", t + S, [5, 6], [true_state(t + S, xa) + off, true_state(t + S, xb)]))
+    (on_b,) = [tr for tr in res.changed if tr.track_id != on_a.track_id]
+    return on_a.track_id, on_b.track_id
+
+
+def test_twin_numbers_far_apart_come_back_each_on_its_own_missile() -> None:
+    """Close-pair seed 2: two lofted Hwasong-18s 270 km apart, predictions of σ ~70 km after an hour without a
+    sensor, lost both numbers at re-entry (twins). A new track tells twins apart when its Mahalanobis distance to
+    its number's predicted position is below FusionConfig.twin_split (0.5) times the two predicted positions'
+    distance in the same metric: on A, both numbers come back, each on its own missile (with ``twin_split`` = 0,
+    the rule before: two new numbers); 108 km (0.4 of the way) off A across the A-B line, still A's; 162 km (0.6)
+    off, a new one (it fits only A's prediction, d² 14 against 39 between the predicted positions, but not from
+    well inside A's side)."""
+    assert _twins_then_jp(0.5) == (1, 2)
+    assert _twins_then_jp(0.0) == (3, 4)
+    assert _twins_then_jp(0.5, 0.4 * 270e3)[0] == 1
+    assert _twins_then_jp(0.5, 0.6 * 270e3)[0] == 3
