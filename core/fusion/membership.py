@@ -225,16 +225,15 @@ class Membership(EngineStep):
                 twins.setdefault(a, []).append(b)
                 twins.setdefault(b, []).append(a)
             for i in left.tolist():
-                c = int(cols[i])
+                c, r = int(cols[i]), int(rows[i])
                 if c not in twins:
                     continue
-                # where the new track is between the predicted positions, in the pair's position metric
-                S = Pf[rows[i], :3, :3] + Ps[c, :3, :3]
-                d = np.linalg.solve(S, xf[rows[i], :3] - xs[c, :3])
-                d2_at = float((xf[rows[i], :3] - xs[c, :3]) @ d)
-                sep = xs[twins[c], :3] - xs[c, :3]
-                d2_tw = np.einsum("ki,ki->k", sep, np.linalg.solve(S[None], sep[..., None])[..., 0])
-                if not d2_at < cfg.twin_split**2 * float(d2_tw.min()):
+                # where the new track is between the predicted positions, in the pair's position metric (its
+                # position covariance plus the prediction's; +inf where not definite: in doubt)
+                pf, ps = np.ascontiguousarray(Pf[r, :3, :3]), np.ascontiguousarray(Ps[c, :3, :3])
+                at = mahalanobis2(xf[r, :3], pf, xs[c, :3], ps)
+                apart = min(mahalanobis2(xs[o, :3], pf, xs[c, :3], ps) for o in twins[c])
+                if not at < cfg.twin_split**2 * apart:
                     keep[i] = False
         return keep
 

@@ -451,9 +451,12 @@ class Tracker:
         spread: ln det S of the coasted track is the larger by ln of its volume ratio (Blackman & Popoli 1999,
         §6.2: the generalised statistical distance d² + ln|S| as GNN cost)."""
         logdet = np.empty(x.shape[0])
+
+        def nll(d2: np.ndarray) -> np.ndarray:  # NIS + ln det S inside the gate (logdet: NaN outside it)
+            return np.where(np.isfinite(d2), d2 + logdet[:, None], np.inf)
+
         d2 = ekf.gate_batch(x, P, C, live, z, sp, sensor, d2_max, logdet)
-        cost = d2 + logdet[:, None]
-        cost[~np.isfinite(d2)] = np.inf
+        cost = nll(d2)
         for j in range(2):
             use = live & (self.mu[:, j] >= self.cfg.gate_model_probability)
             if not use.any():
@@ -469,10 +472,8 @@ class Tracker:
                 d2_max,
                 logdet,
             )
-            cj = d2j + logdet[:, None]
-            cj[~np.isfinite(d2j)] = np.inf
+            np.minimum(cost, nll(d2j), out=cost)
             np.minimum(d2, d2j, out=d2)
-            np.minimum(cost, cj, out=cost)
         return d2, cost
 
     def _count_extra_los(
